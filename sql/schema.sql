@@ -1,0 +1,72 @@
+-- bitspool session database, schema version 1.
+-- The one source of the schema: embedded into the programs at build time and applied
+-- by store.c when PRAGMA user_version is 0. Later versions add migrations in store.c.
+-- Times are Unix seconds (UTC); the views show them readable for the sqlite3 shell.
+
+CREATE TABLE IF NOT EXISTS sessions (
+    id             TEXT PRIMARY KEY,        -- '{XXXXXXXX-...}', upper case
+    url_path       TEXT NOT NULL,           -- decoded URL path of the upload
+    url_prefix     TEXT NOT NULL,           -- configuration section that served it
+    destination    TEXT NOT NULL,           -- path relative to the prefix's root
+    owner          TEXT NOT NULL DEFAULT '',-- REMOTE_USER ('' when unauthenticated)
+    client_address TEXT,
+    content_name   TEXT,                    -- the client's local file name
+    user_agent     TEXT,
+    state          TEXT NOT NULL DEFAULT 'open'
+                   CHECK (state IN ('open', 'complete', 'closing', 'committed',
+                                    'cancelled', 'expired')),
+    total_size     INTEGER CHECK (total_size IS NULL OR total_size >= 0),
+    held_size      INTEGER NOT NULL DEFAULT 0 CHECK (held_size >= 0),
+    job_kind       TEXT NOT NULL DEFAULT 'upload'
+                   CHECK (job_kind IN ('upload', 'upload-reply')),
+    reply_url      TEXT,
+    notify_status  INTEGER,                 -- application's HTTP status, when cached
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    progress_at    INTEGER NOT NULL,        -- last time bytes arrived (expiry clock)
+    finished_at    INTEGER                  -- committed, cancelled or expired
+);
+
+CREATE INDEX IF NOT EXISTS sessions_by_state ON sessions (state, progress_at);
+CREATE INDEX IF NOT EXISTS sessions_by_owner ON sessions (owner, state);
+
+-- One row per packet answered: what came, what we said.
+CREATE TABLE IF NOT EXISTS events (
+    id             INTEGER PRIMARY KEY,
+    at             INTEGER NOT NULL,
+    session_id     TEXT,                    -- NULL for Ping and refused requests
+    packet         TEXT NOT NULL,           -- 'Ping', 'Create-Session', 'Fragment', ...
+    status         INTEGER NOT NULL,        -- HTTP status of the Ack
+    hresult        TEXT,                    -- '0x8020001F' for errors, else NULL
+    range_first    INTEGER,
+    range_last     INTEGER,
+    bytes          INTEGER NOT NULL DEFAULT 0, -- bytes newly written to the spool
+    held_after     INTEGER,
+    client_address TEXT,
+    owner          TEXT,
+    message        TEXT                     -- why, for errors
+);
+
+CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, at);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (at);
+
+-- Key/value bookkeeping (last cleanup time, ...).
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE VIEW IF NOT EXISTS session_overview AS
+SELECT id, state, owner, url_path, held_size, total_size,
+       CASE WHEN total_size > 0 THEN round(100.0 * held_size / total_size, 1)
+            WHEN total_size = 0 THEN 100.0 END AS percent,
+       datetime(created_at, 'unixepoch') AS created,
+       datetime(progress_at, 'unixepoch') AS last_progress,
+       datetime(finished_at, 'unixepoch') AS finished,
+       client_address, content_name
+FROM sessions;
+
+CREATE VIEW IF NOT EXISTS event_log AS
+SELECT datetime(at, 'unixepoch') AS time, session_id, packet, status, hresult,
+       range_first, range_last, bytes, held_after, client_address, owner, message
+FROM events;

@@ -1,0 +1,80 @@
+/* bitspool.conf: global settings and one section per URL prefix ("virtual
+ * directory"), parsed strictly, with errors that name file, line and problem. */
+#ifndef BITSPOOL_CONFIGURATION_H
+#define BITSPOOL_CONFIGURATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIGURATION_DEFAULT_PATH SYSCONFDIR "/bitspool.conf"
+
+enum sync_policy {
+    SYNC_EVERY_FRAGMENT, /* fdatasync before every Ack (default): an Ack is a promise */
+    SYNC_AT_CLOSE,       /* sync only before the commit; a crash may lose acked bytes */
+};
+
+enum notification_mode {
+    NOTIFICATION_NONE,
+    NOTIFICATION_BY_REFERENCE,
+    NOTIFICATION_BY_VALUE,
+};
+
+/* One [/prefix] section. All paths absolute, all sizes in bytes, durations in seconds. */
+struct upload_prefix {
+    char *url_prefix;      /* "/uploads": leading '/', no trailing '/' ("/" alone allowed) */
+    char *root;            /* "root": where committed uploads go (required) */
+    char *spool_directory; /* "spool": default <root>/.bitspool; same filesystem as root */
+    uint64_t max_upload_size;   /* "max_upload_size", default and ceiling INT64_MAX */
+    bool allow_overwrite;       /* "allow_overwrite", default no */
+    bool create_directories;    /* "create_directories": make missing parents, default yes */
+    uint64_t session_timeout;   /* "session_timeout", default 14d */
+    uint64_t max_sessions_per_user; /* "max_sessions_per_user", default 50, 0 = no limit */
+    char *host_id;                  /* "host_id", NULL when unset */
+    uint64_t host_id_fallback_timeout; /* "host_id_fallback_timeout", default 86400 */
+    /* Upload-reply (server application notification). */
+    enum notification_mode notification;  /* "notification": none|reference|value */
+    char *notification_url;               /* "notification_url": absolute or relative */
+    uint64_t notification_timeout;        /* "notification_timeout", default 300 */
+    char *reply_directory;                /* "reply_directory": default <spool>/replies */
+    char *reply_url;                      /* "reply_url": URL prefix under which the web
+                                             server serves reply_directory; NULL = none */
+};
+
+struct configuration {
+    char *source;   /* the file read, or NULL for built-in defaults */
+    char *database; /* "database", default LOCALSTATEDIR/lib/bitspool/bitspool.db */
+    enum sync_policy sync;          /* "sync": fragment|close */
+    uint64_t max_fragment_size;     /* "max_fragment_size": larger requests get 413; default 64M */
+    uint64_t closed_session_retention; /* "closed_session_retention": keep finished rows, 7d */
+    uint64_t event_retention;       /* "event_retention": keep events, default 90d */
+    uint64_t gc_interval;           /* "gc_interval": opportunistic cleanup, default 1h */
+    uint64_t lock_timeout;          /* "lock_timeout": wait for a busy session, default 30s */
+    uint64_t min_free_space;        /* "min_free_space": refuse fragments below, default 0 */
+    enum log_target log_target;     /* "log": stderr|syslog */
+    enum log_level log_level;       /* "log_level": error|warning|info|debug, default info */
+    struct upload_prefix *prefixes;
+    size_t prefix_count;
+};
+
+/* Loads path; with path NULL, the built-in defaults (one prefix "/uploads" with root
+ * LOCALSTATEDIR/lib/bitspool/uploads). On failure returns -1 and sets *error to a
+ * malloc'd message "FILE:LINE: problem" for the caller to print and free. */
+int configuration_load(const char *path, struct configuration **configuration, char **error);
+
+void configuration_free(struct configuration *configuration);
+
+/* The prefix whose url_prefix is the longest match of url_path on a segment boundary
+ * ("/uploads" matches "/uploads/a" but not "/uploadsx"). Stores in *remainder the
+ * rest of url_path after the prefix (starting with '/', or "" ). NULL when none. */
+const struct upload_prefix *configuration_match(const struct configuration *configuration,
+                                                const char *url_path, const char **remainder);
+
+/* Parses "123", "64K", "10M", "2G", "1T" (binary multiples) into bytes. 0 or -1. */
+int configuration_parse_size(const char *text, uint64_t *bytes);
+/* Parses "30", "30s", "15m", "12h", "14d" into seconds. 0 or -1. */
+int configuration_parse_duration(const char *text, uint64_t *seconds);
+
+#endif

@@ -1,0 +1,141 @@
+/* SQLite session state: open and migrate the database, load and change sessions in
+ * short transactions, append audit events. Several processes share one database. */
+#ifndef BITSPOOL_STORE_H
+#define BITSPOOL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bits.h"
+
+enum store_result {
+    STORE_OK = 0,
+    STORE_NOT_FOUND = 1,
+    STORE_ERROR = -1, /* logged with SQLite's message */
+    STORE_BUSY = -2,  /* still locked after the busy timeout: a retryable condition */
+};
+
+enum session_state {
+    SESSION_OPEN,
+    SESSION_COMPLETE,  /* every byte held, not yet committed */
+    SESSION_CLOSING,   /* commit under way: finish it or roll it back */
+    SESSION_COMMITTED,
+    SESSION_CANCELLED,
+    SESSION_EXPIRED,
+};
+
+enum job_kind { JOB_UPLOAD, JOB_UPLOAD_REPLY };
+
+struct session {
+    char id[BITS_SESSION_ID_SIZE];
+    char *url_path;
+    char *url_prefix;
+    char *destination; /* relative to the prefix's root */
+    char *owner;       /* "" when unauthenticated, never NULL after a load */
+    char *client_address;
+    char *content_name;
+    char *user_agent;
+    enum session_state state;
+    bool total_known; /* false until the first fragment fixes total_size */
+    uint64_t total_size;
+    uint64_t held_size;
+    enum job_kind job_kind;
+    char *reply_url;      /* NULL when none */
+    int notify_status;    /* 0 when no answer is cached */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t progress_at;
+    int64_t finished_at; /* 0 when not finished */
+};
+
+struct store_event {
+    int64_t at;
+    const char *session_id; /* NULL when none */
+    const char *packet;
+    int status;
+    uint32_t hresult; /* 0 for success */
+    bool has_range;
+    uint64_t range_first;
+    uint64_t range_last;
+    uint64_t bytes;
+    bool has_held_after;
+    uint64_t held_after;
+    const char *client_address;
+    const char *owner;
+    const char *message;
+};
+
+struct store;
+
+/* Opens (creating if missing) the database at path, sets WAL, a busy timeout of
+ * busy_timeout_milliseconds and foreign-key checks, and applies sql/schema.sql or the
+ * migrations up to the current schema version. Returns STORE_OK or STORE_ERROR with
+ * *error set to a malloc'd message (caller frees). ":memory:" works for tests. */
+int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
+               char **error);
+void store_close(struct store *store);
+
+/* The schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE). commit with
+ * durable=true runs with synchronous=FULL, for the step that must never be lost. */
+int store_begin(struct store *store);
+int store_commit(struct store *store, bool durable);
+void store_rollback(struct store *store);
+
+/* Inserts a new session (all fields of *session; NULL strings stored as NULL). */
+int store_session_insert(struct store *store, const struct session *session);
+
+/* Loads a session by id (already normalised). STORE_NOT_FOUND when no row.
+ * On STORE_OK the caller frees the strings with store_session_clear. */
+int store_session_load(struct store *store, const char *id, struct session *session);
+void store_session_clear(struct session *session);
+
+/* Records progress: held size, total (when total_known), state, updated_at = now and,
+ * when held grew, progress_at = now. */
+int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
+                                  bool total_known, uint64_t total_size,
+                                  enum session_state state, int64_t now);
+
+/* Sets state and updated_at; finished_at too for committed, cancelled, expired. */
+int store_session_set_state(struct store *store, const char *id, enum session_state state,
+                            int64_t now);
+
+/* Caches the server application's answer (status, reply URL or NULL). */
+int store_session_set_reply(struct store *store, const char *id, int notify_status,
+                            const char *reply_url, int64_t now);
+
+/* Counts the owner's sessions that are open or complete. */
+int store_session_count_active(struct store *store, const char *owner, uint64_t *count);
+
+/* Calls visit for every session in one of the states open, complete, closing whose
+ * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The
+ * session passed is freed after visit returns. Used by gc. */
+typedef int store_session_visitor(void *context, const struct session *session);
+int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
+                             void *context);
+
+/* Calls visit for sessions in any state, newest first, at most limit (0 = all);
+ * with state_filter >= 0 only that state. For bitspoolctl. */
+int store_session_list(struct store *store, int state_filter, size_t limit,
+                       store_session_visitor *visit, void *context);
+
+/* Deletes finished sessions (committed, cancelled, expired) finished before `before`
+ * and calls visit for each first (to remove lock files). Deletes events before
+ * events_before. */
+int store_purge(struct store *store, int64_t before, int64_t events_before,
+                store_session_visitor *visit, void *context);
+
+int store_event_add(struct store *store, const struct store_event *event);
+
+/* Reads and writes the meta table (e.g. "last_gc"). get returns STORE_NOT_FOUND when
+ * absent; *value is malloc'd. */
+int store_meta_get(struct store *store, const char *key, char **value);
+int store_meta_set(struct store *store, const char *key, const char *value);
+
+const char *store_session_state_name(enum session_state state);
+int store_session_state_from_name(const char *name); /* -1 when unknown */
+
+#endif

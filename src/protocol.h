@@ -22,4 +22,9 @@ struct protocol_context {
 void protocol_handle(struct protocol_context *context, const struct bits_request *request,
                      struct body_reader *body, struct reply *reply);
 
+/* Finishes every commit that a crash interrupted (sessions left `closing`): the
+ * rename is done again or, when it already happened, recorded. Run at start-up.
+ * Returns 0, or -1 when the store could not be read. */
+int protocol_recover(struct protocol_context *context);
+
 #endif

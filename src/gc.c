@@ -1,0 +1,132 @@
+/* Expiry and purging. A session is only ever expired under its own lock, taken without
+ * waiting: one that a request holds is busy, hence not stale, and is left alone. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gc.h"
+#include "log.h"
+#include "spool.h"
+
+#define GC_DEFAULT_SESSION_TIMEOUT (14 * 86400)
+
+struct gc_walk {
+    const struct configuration *configuration;
+    struct store *store;
+    int64_t now;
+    struct gc_report *report;
+};
+
+static const struct upload_prefix *prefix_named(const struct configuration *configuration,
+                                                const char *url_prefix)
+{
+    for (size_t i = 0; i < configuration->prefix_count; i++) {
+        if (strcmp(configuration->prefixes[i].url_prefix, url_prefix) == 0)
+            return &configuration->prefixes[i];
+    }
+    return NULL;
+}
+
+static int64_t seconds_before(int64_t now, uint64_t seconds)
+{
+    if (seconds > (uint64_t)INT64_MAX || now - INT64_MIN < (int64_t)seconds)
+        return INT64_MIN;
+    return now - (int64_t)seconds;
+}
+
+static int expire_session(void *context, const struct session *stale)
+{
+    struct gc_walk *walk = context;
+    const struct upload_prefix *prefix = prefix_named(walk->configuration, stale->url_prefix);
+    struct session session;
+    int lock_fd = -1;
+
+    if (prefix == NULL) {
+        log_warning("session %s belongs to prefix %s, which is no longer configured; "
+                    "left alone", stale->id, stale->url_prefix);
+        return 0;
+    }
+    if (stale->progress_at >= seconds_before(walk->now, prefix->session_timeout))
+        return 0;
+    if (spool_lock(prefix->spool_directory, stale->id, 0, &lock_fd) != 0) {
+        walk->report->skipped++;
+        return 0;
+    }
+    /* Look again under the lock: a request may have made progress meanwhile. */
+    if (store_session_load(walk->store, stale->id, &session) != STORE_OK)
+        goto unlock;
+    bool still_stale = (session.state == SESSION_OPEN || session.state == SESSION_COMPLETE) &&
+                       session.progress_at < seconds_before(walk->now, prefix->session_timeout);
+    if (still_stale) {
+        int removed = spool_remove(prefix->spool_directory, session.id);
+        if (removed != 0)
+            log_error("gc: cannot remove the spool file of %s: %s", session.id,
+                      strerror(-removed));
+        else if (store_session_set_state(walk->store, session.id, SESSION_EXPIRED, walk->now) ==
+                 STORE_OK) {
+            walk->report->expired++;
+            log_info("session %s expired after %" PRIu64 " of %" PRIu64 " bytes", session.id,
+                     session.held_size, session.total_size);
+        }
+    }
+    store_session_clear(&session);
+unlock:
+    spool_unlock(lock_fd);
+    return 0;
+}
+
+static int forget_session(void *context, const struct session *session)
+{
+    struct gc_walk *walk = context;
+    const struct upload_prefix *prefix = prefix_named(walk->configuration, session->url_prefix);
+
+    if (prefix != NULL)
+        spool_remove_lock(prefix->spool_directory, session->id);
+    walk->report->purged++;
+    return 0;
+}
+
+bool gc_due(const struct configuration *configuration, struct store *store, int64_t now)
+{
+    char *value = NULL;
+    char text[32];
+    bool due = true;
+
+    if (store_meta_get(store, "last_gc", &value) == STORE_OK) {
+        char *end = NULL;
+        errno = 0;
+        long long last = strtoll(value, &end, 10);
+        if (errno == 0 && end != value && *end == '\0' &&
+            last >= seconds_before(now, configuration->gc_interval))
+            due = false;
+        free(value);
+    }
+    if (due) {
+        snprintf(text, sizeof text, "%" PRId64, now);
+        if (store_meta_set(store, "last_gc", text) != STORE_OK)
+            due = false;
+    }
+    return due;
+}
+
+int gc_run(const struct configuration *configuration, struct store *store, int64_t now,
+           struct gc_report *report)
+{
+    struct gc_walk walk = {configuration, store, now, report};
+    uint64_t shortest_timeout = GC_DEFAULT_SESSION_TIMEOUT;
+
+    memset(report, 0, sizeof *report);
+    for (size_t i = 0; i < configuration->prefix_count; i++) {
+        if (configuration->prefixes[i].session_timeout < shortest_timeout)
+            shortest_timeout = configuration->prefixes[i].session_timeout;
+    }
+    int result = store_session_list_stale(store, seconds_before(now, shortest_timeout),
+                                          expire_session, &walk);
+    if (result != STORE_OK)
+        return result;
+    return store_purge(store, seconds_before(now, configuration->closed_session_retention),
+                       seconds_before(now, configuration->event_retention), forget_session,
+                       &walk);
+}

@@ -1,0 +1,26 @@
+/* Cleanup: sessions without progress for their prefix's session_timeout expire (their
+ * spool data is removed); finished sessions and old events are purged after their
+ * retention. Run opportunistically by the responder and by `bitspoolctl gc`. */
+#ifndef BITSPOOL_GC_H
+#define BITSPOOL_GC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "configuration.h"
+#include "store.h"
+
+struct gc_report {
+    uint64_t expired;  /* sessions expired now */
+    uint64_t skipped;  /* stale sessions busy with a request, left for next time */
+    uint64_t purged;   /* finished sessions whose rows were deleted */
+};
+
+/* True when gc_interval has passed since the last run recorded in the database, in
+ * which case the new run time is recorded at once so that other processes skip it. */
+bool gc_due(const struct configuration *configuration, struct store *store, int64_t now);
+
+int gc_run(const struct configuration *configuration, struct store *store, int64_t now,
+           struct gc_report *report);
+
+#endif

@@ -1,0 +1,379 @@
+/* bitspool: options, configuration, the listening socket (inherited on fd 0, passed by
+ * systemd, or opened with -s), preforked responders, signals and clean shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "configuration.h"
+#include "log.h"
+#include "notify.h"
+#include "responder.h"
+#include "spool.h"
+
+#define LISTEN_BACKLOG 128
+#define SYSTEMD_FIRST_SOCKET 3
+#define EXIT_USAGE 64
+#define EXIT_CONFIGURATION 78
+
+struct options {
+    const char *configuration_path;
+    const char *socket_address;
+    unsigned long children;
+    bool test_only;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bitspool [-f FILE] [-s unix:PATH|tcp:HOST:PORT] [-c N] [-t]\n"
+            "  A BITS upload server: a FastCGI responder (listening socket on fd 0, from\n"
+            "  systemd, or -s), or a CGI program when started by a web server without one.\n"
+            "  -f FILE  configuration (default: $BITSPOOL_CONFIG, else %s if present)\n"
+            "  -s ADDR  open this listening socket instead of using fd 0\n"
+            "  -c N     run N responder processes (default 1)\n"
+            "  -t       check the configuration and directories, then exit\n"
+            "  -V       print the version\n",
+            CONFIGURATION_DEFAULT_PATH);
+}
+
+static int parse_options(int argc, char **argv, struct options *options)
+{
+    int option;
+    char *end = NULL;
+
+    options->children = 1;
+    while ((option = getopt(argc, argv, "f:s:c:thV")) != -1) {
+        switch (option) {
+        case 'f':
+            options->configuration_path = optarg;
+            break;
+        case 's':
+            options->socket_address = optarg;
+            break;
+        case 'c':
+            errno = 0;
+            options->children = strtoul(optarg, &end, 10);
+            if (errno != 0 || *end != '\0' || options->children < 1 ||
+                options->children > 1024) {
+                fprintf(stderr, "bitspool: -c wants a number of processes from 1 to 1024\n");
+                return -1;
+            }
+            break;
+        case 't':
+            options->test_only = true;
+            break;
+        case 'V':
+            printf("bitspool %s\n", PACKAGE_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* -f, then BITSPOOL_CONFIG, then the installed file if there is one; NULL means the
+ * built-in defaults. */
+static const char *configuration_path(const struct options *options)
+{
+    const char *from_environment = getenv("BITSPOOL_CONFIG");
+
+    if (options->configuration_path != NULL)
+        return options->configuration_path;
+    if (from_environment != NULL && from_environment[0] != '\0')
+        return from_environment;
+    if (access(CONFIGURATION_DEFAULT_PATH, F_OK) == 0)
+        return CONFIGURATION_DEFAULT_PATH;
+    return NULL;
+}
+
+/* What start-up can know about a prefix's directories: they exist (the spool is made
+ * if missing) and lie on one filesystem, or every commit would fail with EXDEV. */
+static int check_prefix_directories(const struct upload_prefix *prefix)
+{
+    struct stat root_status, spool_status;
+
+    if (stat(prefix->root, &root_status) != 0 || !S_ISDIR(root_status.st_mode)) {
+        log_error("[%s] root %s: %s", prefix->url_prefix, prefix->root,
+                  errno != 0 ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    int result = spool_directory_prepare(prefix->spool_directory);
+    if (result != 0) {
+        log_error("[%s] spool %s: %s", prefix->url_prefix, prefix->spool_directory,
+                  strerror(-result));
+        return -1;
+    }
+    if (stat(prefix->spool_directory, &spool_status) != 0) {
+        log_error("[%s] spool %s: %s", prefix->url_prefix, prefix->spool_directory,
+                  strerror(errno));
+        return -1;
+    }
+    if (spool_status.st_dev != root_status.st_dev) {
+        log_error("[%s] spool %s and root %s are on different filesystems: uploads could "
+                  "not be committed with one atomic rename; put the spool inside the root",
+                  prefix->url_prefix, prefix->spool_directory, prefix->root);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_directories(const struct configuration *configuration)
+{
+    int result = 0;
+
+    for (size_t i = 0; i < configuration->prefix_count; i++) {
+        errno = 0;
+        if (check_prefix_directories(&configuration->prefixes[i]) != 0)
+            result = -1;
+    }
+    return result;
+}
+
+static int open_unix_socket(const char *path)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct stat status;
+
+    if (strlen(path) >= sizeof address.sun_path) {
+        fprintf(stderr, "bitspool: socket path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(address.sun_path, path, strlen(path) + 1);
+    /* A socket left by an earlier run is replaced; any other file is not touched. */
+    if (lstat(path, &status) == 0 && S_ISSOCK(status.st_mode) && unlink(path) != 0) {
+        fprintf(stderr, "bitspool: cannot remove old socket %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
+        listen(fd, LISTEN_BACKLOG) != 0) {
+        fprintf(stderr, "bitspool: cannot listen on %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int open_tcp_socket(const char *host_port)
+{
+    const char *colon = strrchr(host_port, ':');
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *addresses = NULL;
+    int fd = -1;
+
+    if (colon == NULL || colon == host_port || colon[1] == '\0') {
+        fprintf(stderr, "bitspool: -s tcp: wants HOST:PORT, got %s\n", host_port);
+        return -1;
+    }
+    char *host = strndup(host_port, (size_t)(colon - host_port));
+    if (host == NULL)
+        return -1;
+    /* "[::1]:9000" */
+    char *bare_host = host;
+    size_t host_length = strlen(host);
+    if (host_length >= 2 && host[0] == '[' && host[host_length - 1] == ']') {
+        host[host_length - 1] = '\0';
+        bare_host = host + 1;
+    }
+    int error = getaddrinfo(bare_host, colon + 1, &hints, &addresses);
+    if (error != 0) {
+        fprintf(stderr, "bitspool: cannot resolve %s: %s\n", host_port, gai_strerror(error));
+        goto out;
+    }
+    fd = socket(addresses->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        bind(fd, addresses->ai_addr, addresses->ai_addrlen) != 0 ||
+        listen(fd, LISTEN_BACKLOG) != 0) {
+        fprintf(stderr, "bitspool: cannot listen on %s: %s\n", host_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+out:
+    if (addresses != NULL)
+        freeaddrinfo(addresses);
+    free(host);
+    return fd;
+}
+
+static int open_listen_socket(const char *address)
+{
+    if (strncmp(address, "unix:", 5) == 0)
+        return open_unix_socket(address + 5);
+    if (strncmp(address, "tcp:", 4) == 0)
+        return open_tcp_socket(address + 4);
+    fprintf(stderr, "bitspool: -s wants unix:PATH or tcp:HOST:PORT, got %s\n", address);
+    return -1;
+}
+
+/* The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when there is none. */
+static int systemd_socket(void)
+{
+    const char *pid_text = getenv("LISTEN_PID");
+    const char *count_text = getenv("LISTEN_FDS");
+
+    if (pid_text == NULL || count_text == NULL)
+        return -1;
+    if (strtol(pid_text, NULL, 10) != (long)getpid() || strtol(count_text, NULL, 10) < 1)
+        return -1;
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return SYSTEMD_FIRST_SOCKET;
+}
+
+static void on_stop_signal(int signal_number)
+{
+    (void)signal_number;
+    stopping = 1;
+    responder_stop();
+}
+
+static int install_signal_handlers(void)
+{
+    struct sigaction stop = {.sa_handler = on_stop_signal};
+    struct sigaction ignore = {.sa_handler = SIG_IGN};
+
+    sigemptyset(&stop.sa_mask);
+    sigemptyset(&ignore.sa_mask);
+    /* No SA_RESTART: a blocked accept() must return so that the loop can end. */
+    if (sigaction(SIGTERM, &stop, NULL) != 0 || sigaction(SIGINT, &stop, NULL) != 0 ||
+        sigaction(SIGHUP, &stop, NULL) != 0 || sigaction(SIGPIPE, &ignore, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static pid_t start_child(const struct configuration *configuration, int listen_fd)
+{
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(responder_run_fastcgi(configuration, listen_fd));
+    if (pid < 0)
+        log_error("fork failed: %s", strerror(errno));
+    return pid;
+}
+
+/* Keeps `count` responders running on one socket, replacing any that dies, until a
+ * stop signal; then passes the signal on and waits for them. */
+static int supervise(const struct configuration *configuration, int listen_fd,
+                     unsigned long count)
+{
+    pid_t *children = calloc(count, sizeof *children);
+
+    if (children == NULL)
+        return 1;
+    for (unsigned long i = 0; i < count; i++)
+        children[i] = start_child(configuration, listen_fd);
+    while (!stopping) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (unsigned long i = 0; i < count && !stopping; i++) {
+            if (children[i] != pid)
+                continue;
+            log_warning("responder %ld ended (status %d); starting another", (long)pid, status);
+            sleep(1); /* a responder that dies at once must not spin the CPU */
+            children[i] = start_child(configuration, listen_fd);
+        }
+    }
+    for (unsigned long i = 0; i < count; i++) {
+        if (children[i] > 0)
+            kill(children[i], SIGTERM);
+    }
+    while (wait(NULL) > 0 || errno == EINTR)
+        ;
+    free(children);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options options = {0};
+    struct configuration *configuration = NULL;
+    char *error = NULL;
+    int listen_fd = -1;
+    int status = 1;
+
+    if (parse_options(argc, argv, &options) != 0)
+        return EXIT_USAGE;
+    const char *path = configuration_path(&options);
+    if (configuration_load(path, &configuration, &error) != 0) {
+        fprintf(stderr, "bitspool: configuration error: %s\n", error);
+        /* A CGI caller still deserves an Ack rather than a bare 500 page. */
+        free(error);
+        return EXIT_CONFIGURATION;
+    }
+    log_open("bitspool", configuration->log_target, configuration->log_level);
+    if (options.test_only) {
+        status = check_directories(configuration) == 0 ? 0 : EXIT_CONFIGURATION;
+        if (status == 0)
+            printf("bitspool: configuration %s is ok\n", path != NULL ? path : "(built-in)");
+        goto out;
+    }
+    if (install_signal_handlers() != 0 || notify_global_init() != 0) {
+        log_error("start-up failed: %s", strerror(errno));
+        goto out;
+    }
+    if (options.socket_address != NULL)
+        listen_fd = open_listen_socket(options.socket_address);
+    else if ((listen_fd = systemd_socket()) < 0 && !FCGX_IsCGI())
+        listen_fd = 0;
+    if (options.socket_address != NULL && listen_fd < 0)
+        goto out;
+    if (listen_fd < 0) {
+        if (getenv("REQUEST_METHOD") == NULL) {
+            fprintf(stderr, "bitspool: no FastCGI socket on fd 0 and no CGI request in the "
+                            "environment; start it from a web server, spawn-fcgi or -s\n");
+            usage(stderr);
+            status = EXIT_USAGE;
+            goto out;
+        }
+        status = responder_run_cgi(configuration);
+        goto out;
+    }
+    if (check_directories(configuration) != 0) {
+        status = EXIT_CONFIGURATION;
+        goto out;
+    }
+    log_info("ready: %lu responder%s, database %s", options.children,
+             options.children == 1 ? "" : "s", configuration->database);
+    if (options.children == 1)
+        status = responder_run_fastcgi(configuration, listen_fd);
+    else
+        status = supervise(configuration, listen_fd, options.children);
+out:
+    configuration_free(configuration);
+    return status;
+}

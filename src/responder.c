@@ -1,0 +1,200 @@
+/* The request loop around protocol_handle: builds the request from FastCGI or CGI
+ * parameters, streams the body, writes the Ack, and runs cleanup between requests. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "body.h"
+#include "cgi.h"
+#include "gc.h"
+#include "log.h"
+#include "protocol.h"
+#include "reply.h"
+#include "responder.h"
+#include "store.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t stop_requested;
+
+void responder_stop(void)
+{
+    stop_requested = 1;
+}
+
+static struct store *responder_open_store(const struct configuration *configuration)
+{
+    struct store *store = NULL;
+    char *error = NULL;
+    uint64_t busy = configuration->lock_timeout * 1000u;
+
+    if (configuration->lock_timeout > UINT_MAX / 1000u)
+        busy = UINT_MAX;
+    if (store_open(configuration->database, (unsigned)busy, &store, &error) != STORE_OK) {
+        log_error("cannot open database %s: %s", configuration->database,
+                  error != NULL ? error : "unknown error");
+        free(error);
+        return NULL;
+    }
+    return store;
+}
+
+static void collect_garbage_if_due(const struct configuration *configuration,
+                                   struct store *store)
+{
+    struct gc_report report;
+    int64_t now = (int64_t)time(NULL);
+
+    if (!gc_due(configuration, store, now))
+        return;
+    if (gc_run(configuration, store, now, &report) != STORE_OK) {
+        log_warning("cleanup did not finish; it runs again after gc_interval");
+        return;
+    }
+    if (report.expired > 0 || report.purged > 0)
+        log_info("cleanup: %" PRIu64 " sessions expired, %" PRIu64 " purged, %" PRIu64
+                 " busy", report.expired, report.purged, report.skipped);
+}
+
+/* Parses, handles and answers one request; the caller supplies the body and output. */
+static void serve_request(const struct configuration *configuration, struct store *store,
+                          char *const *environment, body_read_function *read_body,
+                          void *body_context, reply_write_function *write_reply,
+                          void *reply_context)
+{
+    struct bits_request request;
+    struct body_reader body;
+    struct reply reply;
+    struct protocol_context context = {configuration, store, (int64_t)time(NULL)};
+
+    reply_init(&reply);
+    if (cgi_request_parse(environment, &request) != 0) {
+        log_error("out of memory reading the request");
+        reply.out_of_memory = true;
+        reply_write(&reply, write_reply, reply_context);
+        return;
+    }
+    uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
+    body_reader_init(&body, read_body, body_context, length);
+    protocol_handle(&context, &request, &body, &reply);
+    if (reply_write(&reply, write_reply, reply_context) != 0)
+        log_warning("could not send the answer to %s: the client went away",
+                    request.remote_address != NULL ? request.remote_address : "?");
+    reply_free(&reply);
+    cgi_request_free(&request);
+}
+
+static ssize_t fastcgi_read(void *context, void *buffer, size_t size)
+{
+    FCGX_Stream *stream = context;
+    int wanted = size > INT_MAX ? INT_MAX : (int)size;
+    int got = FCGX_GetStr(buffer, wanted, stream);
+
+    if (got == 0 && FCGX_GetError(stream) != 0) {
+        errno = EIO;
+        return -1;
+    }
+    return got;
+}
+
+static int fastcgi_write(void *context, const void *buffer, size_t size)
+{
+    FCGX_Stream *stream = context;
+
+    while (size > 0) {
+        int chunk = size > INT_MAX ? INT_MAX : (int)size;
+        if (FCGX_PutStr(buffer, chunk, stream) != chunk)
+            return -1;
+        buffer = (const char *)buffer + chunk;
+        size -= (size_t)chunk;
+    }
+    return 0;
+}
+
+static void fastcgi_log_sink(void *context, const char *line)
+{
+    FCGX_FPrintF((FCGX_Stream *)context, "bitspool[%ld]: %s\n", (long)getpid(), line);
+}
+
+int responder_run_fastcgi(const struct configuration *configuration, int listen_fd)
+{
+    FCGX_Request request;
+    struct store *store = responder_open_store(configuration);
+    struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};
+
+    if (store == NULL)
+        return 1;
+    if (protocol_recover(&recovery) != 0)
+        log_warning("could not check for interrupted commits at start-up");
+    if (FCGX_Init() != 0 || FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("cannot initialise libfcgi");
+        store_close(store);
+        return 1;
+    }
+    while (!stop_requested) {
+        if (FCGX_Accept_r(&request) < 0) {
+            if (stop_requested || errno == EINTR)
+                continue;
+            log_error("accepting a FastCGI connection failed: %s", strerror(errno));
+            break;
+        }
+        log_set_sink(fastcgi_log_sink, request.err);
+        serve_request(configuration, store, request.envp, fastcgi_read, request.in,
+                      fastcgi_write, request.out);
+        log_set_sink(NULL, NULL);
+        FCGX_Finish_r(&request);
+        collect_garbage_if_due(configuration, store);
+    }
+    FCGX_Free(&request, 1);
+    store_close(store);
+    return 0;
+}
+
+static int stdout_write(void *context, const void *buffer, size_t size)
+{
+    (void)context;
+    while (size > 0) {
+        ssize_t written = write(STDOUT_FILENO, buffer, size);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buffer = (const char *)buffer + written;
+        size -= (size_t)written;
+    }
+    return 0;
+}
+
+int responder_run_cgi(const struct configuration *configuration)
+{
+    int input = STDIN_FILENO;
+    struct store *store = responder_open_store(configuration);
+
+    if (store == NULL) {
+        static const char unavailable[] =
+            "Status: 503 Service Unavailable\r\nPragma: no-cache\r\nBITS-Packet-Type: Ack\r\n"
+            "BITS-Error: 0x80004005\r\nBITS-Error-Code: 0x80004005\r\n"
+            "BITS-Error-Context: 0x5\r\nContent-Length: 0\r\n\r\n";
+        stdout_write(NULL, unavailable, sizeof unavailable - 1);
+        return 1;
+    }
+    struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};
+    serve_request(configuration, store, environ, body_read_file_descriptor, &input,
+                  stdout_write, NULL);
+    /* In CGI mode each request is a process: recovery and cleanup run after the
+     * answer so that the client never waits for them. */
+    close(STDOUT_FILENO);
+    if (protocol_recover(&recovery) != 0)
+        log_warning("could not check for interrupted commits");
+    collect_garbage_if_due(configuration, store);
+    store_close(store);
+    return 0;
+}

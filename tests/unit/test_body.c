@@ -1,0 +1,116 @@
+/* Unit tests for body.c: the body never yields more than Content-Length, and a body
+ * that ends early is an error rather than a short fragment. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "body.h"
+
+struct memory_source {
+    const char *data;
+    size_t length;
+    size_t offset;
+    size_t largest_request;
+};
+
+static ssize_t memory_read(void *context, void *buffer, size_t size)
+{
+    struct memory_source *source = context;
+    size_t available = source->length - source->offset;
+
+    if (size > source->largest_request)
+        source->largest_request = size;
+    if (size > available)
+        size = available;
+    memcpy(buffer, source->data + source->offset, size);
+    source->offset += size;
+    return (ssize_t)size;
+}
+
+static void test_read_stops_at_declared_length(void **state)
+{
+    (void)state;
+    struct memory_source source = {"abcdefgh", 8, 0, 0};
+    struct body_reader body;
+    char buffer[16];
+
+    body_reader_init(&body, memory_read, &source, 5);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 5);
+    assert_memory_equal(buffer, "abcde", 5);
+    assert_true(source.largest_request <= 5);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
+    assert_int_equal(source.offset, 5);
+}
+
+static void test_short_body_is_an_error(void **state)
+{
+    (void)state;
+    struct memory_source source = {"abc", 3, 0, 0};
+    struct body_reader body;
+    char buffer[16];
+
+    body_reader_init(&body, memory_read, &source, 10);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 3);
+    errno = 0;
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), -1);
+    assert_int_equal(errno, EPIPE);
+}
+
+static void test_drain_consumes_everything_within_limit(void **state)
+{
+    (void)state;
+    static char data[100000];
+    struct memory_source source = {data, sizeof data, 0, 0};
+    struct body_reader body;
+
+    body_reader_init(&body, memory_read, &source, sizeof data);
+    assert_int_equal(body_drain(&body, sizeof data), 0);
+    assert_int_equal(body.remaining, 0);
+    assert_int_equal(source.offset, sizeof data);
+}
+
+static void test_drain_refuses_past_limit(void **state)
+{
+    (void)state;
+    struct memory_source source = {"abcdefgh", 8, 0, 0};
+    struct body_reader body;
+
+    body_reader_init(&body, memory_read, &source, 8);
+    assert_int_equal(body_drain(&body, 7), -1);
+    assert_int_equal(source.offset, 0);
+}
+
+static void test_file_descriptor_reader(void **state)
+{
+    (void)state;
+    int pipe_fds[2];
+    struct body_reader body;
+    char buffer[8];
+
+    assert_int_equal(pipe(pipe_fds), 0);
+    assert_int_equal(write(pipe_fds[1], "xyz", 3), 3);
+    close(pipe_fds[1]);
+    body_reader_init(&body, body_read_file_descriptor, &pipe_fds[0], 3);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 3);
+    assert_memory_equal(buffer, "xyz", 3);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
+    close(pipe_fds[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_stops_at_declared_length),
+        cmocka_unit_test(test_short_body_is_an_error),
+        cmocka_unit_test(test_drain_consumes_everything_within_limit),
+        cmocka_unit_test(test_drain_refuses_past_limit),
+        cmocka_unit_test(test_file_descriptor_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

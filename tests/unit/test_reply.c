@@ -1,0 +1,149 @@
+/* Unit tests for reply.c: every Ack has BITS-Packet-Type and Content-Length, every
+ * error both error headers and a context, and no header can be injected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bits.h"
+#include "reply.h"
+
+struct captured {
+    char text[4096];
+    size_t length;
+};
+
+static int capture(void *context, const void *buffer, size_t size)
+{
+    struct captured *out = context;
+
+    if (out->length + size >= sizeof out->text)
+        return -1;
+    memcpy(out->text + out->length, buffer, size);
+    out->length += size;
+    out->text[out->length] = '\0';
+    return 0;
+}
+
+static void test_success_ack_has_mandatory_headers(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply_add_header_uint64(&reply, "BITS-Received-Content-Range", UINT64_MAX);
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "Status: 200 OK\r\n"));
+    assert_non_null(strstr(out.text, "BITS-Packet-Type: Ack\r\n"));
+    assert_non_null(strstr(out.text, "Pragma: no-cache\r\n"));
+    assert_non_null(strstr(out.text, "BITS-Received-Content-Range: 18446744073709551615\r\n"));
+    assert_non_null(strstr(out.text, "Content-Length: 0\r\n\r\n"));
+    reply_free(&reply);
+}
+
+static void test_error_has_both_codes_and_context(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply_add_header(&reply, "BITS-Session-Id", "{X}");
+    reply_set_error(&reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, BITS_CONTEXT_SERVER, "gone");
+    assert_int_equal(reply.status, 500);
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "BITS-Error: 0x8020001F\r\n"));
+    assert_non_null(strstr(out.text, "BITS-Error-Code: 0x8020001F\r\n"));
+    assert_non_null(strstr(out.text, "BITS-Error-Context: 0x5\r\n"));
+    assert_null(strstr(out.text, "BITS-Session-Id")); /* headers before the error are dropped */
+    assert_non_null(strstr(out.text, "BITS-Packet-Type: Ack\r\n"));
+    reply_free(&reply);
+}
+
+static void test_status_mapping_follows_iis(void **state)
+{
+    (void)state;
+    assert_int_equal(reply_status_for(HRESULT_E_INVALIDARG), 400);
+    assert_int_equal(reply_status_for(HRESULT_E_ACCESSDENIED), 403);
+    assert_int_equal(reply_status_for(HRESULT_FILE_NOT_FOUND), 404);
+    assert_int_equal(reply_status_for(HRESULT_PATH_NOT_FOUND), 404);
+    assert_int_equal(reply_status_for(HRESULT_BG_E_TOO_LARGE), 500);
+    assert_int_equal(reply_status_for(HRESULT_BG_E_SESSION_NOT_FOUND), 500);
+}
+
+static void test_explicit_status_wins(void **state)
+{
+    (void)state;
+    struct reply reply;
+
+    reply_init(&reply);
+    reply_set_error(&reply, 409, HRESULT_FILE_EXISTS, BITS_CONTEXT_SERVER, "exists");
+    assert_int_equal(reply.status, 409);
+    assert_string_equal(reply_header(&reply, "bits-error"), "0x80070050");
+    reply_free(&reply);
+}
+
+static void test_header_injection_refused(void **state)
+{
+    (void)state;
+    struct reply reply;
+
+    reply_init(&reply);
+    assert_int_equal(reply_add_header(&reply, "X", "a\r\nSet-Cookie: x"), -1);
+    assert_int_equal(reply_add_header(&reply, "X\nY", "a"), -1);
+    assert_int_equal(reply_add_header(&reply, "X: Y", "a"), -1);
+    assert_int_equal(reply.header_count, 0);
+    reply_free(&reply);
+}
+
+static void test_body_and_length(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply.is_ack = false;
+    reply.status = 405;
+    reply_set_body(&reply, "hello", 5);
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "Status: 405 Method Not Allowed\r\n"));
+    assert_null(strstr(out.text, "BITS-Packet-Type"));
+    assert_non_null(strstr(out.text, "Content-Length: 5\r\n\r\nhello"));
+    reply_free(&reply);
+}
+
+static void test_out_of_memory_still_answers_an_ack(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply.out_of_memory = true;
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "Status: 500"));
+    assert_non_null(strstr(out.text, "BITS-Error: 0x8007000E\r\n"));
+    assert_non_null(strstr(out.text, "BITS-Error-Context: 0x5\r\n"));
+    assert_non_null(strstr(out.text, "Content-Length: 0\r\n"));
+    reply_free(&reply);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_success_ack_has_mandatory_headers),
+        cmocka_unit_test(test_error_has_both_codes_and_context),
+        cmocka_unit_test(test_status_mapping_follows_iis),
+        cmocka_unit_test(test_explicit_status_wins),
+        cmocka_unit_test(test_header_injection_refused),
+        cmocka_unit_test(test_body_and_length),
+        cmocka_unit_test(test_out_of_memory_still_answers_an_ack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,5 +1,10 @@
 /* Unit tests for configuration.c: every key, every default, every error message (with
  * its file:line), size and duration limits, and prefix matching. */
+/* config.h first: it defines _GNU_SOURCE (asprintf, mkstemp, open_memstream). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -465,6 +470,64 @@ static void test_prefix_trailing_slashes_are_removed(void **state)
     configuration_free(configuration);
 }
 
+/* ---- the example file ---- */
+
+static char *read_example(void)
+{
+    const char *directory = getenv("BITSPOOL_SRCDIR") != NULL ? getenv("BITSPOOL_SRCDIR") : ".";
+    char *path = NULL;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file;
+    FILE *memory = open_memstream(&text, &size);
+    char *line = NULL;
+    size_t capacity = 0;
+
+    assert_non_null(memory);
+    assert_true(asprintf(&path, "%s/contrib/bitspool.conf", directory) > 0);
+    file = fopen(path, "r");
+    if (file == NULL)
+        fail_msg("cannot open %s (set BITSPOOL_SRCDIR to the source tree)", path);
+    /* "#key = value" lines are the documented settings: uncomment them all. */
+    while (getline(&line, &capacity, file) >= 0) {
+        const char *start = line;
+        if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strstr(line, " = ") != NULL)
+            start++;
+        assert_true(fputs(start, memory) >= 0);
+    }
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(fclose(memory), 0);
+    free(line);
+    free(path);
+    return text;
+}
+
+static void test_example_file_documents_the_real_defaults(void **state)
+{
+    char *text = read_example();
+    struct configuration *configuration = load_text(text);
+    const struct upload_prefix *prefix = &configuration->prefixes[0];
+
+    (void)state;
+    assert_global_defaults(configuration);
+    assert_int_equal(configuration->prefix_count, 1);
+    assert_string_equal(prefix->url_prefix, "/uploads");
+    assert_int_equal(prefix->max_upload_size, INT64_MAX);
+    assert_false(prefix->allow_overwrite);
+    assert_true(prefix->create_directories);
+    assert_int_equal(prefix->session_timeout, 14 * DAY);
+    assert_int_equal(prefix->max_sessions_per_user, 50);
+    assert_int_equal(prefix->host_id_fallback_timeout, 86400);
+    assert_int_equal(prefix->notification, NOTIFICATION_NONE);
+    assert_int_equal(prefix->notification_timeout, 300);
+    /* Every key appears in the example: the uncommented file sets the optional ones. */
+    assert_non_null(prefix->host_id);
+    assert_non_null(prefix->notification_url);
+    assert_non_null(prefix->reply_url);
+    configuration_free(configuration);
+    free(text);
+}
+
 /* ---- errors ---- */
 
 static void test_error_file_that_cannot_be_opened(void **state)
@@ -876,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_line_of_100_kilobytes_is_read_whole),
         cmocka_unit_test(test_long_bad_value_is_cut_short_in_the_message),
         cmocka_unit_test(test_prefix_trailing_slashes_are_removed),
+        cmocka_unit_test(test_example_file_documents_the_real_defaults),
         cmocka_unit_test(test_error_file_that_cannot_be_opened),
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_key_in_the_wrong_section),

@@ -1,0 +1,578 @@
+/* Spool files: one per session, appended in order through a fixed buffer, synced,
+ * committed by one rename; plus the per-session cross-process lock file. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "paths.h"
+
+/* Without config.h (a direct compiler run) assume glibc's renameat2 (2.28 and later). */
+#if !defined(HAVE_CONFIG_H) || defined(HAVE_RENAMEAT2)
+#define SPOOL_USE_RENAMEAT2 1
+#endif
+
+#define GUID_LENGTH (BITS_SESSION_ID_LENGTH - 2)
+#define PART_SUFFIX ".part"
+#define LOCK_SUFFIX ".lock"
+/* Room for the GUID, the longer suffix and the terminating NUL. */
+#define SESSION_FILE_NAME_SIZE (GUID_LENGTH + sizeof LOCK_SUFFIX)
+#define LOCK_RETRY_MILLISECONDS 20u
+
+struct spool_file {
+    int directory_fd;
+    int file_fd;
+    char name[SESSION_FILE_NAME_SIZE];
+    char *path;
+};
+
+static bool is_upper_hex(char character)
+{
+    return (character >= '0' && character <= '9') || (character >= 'A' && character <= 'F');
+}
+
+/* Only the normalised form cgi.c produces, "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" in
+ * upper case, ever becomes part of a file name. */
+static bool session_id_valid(const char *session_id)
+{
+    static const size_t dash_positions[] = { 9, 14, 19, 24 };
+    size_t next_dash = 0;
+
+    if (strlen(session_id) != BITS_SESSION_ID_LENGTH || session_id[0] != '{' ||
+        session_id[BITS_SESSION_ID_LENGTH - 1] != '}')
+        return false;
+    for (size_t index = 1; index < BITS_SESSION_ID_LENGTH - 1; index++) {
+        if (next_dash < sizeof dash_positions / sizeof dash_positions[0] &&
+            index == dash_positions[next_dash]) {
+            if (session_id[index] != '-')
+                return false;
+            next_dash++;
+        } else if (!is_upper_hex(session_id[index])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "<GUID without braces><suffix>" into name. Returns 0 or -EINVAL for a bad id. */
+static int session_file_name(const char *session_id, const char *suffix,
+                             char name[SESSION_FILE_NAME_SIZE])
+{
+    size_t suffix_length = strlen(suffix);
+
+    if (!session_id_valid(session_id) || GUID_LENGTH + suffix_length >= SESSION_FILE_NAME_SIZE)
+        return -EINVAL;
+    memcpy(name, session_id + 1, GUID_LENGTH);
+    memcpy(name + GUID_LENGTH, suffix, suffix_length + 1);
+    return 0;
+}
+
+static char *join_path(const char *directory, const char *name)
+{
+    size_t directory_length = strlen(directory);
+    size_t name_length = strlen(name);
+    size_t size;
+    char *path;
+    int written;
+
+    if (directory_length > SIZE_MAX - name_length - 2)
+        return NULL;
+    size = directory_length + name_length + 2;
+    path = malloc(size);
+    if (path == NULL)
+        return NULL;
+    written = snprintf(path, size, "%s/%s", directory, name);
+    if (written < 0 || (size_t)written >= size) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* The full path of one of the session's files, or NULL with *error set. */
+static char *session_file_path(const char *spool_directory, const char *session_id,
+                               const char *suffix, int *error)
+{
+    char name[SESSION_FILE_NAME_SIZE];
+    char *path;
+
+    *error = session_file_name(session_id, suffix, name);
+    if (*error != 0)
+        return NULL;
+    path = join_path(spool_directory, name);
+    if (path == NULL)
+        *error = -ENOMEM;
+    return path;
+}
+
+/* A descriptor only read from (directories, a lock): a failing close loses nothing. */
+static void close_quietly(int fd)
+{
+    if (fd >= 0)
+        (void)close(fd);
+}
+
+static int make_directory(const char *path)
+{
+    if (mkdir(path, 0750) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+int spool_directory_prepare(const char *spool_directory)
+{
+    char *path = strdup(spool_directory);
+    struct stat status;
+    int result = 0;
+
+    if (path == NULL)
+        return -ENOMEM;
+    if (path[0] == '\0') {
+        result = -EINVAL;
+        goto out;
+    }
+    /* mkdir -p: every prefix ending before a '/', then the whole path. */
+    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        result = make_directory(path);
+        *slash = '/';
+        if (result != 0)
+            goto out;
+    }
+    result = make_directory(path);
+    if (result != 0)
+        goto out;
+    if (stat(path, &status) != 0) {
+        result = -errno;
+        goto out;
+    }
+    if (!S_ISDIR(status.st_mode)) {
+        result = -ENOTDIR;
+        goto out;
+    }
+    if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
+        result = -errno;
+out:
+    free(path);
+    return result;
+}
+
+static uint64_t monotonic_milliseconds(void)
+{
+    struct timespec now;
+
+    /* CLOCK_MONOTONIC cannot fail on Linux; a zero reading only shortens a wait. */
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0;
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+static void sleep_milliseconds(uint64_t milliseconds)
+{
+    struct timespec pause = { (time_t)(milliseconds / 1000u),
+                              (long)(milliseconds % 1000u) * 1000000L };
+
+    /* An interrupted sleep only makes the next attempt come sooner. */
+    (void)nanosleep(&pause, NULL);
+}
+
+/* A lock taken on a file that spool_remove_lock unlinked meanwhile protects nothing:
+ * the next request creates a new file. Returns 1 when fd is still the file at path,
+ * 0 when it is not, -errno when that cannot be told. */
+static int lock_file_current(int fd, const char *path)
+{
+    struct stat by_fd;
+    struct stat by_path;
+
+    if (fstat(fd, &by_fd) != 0)
+        return -errno;
+    if (stat(path, &by_path) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    return by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
+}
+
+int spool_lock(const char *spool_directory, const char *session_id,
+               unsigned timeout_milliseconds, int *lock_fd)
+{
+    int result = 0;
+    char *path = session_file_path(spool_directory, session_id, LOCK_SUFFIX, &result);
+    uint64_t deadline = monotonic_milliseconds() + timeout_milliseconds;
+    int fd = -1;
+
+    if (path == NULL)
+        return result;
+    for (;;) {
+        if (fd < 0) {
+            fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+            if (fd < 0) {
+                result = -errno;
+                goto out;
+            }
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            int current = lock_file_current(fd, path);
+            if (current < 0) {
+                result = current;
+                goto out;
+            }
+            if (current)
+                break;
+            close_quietly(fd);
+            fd = -1;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK) {
+            result = -errno;
+            goto out;
+        }
+        uint64_t now = monotonic_milliseconds();
+        if (now >= deadline) {
+            result = -EWOULDBLOCK;
+            goto out;
+        }
+        sleep_milliseconds(deadline - now < LOCK_RETRY_MILLISECONDS ? deadline - now
+                                                                    : LOCK_RETRY_MILLISECONDS);
+    }
+    *lock_fd = fd;
+    fd = -1;
+out:
+    close_quietly(fd);
+    free(path);
+    return result;
+}
+
+void spool_unlock(int lock_fd)
+{
+    /* Closing the only descriptor of the open file description releases the flock. */
+    close_quietly(lock_fd);
+}
+
+int spool_open(const char *spool_directory, const char *session_id, bool create,
+               struct spool_file **file)
+{
+    struct spool_file *opened = calloc(1, sizeof *opened);
+    struct stat status;
+    int result;
+
+    if (opened == NULL)
+        return -ENOMEM;
+    opened->directory_fd = -1;
+    opened->file_fd = -1;
+    result = session_file_name(session_id, PART_SUFFIX, opened->name);
+    if (result != 0)
+        goto fail;
+    opened->path = join_path(spool_directory, opened->name);
+    if (opened->path == NULL) {
+        result = -ENOMEM;
+        goto fail;
+    }
+    opened->directory_fd = open(spool_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (opened->directory_fd < 0) {
+        result = -errno;
+        goto fail;
+    }
+    opened->file_fd = openat(opened->directory_fd, opened->name,
+                             O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0640);
+    if (opened->file_fd < 0) {
+        result = -errno;
+        goto fail;
+    }
+    if (fstat(opened->file_fd, &status) != 0) {
+        result = -errno;
+        goto fail;
+    }
+    if (!S_ISREG(status.st_mode)) {
+        result = -EINVAL;
+        goto fail;
+    }
+    *file = opened;
+    return 0;
+fail:
+    spool_close(opened);
+    return result;
+}
+
+void spool_close(struct spool_file *file)
+{
+    if (file == NULL)
+        return;
+    /* Whatever had to be durable was synced explicitly; close can add nothing. */
+    close_quietly(file->file_fd);
+    close_quietly(file->directory_fd);
+    free(file->path);
+    free(file);
+}
+
+int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *held)
+{
+    struct stat status;
+    uint64_t size;
+
+    if (fstat(file->file_fd, &status) != 0)
+        return -errno;
+    size = (uint64_t)status.st_size;
+    if (size <= recorded_held) {
+        *held = size;
+        return 0;
+    }
+    /* recorded_held < size, so it fits in off_t. */
+    if (ftruncate(file->file_fd, (off_t)recorded_held) != 0)
+        return -errno;
+    if (fdatasync(file->file_fd) != 0)
+        return -errno;
+    *held = recorded_held;
+    return 0;
+}
+
+/* Reads exactly size bytes from body (several reads if need be). -EPIPE when the body
+ * ends before, else -errno of the failed read. */
+static int read_exactly(struct body_reader *body, unsigned char *buffer, size_t size)
+{
+    size_t filled = 0;
+
+    while (filled < size) {
+        ssize_t count = body_read(body, buffer + filled, size - filled);
+        if (count < 0)
+            return errno != 0 ? -errno : -EIO;
+        if (count == 0)
+            return -EPIPE;
+        filled += (size_t)count;
+    }
+    return 0;
+}
+
+static int discard_body(struct body_reader *body, unsigned char *buffer, uint64_t length)
+{
+    while (length > 0) {
+        size_t chunk = length < SPOOL_BUFFER_SIZE ? (size_t)length : SPOOL_BUFFER_SIZE;
+        int result = read_exactly(body, buffer, chunk);
+        if (result != 0)
+            return result;
+        length -= chunk;
+    }
+    return 0;
+}
+
+/* pwrite all of buffer at offset, through short writes and EINTR. *written counts what
+ * reached the file even when it fails midway (ENOSPC after a partial write). */
+static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t offset,
+                    size_t *written)
+{
+    *written = 0;
+    while (*written < size) {
+        ssize_t count = pwrite(fd, buffer + *written, size - *written,
+                               (off_t)(offset + *written));
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (count == 0)
+            return -EIO;
+        *written += (size_t)count;
+    }
+    return 0;
+}
+
+/* Streams length bytes from body to the file at offset, one buffer at a time.
+ * *position advances past each byte written, also when it fails midway. */
+static int copy_body(int fd, struct body_reader *body, unsigned char *buffer,
+                     uint64_t length, uint64_t *position)
+{
+    while (length > 0) {
+        size_t chunk = length < SPOOL_BUFFER_SIZE ? (size_t)length : SPOOL_BUFFER_SIZE;
+        ssize_t count = body_read(body, buffer, chunk);
+        size_t written = 0;
+        int result;
+
+        if (count < 0)
+            return errno != 0 ? -errno : -EIO;
+        if (count == 0)
+            return -EPIPE;
+        result = write_at(fd, buffer, (size_t)count, *position, &written);
+        *position += written;
+        if (result != 0)
+            return result;
+        length -= (uint64_t)count;
+    }
+    return 0;
+}
+
+int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
+                 struct body_reader *body, bool sync, uint64_t *held_after)
+{
+    uint64_t already_held;
+    uint64_t position = held;
+    unsigned char *buffer;
+    int result;
+
+    *held_after = held;
+    if (first > held || length > UINT64_MAX - first)
+        return -EINVAL;
+    if (first + length > (uint64_t)INT64_MAX)
+        return -EFBIG;
+    already_held = held - first < length ? held - first : length;
+    buffer = malloc(SPOOL_BUFFER_SIZE);
+    if (buffer == NULL)
+        return -ENOMEM;
+    /* A resent or overlapping fragment: its held part is consumed, never rewritten, so
+     * bytes already acknowledged cannot change even if the client sends others. */
+    result = discard_body(body, buffer, already_held);
+    if (result == 0)
+        result = copy_body(file->file_fd, body, buffer, length - already_held, &position);
+    free(buffer);
+    /* After a failure the prefix written is synced too, so that it can be counted. */
+    if (position > held && (sync || result != 0)) {
+        if (fdatasync(file->file_fd) != 0) {
+            if (result == 0)
+                result = -errno;
+            return result;
+        }
+    }
+    *held_after = position;
+    return result;
+}
+
+int spool_sync(struct spool_file *file)
+{
+    if (fdatasync(file->file_fd) != 0)
+        return -errno;
+    return 0;
+}
+
+int spool_free_space(struct spool_file *file, uint64_t *bytes)
+{
+    struct statvfs status;
+    uint64_t blocks;
+    uint64_t block_size;
+
+    if (fstatvfs(file->file_fd, &status) != 0)
+        return -errno;
+    blocks = (uint64_t)status.f_bavail;
+    block_size = (uint64_t)status.f_frsize;
+    /* Saturate: more than 2^64 bytes free is plenty for any limit check. */
+    if (block_size != 0 && blocks > UINT64_MAX / block_size)
+        *bytes = UINT64_MAX;
+    else
+        *bytes = blocks * block_size;
+    return 0;
+}
+
+/* Some filesystems cannot fsync a directory (EINVAL); their renames are as durable as
+ * they will ever be. */
+static int sync_directory(int directory_fd)
+{
+    if (fsync(directory_fd) != 0 && errno != EINVAL)
+        return -errno;
+    return 0;
+}
+
+/* link then unlink never replaces an existing destination, where renameat2 with
+ * RENAME_NOREPLACE is unknown to the kernel or the filesystem. */
+static int link_then_unlink(struct spool_file *file, int parent_fd, const char *leaf)
+{
+    if (linkat(file->directory_fd, file->name, parent_fd, leaf, 0) != 0)
+        return -errno;
+    /* The destination is complete now; a spool name left behind is only litter that
+     * spool_remove or gc clears, so the commit stands. */
+    (void)unlinkat(file->directory_fd, file->name, 0);
+    return 0;
+}
+
+static int rename_without_replacing(struct spool_file *file, int parent_fd, const char *leaf)
+{
+#ifdef SPOOL_USE_RENAMEAT2
+    if (renameat2(file->directory_fd, file->name, parent_fd, leaf, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+#endif
+    return link_then_unlink(file, parent_fd, leaf);
+}
+
+int spool_commit(struct spool_file *file, const char *root, const char *relative_destination,
+                 bool allow_overwrite, bool create_directories)
+{
+    const char *leaf = NULL;
+    int parent_fd = -1;
+    int result;
+
+    if (fsync(file->file_fd) != 0)
+        return -errno;
+    result = paths_open_parent(root, relative_destination, create_directories, &parent_fd,
+                               &leaf);
+    if (result != 0)
+        return result;
+    if (allow_overwrite) {
+        if (renameat(file->directory_fd, file->name, parent_fd, leaf) != 0)
+            result = -errno;
+    } else {
+        result = rename_without_replacing(file, parent_fd, leaf);
+    }
+    if (result == 0)
+        result = sync_directory(parent_fd);
+    if (result == 0)
+        result = sync_directory(file->directory_fd);
+    close_quietly(parent_fd);
+    return result;
+}
+
+bool spool_exists(const char *spool_directory, const char *session_id)
+{
+    int error = 0;
+    char *path = session_file_path(spool_directory, session_id, PART_SUFFIX, &error);
+    struct stat status;
+    bool exists;
+
+    if (path == NULL)
+        return false;
+    exists = lstat(path, &status) == 0 && S_ISREG(status.st_mode);
+    free(path);
+    return exists;
+}
+
+static int remove_session_file(const char *spool_directory, const char *session_id,
+                               const char *suffix)
+{
+    int result = 0;
+    char *path = session_file_path(spool_directory, session_id, suffix, &result);
+
+    if (path == NULL)
+        return result;
+    if (unlink(path) != 0 && errno != ENOENT)
+        result = -errno;
+    free(path);
+    return result;
+}
+
+int spool_remove(const char *spool_directory, const char *session_id)
+{
+    return remove_session_file(spool_directory, session_id, PART_SUFFIX);
+}
+
+int spool_remove_lock(const char *spool_directory, const char *session_id)
+{
+    return remove_session_file(spool_directory, session_id, LOCK_SUFFIX);
+}
+
+const char *spool_path(const struct spool_file *file)
+{
+    return file->path;
+}

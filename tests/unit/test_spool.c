@@ -1,0 +1,894 @@
+/* Unit tests for spool.c on a temporary directory: ordered and overlapping appends,
+ * failures midway, reconciliation, commits, the cross-process lock, id checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "body.h"
+#include "spool.h"
+
+#define SESSION_ID "{0123ABCD-4567-89EF-0123-456789ABCDEF}"
+#define PART_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.part"
+#define LOCK_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.lock"
+
+struct fixture {
+    char base[64];
+    char *spool;   /* base/spool */
+    char *root;    /* base/root, the upload root */
+    char *outside; /* base/outside, which no commit may reach */
+};
+
+/* A body held in memory that records how it is read. It may hold fewer bytes than
+ * the reader declares, to play a client that stops early. */
+struct memory_body {
+    const unsigned char *data;
+    size_t length;
+    size_t offset;
+    size_t largest_request;
+};
+
+static ssize_t memory_body_read(void *context, void *buffer, size_t size)
+{
+    struct memory_body *body = context;
+    size_t available = body->length - body->offset;
+    size_t count = size < available ? size : available;
+
+    if (size > body->largest_request)
+        body->largest_request = size;
+    memcpy(buffer, body->data + body->offset, count);
+    body->offset += count;
+    return (ssize_t)count;
+}
+
+static char *join(const char *first, const char *second)
+{
+    size_t length = strlen(first) + 1 + strlen(second) + 1;
+    char *joined = malloc(length);
+    int written;
+
+    assert_non_null(joined);
+    written = snprintf(joined, length, "%s/%s", first, second);
+    assert_true(written > 0 && (size_t)written < length);
+    return joined;
+}
+
+static int remove_entry(const char *path, const struct stat *status, int type,
+                        struct FTW *walk)
+{
+    (void)status;
+    (void)type;
+    (void)walk;
+    return remove(path);
+}
+
+static int set_up(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof *fixture);
+
+    if (fixture == NULL)
+        return -1;
+    memcpy(fixture->base, "/tmp/test_spool.XXXXXX", sizeof "/tmp/test_spool.XXXXXX");
+    if (mkdtemp(fixture->base) == NULL)
+        return -1;
+    fixture->spool = join(fixture->base, "spool");
+    fixture->root = join(fixture->base, "root");
+    fixture->outside = join(fixture->base, "outside");
+    if (mkdir(fixture->spool, 0750) != 0 || mkdir(fixture->root, 0755) != 0 ||
+        mkdir(fixture->outside, 0755) != 0)
+        return -1;
+    *state = fixture;
+    return 0;
+}
+
+static int tear_down(void **state)
+{
+    struct fixture *fixture = *state;
+    int result = nftw(fixture->base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+
+    free(fixture->spool);
+    free(fixture->root);
+    free(fixture->outside);
+    free(fixture);
+    return result;
+}
+
+static struct spool_file *open_spool(const struct fixture *fixture)
+{
+    struct spool_file *file = NULL;
+
+    assert_int_equal(spool_open(fixture->spool, SESSION_ID, true, &file), 0);
+    assert_non_null(file);
+    return file;
+}
+
+/* Appends data as the fragment [first, first + length) and checks the body was read
+ * to its end whatever was skipped. */
+static int append(struct spool_file *file, uint64_t held, uint64_t first,
+                  const void *data, size_t length, uint64_t *held_after)
+{
+    struct memory_body memory = { data, length, 0, 0 };
+    struct body_reader body;
+    int result;
+
+    body_reader_init(&body, memory_body_read, &memory, length);
+    result = spool_append(file, held, first, length, &body, true, held_after);
+    if (result == 0) {
+        assert_true(body.remaining == 0);
+        assert_true(memory.offset == length);
+    }
+    return result;
+}
+
+static unsigned char *read_whole_file(const char *path, size_t *length)
+{
+    struct stat status;
+    unsigned char *content;
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &status), 0);
+    *length = (size_t)status.st_size;
+    content = malloc(*length + 1);
+    assert_non_null(content);
+    assert_true(read(fd, content, *length + 1) == (ssize_t)*length);
+    assert_int_equal(close(fd), 0);
+    return content;
+}
+
+static void assert_file_content(const char *path, const void *expected, size_t length)
+{
+    size_t actual_length = 0;
+    unsigned char *content = read_whole_file(path, &actual_length);
+
+    assert_true(actual_length == length);
+    assert_memory_equal(content, expected, length);
+    free(content);
+}
+
+static void write_file(const char *path, const char *content)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    size_t length = strlen(content);
+
+    assert_true(fd >= 0);
+    assert_true(write(fd, content, length) == (ssize_t)length);
+    assert_int_equal(close(fd), 0);
+}
+
+static bool path_exists(const char *path)
+{
+    struct stat status;
+
+    return lstat(path, &status) == 0;
+}
+
+/* Appends 100 'A' then 100 'B' and returns the open file holding 200 bytes. */
+static struct spool_file *spool_with_two_fragments(const struct fixture *fixture,
+                                                   unsigned char expected[200])
+{
+    struct spool_file *file = open_spool(fixture);
+    uint64_t held = 0;
+
+    memset(expected, 'A', 100);
+    memset(expected + 100, 'B', 100);
+    assert_int_equal(append(file, 0, 0, expected, 100, &held), 0);
+    assert_true(held == 100);
+    assert_int_equal(append(file, 100, 100, expected + 100, 100, &held), 0);
+    assert_true(held == 200);
+    return file;
+}
+
+static void test_append_in_order_extends_the_file(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_resent_held_fragment_writes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    unsigned char different[100];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    uint64_t held = 0;
+
+    /* Other bytes than the first time: if anything were rewritten, it would show. */
+    memset(different, 'Z', sizeof different);
+    assert_int_equal(append(file, 200, 0, different, sizeof different, &held), 0);
+    assert_true(held == 200);
+    assert_int_equal(append(file, 200, 100, different, sizeof different, &held), 0);
+    assert_true(held == 200);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_overlapping_fragment_appends_only_its_tail(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[250];
+    unsigned char fragment[100];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    uint64_t held = 0;
+
+    /* [150, 250): the first 50 bytes are held and differ; the last 50 are new. */
+    memset(fragment, 'X', 50);
+    memset(fragment + 50, 'C', 50);
+    memset(expected + 200, 'C', 50);
+    assert_int_equal(append(file, 200, 150, fragment, sizeof fragment, &held), 0);
+    assert_true(held == 250);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_zero_length_fragment_changes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    uint64_t held = 0;
+
+    assert_int_equal(append(file, 200, 200, "", 0, &held), 0);
+    assert_true(held == 200);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_append_refuses_fragment_past_held_bytes(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    uint64_t held = 99;
+
+    assert_int_equal(append(file, 10, 11, "abc", 3, &held), -EINVAL);
+    assert_true(held == 10);
+    assert_file_content(spool_path(file), "", 0);
+    spool_close(file);
+}
+
+static void test_append_refuses_end_past_largest_offset(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    struct memory_body memory = { (const unsigned char *)"abc", 3, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 99;
+
+    body_reader_init(&body, memory_body_read, &memory, 3);
+    assert_int_equal(spool_append(file, 0, 0, UINT64_MAX, &body, true, &held), -EFBIG);
+    assert_true(held == 0);
+    assert_int_equal(spool_append(file, 5, 5, UINT64_MAX, &body, true, &held), -EINVAL);
+    assert_true(held == 5);
+    assert_true(memory.offset == 0);
+    spool_close(file);
+}
+
+static void test_short_body_keeps_and_reports_written_prefix(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    unsigned char data[40];
+    struct memory_body memory = { data, sizeof data, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    memset(data, 'P', sizeof data);
+    /* 100 bytes declared, 40 delivered. */
+    body_reader_init(&body, memory_body_read, &memory, 100);
+    assert_int_equal(spool_append(file, 0, 0, 100, &body, true, &held), -EPIPE);
+    assert_true(held == 40);
+    assert_file_content(spool_path(file), data, sizeof data);
+    spool_close(file);
+}
+
+static void test_short_body_inside_held_part_writes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    unsigned char data[30];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    struct memory_body memory = { data, sizeof data, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    memset(data, 'Q', sizeof data);
+    body_reader_init(&body, memory_body_read, &memory, 300);
+    assert_int_equal(spool_append(file, 200, 100, 300, &body, true, &held), -EPIPE);
+    assert_true(held == 200);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_body_declared_shorter_than_fragment_is_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    unsigned char data[64];
+    struct memory_body memory = { data, sizeof data, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    memset(data, 'R', sizeof data);
+    body_reader_init(&body, memory_body_read, &memory, 20);
+    assert_int_equal(spool_append(file, 0, 0, 64, &body, true, &held), -EPIPE);
+    assert_true(held == 20);
+    assert_file_content(spool_path(file), data, 20);
+    spool_close(file);
+}
+
+/* In a child, so that the file size limit stays there: writing past it fails with
+ * EFBIG after a short write, like a full disk fails with ENOSPC. */
+static void test_write_failure_keeps_and_reports_written_prefix(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    static unsigned char data[5000];
+    int status = 0;
+    pid_t child;
+
+    memset(data, 'W', sizeof data);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct rlimit limit = { 1000, 1000 };
+        struct memory_body memory = { data, sizeof data, 0, 0 };
+        struct body_reader body;
+        uint64_t held = 0;
+        int result;
+
+        if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &limit) != 0)
+            _exit(2);
+        body_reader_init(&body, memory_body_read, &memory, sizeof data);
+        result = spool_append(file, 0, 0, sizeof data, &body, true, &held);
+        _exit(result == -EFBIG && held == 1000 ? 0 : 1);
+    }
+    assert_true(waitpid(child, &status, 0) == child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_file_content(spool_path(file), data, 1000);
+    spool_close(file);
+}
+
+static unsigned char *make_pattern(size_t length)
+{
+    unsigned char *data = malloc(length);
+
+    assert_non_null(data);
+    for (size_t index = 0; index < length; index++)
+        data[index] = (unsigned char)(index * 131u + index / 251u);
+    return data;
+}
+
+static void test_large_fragment_streams_through_bounded_buffer(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 5u * 1024u * 1024u + 123u;
+    unsigned char *data = make_pattern(length);
+    struct memory_body memory = { data, length, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    body_reader_init(&body, memory_body_read, &memory, length);
+    assert_int_equal(spool_append(file, 0, 0, length, &body, true, &held), 0);
+    assert_true(held == length);
+    assert_true(memory.largest_request > 0);
+    assert_true(memory.largest_request <= SPOOL_BUFFER_SIZE);
+    assert_file_content(spool_path(file), data, length);
+    free(data);
+    spool_close(file);
+}
+
+static void test_large_resent_prefix_is_skipped_through_bounded_buffer(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 3u * 1024u * 1024u;
+    size_t held_length = 2u * 1024u * 1024u + 7u;
+    unsigned char *data = make_pattern(length);
+    struct memory_body memory = { data, length, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    assert_int_equal(append(file, 0, 0, data, held_length, &held), 0);
+    body_reader_init(&body, memory_body_read, &memory, length);
+    assert_int_equal(spool_append(file, held_length, 0, length, &body, true, &held), 0);
+    assert_true(held == length);
+    assert_true(memory.largest_request <= SPOOL_BUFFER_SIZE);
+    assert_file_content(spool_path(file), data, length);
+    free(data);
+    spool_close(file);
+}
+
+static void test_append_without_sync_still_writes(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    struct memory_body memory = { (const unsigned char *)"hello", 5, 0, 0 };
+    struct body_reader body;
+    uint64_t held = 0;
+
+    body_reader_init(&body, memory_body_read, &memory, 5);
+    assert_int_equal(spool_append(file, 0, 0, 5, &body, false, &held), 0);
+    assert_true(held == 5);
+    assert_int_equal(spool_sync(file), 0);
+    assert_file_content(spool_path(file), "hello", 5);
+    spool_close(file);
+}
+
+static void test_reconcile_truncates_longer_file(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    uint64_t held = 0;
+
+    assert_int_equal(spool_reconcile(file, 60, &held), 0);
+    assert_true(held == 60);
+    assert_file_content(spool_path(file), expected, 60);
+    spool_close(file);
+}
+
+static void test_reconcile_believes_shorter_file(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    uint64_t held = 0;
+
+    assert_int_equal(spool_reconcile(file, 500, &held), 0);
+    assert_true(held == 200);
+    assert_int_equal(spool_reconcile(file, 200, &held), 0);
+    assert_true(held == 200);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+}
+
+static void test_commit_moves_file_to_new_destination(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "upload.bin");
+
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
+    spool_close(file);
+    assert_file_content(destination, expected, sizeof expected);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    free(destination);
+}
+
+static void test_commit_without_overwrite_keeps_both_files(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "upload.bin");
+
+    write_file(destination, "precious");
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), -EEXIST);
+    assert_file_content(destination, "precious", 8);
+    assert_true(spool_exists(fixture->spool, SESSION_ID));
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+    free(destination);
+}
+
+static void test_commit_with_overwrite_replaces_destination(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "upload.bin");
+
+    write_file(destination, "old");
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", true, false), 0);
+    spool_close(file);
+    assert_file_content(destination, expected, sizeof expected);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    free(destination);
+}
+
+static void test_commit_creates_missing_directories(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "a/b/c/upload.bin");
+
+    assert_int_equal(spool_commit(file, fixture->root, "a/b/c/upload.bin", false, true), 0);
+    spool_close(file);
+    assert_file_content(destination, expected, sizeof expected);
+    free(destination);
+}
+
+static void test_commit_without_create_reports_missing_directory(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *directory = join(fixture->root, "a");
+
+    assert_int_equal(spool_commit(file, fixture->root, "a/upload.bin", false, false), -ENOENT);
+    assert_false(path_exists(directory));
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+    free(directory);
+}
+
+static void test_commit_refuses_symlinked_directory_out_of_root(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *link = join(fixture->root, "escape");
+    char *outside_file = join(fixture->outside, "upload.bin");
+
+    assert_int_equal(symlink(fixture->outside, link), 0);
+    assert_int_equal(spool_commit(file, fixture->root, "escape/upload.bin", true, true),
+                     -ELOOP);
+    assert_false(path_exists(outside_file));
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+    free(link);
+    free(outside_file);
+}
+
+static void test_commit_refuses_a_directory_as_destination(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *directory = join(fixture->root, "taken");
+
+    assert_int_equal(mkdir(directory, 0755), 0);
+    assert_int_equal(spool_commit(file, fixture->root, "taken", true, false), -EISDIR);
+    assert_file_content(spool_path(file), expected, sizeof expected);
+    spool_close(file);
+    free(directory);
+}
+
+/* Tries the lock in another process: flock conflicts between open file descriptions,
+ * but another process is what really happens. Returns the child's spool_lock result. */
+static int lock_in_child(const char *spool, unsigned timeout_milliseconds)
+{
+    int status = 0;
+    pid_t child = fork();
+
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = -1;
+        int result = spool_lock(spool, SESSION_ID, timeout_milliseconds, &fd);
+        _exit(result == 0 ? 0 : result == -EWOULDBLOCK ? 1 : 2);
+    }
+    assert_true(waitpid(child, &status, 0) == child);
+    assert_true(WIFEXITED(status));
+    switch (WEXITSTATUS(status)) {
+    case 0:
+        return 0;
+    case 1:
+        return -EWOULDBLOCK;
+    default:
+        return -EIO;
+    }
+}
+
+static void test_lock_is_exclusive_across_processes(void **state)
+{
+    struct fixture *fixture = *state;
+    char *lock_path = join(fixture->spool, LOCK_NAME);
+    struct stat status;
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), 0);
+    assert_true(fd >= 0);
+    assert_int_equal(stat(lock_path, &status), 0);
+    assert_true(S_ISREG(status.st_mode));
+    assert_int_equal(lock_in_child(fixture->spool, 0), -EWOULDBLOCK);
+    spool_unlock(fd);
+    assert_int_equal(lock_in_child(fixture->spool, 0), 0);
+    free(lock_path);
+}
+
+static uint64_t now_milliseconds(void)
+{
+    struct timespec now;
+
+    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+/* A child that takes the lock, says so on ready, then holds it until release is
+ * readable (closed by the parent) or hold_milliseconds pass, optionally removing the
+ * lock file before it lets go. */
+static pid_t hold_lock_in_child(const char *spool, int hold_milliseconds, bool remove_file)
+{
+    int ready[2];
+    pid_t child;
+    char signal_byte = 0;
+
+    assert_int_equal(pipe(ready), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = -1;
+        struct timespec pause = { hold_milliseconds / 1000,
+                                  (long)(hold_milliseconds % 1000) * 1000000L };
+
+        (void)close(ready[0]);
+        if (spool_lock(spool, SESSION_ID, 0, &fd) != 0)
+            _exit(2);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(3);
+        (void)nanosleep(&pause, NULL);
+        if (remove_file && spool_remove_lock(spool, SESSION_ID) != 0)
+            _exit(4);
+        _exit(0);
+    }
+    assert_int_equal(close(ready[1]), 0);
+    assert_true(read(ready[0], &signal_byte, 1) == 1);
+    assert_int_equal(close(ready[0]), 0);
+    return child;
+}
+
+static void wait_for_child(pid_t child)
+{
+    int status = 0;
+
+    assert_true(waitpid(child, &status, 0) == child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_lock_times_out_while_held(void **state)
+{
+    struct fixture *fixture = *state;
+    pid_t child = hold_lock_in_child(fixture->spool, 1500, false);
+    uint64_t started = now_milliseconds();
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), -EWOULDBLOCK);
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 150, &fd), -EWOULDBLOCK);
+    assert_true(now_milliseconds() - started >= 150);
+    assert_int_equal(fd, -1);
+    wait_for_child(child);
+}
+
+static void test_lock_waits_for_holder_to_finish(void **state)
+{
+    struct fixture *fixture = *state;
+    pid_t child = hold_lock_in_child(fixture->spool, 200, false);
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), -EWOULDBLOCK);
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 10000, &fd), 0);
+    assert_true(fd >= 0);
+    wait_for_child(child);
+    spool_unlock(fd);
+}
+
+/* The holder removes the lock file before it lets go: the waiter must not settle for
+ * the removed file (a third request would lock a new one) but take the current one. */
+static void test_lock_taken_on_removed_file_is_taken_again(void **state)
+{
+    struct fixture *fixture = *state;
+    pid_t child = hold_lock_in_child(fixture->spool, 200, true);
+    char *lock_path = join(fixture->spool, LOCK_NAME);
+    struct stat by_fd;
+    struct stat by_path;
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 10000, &fd), 0);
+    wait_for_child(child);
+    assert_int_equal(fstat(fd, &by_fd), 0);
+    assert_int_equal(stat(lock_path, &by_path), 0);
+    assert_true(by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev);
+    assert_int_equal(lock_in_child(fixture->spool, 0), -EWOULDBLOCK);
+    spool_unlock(fd);
+    free(lock_path);
+}
+
+static void test_remove_lock_tolerates_missing_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *lock_path = join(fixture->spool, LOCK_NAME);
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), 0);
+    spool_unlock(fd);
+    assert_true(path_exists(lock_path));
+    assert_int_equal(spool_remove_lock(fixture->spool, SESSION_ID), 0);
+    assert_false(path_exists(lock_path));
+    assert_int_equal(spool_remove_lock(fixture->spool, SESSION_ID), 0);
+    free(lock_path);
+}
+
+static size_t count_entries(const char *directory)
+{
+    size_t count = 0;
+    struct stat status;
+    static const char *const names[] = { PART_NAME, LOCK_NAME };
+
+    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++) {
+        char *path = join(directory, names[index]);
+        if (lstat(path, &status) == 0)
+            count++;
+        free(path);
+    }
+    return count;
+}
+
+static void test_invalid_session_ids_are_refused(void **state)
+{
+    struct fixture *fixture = *state;
+    static const char *const invalid[] = {
+        "",
+        "0123ABCD-4567-89EF-0123-456789ABCDEF",
+        "{0123abcd-4567-89ef-0123-456789abcdef}",
+        "{0123ABCD-4567-89EF-0123-456789ABCDE}",
+        "{0123ABCD-4567-89EF-0123-456789ABCDEF0}",
+        "{0123ABCD-4567-89EF-0123-456789ABCDEF}x",
+        "{0123ABCD+4567-89EF-0123-456789ABCDEF}",
+        "{0123ABCD-4567-89EF-0123-456789ABCDEG}",
+        "{../../../../../../../../../etc/passwd}",
+        "{0123ABCD-4567-89EF-0123-45/789ABCDEF}",
+        "[0123ABCD-4567-89EF-0123-456789ABCDEF]",
+        "{0123ABCD4-567-89EF-0123-456789ABCDEF}",
+    };
+
+    for (size_t index = 0; index < sizeof invalid / sizeof invalid[0]; index++) {
+        struct spool_file *file = NULL;
+        int fd = -1;
+
+        assert_int_equal(spool_open(fixture->spool, invalid[index], true, &file), -EINVAL);
+        assert_null(file);
+        assert_int_equal(spool_lock(fixture->spool, invalid[index], 0, &fd), -EINVAL);
+        assert_int_equal(fd, -1);
+        assert_false(spool_exists(fixture->spool, invalid[index]));
+        assert_int_equal(spool_remove(fixture->spool, invalid[index]), -EINVAL);
+        assert_int_equal(spool_remove_lock(fixture->spool, invalid[index]), -EINVAL);
+    }
+    assert_int_equal(rmdir(fixture->spool), 0); /* still empty: nothing was created */
+    assert_int_equal(mkdir(fixture->spool, 0750), 0);
+}
+
+static void test_open_names_file_after_guid_and_honours_create(void **state)
+{
+    struct fixture *fixture = *state;
+    char *part_path = join(fixture->spool, PART_NAME);
+    struct spool_file *file = NULL;
+
+    assert_int_equal(spool_open(fixture->spool, SESSION_ID, false, &file), -ENOENT);
+    assert_null(file);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    file = open_spool(fixture);
+    assert_string_equal(spool_path(file), part_path);
+    assert_true(spool_exists(fixture->spool, SESSION_ID));
+    spool_close(file);
+    assert_int_equal(spool_open(fixture->spool, SESSION_ID, false, &file), 0);
+    spool_close(file);
+    assert_int_equal(spool_remove(fixture->spool, SESSION_ID), 0);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    assert_int_equal(spool_remove(fixture->spool, SESSION_ID), 0);
+    assert_int_equal(count_entries(fixture->spool), 0);
+    free(part_path);
+}
+
+static void test_open_refuses_symlink_in_place_of_spool_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *part_path = join(fixture->spool, PART_NAME);
+    char *target = join(fixture->outside, "victim");
+    struct spool_file *file = NULL;
+
+    write_file(target, "keep");
+    assert_int_equal(symlink(target, part_path), 0);
+    assert_int_equal(spool_open(fixture->spool, SESSION_ID, true, &file), -ELOOP);
+    assert_null(file);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    assert_file_content(target, "keep", 4);
+    free(part_path);
+    free(target);
+}
+
+static void test_free_space_is_reported(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    uint64_t bytes = 0;
+
+    assert_int_equal(spool_free_space(file, &bytes), 0);
+    assert_true(bytes > 0);
+    spool_close(file);
+}
+
+static void test_directory_prepare_creates_missing_parents(void **state)
+{
+    struct fixture *fixture = *state;
+    char *nested = join(fixture->base, "x/y/.bitspool");
+    struct stat status;
+    mode_t previous = umask(022);
+
+    assert_int_equal(spool_directory_prepare(nested), 0);
+    umask(previous);
+    assert_int_equal(stat(nested, &status), 0);
+    assert_true(S_ISDIR(status.st_mode));
+    assert_int_equal(status.st_mode & 0777, 0750);
+    assert_int_equal(spool_directory_prepare(nested), 0);
+    free(nested);
+}
+
+static void test_directory_prepare_refuses_a_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *plain = join(fixture->base, "plain");
+    char *below = join(fixture->base, "plain/spool");
+
+    write_file(plain, "not a directory");
+    assert_int_equal(spool_directory_prepare(plain), -ENOTDIR);
+    assert_int_equal(spool_directory_prepare(below), -ENOTDIR);
+    assert_int_equal(spool_directory_prepare(""), -EINVAL);
+    free(plain);
+    free(below);
+}
+
+#define SPOOL_TEST(function) cmocka_unit_test_setup_teardown(function, set_up, tear_down)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        SPOOL_TEST(test_append_in_order_extends_the_file),
+        SPOOL_TEST(test_resent_held_fragment_writes_nothing),
+        SPOOL_TEST(test_overlapping_fragment_appends_only_its_tail),
+        SPOOL_TEST(test_zero_length_fragment_changes_nothing),
+        SPOOL_TEST(test_append_refuses_fragment_past_held_bytes),
+        SPOOL_TEST(test_append_refuses_end_past_largest_offset),
+        SPOOL_TEST(test_short_body_keeps_and_reports_written_prefix),
+        SPOOL_TEST(test_short_body_inside_held_part_writes_nothing),
+        SPOOL_TEST(test_body_declared_shorter_than_fragment_is_refused),
+        SPOOL_TEST(test_write_failure_keeps_and_reports_written_prefix),
+        SPOOL_TEST(test_large_fragment_streams_through_bounded_buffer),
+        SPOOL_TEST(test_large_resent_prefix_is_skipped_through_bounded_buffer),
+        SPOOL_TEST(test_append_without_sync_still_writes),
+        SPOOL_TEST(test_reconcile_truncates_longer_file),
+        SPOOL_TEST(test_reconcile_believes_shorter_file),
+        SPOOL_TEST(test_commit_moves_file_to_new_destination),
+        SPOOL_TEST(test_commit_without_overwrite_keeps_both_files),
+        SPOOL_TEST(test_commit_with_overwrite_replaces_destination),
+        SPOOL_TEST(test_commit_creates_missing_directories),
+        SPOOL_TEST(test_commit_without_create_reports_missing_directory),
+        SPOOL_TEST(test_commit_refuses_symlinked_directory_out_of_root),
+        SPOOL_TEST(test_commit_refuses_a_directory_as_destination),
+        SPOOL_TEST(test_lock_is_exclusive_across_processes),
+        SPOOL_TEST(test_lock_times_out_while_held),
+        SPOOL_TEST(test_lock_waits_for_holder_to_finish),
+        SPOOL_TEST(test_lock_taken_on_removed_file_is_taken_again),
+        SPOOL_TEST(test_remove_lock_tolerates_missing_file),
+        SPOOL_TEST(test_invalid_session_ids_are_refused),
+        SPOOL_TEST(test_open_names_file_after_guid_and_honours_create),
+        SPOOL_TEST(test_open_refuses_symlink_in_place_of_spool_file),
+        SPOOL_TEST(test_free_space_is_reported),
+        SPOOL_TEST(test_directory_prepare_creates_missing_parents),
+        SPOOL_TEST(test_directory_prepare_refuses_a_file),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

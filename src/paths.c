@@ -1,5 +1,10 @@
 /* URL path -> destination below the upload root: the lexical checks on the decoded
  * segments, then a component-by-component walk that never follows a symlink. */
+/* config.h first: it defines _GNU_SOURCE (openat, mkdirat, fstatat under -std=c11). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include "paths.h"
 
 #include <errno.h>

@@ -229,12 +229,12 @@ static void parse_content_range(struct bits_request *request, char *const *envir
 static void parse_content_length(struct bits_request *request, char *const *environment)
 {
     const char *value = header_value(request, environment, "CONTENT_LENGTH");
-    const char *start;
-    size_t length;
+    const char *start = NULL;
+    size_t length = 0;
 
     if (value != NULL)
         trim(value, &start, &length);
-    if (value == NULL || length == 0)
+    if (length == 0)
         request->content_length_state = FIELD_ABSENT;
     else if (range_parse_uint64(value, &request->content_length) == 0)
         request->content_length_state = FIELD_VALID;

@@ -1,0 +1,1192 @@
+/* SQLite session state: opening and migrating the database, prepared statements reused
+ * for every call, and the mapping of SQLite's failures to STORE_BUSY or STORE_ERROR. */
+#include "store.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "schema.h"
+
+#define SCHEMA_VERSION 1
+#define STRINGIFY_EXPANDED(token) #token
+#define STRINGIFY(token) STRINGIFY_EXPANDED(token)
+
+/* Migration steps: migration_steps[k] takes a database from version k to k + 1.
+ * Version 0 is a fresh database, which gets sql/schema.sql (always the newest schema)
+ * instead, so entry 0 stays NULL. When the schema becomes version 2, raise
+ * SCHEMA_VERSION, change sql/schema.sql, and put the SQL from 1 to 2 at [1]. */
+static const char *const migration_steps[SCHEMA_VERSION] = {
+    [0] = NULL,
+};
+
+static const char *const state_names[] = {
+    [SESSION_OPEN] = "open",
+    [SESSION_COMPLETE] = "complete",
+    [SESSION_CLOSING] = "closing",
+    [SESSION_COMMITTED] = "committed",
+    [SESSION_CANCELLED] = "cancelled",
+    [SESSION_EXPIRED] = "expired",
+};
+#define STATE_COUNT (sizeof state_names / sizeof state_names[0])
+
+static const char *const job_kind_names[] = {
+    [JOB_UPLOAD] = "upload",
+    [JOB_UPLOAD_REPLY] = "upload-reply",
+};
+#define JOB_KIND_COUNT (sizeof job_kind_names / sizeof job_kind_names[0])
+
+/* The column list and its indexes must stay in the same order. */
+#define SESSION_COLUMNS                                                                   \
+    "id, url_path, url_prefix, destination, owner, client_address, content_name, "        \
+    "user_agent, state, total_size, held_size, job_kind, reply_url, notify_status, "      \
+    "created_at, updated_at, progress_at, finished_at"
+enum session_column {
+    COLUMN_ID,
+    COLUMN_URL_PATH,
+    COLUMN_URL_PREFIX,
+    COLUMN_DESTINATION,
+    COLUMN_OWNER,
+    COLUMN_CLIENT_ADDRESS,
+    COLUMN_CONTENT_NAME,
+    COLUMN_USER_AGENT,
+    COLUMN_STATE,
+    COLUMN_TOTAL_SIZE,
+    COLUMN_HELD_SIZE,
+    COLUMN_JOB_KIND,
+    COLUMN_REPLY_URL,
+    COLUMN_NOTIFY_STATUS,
+    COLUMN_CREATED_AT,
+    COLUMN_UPDATED_AT,
+    COLUMN_PROGRESS_AT,
+    COLUMN_FINISHED_AT,
+};
+
+#define FINAL_STATES "('committed', 'cancelled', 'expired')"
+
+enum statement_id {
+    STATEMENT_BEGIN,
+    STATEMENT_COMMIT,
+    STATEMENT_ROLLBACK,
+    STATEMENT_SESSION_INSERT,
+    STATEMENT_SESSION_LOAD,
+    STATEMENT_SESSION_UPDATE_PROGRESS,
+    STATEMENT_SESSION_SET_STATE,
+    STATEMENT_SESSION_SET_REPLY,
+    STATEMENT_SESSION_COUNT_ACTIVE,
+    STATEMENT_SESSION_LIST_STALE,
+    STATEMENT_SESSION_LIST,
+    STATEMENT_SESSION_LIST_FINISHED,
+    STATEMENT_SESSION_DELETE_FINISHED,
+    STATEMENT_EVENT_DELETE_OLD,
+    STATEMENT_EVENT_INSERT,
+    STATEMENT_META_GET,
+    STATEMENT_META_SET,
+    STATEMENT_COUNT
+};
+
+/* Parameters are numbered so that each text lists its bindings in the order the code
+ * binds them. */
+static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
+    [STATEMENT_COMMIT] = "COMMIT",
+    [STATEMENT_ROLLBACK] = "ROLLBACK",
+    [STATEMENT_SESSION_INSERT] =
+        "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
+    /* SET expressions all see the old row, so progress_at compares with the old size. */
+    [STATEMENT_SESSION_UPDATE_PROGRESS] =
+        "UPDATE sessions SET held_size = ?2, "
+        "total_size = CASE WHEN ?3 THEN ?4 ELSE total_size END, state = ?5, "
+        "updated_at = ?6, progress_at = CASE WHEN ?2 > held_size THEN ?6 ELSE progress_at END "
+        "WHERE id = ?1",
+    [STATEMENT_SESSION_SET_STATE] =
+        "UPDATE sessions SET state = ?2, updated_at = ?3, "
+        "finished_at = CASE WHEN ?4 THEN ?3 ELSE finished_at END WHERE id = ?1",
+    [STATEMENT_SESSION_SET_REPLY] =
+        "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
+    [STATEMENT_SESSION_COUNT_ACTIVE] =
+        "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
+    [STATEMENT_SESSION_LIST_STALE] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
+        "ORDER BY progress_at",
+    [STATEMENT_SESSION_LIST] =
+        "SELECT " SESSION_COLUMNS " FROM sessions WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+    [STATEMENT_SESSION_LIST_FINISHED] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at",
+    /* The conditions are repeated: another process may have changed the row since. */
+    [STATEMENT_SESSION_DELETE_FINISHED] =
+        "DELETE FROM sessions WHERE id = ?1 AND state IN " FINAL_STATES " AND finished_at < ?2",
+    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < ?1",
+    [STATEMENT_EVENT_INSERT] =
+        "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
+        "range_last, bytes, held_after, client_address, owner, message) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [STATEMENT_META_SET] =
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+struct store {
+    sqlite3 *database;
+    bool in_memory; /* no write-ahead log, nothing to make durable */
+    sqlite3_stmt *statements[STATEMENT_COUNT];
+};
+
+/* Binds parameters 1, 2, ... in turn; the first failure is logged and remembered, so a
+ * run of bindings is checked once at its end. */
+struct bindings {
+    struct store *store;
+    sqlite3_stmt *statement;
+    int next_index;
+    int result; /* STORE_OK or STORE_ERROR */
+};
+
+/* A growing array of loaded sessions, so rows are read before any visitor runs. */
+struct session_list {
+    struct session *sessions;
+    size_t count;
+    size_t capacity;
+};
+
+static bool is_busy(int code)
+{
+    int primary = code & 0xff;
+
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+/* Maps a failed SQLite call to the store's result; busy is the caller's to report. */
+static int failure(struct store *store, int code, const char *what)
+{
+    if (is_busy(code))
+        return STORE_BUSY;
+    log_error("database: %s: %s (%d)", what, sqlite3_errmsg(store->database), code);
+    return STORE_ERROR;
+}
+
+static int prepare(struct store *store, enum statement_id id, sqlite3_stmt **statement)
+{
+    int code;
+
+    if (store->statements[id] == NULL) {
+        code = sqlite3_prepare_v3(store->database, statement_texts[id], -1,
+                                  SQLITE_PREPARE_PERSISTENT, &store->statements[id], NULL);
+        if (code != SQLITE_OK) {
+            store->statements[id] = NULL;
+            return failure(store, code, statement_texts[id]);
+        }
+    }
+    *statement = store->statements[id];
+    return STORE_OK;
+}
+
+/* Makes the statement ready for its next use. sqlite3_reset only repeats the error of
+ * the last step, which the caller has already reported, and clear_bindings cannot fail. */
+static void release(sqlite3_stmt *statement)
+{
+    (void)sqlite3_reset(statement);
+    (void)sqlite3_clear_bindings(statement);
+}
+
+static void start_bindings(struct bindings *bindings, struct store *store,
+                           sqlite3_stmt *statement)
+{
+    bindings->store = store;
+    bindings->statement = statement;
+    bindings->next_index = 1;
+    bindings->result = STORE_OK;
+}
+
+static void check_binding(struct bindings *bindings, int code)
+{
+    if (code != SQLITE_OK && bindings->result == STORE_OK) {
+        log_error("database: binding parameter %d: %s (%d)", bindings->next_index,
+                  sqlite3_errmsg(bindings->store->database), code);
+        bindings->result = STORE_ERROR;
+    }
+    bindings->next_index++;
+}
+
+/* The text must stay valid until the statement is released, which every caller does
+ * before returning, so SQLite need not copy it. */
+static void bind_text(struct bindings *bindings, const char *text)
+{
+    int code;
+
+    if (text == NULL)
+        code = sqlite3_bind_null(bindings->statement, bindings->next_index);
+    else
+        code = sqlite3_bind_text(bindings->statement, bindings->next_index, text, -1,
+                                 SQLITE_STATIC);
+    check_binding(bindings, code);
+}
+
+static void bind_integer(struct bindings *bindings, int64_t value)
+{
+    check_binding(bindings, sqlite3_bind_int64(bindings->statement, bindings->next_index, value));
+}
+
+static void bind_null(struct bindings *bindings)
+{
+    check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
+}
+
+/* Skips a parameter whose value the caller has refused (and logged). */
+static void refuse_binding(struct bindings *bindings)
+{
+    bindings->result = STORE_ERROR;
+    bindings->next_index++;
+}
+
+/* Releases the statement after a failed binding, so that the caller can just return. */
+static bool bindings_failed(struct bindings *bindings)
+{
+    if (bindings->result == STORE_OK)
+        return false;
+    release(bindings->statement);
+    return true;
+}
+
+/* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
+static void bind_size(struct bindings *bindings, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX) {
+        log_error("database: size %" PRIu64 " does not fit in an SQLite integer", size);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_integer(bindings, (int64_t)size);
+}
+
+/* Zero means "none" for times and statuses in the structures; the table says NULL. */
+static void bind_integer_or_null(struct bindings *bindings, int64_t value)
+{
+    if (value == 0)
+        bind_null(bindings);
+    else
+        bind_integer(bindings, value);
+}
+
+static const char *state_name_or_null(enum session_state state)
+{
+    if ((unsigned)state >= STATE_COUNT)
+        return NULL;
+    return state_names[state];
+}
+
+static bool state_is_final(enum session_state state)
+{
+    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
+           state == SESSION_EXPIRED;
+}
+
+static void bind_state(struct bindings *bindings, enum session_state state)
+{
+    const char *name = state_name_or_null(state);
+
+    if (name == NULL) {
+        log_error("database: invalid session state %d", (int)state);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_text(bindings, name);
+}
+
+static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
+{
+    if ((unsigned)kind >= JOB_KIND_COUNT) {
+        log_error("database: invalid job kind %d", (int)kind);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_text(bindings, job_kind_names[kind]);
+}
+
+/* Runs a statement that returns no rows and releases it. */
+static int execute(struct store *store, sqlite3_stmt *statement, const char *what)
+{
+    int code = sqlite3_step(statement);
+    int result = STORE_OK;
+
+    if (code != SQLITE_DONE)
+        result = failure(store, code, what);
+    release(statement);
+    return result;
+}
+
+/* Runs an UPDATE of one session row: STORE_NOT_FOUND when no row matched. */
+static int execute_update(struct store *store, sqlite3_stmt *statement, const char *what)
+{
+    int result = execute(store, statement, what);
+
+    if (result == STORE_OK && sqlite3_changes(store->database) == 0)
+        return STORE_NOT_FOUND;
+    return result;
+}
+
+/* ---- opening and migrating ---- */
+
+static void set_error(char **error, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A failure to allocate the message leaves *error NULL: the caller still has the code. */
+static void set_error(char **error, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    if (vasprintf(error, format, arguments) < 0)
+        *error = NULL;
+    va_end(arguments);
+}
+
+static int open_failure(sqlite3 *database, const char *what, char **error)
+{
+    set_error(error, "%s: %s", what, sqlite3_errmsg(database));
+    return STORE_ERROR;
+}
+
+/* Runs SQL without rows or input in it (pragmas, the schema, migrations). */
+static int execute_text(sqlite3 *database, const char *sql, const char *what, char **error)
+{
+    char *message = NULL;
+    int code = sqlite3_exec(database, sql, NULL, NULL, &message);
+
+    if (code != SQLITE_OK) {
+        set_error(error, "%s: %s", what, message != NULL ? message : sqlite3_errstr(code));
+        sqlite3_free(message);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Reads a pragma that answers one integer. */
+static int read_pragma_integer(sqlite3 *database, const char *sql, int64_t *value, char **error)
+{
+    sqlite3_stmt *statement = NULL;
+    int code = sqlite3_prepare_v2(database, sql, -1, &statement, NULL);
+    int result = STORE_OK;
+
+    if (code != SQLITE_OK)
+        return open_failure(database, sql, error);
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW)
+        *value = sqlite3_column_int64(statement, 0);
+    else
+        result = open_failure(database, sql, error);
+    (void)sqlite3_finalize(statement); /* repeats the step's error, already reported */
+    return result;
+}
+
+/* Setting WAL answers the mode now in force; an in-memory database stays "memory". */
+static int set_write_ahead_log(struct store *store, char **error)
+{
+    sqlite3_stmt *statement = NULL;
+    int code = sqlite3_prepare_v2(store->database, "PRAGMA journal_mode = WAL", -1,
+                                  &statement, NULL);
+    int result = STORE_ERROR;
+    const char *mode;
+
+    if (code != SQLITE_OK)
+        return open_failure(store->database, "setting the journal mode", error);
+    code = sqlite3_step(statement);
+    if (code != SQLITE_ROW) {
+        result = open_failure(store->database, "setting the journal mode", error);
+        goto out;
+    }
+    mode = (const char *)sqlite3_column_text(statement, 0);
+    if (mode == NULL) {
+        set_error(error, "setting the journal mode: no answer");
+    } else if (strcmp(mode, "wal") == 0 || (store->in_memory && strcmp(mode, "memory") == 0)) {
+        result = STORE_OK;
+    } else {
+        set_error(error, "the database refused WAL journal mode (it answered \"%s\")", mode);
+    }
+out:
+    (void)sqlite3_finalize(statement);
+    return result;
+}
+
+static int apply_migrations(sqlite3 *database, int64_t version, char **error)
+{
+    for (; version < SCHEMA_VERSION; version++) {
+        if (migration_steps[version] == NULL) {
+            set_error(error, "no migration from database schema version %" PRId64, version);
+            return STORE_ERROR;
+        }
+        if (execute_text(database, migration_steps[version], "migrating the schema",
+                         error) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Brings the schema to SCHEMA_VERSION inside the caller's transaction. */
+static int migrate_locked(sqlite3 *database, char **error)
+{
+    int64_t version = 0;
+
+    if (read_pragma_integer(database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    if (version > SCHEMA_VERSION) {
+        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+                  version, SCHEMA_VERSION);
+        return STORE_ERROR;
+    }
+    if (version < 0) {
+        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
+                  version);
+        return STORE_ERROR;
+    }
+    if (version == 0) {
+        if (execute_text(database, schema_sql, "applying the schema", error) != STORE_OK)
+            return STORE_ERROR;
+    } else if (apply_migrations(database, version, error) != STORE_OK) {
+        return STORE_ERROR;
+    }
+    /* A pragma takes no parameters; the number is ours, not input. */
+    return execute_text(database, "PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION),
+                        "setting the schema version", error);
+}
+
+/* Under BEGIN IMMEDIATE, so that of two processes opening a fresh database only the
+ * first applies the schema and the second then sees its version. */
+static int migrate(sqlite3 *database, char **error)
+{
+    if (execute_text(database, "BEGIN IMMEDIATE", "locking the database for migration",
+                     error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrate_locked(database, error) != STORE_OK)
+        goto fail;
+    if (execute_text(database, "COMMIT", "committing the migration", error) != STORE_OK)
+        goto fail;
+    return STORE_OK;
+fail:
+    if (!sqlite3_get_autocommit(database)) {
+        char *ignored = NULL;
+        /* The first error is the one worth reporting. */
+        if (sqlite3_exec(database, "ROLLBACK", NULL, NULL, &ignored) != SQLITE_OK)
+            log_error("database: rolling back the migration: %s",
+                      ignored != NULL ? ignored : "unknown error");
+        sqlite3_free(ignored);
+    }
+    return STORE_ERROR;
+}
+
+static int configure_connection(struct store *store, unsigned busy_timeout_milliseconds,
+                                char **error)
+{
+    int timeout = busy_timeout_milliseconds > INT_MAX ? INT_MAX : (int)busy_timeout_milliseconds;
+    const char *file_name;
+
+    if (sqlite3_extended_result_codes(store->database, 1) != SQLITE_OK)
+        return open_failure(store->database, "enabling extended result codes", error);
+    if (sqlite3_busy_timeout(store->database, timeout) != SQLITE_OK)
+        return open_failure(store->database, "setting the busy timeout", error);
+    file_name = sqlite3_db_filename(store->database, "main");
+    store->in_memory = file_name == NULL || file_name[0] == '\0';
+    if (set_write_ahead_log(store, error) != STORE_OK)
+        return STORE_ERROR;
+    if (execute_text(store->database, "PRAGMA synchronous = NORMAL", "setting synchronous",
+                     error) != STORE_OK)
+        return STORE_ERROR;
+    return execute_text(store->database, "PRAGMA foreign_keys = ON",
+                        "enabling foreign keys", error);
+}
+
+/* Every message names the database, as the sysadmin will need it. */
+static void prefix_error_with_path(char **error, const char *path)
+{
+    char *message = *error;
+
+    if (message == NULL)
+        return;
+    set_error(error, "%s: %s", path, message);
+    free(message);
+}
+
+int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
+               char **error)
+{
+    struct store *opened;
+    int code;
+
+    *store = NULL;
+    *error = NULL;
+    opened = calloc(1, sizeof *opened);
+    if (opened == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    code = sqlite3_open_v2(path, &opened->database,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           NULL);
+    if (code != SQLITE_OK) {
+        if (opened->database == NULL)
+            set_error(error, "opening: %s", sqlite3_errstr(code));
+        else
+            set_error(error, "opening: %s", sqlite3_errmsg(opened->database));
+        goto fail;
+    }
+    if (configure_connection(opened, busy_timeout_milliseconds, error) != STORE_OK)
+        goto fail;
+    if (migrate(opened->database, error) != STORE_OK)
+        goto fail;
+    *store = opened;
+    return STORE_OK;
+fail:
+    store_close(opened);
+    prefix_error_with_path(error, path);
+    return STORE_ERROR;
+}
+
+void store_close(struct store *store)
+{
+    if (store == NULL)
+        return;
+    for (size_t index = 0; index < STATEMENT_COUNT; index++)
+        (void)sqlite3_finalize(store->statements[index]); /* repeats a step's error */
+    /* An open transaction is rolled back by the close. */
+    if (sqlite3_close(store->database) != SQLITE_OK)
+        log_error("database: closing: %s", sqlite3_errmsg(store->database));
+    free(store);
+}
+
+int store_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+/* ---- transactions ---- */
+
+static int run_statement(struct store *store, enum statement_id id, const char *what)
+{
+    sqlite3_stmt *statement;
+    int result = prepare(store, id, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    return execute(store, statement, what);
+}
+
+int store_begin(struct store *store)
+{
+    return run_statement(store, STATEMENT_BEGIN, "beginning a transaction");
+}
+
+/* SQLite refuses to change PRAGMA synchronous inside a transaction, and store_begin has
+ * already opened it. So the durable commit runs at NORMAL, then syncs the write-ahead
+ * log itself: that is the one sync synchronous=FULL would add to a WAL commit. */
+static int sync_write_ahead_log(struct store *store)
+{
+    sqlite3_file *log_file = NULL;
+    int code = sqlite3_file_control(store->database, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                                    &log_file);
+
+    if (code != SQLITE_OK)
+        return failure(store, code, "finding the write-ahead log");
+    if (log_file == NULL || log_file->pMethods == NULL) {
+        log_error("database: no write-ahead log is open to make the commit durable");
+        return STORE_ERROR;
+    }
+    code = log_file->pMethods->xSync(log_file, SQLITE_SYNC_NORMAL);
+    if (code != SQLITE_OK) {
+        log_error("database: syncing the write-ahead log: %s (%d)", sqlite3_errstr(code), code);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+int store_commit(struct store *store, bool durable)
+{
+    int result = run_statement(store, STATEMENT_COMMIT, "committing");
+
+    if (result != STORE_OK || !durable || store->in_memory)
+        return result;
+    return sync_write_ahead_log(store);
+}
+
+void store_rollback(struct store *store)
+{
+    /* SQLite rolls back by itself after some errors; a second ROLLBACK would fail. */
+    if (sqlite3_get_autocommit(store->database))
+        return;
+    (void)run_statement(store, STATEMENT_ROLLBACK, "rolling back");
+}
+
+/* ---- loading rows ---- */
+
+/* Copies a text column out of SQLite's memory; NULL stays NULL. */
+static int copy_text_column(sqlite3_stmt *statement, int column, char **copy)
+{
+    const unsigned char *text;
+    int length;
+
+    *copy = NULL;
+    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
+        return STORE_OK;
+    text = sqlite3_column_text(statement, column);
+    if (text == NULL)
+        goto out_of_memory;
+    length = sqlite3_column_bytes(statement, column);
+    *copy = malloc((size_t)length + 1);
+    if (*copy == NULL)
+        goto out_of_memory;
+    memcpy(*copy, text, (size_t)length);
+    (*copy)[length] = '\0';
+    return STORE_OK;
+out_of_memory:
+    log_error("database: out of memory copying column %d", column);
+    return STORE_ERROR;
+}
+
+static int read_size_column(sqlite3_stmt *statement, int column, uint64_t *size)
+{
+    int64_t value = sqlite3_column_int64(statement, column);
+
+    if (value < 0) {
+        log_error("database: negative size %" PRId64 " in column %d", value, column);
+        return STORE_ERROR;
+    }
+    *size = (uint64_t)value;
+    return STORE_OK;
+}
+
+static int read_id_column(sqlite3_stmt *statement, struct session *session)
+{
+    const unsigned char *text = sqlite3_column_text(statement, COLUMN_ID);
+    int length = sqlite3_column_bytes(statement, COLUMN_ID);
+
+    if (text == NULL || length < 0 || length > BITS_SESSION_ID_LENGTH) {
+        log_error("database: a session row has a malformed id");
+        return STORE_ERROR;
+    }
+    memcpy(session->id, text, (size_t)length);
+    session->id[length] = '\0';
+    return STORE_OK;
+}
+
+static int read_names(sqlite3_stmt *statement, struct session *session)
+{
+    const char *state = (const char *)sqlite3_column_text(statement, COLUMN_STATE);
+    const char *kind = (const char *)sqlite3_column_text(statement, COLUMN_JOB_KIND);
+    int state_value = state != NULL ? store_session_state_from_name(state) : -1;
+
+    if (state_value < 0) {
+        log_error("database: session %s has an unknown state", session->id);
+        return STORE_ERROR;
+    }
+    session->state = (enum session_state)state_value;
+    for (size_t index = 0; kind != NULL && index < JOB_KIND_COUNT; index++) {
+        if (strcmp(kind, job_kind_names[index]) == 0) {
+            session->job_kind = (enum job_kind)index;
+            return STORE_OK;
+        }
+    }
+    log_error("database: session %s has an unknown job kind", session->id);
+    return STORE_ERROR;
+}
+
+static int read_text_columns(sqlite3_stmt *statement, struct session *session)
+{
+    static const struct {
+        enum session_column column;
+        size_t offset;
+    } fields[] = {
+        {COLUMN_URL_PATH, offsetof(struct session, url_path)},
+        {COLUMN_URL_PREFIX, offsetof(struct session, url_prefix)},
+        {COLUMN_DESTINATION, offsetof(struct session, destination)},
+        {COLUMN_OWNER, offsetof(struct session, owner)},
+        {COLUMN_CLIENT_ADDRESS, offsetof(struct session, client_address)},
+        {COLUMN_CONTENT_NAME, offsetof(struct session, content_name)},
+        {COLUMN_USER_AGENT, offsetof(struct session, user_agent)},
+        {COLUMN_REPLY_URL, offsetof(struct session, reply_url)},
+    };
+
+    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
+        char **field = (char **)(void *)((char *)session + fields[index].offset);
+        if (copy_text_column(statement, (int)fields[index].column, field) != STORE_OK)
+            return STORE_ERROR;
+    }
+    if (session->owner == NULL) {
+        session->owner = strdup("");
+        if (session->owner == NULL)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Reads the current row; on failure the session holds nothing to free. */
+static int read_session_row(sqlite3_stmt *statement, struct session *session)
+{
+    memset(session, 0, sizeof *session);
+    if (read_id_column(statement, session) != STORE_OK ||
+        read_text_columns(statement, session) != STORE_OK ||
+        read_names(statement, session) != STORE_OK ||
+        read_size_column(statement, COLUMN_HELD_SIZE, &session->held_size) != STORE_OK)
+        goto fail;
+    session->total_known = sqlite3_column_type(statement, COLUMN_TOTAL_SIZE) != SQLITE_NULL;
+    if (session->total_known &&
+        read_size_column(statement, COLUMN_TOTAL_SIZE, &session->total_size) != STORE_OK)
+        goto fail;
+    session->notify_status = sqlite3_column_int(statement, COLUMN_NOTIFY_STATUS);
+    session->created_at = sqlite3_column_int64(statement, COLUMN_CREATED_AT);
+    session->updated_at = sqlite3_column_int64(statement, COLUMN_UPDATED_AT);
+    session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
+    session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
+    return STORE_OK;
+fail:
+    store_session_clear(session);
+    return STORE_ERROR;
+}
+
+static void session_list_free(struct session_list *list)
+{
+    for (size_t index = 0; index < list->count; index++)
+        store_session_clear(&list->sessions[index]);
+    free(list->sessions);
+    memset(list, 0, sizeof *list);
+}
+
+static struct session *session_list_grow(struct session_list *list)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity == 0 ? 16 : list->capacity;
+        if (list->capacity != 0) {
+            if (capacity > SIZE_MAX / 2 / sizeof *list->sessions)
+                return NULL;
+            capacity *= 2;
+        }
+        struct session *grown = realloc(list->sessions, capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        list->sessions = grown;
+        list->capacity = capacity;
+    }
+    return &list->sessions[list->count];
+}
+
+/* Reads every row of a bound statement and releases it, so that no statement is
+ * running when the visitor is called (it may use the store). */
+static int collect_sessions(struct store *store, sqlite3_stmt *statement,
+                            struct session_list *list)
+{
+    int result = STORE_OK;
+    int code;
+
+    memset(list, 0, sizeof *list);
+    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+        struct session *slot = session_list_grow(list);
+        if (slot == NULL) {
+            log_error("database: out of memory listing sessions");
+            result = STORE_ERROR;
+            break;
+        }
+        result = read_session_row(statement, slot);
+        if (result != STORE_OK)
+            break;
+        list->count++;
+    }
+    if (result == STORE_OK && code != SQLITE_DONE)
+        result = failure(store, code, "listing sessions");
+    release(statement);
+    if (result != STORE_OK)
+        session_list_free(list);
+    return result;
+}
+
+static int list_and_visit(struct store *store, sqlite3_stmt *statement,
+                          store_session_visitor *visit, void *context)
+{
+    struct session_list list;
+    int result = collect_sessions(store, statement, &list);
+
+    if (result != STORE_OK)
+        return result;
+    for (size_t index = 0; index < list.count; index++) {
+        if (visit(context, &list.sessions[index]) != 0)
+            break;
+    }
+    session_list_free(&list);
+    return STORE_OK;
+}
+
+/* ---- sessions ---- */
+
+int store_session_insert(struct store *store, const struct session *session)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result;
+
+    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
+        log_error("database: a session id is not terminated");
+        return STORE_ERROR;
+    }
+    result = prepare(store, STATEMENT_SESSION_INSERT, &statement);
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, session->id);
+    bind_text(&bindings, session->url_path);
+    bind_text(&bindings, session->url_prefix);
+    bind_text(&bindings, session->destination);
+    bind_text(&bindings, session->owner != NULL ? session->owner : "");
+    bind_text(&bindings, session->client_address);
+    bind_text(&bindings, session->content_name);
+    bind_text(&bindings, session->user_agent);
+    bind_state(&bindings, session->state);
+    if (session->total_known)
+        bind_size(&bindings, session->total_size);
+    else
+        bind_null(&bindings);
+    bind_size(&bindings, session->held_size);
+    bind_job_kind(&bindings, session->job_kind);
+    bind_text(&bindings, session->reply_url);
+    bind_integer_or_null(&bindings, session->notify_status);
+    bind_integer(&bindings, session->created_at);
+    bind_integer(&bindings, session->updated_at);
+    bind_integer(&bindings, session->progress_at);
+    bind_integer_or_null(&bindings, session->finished_at);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute(store, statement, "inserting a session");
+}
+
+int store_session_load(struct store *store, const char *id, struct session *session)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_LOAD, &statement);
+    int code;
+
+    memset(session, 0, sizeof *session);
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW)
+        result = read_session_row(statement, session);
+    else if (code == SQLITE_DONE)
+        result = STORE_NOT_FOUND;
+    else
+        result = failure(store, code, "loading a session");
+    release(statement);
+    return result;
+}
+
+void store_session_clear(struct session *session)
+{
+    free(session->url_path);
+    free(session->url_prefix);
+    free(session->destination);
+    free(session->owner);
+    free(session->client_address);
+    free(session->content_name);
+    free(session->user_agent);
+    free(session->reply_url);
+    memset(session, 0, sizeof *session);
+}
+
+int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
+                                  bool total_known, uint64_t total_size,
+                                  enum session_state state, int64_t now)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_UPDATE_PROGRESS, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    bind_size(&bindings, held_size);
+    bind_integer(&bindings, total_known ? 1 : 0);
+    bind_size(&bindings, total_known ? total_size : 0);
+    bind_state(&bindings, state);
+    bind_integer(&bindings, now);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute_update(store, statement, "recording progress");
+}
+
+int store_session_set_state(struct store *store, const char *id, enum session_state state,
+                            int64_t now)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_SET_STATE, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    bind_state(&bindings, state);
+    bind_integer(&bindings, now);
+    bind_integer(&bindings, state_is_final(state) ? 1 : 0);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute_update(store, statement, "setting a session's state");
+}
+
+int store_session_set_reply(struct store *store, const char *id, int notify_status,
+                            const char *reply_url, int64_t now)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_SET_REPLY, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    bind_integer_or_null(&bindings, notify_status);
+    bind_text(&bindings, reply_url);
+    bind_integer(&bindings, now);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute_update(store, statement, "caching the application's reply");
+}
+
+int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_COUNT_ACTIVE, &statement);
+    int code;
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, owner);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW)
+        *count = (uint64_t)sqlite3_column_int64(statement, 0); /* count(*) is never negative */
+    else
+        result = failure(store, code, "counting sessions");
+    release(statement);
+    return result;
+}
+
+int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
+                             void *context)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_LIST_STALE, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, before);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return list_and_visit(store, statement, visit, context);
+}
+
+int store_session_list(struct store *store, int state_filter, size_t limit,
+                       store_session_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_LIST, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    if (state_filter >= 0)
+        bind_state(&bindings, (enum session_state)state_filter);
+    else
+        bind_null(&bindings);
+    /* A negative LIMIT is no limit in SQLite. */
+    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return list_and_visit(store, statement, visit, context);
+}
+
+static int delete_old_events(struct store *store, int64_t events_before)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_EVENT_DELETE_OLD, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, events_before);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute(store, statement, "deleting old events");
+}
+
+static int delete_finished_session(struct store *store, const char *id, int64_t before)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_DELETE_FINISHED, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    bind_integer(&bindings, before);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute(store, statement, "deleting a finished session");
+}
+
+/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
+ * that stops leaves the rest for the next purge. */
+int store_purge(struct store *store, int64_t before, int64_t events_before,
+                store_session_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct session_list list;
+    sqlite3_stmt *statement;
+    int result = delete_old_events(store, events_before);
+
+    if (result == STORE_OK)
+        result = prepare(store, STATEMENT_SESSION_LIST_FINISHED, &statement);
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, before);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    result = collect_sessions(store, statement, &list);
+    if (result != STORE_OK)
+        return result;
+    for (size_t index = 0; index < list.count; index++) {
+        if (visit != NULL && visit(context, &list.sessions[index]) != 0)
+            break;
+        result = delete_finished_session(store, list.sessions[index].id, before);
+        if (result != STORE_OK)
+            break;
+    }
+    session_list_free(&list);
+    return result;
+}
+
+/* ---- events and meta ---- */
+
+int store_event_add(struct store *store, const struct store_event *event)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    char hresult[sizeof "0x12345678"];
+    int result = prepare(store, STATEMENT_EVENT_INSERT, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, event->at);
+    bind_text(&bindings, event->session_id);
+    bind_text(&bindings, event->packet);
+    bind_integer(&bindings, event->status);
+    if (event->hresult == 0) {
+        bind_null(&bindings);
+    } else {
+        int length = snprintf(hresult, sizeof hresult, "0x%08" PRIX32, event->hresult);
+        if (length < 0 || (size_t)length >= sizeof hresult)
+            bindings.result = STORE_ERROR;
+        check_binding(&bindings, sqlite3_bind_text(statement, bindings.next_index, hresult,
+                                                   -1, SQLITE_TRANSIENT));
+    }
+    if (event->has_range) {
+        bind_size(&bindings, event->range_first);
+        bind_size(&bindings, event->range_last);
+    } else {
+        bind_null(&bindings);
+        bind_null(&bindings);
+    }
+    bind_size(&bindings, event->bytes);
+    if (event->has_held_after)
+        bind_size(&bindings, event->held_after);
+    else
+        bind_null(&bindings);
+    bind_text(&bindings, event->client_address);
+    bind_text(&bindings, event->owner);
+    bind_text(&bindings, event->message);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute(store, statement, "recording an event");
+}
+
+int store_meta_get(struct store *store, const char *key, char **value)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_META_GET, &statement);
+    int code;
+
+    *value = NULL;
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, key);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW)
+        result = copy_text_column(statement, 0, value);
+    else if (code == SQLITE_DONE)
+        result = STORE_NOT_FOUND;
+    else
+        result = failure(store, code, "reading meta");
+    release(statement);
+    return result;
+}
+
+int store_meta_set(struct store *store, const char *key, const char *value)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_META_SET, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, key);
+    bind_text(&bindings, value);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute(store, statement, "writing meta");
+}
+
+/* ---- state names ---- */
+
+const char *store_session_state_name(enum session_state state)
+{
+    const char *name = state_name_or_null(state);
+
+    return name != NULL ? name : "unknown";
+}
+
+int store_session_state_from_name(const char *name)
+{
+    for (size_t index = 0; index < STATE_COUNT; index++) {
+        if (strcmp(name, state_names[index]) == 0)
+            return (int)index;
+    }
+    return -1;
+}

@@ -1,0 +1,1050 @@
+/* Unit tests for store.c on a temporary file database (and ":memory:" where the file
+ * does not matter), with a second raw SQLite connection to look at what was written. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+#define SESSION_A "{11111111-2222-3333-4444-555555555555}"
+#define SESSION_B "{AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE}"
+#define SESSION_C "{01234567-89AB-CDEF-0123-456789ABCDEF}"
+
+struct fixture {
+    char directory[64];
+    char path[128];
+    struct store *store;
+};
+
+/* ---- captured log lines ---- */
+
+static unsigned logged_count;
+static char logged_last[512];
+
+static void capture_log_line(void *context, const char *line)
+{
+    (void)context;
+    logged_count++;
+    snprintf(logged_last, sizeof logged_last, "%s", line);
+}
+
+/* ---- fsync and fdatasync interposed, to see what a durable commit syncs ---- */
+
+static unsigned write_ahead_log_syncs;
+
+static bool descriptor_is_write_ahead_log(int descriptor)
+{
+    char link[64];
+    char target[PATH_MAX];
+    ssize_t length;
+
+    if (snprintf(link, sizeof link, "/proc/self/fd/%d", descriptor) >= (int)sizeof link)
+        return false;
+    length = readlink(link, target, sizeof target - 1);
+    if (length < 4)
+        return false;
+    target[length] = '\0';
+    return strcmp(target + length - 4, "-wal") == 0;
+}
+
+typedef int sync_function(int descriptor);
+
+static int call_real_sync(const char *name, int descriptor)
+{
+    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, name);
+
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (descriptor_is_write_ahead_log(descriptor))
+        write_ahead_log_syncs++;
+    return real(descriptor);
+}
+
+int fsync(int descriptor)
+{
+    return call_real_sync("fsync", descriptor);
+}
+
+int fdatasync(int descriptor)
+{
+    return call_real_sync("fdatasync", descriptor);
+}
+
+/* ---- fixtures and helpers ---- */
+
+static void remove_database_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char name[160];
+
+    for (size_t index = 0; index < sizeof suffixes / sizeof suffixes[0]; index++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[index]);
+        unlink(name);
+    }
+}
+
+static struct store *open_or_fail(const char *path, unsigned busy_timeout)
+{
+    struct store *store = NULL;
+    char *error = NULL;
+    int result = store_open(path, busy_timeout, &store, &error);
+
+    if (result != STORE_OK)
+        fail_msg("store_open(%s): %s", path, error != NULL ? error : "(no message)");
+    assert_null(error);
+    assert_non_null(store);
+    return store;
+}
+
+static int set_up(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof *fixture);
+
+    assert_non_null(fixture);
+    snprintf(fixture->directory, sizeof fixture->directory, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(fixture->directory));
+    snprintf(fixture->path, sizeof fixture->path, "%s/bitspool.db", fixture->directory);
+    fixture->store = open_or_fail(fixture->path, 1000);
+    logged_count = 0;
+    logged_last[0] = '\0';
+    log_set_sink(capture_log_line, NULL);
+    *state = fixture;
+    return 0;
+}
+
+static int tear_down(void **state)
+{
+    struct fixture *fixture = *state;
+
+    store_close(fixture->store);
+    log_set_sink(NULL, NULL);
+    remove_database_files(fixture->path);
+    rmdir(fixture->directory);
+    free(fixture);
+    return 0;
+}
+
+static sqlite3 *open_raw(const char *path)
+{
+    sqlite3 *database = NULL;
+
+    assert_int_equal(sqlite3_open_v2(path, &database, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(database, 1000), SQLITE_OK);
+    return database;
+}
+
+static void execute_raw(sqlite3 *database, const char *sql)
+{
+    char *message = NULL;
+
+    if (sqlite3_exec(database, sql, NULL, NULL, &message) != SQLITE_OK)
+        fail_msg("%s: %s", sql, message);
+}
+
+/* Runs a query answering one value; returns it as text (caller frees), NULL for NULL. */
+static char *query_raw_text(sqlite3 *database, const char *sql)
+{
+    sqlite3_stmt *statement = NULL;
+    char *value = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(database, sql, -1, &statement, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+    if (sqlite3_column_type(statement, 0) != SQLITE_NULL) {
+        value = strdup((const char *)sqlite3_column_text(statement, 0));
+        assert_non_null(value);
+    }
+    assert_int_equal(sqlite3_finalize(statement), SQLITE_OK);
+    return value;
+}
+
+static int64_t query_raw_integer(sqlite3 *database, const char *sql)
+{
+    sqlite3_stmt *statement = NULL;
+    int64_t value;
+
+    assert_int_equal(sqlite3_prepare_v2(database, sql, -1, &statement, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+    value = sqlite3_column_int64(statement, 0);
+    assert_int_equal(sqlite3_finalize(statement), SQLITE_OK);
+    return value;
+}
+
+static void assert_raw_text(sqlite3 *database, const char *sql, const char *expected)
+{
+    char *value = query_raw_text(database, sql);
+
+    if (expected == NULL)
+        assert_null(value);
+    else
+        assert_string_equal(value, expected);
+    free(value);
+}
+
+/* A session with only the mandatory fields, the rest NULL or zero. */
+static struct session minimal_session(const char *id, const char *owner,
+                                      enum session_state state, int64_t now)
+{
+    struct session session = {
+        .url_path = "/upload/file.bin",
+        .url_prefix = "/upload",
+        .destination = "file.bin",
+        .owner = (char *)owner,
+        .state = state,
+        .job_kind = JOB_UPLOAD,
+        .created_at = now,
+        .updated_at = now,
+        .progress_at = now,
+    };
+
+    snprintf(session.id, sizeof session.id, "%s", id);
+    return session;
+}
+
+static void insert_or_fail(struct store *store, const char *id, const char *owner,
+                           enum session_state state, int64_t now)
+{
+    struct session session = minimal_session(id, owner, state, now);
+
+    assert_int_equal(store_session_insert(store, &session), STORE_OK);
+}
+
+/* Records the ids a visitor saw; stops after stop_after visits when non-zero. */
+struct visits {
+    unsigned count;
+    unsigned stop_after;
+    char ids[8][BITS_SESSION_ID_SIZE];
+    struct store *store; /* used by the visitor when set */
+};
+
+static int record_visit(void *context, const struct session *session)
+{
+    struct visits *visits = context;
+
+    if (visits->count < 8)
+        memcpy(visits->ids[visits->count], session->id, sizeof session->id);
+    visits->count++;
+    return visits->stop_after != 0 && visits->count >= visits->stop_after;
+}
+
+/* ---- opening and migration ---- */
+
+static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(void **state)
+{
+    struct fixture *fixture = *state;
+    sqlite3 *raw = open_raw(fixture->path);
+
+    assert_int_equal(store_schema_version(), 1);
+    assert_raw_text(raw, "PRAGMA journal_mode", "wal");
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                            "('sessions', 'events', 'meta', "
+                                            "'session_overview', 'event_log')"),
+                     5);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+static void test_open_accepts_an_in_memory_database(void **state)
+{
+    struct store *store = open_or_fail(":memory:", 100);
+    struct session loaded;
+
+    (void)state;
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 10);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    assert_int_equal(store_begin(store), STORE_OK);
+    assert_int_equal(store_commit(store, true), STORE_OK);
+    store_close(store);
+}
+
+static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    /* Had the schema run again, CREATE VIEW IF NOT EXISTS would bring this back. */
+    raw = open_raw(fixture->path);
+    execute_raw(raw, "DROP VIEW session_overview");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master "
+                                            "WHERE name = 'session_overview'"),
+                     0);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+static void test_open_refuses_a_newer_schema_version(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = NULL;
+    char *error = NULL;
+    sqlite3 *raw = open_raw(fixture->path);
+
+    execute_raw(raw, "PRAGMA user_version = 2");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    assert_int_equal(store_open(fixture->path, 100, &store, &error), STORE_ERROR);
+    assert_null(store);
+    assert_non_null(error);
+    /* The message names the database, then says why. */
+    assert_memory_equal(error, fixture->path, strlen(fixture->path));
+    assert_string_equal(error + strlen(fixture->path),
+                        ": database schema version 2 is newer than this bitspool (1)");
+    free(error);
+}
+
+static void test_open_reports_an_unopenable_path(void **state)
+{
+    struct store *store = NULL;
+    char *error = NULL;
+
+    (void)state;
+    assert_int_equal(store_open("/nonexistent-directory/x/bitspool.db", 100, &store, &error),
+                     STORE_ERROR);
+    assert_null(store);
+    assert_non_null(error);
+    assert_non_null(strstr(error, "/nonexistent-directory/x/bitspool.db"));
+    free(error);
+}
+
+/* Several processes opening one fresh database at once all succeed, and the schema is
+ * there exactly once. */
+static void test_processes_opening_a_fresh_database_together_all_succeed(void **state)
+{
+    struct fixture *fixture = *state;
+    char path[160];
+    pid_t children[4];
+    sqlite3 *raw;
+
+    snprintf(path, sizeof path, "%s/fresh.db", fixture->directory);
+    for (size_t index = 0; index < 4; index++) {
+        children[index] = fork();
+        assert_true(children[index] >= 0);
+        if (children[index] == 0) {
+            struct store *store = NULL;
+            char *error = NULL;
+            int result = store_open(path, 5000, &store, &error);
+            store_close(store);
+            free(error);
+            _exit(result == STORE_OK ? 0 : 1);
+        }
+    }
+    for (size_t index = 0; index < 4; index++) {
+        int status = 0;
+        assert_int_equal(waitpid(children[index], &status, 0), children[index]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    raw = open_raw(path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_raw_text(raw, "PRAGMA journal_mode", "wal");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    remove_database_files(path);
+}
+
+/* ---- sessions ---- */
+
+static void test_session_round_trip_keeps_every_field(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session session = {
+        .url_path = "/upload/dir/file name.bin",
+        .url_prefix = "/upload",
+        .destination = "dir/file name.bin",
+        .owner = "DOMAIN\\alice",
+        .client_address = "2001:db8::1",
+        .content_name = "C:\\Users\\alice\\file name.bin",
+        .user_agent = "Microsoft BITS/7.8",
+        .state = SESSION_CLOSING,
+        .total_known = true,
+        .total_size = (uint64_t)INT64_MAX,
+        .held_size = (uint64_t)INT64_MAX - 1,
+        .job_kind = JOB_UPLOAD_REPLY,
+        .reply_url = "https://example.org/reply?id=1",
+        .notify_status = 201,
+        .created_at = 1700000000,
+        .updated_at = 1700000100,
+        .progress_at = 1700000050,
+        .finished_at = 1700000200,
+    };
+    struct session loaded;
+
+    snprintf(session.id, sizeof session.id, "%s", SESSION_A);
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_string_equal(loaded.id, SESSION_A);
+    assert_string_equal(loaded.url_path, session.url_path);
+    assert_string_equal(loaded.url_prefix, session.url_prefix);
+    assert_string_equal(loaded.destination, session.destination);
+    assert_string_equal(loaded.owner, session.owner);
+    assert_string_equal(loaded.client_address, session.client_address);
+    assert_string_equal(loaded.content_name, session.content_name);
+    assert_string_equal(loaded.user_agent, session.user_agent);
+    assert_int_equal(loaded.state, SESSION_CLOSING);
+    assert_true(loaded.total_known);
+    assert_true(loaded.total_size == (uint64_t)INT64_MAX);
+    assert_true(loaded.held_size == (uint64_t)INT64_MAX - 1);
+    assert_int_equal(loaded.job_kind, JOB_UPLOAD_REPLY);
+    assert_string_equal(loaded.reply_url, session.reply_url);
+    assert_int_equal(loaded.notify_status, 201);
+    assert_int_equal(loaded.created_at, 1700000000);
+    assert_int_equal(loaded.updated_at, 1700000100);
+    assert_int_equal(loaded.progress_at, 1700000050);
+    assert_int_equal(loaded.finished_at, 1700000200);
+    /* The strings are copies, not the caller's nor SQLite's. */
+    assert_ptr_not_equal(loaded.url_path, session.url_path);
+    store_session_clear(&loaded);
+    assert_null(loaded.url_path);
+    assert_null(loaded.owner);
+}
+
+static void test_session_round_trip_keeps_nulls_as_nulls(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session session = minimal_session(SESSION_A, "", SESSION_OPEN, 5);
+    struct session loaded;
+    sqlite3 *raw;
+
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_string_equal(loaded.owner, "");
+    assert_null(loaded.client_address);
+    assert_null(loaded.content_name);
+    assert_null(loaded.user_agent);
+    assert_null(loaded.reply_url);
+    assert_false(loaded.total_known);
+    assert_true(loaded.total_size == 0);
+    assert_true(loaded.held_size == 0);
+    assert_int_equal(loaded.notify_status, 0);
+    assert_int_equal(loaded.finished_at, 0);
+    store_session_clear(&loaded);
+
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "SELECT total_size IS NULL AND notify_status IS "
+                                            "NULL AND finished_at IS NULL AND client_address "
+                                            "IS NULL FROM sessions"),
+                     1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+static void test_session_insert_refuses_sizes_above_int64_max(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session session = minimal_session(SESSION_A, "alice", SESSION_OPEN, 5);
+    struct session loaded;
+
+    session.held_size = (uint64_t)INT64_MAX + 1;
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_ERROR);
+    assert_int_equal(logged_count, 1);
+    assert_non_null(strstr(logged_last, "9223372036854775808"));
+
+    session.held_size = 0;
+    session.total_known = true;
+    session.total_size = UINT64_MAX;
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_ERROR);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_NOT_FOUND);
+
+    /* The refused bindings leave the statement usable. */
+    session.total_size = 1;
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_OK);
+}
+
+static void test_session_insert_of_a_duplicate_id_fails_and_is_logged(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session session = minimal_session(SESSION_A, "alice", SESSION_OPEN, 5);
+
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_OK);
+    assert_int_equal(logged_count, 0);
+    assert_int_equal(store_session_insert(fixture->store, &session), STORE_ERROR);
+    assert_int_equal(logged_count, 1);
+    assert_non_null(strstr(logged_last, "UNIQUE"));
+}
+
+static void test_session_load_of_a_missing_id_is_not_found(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 5);
+    assert_int_equal(store_session_load(fixture->store, SESSION_B, &loaded), STORE_NOT_FOUND);
+    assert_int_equal(store_session_update_progress(fixture->store, SESSION_B, 1, false, 0,
+                                                   SESSION_OPEN, 6),
+                     STORE_NOT_FOUND);
+    assert_int_equal(store_session_set_state(fixture->store, SESSION_B, SESSION_CANCELLED, 6),
+                     STORE_NOT_FOUND);
+    assert_int_equal(store_session_set_reply(fixture->store, SESSION_B, 200, NULL, 6),
+                     STORE_NOT_FOUND);
+    assert_int_equal(logged_count, 0);
+}
+
+static void test_update_progress_moves_progress_at_only_when_held_grows(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct session loaded;
+
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 100);
+    assert_int_equal(store_session_update_progress(store, SESSION_A, 1000, true, 5000,
+                                                   SESSION_OPEN, 110),
+                     STORE_OK);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.held_size == 1000);
+    assert_true(loaded.total_known && loaded.total_size == 5000);
+    assert_int_equal(loaded.updated_at, 110);
+    assert_int_equal(loaded.progress_at, 110);
+    store_session_clear(&loaded);
+
+    /* A repeated fragment: nothing new held, the expiry clock does not move. */
+    assert_int_equal(store_session_update_progress(store, SESSION_A, 1000, false, 0,
+                                                   SESSION_OPEN, 120),
+                     STORE_OK);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    assert_int_equal(loaded.updated_at, 120);
+    assert_int_equal(loaded.progress_at, 110);
+    assert_true(loaded.total_known && loaded.total_size == 5000);
+    store_session_clear(&loaded);
+
+    /* Lowered after a short spool file: not progress either. */
+    assert_int_equal(store_session_update_progress(store, SESSION_A, 900, true, 5000,
+                                                   SESSION_OPEN, 130),
+                     STORE_OK);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.held_size == 900);
+    assert_int_equal(loaded.progress_at, 110);
+    store_session_clear(&loaded);
+
+    assert_int_equal(store_session_update_progress(store, SESSION_A, 5000, true, 5000,
+                                                   SESSION_COMPLETE, 140),
+                     STORE_OK);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.held_size == 5000);
+    assert_int_equal(loaded.state, SESSION_COMPLETE);
+    assert_int_equal(loaded.progress_at, 140);
+    assert_int_equal(loaded.finished_at, 0);
+    store_session_clear(&loaded);
+
+    assert_int_equal(store_session_update_progress(store, SESSION_A, (uint64_t)INT64_MAX + 1,
+                                                   false, 0, SESSION_OPEN, 150),
+                     STORE_ERROR);
+}
+
+static void test_set_state_sets_finished_at_only_for_final_states(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    static const struct {
+        const char *id;
+        enum session_state state;
+        bool final;
+    } cases[] = {
+        {SESSION_A, SESSION_COMMITTED, true},
+        {SESSION_B, SESSION_CANCELLED, true},
+        {SESSION_C, SESSION_EXPIRED, true},
+        {"{00000000-0000-0000-0000-000000000001}", SESSION_CLOSING, false},
+        {"{00000000-0000-0000-0000-000000000002}", SESSION_COMPLETE, false},
+    };
+
+    for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
+        struct session loaded;
+        insert_or_fail(store, cases[index].id, "alice", SESSION_OPEN, 100);
+        assert_int_equal(store_session_set_state(store, cases[index].id, cases[index].state,
+                                                 200),
+                         STORE_OK);
+        assert_int_equal(store_session_load(store, cases[index].id, &loaded), STORE_OK);
+        assert_int_equal(loaded.state, cases[index].state);
+        assert_int_equal(loaded.updated_at, 200);
+        assert_int_equal(loaded.progress_at, 100);
+        assert_int_equal(loaded.finished_at, cases[index].final ? 200 : 0);
+        store_session_clear(&loaded);
+    }
+}
+
+static void test_set_reply_caches_the_status_and_url(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_CLOSING, 100);
+    assert_int_equal(store_session_set_reply(fixture->store, SESSION_A, 200,
+                                             "https://app.example/reply/7", 150),
+                     STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_int_equal(loaded.notify_status, 200);
+    assert_string_equal(loaded.reply_url, "https://app.example/reply/7");
+    assert_int_equal(loaded.updated_at, 150);
+    store_session_clear(&loaded);
+
+    assert_int_equal(store_session_set_reply(fixture->store, SESSION_A, 204, NULL, 160),
+                     STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_int_equal(loaded.notify_status, 204);
+    assert_null(loaded.reply_url);
+    store_session_clear(&loaded);
+}
+
+static void test_count_active_counts_the_owners_open_and_complete_sessions(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    uint64_t count = 99;
+
+    assert_int_equal(store_session_count_active(store, "alice", &count), STORE_OK);
+    assert_true(count == 0);
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 1);
+    insert_or_fail(store, SESSION_B, "alice", SESSION_COMPLETE, 1);
+    insert_or_fail(store, SESSION_C, "alice", SESSION_COMMITTED, 1);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000001}", "alice", SESSION_CLOSING, 1);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000002}", "bob", SESSION_OPEN, 1);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000003}", "", SESSION_OPEN, 1);
+    assert_int_equal(store_session_count_active(store, "alice", &count), STORE_OK);
+    assert_true(count == 2);
+    assert_int_equal(store_session_count_active(store, "bob", &count), STORE_OK);
+    assert_true(count == 1);
+    assert_int_equal(store_session_count_active(store, "", &count), STORE_OK);
+    assert_true(count == 1);
+}
+
+static void test_list_stale_selects_unfinished_sessions_without_recent_progress(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct visits visits = {0};
+
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 100);
+    insert_or_fail(store, SESSION_B, "alice", SESSION_COMPLETE, 50);
+    insert_or_fail(store, SESSION_C, "alice", SESSION_CLOSING, 150);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000001}", "a", SESSION_COMMITTED, 10);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000002}", "a", SESSION_CANCELLED, 10);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000003}", "a", SESSION_EXPIRED, 10);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000004}", "a", SESSION_OPEN, 200);
+
+    assert_int_equal(store_session_list_stale(store, 200, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 3);
+    assert_string_equal(visits.ids[0], SESSION_B); /* oldest progress first */
+    assert_string_equal(visits.ids[1], SESSION_A);
+    assert_string_equal(visits.ids[2], SESSION_C);
+
+    memset(&visits, 0, sizeof visits);
+    visits.stop_after = 1;
+    assert_int_equal(store_session_list_stale(store, 200, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 1);
+}
+
+/* The visitor runs after the statement is finished, so it may use the same statement
+ * and change the rows being listed. */
+static int expire_and_list_again(void *context, const struct session *session)
+{
+    struct visits *visits = context;
+    struct visits inner = {0};
+
+    visits->count++;
+    assert_int_equal(store_session_set_state(visits->store, session->id, SESSION_EXPIRED, 300),
+                     STORE_OK);
+    assert_int_equal(store_session_list_stale(visits->store, 1000, record_visit, &inner),
+                     STORE_OK);
+    assert_int_equal(inner.count, 2 - visits->count);
+    return 0;
+}
+
+static void test_list_stale_visitor_may_use_the_store(void **state)
+{
+    struct fixture *fixture = *state;
+    struct visits visits = {.store = fixture->store};
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 100);
+    insert_or_fail(fixture->store, SESSION_B, "alice", SESSION_OPEN, 110);
+    assert_int_equal(store_session_list_stale(fixture->store, 1000, expire_and_list_again,
+                                              &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 2);
+}
+
+static void test_list_returns_newest_first_with_state_filter_and_limit(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct visits visits = {0};
+
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 100);
+    insert_or_fail(store, SESSION_B, "alice", SESSION_COMMITTED, 300);
+    insert_or_fail(store, SESSION_C, "alice", SESSION_OPEN, 200);
+
+    assert_int_equal(store_session_list(store, -1, 0, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 3);
+    assert_string_equal(visits.ids[0], SESSION_B);
+    assert_string_equal(visits.ids[1], SESSION_C);
+    assert_string_equal(visits.ids[2], SESSION_A);
+
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_session_list(store, SESSION_OPEN, 0, record_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_string_equal(visits.ids[0], SESSION_C);
+    assert_string_equal(visits.ids[1], SESSION_A);
+
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_session_list(store, -1, 2, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_string_equal(visits.ids[0], SESSION_B);
+
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_session_list(store, SESSION_EXPIRED, 0, record_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 0);
+    assert_int_equal(store_session_list(store, 42, 0, record_visit, &visits), STORE_ERROR);
+}
+
+static void add_event_at(struct store *store, int64_t at, const char *session_id)
+{
+    struct store_event event = {.at = at, .session_id = session_id, .packet = "Ping",
+                                .status = 200};
+
+    assert_int_equal(store_event_add(store, &event), STORE_OK);
+}
+
+static void finish_session(struct store *store, const char *id, enum session_state state,
+                           int64_t at)
+{
+    insert_or_fail(store, id, "alice", SESSION_OPEN, 1);
+    assert_int_equal(store_session_set_state(store, id, state, at), STORE_OK);
+}
+
+static void test_purge_deletes_old_finished_sessions_and_old_events(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct visits visits = {0};
+    struct session loaded;
+    sqlite3 *raw;
+
+    finish_session(store, SESSION_A, SESSION_COMMITTED, 100);
+    finish_session(store, SESSION_B, SESSION_CANCELLED, 150);
+    finish_session(store, SESSION_C, SESSION_EXPIRED, 500); /* too recent */
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000001}", "a", SESSION_OPEN, 1);
+    add_event_at(store, 10, SESSION_A);
+    add_event_at(store, 20, NULL);
+    add_event_at(store, 400, SESSION_C);
+
+    assert_int_equal(store_purge(store, 200, 300, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_string_equal(visits.ids[0], SESSION_A);
+    assert_string_equal(visits.ids[1], SESSION_B);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_NOT_FOUND);
+    assert_int_equal(store_session_load(store, SESSION_B, &loaded), STORE_NOT_FOUND);
+    assert_int_equal(store_session_load(store, SESSION_C, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_load(store, "{00000000-0000-0000-0000-000000000001}",
+                                        &loaded),
+                     STORE_OK);
+    store_session_clear(&loaded);
+
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(query_raw_integer(raw, "SELECT at FROM events"), 400);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+static void test_purge_keeps_the_session_whose_visitor_stops(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct visits visits = {.stop_after = 2};
+    struct session loaded;
+
+    finish_session(store, SESSION_A, SESSION_COMMITTED, 100);
+    finish_session(store, SESSION_B, SESSION_COMMITTED, 110);
+    finish_session(store, SESSION_C, SESSION_COMMITTED, 120);
+    assert_int_equal(store_purge(store, 200, 0, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_NOT_FOUND);
+    assert_int_equal(store_session_load(store, SESSION_B, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_load(store, SESSION_C, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+}
+
+/* ---- events ---- */
+
+static void test_event_add_stores_every_field(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store_event full = {
+        .at = 1700000000,
+        .session_id = SESSION_A,
+        .packet = "Fragment",
+        .status = 416,
+        .hresult = HRESULT_BG_E_SESSION_NOT_FOUND,
+        .has_range = true,
+        .range_first = (uint64_t)INT64_MAX - 10,
+        .range_last = (uint64_t)INT64_MAX,
+        .bytes = 4096,
+        .has_held_after = true,
+        .held_after = (uint64_t)INT64_MAX - 1,
+        .client_address = "192.0.2.7",
+        .owner = "alice",
+        .message = "range beyond the held size",
+    };
+    struct store_event bare = {.at = 1700000001, .packet = "Ping", .status = 200};
+    sqlite3 *raw;
+
+    assert_int_equal(store_event_add(fixture->store, &full), STORE_OK);
+    assert_int_equal(store_event_add(fixture->store, &bare), STORE_OK);
+
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "SELECT at FROM events WHERE id = 1"), 1700000000);
+    assert_raw_text(raw, "SELECT session_id FROM events WHERE id = 1", SESSION_A);
+    assert_raw_text(raw, "SELECT packet FROM events WHERE id = 1", "Fragment");
+    assert_int_equal(query_raw_integer(raw, "SELECT status FROM events WHERE id = 1"), 416);
+    assert_raw_text(raw, "SELECT hresult FROM events WHERE id = 1", "0x8020001F");
+    assert_int_equal(query_raw_integer(raw, "SELECT range_first FROM events WHERE id = 1"),
+                     INT64_MAX - 10);
+    assert_int_equal(query_raw_integer(raw, "SELECT range_last FROM events WHERE id = 1"),
+                     INT64_MAX);
+    assert_int_equal(query_raw_integer(raw, "SELECT bytes FROM events WHERE id = 1"), 4096);
+    assert_int_equal(query_raw_integer(raw, "SELECT held_after FROM events WHERE id = 1"),
+                     INT64_MAX - 1);
+    assert_raw_text(raw, "SELECT client_address FROM events WHERE id = 1", "192.0.2.7");
+    assert_raw_text(raw, "SELECT owner FROM events WHERE id = 1", "alice");
+    assert_raw_text(raw, "SELECT message FROM events WHERE id = 1",
+                    "range beyond the held size");
+
+    assert_raw_text(raw, "SELECT packet FROM events WHERE id = 2", "Ping");
+    assert_int_equal(query_raw_integer(raw, "SELECT bytes FROM events WHERE id = 2"), 0);
+    assert_int_equal(query_raw_integer(raw, "SELECT session_id IS NULL AND hresult IS NULL "
+                                            "AND range_first IS NULL AND range_last IS NULL "
+                                            "AND held_after IS NULL AND client_address IS "
+                                            "NULL AND owner IS NULL AND message IS NULL "
+                                            "FROM events WHERE id = 2"),
+                     1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+static void test_event_add_refuses_sizes_above_int64_max(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store_event event = {.at = 1, .packet = "Fragment", .status = 200,
+                                .bytes = (uint64_t)INT64_MAX + 1};
+    sqlite3 *raw;
+
+    assert_int_equal(store_event_add(fixture->store, &event), STORE_ERROR);
+    event.bytes = 0;
+    event.has_range = true;
+    event.range_last = UINT64_MAX;
+    assert_int_equal(store_event_add(fixture->store, &event), STORE_ERROR);
+    assert_int_equal(logged_count, 2);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* ---- meta, names, transactions ---- */
+
+static void test_meta_get_and_set_round_trip(void **state)
+{
+    struct fixture *fixture = *state;
+    char *value = (char *)"untouched";
+
+    assert_int_equal(store_meta_get(fixture->store, "last_gc", &value), STORE_NOT_FOUND);
+    assert_null(value);
+    assert_int_equal(store_meta_set(fixture->store, "last_gc", "1700000000"), STORE_OK);
+    assert_int_equal(store_meta_get(fixture->store, "last_gc", &value), STORE_OK);
+    assert_string_equal(value, "1700000000");
+    free(value);
+    assert_int_equal(store_meta_set(fixture->store, "last_gc", "1700000500"), STORE_OK);
+    assert_int_equal(store_meta_get(fixture->store, "last_gc", &value), STORE_OK);
+    assert_string_equal(value, "1700000500");
+    free(value);
+}
+
+static void test_state_names_round_trip_and_match_the_schema(void **state)
+{
+    static const char *const expected[] = {"open",      "complete",  "closing",
+                                           "committed", "cancelled", "expired"};
+    struct fixture *fixture = *state;
+
+    for (int index = SESSION_OPEN; index <= SESSION_EXPIRED; index++) {
+        char id[BITS_SESSION_ID_SIZE];
+        struct session loaded;
+        const char *name = store_session_state_name((enum session_state)index);
+        assert_string_equal(name, expected[index]);
+        assert_int_equal(store_session_state_from_name(name), index);
+        /* The schema's CHECK accepts the name. */
+        snprintf(id, sizeof id, "{00000000-0000-0000-0000-00000000000%d}", index);
+        insert_or_fail(fixture->store, id, "alice", (enum session_state)index, 1);
+        assert_int_equal(store_session_load(fixture->store, id, &loaded), STORE_OK);
+        assert_int_equal(loaded.state, index);
+        store_session_clear(&loaded);
+    }
+    assert_int_equal(store_session_state_from_name("Open"), -1);
+    assert_int_equal(store_session_state_from_name(""), -1);
+    assert_int_equal(store_session_state_from_name("finished"), -1);
+}
+
+static void test_commit_keeps_and_rollback_discards(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct session loaded;
+
+    assert_int_equal(store_begin(store), STORE_OK);
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 1);
+    assert_int_equal(store_commit(store, false), STORE_OK);
+    assert_int_equal(store_begin(store), STORE_OK);
+    insert_or_fail(store, SESSION_B, "alice", SESSION_OPEN, 1);
+    store_rollback(store);
+    assert_int_equal(store_session_load(store, SESSION_A, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_load(store, SESSION_B, &loaded), STORE_NOT_FOUND);
+    /* Rolling back with no transaction is harmless. */
+    store_rollback(store);
+    assert_int_equal(logged_count, 0);
+    /* A transaction survives only until the store is closed. */
+    assert_int_equal(store_begin(store), STORE_OK);
+    insert_or_fail(store, SESSION_C, "alice", SESSION_OPEN, 1);
+    store_close(store);
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_C, &loaded), STORE_NOT_FOUND);
+}
+
+static void test_durable_commit_syncs_the_write_ahead_log(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+
+    assert_int_equal(store_begin(store), STORE_OK);
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 1);
+    write_ahead_log_syncs = 0;
+    assert_int_equal(store_commit(store, false), STORE_OK);
+    assert_int_equal(write_ahead_log_syncs, 0);
+
+    assert_int_equal(store_begin(store), STORE_OK);
+    assert_int_equal(store_session_set_state(store, SESSION_A, SESSION_COMMITTED, 2), STORE_OK);
+    write_ahead_log_syncs = 0;
+    assert_int_equal(store_commit(store, true), STORE_OK);
+    assert_true(write_ahead_log_syncs >= 1);
+
+    /* And the next ordinary commit is not durable again. */
+    assert_int_equal(store_begin(store), STORE_OK);
+    assert_int_equal(store_meta_set(store, "last_gc", "2"), STORE_OK);
+    write_ahead_log_syncs = 0;
+    assert_int_equal(store_commit(store, false), STORE_OK);
+    assert_int_equal(write_ahead_log_syncs, 0);
+}
+
+static int64_t milliseconds_now(void)
+{
+    struct timespec now;
+
+    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void test_begin_is_busy_while_another_connection_holds_the_write_lock(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *other = open_or_fail(fixture->path, 50);
+    struct session loaded;
+    int64_t started;
+
+    assert_int_equal(store_begin(fixture->store), STORE_OK);
+    started = milliseconds_now();
+    assert_int_equal(store_begin(other), STORE_BUSY);
+    assert_true(milliseconds_now() - started >= 45); /* it waited for the timeout */
+    /* Writes outside a transaction are refused the same way. */
+    assert_int_equal(store_meta_set(other, "last_gc", "1"), STORE_BUSY);
+    assert_int_equal(logged_count, 0);
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 1);
+    assert_int_equal(store_commit(fixture->store, false), STORE_OK);
+    assert_int_equal(store_begin(other), STORE_OK);
+    assert_int_equal(store_session_load(other, SESSION_A, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    assert_int_equal(store_commit(other, false), STORE_OK);
+    store_close(other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_open_creates_a_file_database_in_wal_mode_at_the_schema_version, set_up,
+            tear_down),
+        cmocka_unit_test(test_open_accepts_an_in_memory_database),
+        cmocka_unit_test_setup_teardown(
+            test_reopen_keeps_data_and_does_not_apply_the_schema_again, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_open_refuses_a_newer_schema_version, set_up,
+                                        tear_down),
+        cmocka_unit_test(test_open_reports_an_unopenable_path),
+        cmocka_unit_test_setup_teardown(
+            test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_every_field, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_nulls_as_nulls, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_session_insert_refuses_sizes_above_int64_max,
+                                        set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_session_insert_of_a_duplicate_id_fails_and_is_logged, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_session_load_of_a_missing_id_is_not_found, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_update_progress_moves_progress_at_only_when_held_grows, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_set_state_sets_finished_at_only_for_final_states,
+                                        set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_set_reply_caches_the_status_and_url, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_count_active_counts_the_owners_open_and_complete_sessions, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_list_stale_selects_unfinished_sessions_without_recent_progress, set_up,
+            tear_down),
+        cmocka_unit_test_setup_teardown(test_list_stale_visitor_may_use_the_store, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_list_returns_newest_first_with_state_filter_and_limit, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_purge_deletes_old_finished_sessions_and_old_events, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops,
+                                        set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_meta_get_and_set_round_trip, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_state_names_round_trip_and_match_the_schema,
+                                        set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_commit_keeps_and_rollback_discards, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_durable_commit_syncs_the_write_ahead_log, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_begin_is_busy_while_another_connection_holds_the_write_lock, set_up,
+            tear_down),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

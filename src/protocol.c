@@ -504,7 +504,10 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     struct session_access access;
     uint64_t length = 0;
 
-    exchange->has_range = request->range_state == FIELD_VALID;
+    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not recorded. */
+    exchange->has_range = request->range_state == FIELD_VALID &&
+                          request->range.last <= (uint64_t)INT64_MAX &&
+                          request->range.total <= (uint64_t)INT64_MAX;
     exchange->range_first = request->range.first;
     exchange->range_last = request->range.last;
     if (fragment_validate(context, prefix, request, &length, reply) != 0)

@@ -85,7 +85,7 @@ static void expect_error(const char *text, size_t line, const char *needle,
 
 static void assert_global_defaults(const struct configuration *configuration)
 {
-    assert_string_equal(configuration->database, "/var/lib/bitspool/bitspool.db");
+    assert_string_equal(configuration->database, LOCALSTATEDIR "/lib/bitspool/bitspool.db");
     assert_int_equal(configuration->sync, SYNC_EVERY_FRAGMENT);
     assert_int_equal(configuration->max_fragment_size, 64 * 1024 * 1024);
     assert_int_equal(configuration->closed_session_retention, 7 * DAY);
@@ -126,11 +126,11 @@ static void test_built_in_defaults_without_a_file(void **state)
     assert_global_defaults(configuration);
     assert_int_equal(configuration->prefix_count, 1);
     assert_string_equal(configuration->prefixes[0].url_prefix, "/uploads");
-    assert_string_equal(configuration->prefixes[0].root, "/var/lib/bitspool/uploads");
+    assert_string_equal(configuration->prefixes[0].root, LOCALSTATEDIR "/lib/bitspool/uploads");
     assert_string_equal(configuration->prefixes[0].spool_directory,
-                        "/var/lib/bitspool/uploads/.bitspool");
+                        LOCALSTATEDIR "/lib/bitspool/uploads/.bitspool");
     assert_string_equal(configuration->prefixes[0].reply_directory,
-                        "/var/lib/bitspool/uploads/.bitspool/replies");
+                        LOCALSTATEDIR "/lib/bitspool/uploads/.bitspool/replies");
     assert_prefix_defaults(&configuration->prefixes[0]);
     configuration_free(configuration);
 }

@@ -493,6 +493,9 @@ static char *read_example(void)
         const char *start = line;
         if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strstr(line, " = ") != NULL)
             start++;
+        /* The database default follows --localstatedir; the example shows Debian's. */
+        if (strncmp(start, "database = ", 11) == 0)
+            continue;
         assert_true(fputs(start, memory) >= 0);
     }
     assert_int_equal(fclose(file), 0);

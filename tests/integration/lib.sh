@@ -58,7 +58,9 @@ make_test_directory() {
     # nginx workers (another user when not running as root) must reach the socket.
     chmod 755 "$test_directory"
     trap cleanup EXIT
+    trap 'exit 129' HUP
     trap 'exit 130' INT
+    trap 'exit 141' PIPE
     trap 'exit 143' TERM
     upload_root=$test_directory/uploads
     private_root=$test_directory/private

@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -241,6 +242,13 @@ class Suite:
                    first.session_id != second.session_id,
                    "%s twice" % first.session_id)
         self.check_state("a new session is 'open' in the database", first.session_id, "open")
+        third = client.create_session(self.path("create"),
+                                      headers=[("BITS-Session-Id", first.session_id)])
+        self.check("Create-Session carrying a BITS-Session-Id still makes a new session",
+                   third.status in (200, 201) and third.session_id != first.session_id,
+                   third.describe())
+        if third.session_id:
+            client.cancel_session(self.path("create"), third.session_id)
         offered = "%s,%s" % (UNKNOWN_GUID, bits_client.PROTOCOL_GUID.upper())
         self.expect("protocols separated by a comma, GUID in upper case",
                     client.create_session(self.path("create"), protocols=offered), (200, 201))
@@ -386,6 +394,47 @@ class Suite:
                          session_id, "committed")
         self.check("the committed file is unchanged after the repeated close",
                    file_sha256(self.destination(name)) == file_sha256(source))
+
+    def row_concurrent_duplicates(self):
+        """A client's retry can race its original (two connections, two responder
+        processes): both must see one consistent held size and the file stays exact."""
+        size = 8 * MiB
+        source = self.random_file(size)
+        with open(source, "rb") as handle:
+            data = handle.read()
+        name = "concurrent.bin"
+        path = self.path(name)
+        session_id = self.new_session(path)
+        half = size // 2
+        answers = [None, None]
+        errors = []
+
+        def send(index):
+            transport = self._transport(self.arguments.url)
+            try:
+                answers[index] = BitsClient(transport).fragment(
+                    path, session_id, 0, half - 1, size, data[:half])
+            except Exception as error:  # reported below, not lost in the thread
+                errors.append(repr(error))
+            finally:
+                transport.close()
+                self.transport.crashes.extend(transport.crashes)
+
+        threads = [threading.Thread(target=send, args=(index,)) for index in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.check("two identical fragments at once: both 200 with held %d" % half,
+                   not errors and all(answer is not None and answer.status == 200
+                                      and answer.received == half for answer in answers),
+                   "errors %r, answers %r" % (errors, [answer.describe() for answer in answers
+                                                       if answer is not None]))
+        answer = self.client.fragment(path, session_id, half, size - 1, size, data[half:])
+        self.check("the rest after the race: 200, held %d" % size,
+                   answer.status == 200 and answer.received == size, answer.describe())
+        self.expect("Close-Session", self.client.close_session(path, session_id), 200)
+        self.check_committed("raced upload", session_id, source, self.destination(name))
 
     def row_case_and_white_space(self):
         client = self.client
@@ -660,7 +709,8 @@ class Suite:
         rows = [self.row_ping, self.row_create_session, self.row_protocol_mismatch,
                 self.row_missing_and_malformed_headers, self.row_unknown_session,
                 self.row_uploads, self.row_resend_overlap_gap,
-                self.row_case_and_white_space, self.row_bad_ranges,
+                self.row_concurrent_duplicates, self.row_case_and_white_space,
+                self.row_bad_ranges,
                 self.row_content_encoding, self.row_close_before_complete,
                 self.row_cancel, self.row_overwrite, self.row_limits,
                 self.row_other_methods, self.row_paths, self.row_owner]

@@ -40,6 +40,7 @@ static const char *const state_names[] = {
     [SESSION_EXPIRED] = "expired",
 };
 #define STATE_COUNT (sizeof state_names / sizeof state_names[0])
+_Static_assert(STATE_COUNT == SESSION_STATE_COUNT, "store.h counts the states differently");
 
 static const char *const job_kind_names[] = {
     [JOB_UPLOAD] = "upload",
@@ -73,6 +74,25 @@ enum session_column {
     COLUMN_FINISHED_AT,
 };
 
+/* The column list and its indexes must stay in the same order. */
+#define EVENT_COLUMNS                                                                     \
+    "at, session_id, packet, status, hresult, range_first, range_last, bytes, "           \
+    "held_after, client_address, owner, message"
+enum event_column {
+    EVENT_COLUMN_AT,
+    EVENT_COLUMN_SESSION_ID,
+    EVENT_COLUMN_PACKET,
+    EVENT_COLUMN_STATUS,
+    EVENT_COLUMN_HRESULT,
+    EVENT_COLUMN_RANGE_FIRST,
+    EVENT_COLUMN_RANGE_LAST,
+    EVENT_COLUMN_BYTES,
+    EVENT_COLUMN_HELD_AFTER,
+    EVENT_COLUMN_CLIENT_ADDRESS,
+    EVENT_COLUMN_OWNER,
+    EVENT_COLUMN_MESSAGE,
+};
+
 #define FINAL_STATES "('committed', 'cancelled', 'expired')"
 
 enum statement_id {
@@ -91,6 +111,10 @@ enum statement_id {
     STATEMENT_SESSION_DELETE_FINISHED,
     STATEMENT_EVENT_DELETE_OLD,
     STATEMENT_EVENT_INSERT,
+    STATEMENT_EVENT_LIST,
+    STATEMENT_SESSION_COUNT_BY_STATE,
+    STATEMENT_SESSION_COUNT_COMMITTED,
+    STATEMENT_EVENT_COUNT_ERRORS,
     STATEMENT_META_GET,
     STATEMENT_META_SET,
     STATEMENT_COUNT
@@ -137,6 +161,16 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
         "range_last, bytes, held_after, client_address, owner, message) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STATEMENT_EVENT_LIST] =
+        "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = ?1 ORDER BY at, id",
+    [STATEMENT_SESSION_COUNT_BY_STATE] =
+        "SELECT state, count(*), coalesce(sum(held_size), 0) FROM sessions GROUP BY state",
+    [STATEMENT_SESSION_COUNT_COMMITTED] =
+        "SELECT count(*), coalesce(sum(total_size), 0) FROM sessions "
+        "WHERE state = 'committed' AND finished_at >= ?1",
+    [STATEMENT_EVENT_COUNT_ERRORS] =
+        "SELECT hresult, count(*) FROM events WHERE hresult IS NOT NULL AND at >= ?1 "
+        "GROUP BY hresult ORDER BY count(*) DESC, hresult",
     [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [STATEMENT_META_SET] =
         "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -1137,6 +1171,105 @@ int store_event_add(struct store *store, const struct store_event *event)
     return execute(store, statement, "recording an event");
 }
 
+/* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
+static int parse_hresult(const unsigned char *text, uint32_t *hresult)
+{
+    uint32_t value = 0;
+
+    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+        return STORE_ERROR;
+    for (size_t index = 2; index < 10; index++) {
+        unsigned char digit = text[index];
+        uint32_t digit_value;
+        if (digit >= '0' && digit <= '9')
+            digit_value = (uint32_t)(digit - '0');
+        else if (digit >= 'A' && digit <= 'F')
+            digit_value = (uint32_t)(digit - 'A' + 10);
+        else if (digit >= 'a' && digit <= 'f')
+            digit_value = (uint32_t)(digit - 'a' + 10);
+        else
+            return STORE_ERROR;
+        value = value << 4 | digit_value;
+    }
+    if (text[10] != '\0')
+        return STORE_ERROR;
+    *hresult = value;
+    return STORE_OK;
+}
+
+/* A NULL column stays NULL; a non-NULL one that SQLite cannot give is out of memory. */
+static int read_event_text(sqlite3_stmt *statement, int column, const char **text)
+{
+    *text = (const char *)sqlite3_column_text(statement, column);
+    if (*text == NULL && sqlite3_column_type(statement, column) != SQLITE_NULL) {
+        log_error("database: out of memory reading event column %d", column);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Points the event into the current row, which lasts until the next step. */
+static int read_event_row(sqlite3_stmt *statement, struct store_event *event)
+{
+    memset(event, 0, sizeof *event);
+    event->at = sqlite3_column_int64(statement, EVENT_COLUMN_AT);
+    event->status = sqlite3_column_int(statement, EVENT_COLUMN_STATUS);
+    if (read_event_text(statement, EVENT_COLUMN_SESSION_ID, &event->session_id) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_PACKET, &event->packet) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_CLIENT_ADDRESS, &event->client_address) !=
+            STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_OWNER, &event->owner) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_MESSAGE, &event->message) != STORE_OK ||
+        read_size_column(statement, EVENT_COLUMN_BYTES, &event->bytes) != STORE_OK)
+        return STORE_ERROR;
+    if (sqlite3_column_type(statement, EVENT_COLUMN_HRESULT) != SQLITE_NULL &&
+        parse_hresult(sqlite3_column_text(statement, EVENT_COLUMN_HRESULT), &event->hresult) !=
+            STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    event->has_range = sqlite3_column_type(statement, EVENT_COLUMN_RANGE_FIRST) != SQLITE_NULL &&
+                       sqlite3_column_type(statement, EVENT_COLUMN_RANGE_LAST) != SQLITE_NULL;
+    if (event->has_range &&
+        (read_size_column(statement, EVENT_COLUMN_RANGE_FIRST, &event->range_first) !=
+             STORE_OK ||
+         read_size_column(statement, EVENT_COLUMN_RANGE_LAST, &event->range_last) != STORE_OK))
+        return STORE_ERROR;
+    event->has_held_after = sqlite3_column_type(statement, EVENT_COLUMN_HELD_AFTER) != SQLITE_NULL;
+    if (event->has_held_after &&
+        read_size_column(statement, EVENT_COLUMN_HELD_AFTER, &event->held_after) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+/* Streams the rows rather than collecting them: a long upload has many events, and
+ * their visitor only prints. */
+int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
+                     void *context)
+{
+    struct bindings bindings;
+    struct store_event event;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_EVENT_LIST, &statement);
+    int code;
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, session_id);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+        result = read_event_row(statement, &event);
+        if (result != STORE_OK || visit(context, &event) != 0)
+            break;
+    }
+    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
+        result = failure(store, code, "listing events");
+    release(statement);
+    return result;
+}
+
 int store_meta_get(struct store *store, const char *key, char **value)
 {
     struct bindings bindings;
@@ -1176,6 +1309,105 @@ int store_meta_set(struct store *store, const char *key, const char *value)
     if (bindings_failed(&bindings))
         return STORE_ERROR;
     return execute(store, statement, "writing meta");
+}
+
+/* ---- statistics ---- */
+
+static int count_sessions_by_state(struct store *store, struct store_statistics *statistics)
+{
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_COUNT_BY_STATE, &statement);
+    int code;
+
+    if (result != STORE_OK)
+        return result;
+    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(statement, 0);
+        int state = name != NULL ? store_session_state_from_name(name) : -1;
+        if (state < 0) {
+            log_error("database: sessions in an unknown state");
+            result = STORE_ERROR;
+            break;
+        }
+        if (read_size_column(statement, 1, &statistics->sessions[state]) != STORE_OK ||
+            read_size_column(statement, 2, &statistics->held_bytes[state]) != STORE_OK) {
+            result = STORE_ERROR;
+            break;
+        }
+    }
+    /* sum() stops with an error rather than wrap past INT64_MAX. */
+    if (result == STORE_OK && code != SQLITE_DONE)
+        result = failure(store, code, "counting sessions by state");
+    release(statement);
+    return result;
+}
+
+static int count_commits(struct store *store, int64_t since, struct store_statistics *statistics)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_COUNT_COMMITTED, &statement);
+    int code;
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, since);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    code = sqlite3_step(statement);
+    if (code != SQLITE_ROW)
+        result = failure(store, code, "counting commits");
+    else if (read_size_column(statement, 0, &statistics->committed) != STORE_OK ||
+             read_size_column(statement, 1, &statistics->committed_bytes) != STORE_OK)
+        result = STORE_ERROR;
+    release(statement);
+    return result;
+}
+
+int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
+{
+    memset(statistics, 0, sizeof *statistics);
+    int result = count_sessions_by_state(store, statistics);
+
+    if (result == STORE_OK)
+        result = count_commits(store, since, statistics);
+    return result;
+}
+
+int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
+                       void *context)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_EVENT_COUNT_ERRORS, &statement);
+    int code;
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_integer(&bindings, since);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+        uint32_t hresult;
+        uint64_t count;
+        if (parse_hresult(sqlite3_column_text(statement, 0), &hresult) != STORE_OK) {
+            log_error("database: an event has a malformed hresult");
+            result = STORE_ERROR;
+            break;
+        }
+        if (read_size_column(statement, 1, &count) != STORE_OK) {
+            result = STORE_ERROR;
+            break;
+        }
+        if (visit(context, hresult, count) != 0)
+            break;
+    }
+    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
+        result = failure(store, code, "counting errors");
+    release(statement);
+    return result;
 }
 
 /* ---- state names ---- */

@@ -130,6 +130,33 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 int store_event_add(struct store *store, const struct store_event *event);
 
+/* Calls visit for each event of the session, oldest first, until it returns non-zero.
+ * The event's strings belong to SQLite and last only during the call, and visit must
+ * not list events itself. For bitspoolctl. */
+typedef int store_event_visitor(void *context, const struct store_event *event);
+int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
+                     void *context);
+
+/* The number of values of enum session_state, to size arrays indexed by state. */
+#define SESSION_STATE_COUNT 6
+
+struct store_statistics {
+    uint64_t sessions[SESSION_STATE_COUNT];   /* rows in each state */
+    uint64_t held_bytes[SESSION_STATE_COUNT]; /* their held sizes, added up */
+    uint64_t committed;       /* sessions committed at or after `since` */
+    uint64_t committed_bytes; /* their total sizes, added up */
+};
+
+/* Counts the sessions by state and the commits since `since` (while their rows are
+ * kept: closed_session_retention). For bitspoolctl. */
+int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics);
+
+/* Calls visit with each HRESULT answered at or after `since` and how many times,
+ * most frequent first, until it returns non-zero. For bitspoolctl. */
+typedef int store_error_count_visitor(void *context, uint32_t hresult, uint64_t count);
+int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
+                       void *context);
+
 /* Reads and writes the meta table (e.g. "last_gc"). get returns STORE_NOT_FOUND when
  * absent; *value is malloc'd. */
 int store_meta_get(struct store *store, const char *key, char **value);

@@ -867,6 +867,257 @@ static void test_event_add_refuses_sizes_above_int64_max(void **state)
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
+/* ---- listing events and statistics, for bitspoolctl ---- */
+
+/* Copies what an event visitor saw; stops after stop_after events when non-zero. */
+struct event_visits {
+    unsigned count;
+    unsigned stop_after;
+    int64_t at[4];
+    char packets[4][32];
+    char messages[4][64];
+    struct store_event last; /* pointers cleared: they die with the row */
+};
+
+static int record_event_visit(void *context, const struct store_event *event)
+{
+    struct event_visits *visits = context;
+
+    if (visits->count < 4) {
+        visits->at[visits->count] = event->at;
+        snprintf(visits->packets[visits->count], sizeof visits->packets[0], "%s",
+                 event->packet != NULL ? event->packet : "(null)");
+        snprintf(visits->messages[visits->count], sizeof visits->messages[0], "%s",
+                 event->message != NULL ? event->message : "(null)");
+    }
+    visits->last = *event;
+    visits->last.session_id = NULL;
+    visits->last.packet = NULL;
+    visits->last.client_address = NULL;
+    visits->last.owner = NULL;
+    visits->last.message = NULL;
+    visits->count++;
+    return visits->stop_after != 0 && visits->count >= visits->stop_after;
+}
+
+static void test_event_list_returns_one_sessions_events_oldest_first_with_every_field(
+    void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct store_event fragment = {
+        .at = 200,
+        .session_id = SESSION_A,
+        .packet = "Fragment",
+        .status = 416,
+        .hresult = HRESULT_BG_E_SESSION_NOT_FOUND,
+        .has_range = true,
+        .range_first = 10,
+        .range_last = (uint64_t)INT64_MAX,
+        .bytes = 4096,
+        .has_held_after = true,
+        .held_after = 8192,
+        .message = "range beyond the held size",
+    };
+    struct store_event create = {.at = 100, .session_id = SESSION_A,
+                                 .packet = "Create-Session", .status = 200};
+    struct event_visits visits = {0};
+
+    assert_int_equal(store_event_add(store, &fragment), STORE_OK);
+    assert_int_equal(store_event_add(store, &create), STORE_OK);
+    add_event_at(store, 150, SESSION_B);
+    add_event_at(store, 160, NULL);
+
+    assert_int_equal(store_event_list(store, SESSION_A, record_event_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_int_equal(visits.at[0], 100);
+    assert_string_equal(visits.packets[0], "Create-Session");
+    assert_string_equal(visits.messages[0], "(null)");
+    assert_int_equal(visits.at[1], 200);
+    assert_string_equal(visits.packets[1], "Fragment");
+    assert_string_equal(visits.messages[1], "range beyond the held size");
+    assert_int_equal(visits.last.status, 416);
+    assert_int_equal(visits.last.hresult, HRESULT_BG_E_SESSION_NOT_FOUND);
+    assert_true(visits.last.has_range);
+    assert_int_equal(visits.last.range_first, 10);
+    assert_int_equal(visits.last.range_last, INT64_MAX);
+    assert_int_equal(visits.last.bytes, 4096);
+    assert_true(visits.last.has_held_after);
+    assert_int_equal(visits.last.held_after, 8192);
+
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_event_list(store, SESSION_C, record_event_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 0);
+}
+
+static void test_event_list_reports_absent_range_hresult_and_held_size(void **state)
+{
+    struct fixture *fixture = *state;
+    struct event_visits visits = {0};
+
+    add_event_at(fixture->store, 5, SESSION_A);
+    assert_int_equal(store_event_list(fixture->store, SESSION_A, record_event_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 1);
+    assert_int_equal(visits.last.hresult, 0);
+    assert_false(visits.last.has_range);
+    assert_false(visits.last.has_held_after);
+}
+
+static void test_event_list_stops_when_the_visitor_asks(void **state)
+{
+    struct fixture *fixture = *state;
+    struct event_visits visits = {.stop_after = 2};
+
+    for (int64_t at = 1; at <= 5; at++)
+        add_event_at(fixture->store, at, SESSION_A);
+    assert_int_equal(store_event_list(fixture->store, SESSION_A, record_event_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 2);
+    /* The statement was released: the next listing starts afresh. */
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_event_list(fixture->store, SESSION_A, record_event_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 5);
+}
+
+static void test_event_list_refuses_a_malformed_hresult(void **state)
+{
+    struct fixture *fixture = *state;
+    struct event_visits visits = {0};
+    sqlite3 *raw = open_raw(fixture->path);
+
+    execute_raw(raw, "INSERT INTO events (at, session_id, packet, status, hresult) VALUES "
+                     "(1, '" SESSION_A "', 'Fragment', 500, '0x8000')");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    assert_int_equal(store_event_list(fixture->store, SESSION_A, record_event_visit, &visits),
+                     STORE_ERROR);
+    assert_int_equal(visits.count, 0);
+    assert_int_equal(logged_count, 1);
+}
+
+static void set_progress(struct store *store, const char *id, uint64_t held, uint64_t total)
+{
+    assert_int_equal(store_session_update_progress(store, id, held, true, total, SESSION_OPEN, 2),
+                     STORE_OK);
+}
+
+static void test_statistics_count_states_held_bytes_and_recent_commits(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct store_statistics statistics;
+
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 1);
+    set_progress(store, SESSION_A, 100, 1000);
+    insert_or_fail(store, SESSION_B, "bob", SESSION_OPEN, 1);
+    set_progress(store, SESSION_B, 20, 50);
+    /* Committed long ago, then recently; and a recent cancel that is no commit. */
+    insert_or_fail(store, SESSION_C, "alice", SESSION_OPEN, 1);
+    set_progress(store, SESSION_C, 7, 7);
+    assert_int_equal(store_session_set_state(store, SESSION_C, SESSION_COMMITTED, 500), STORE_OK);
+    insert_or_fail(store, "{00000000-0000-0000-0000-000000000001}", "a", SESSION_OPEN, 1);
+    set_progress(store, "{00000000-0000-0000-0000-000000000001}", 300, 300);
+    assert_int_equal(store_session_set_state(store, "{00000000-0000-0000-0000-000000000001}",
+                                             SESSION_COMMITTED, 2000),
+                     STORE_OK);
+    finish_session(store, "{00000000-0000-0000-0000-000000000002}", SESSION_CANCELLED, 2000);
+
+    assert_int_equal(store_statistics(store, 1000, &statistics), STORE_OK);
+    assert_int_equal(statistics.sessions[SESSION_OPEN], 2);
+    assert_int_equal(statistics.held_bytes[SESSION_OPEN], 120);
+    assert_int_equal(statistics.sessions[SESSION_COMMITTED], 2);
+    assert_int_equal(statistics.held_bytes[SESSION_COMMITTED], 307);
+    assert_int_equal(statistics.sessions[SESSION_CANCELLED], 1);
+    assert_int_equal(statistics.sessions[SESSION_COMPLETE], 0);
+    assert_int_equal(statistics.sessions[SESSION_EXPIRED], 0);
+    assert_int_equal(statistics.committed, 1);
+    assert_int_equal(statistics.committed_bytes, 300);
+
+    assert_int_equal(store_statistics(store, 0, &statistics), STORE_OK);
+    assert_int_equal(statistics.committed, 2);
+    assert_int_equal(statistics.committed_bytes, 307);
+}
+
+static void test_statistics_of_an_empty_database_are_zero(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store_statistics statistics;
+
+    memset(&statistics, 0xff, sizeof statistics);
+    assert_int_equal(store_statistics(fixture->store, 0, &statistics), STORE_OK);
+    for (int index = 0; index < SESSION_STATE_COUNT; index++) {
+        assert_int_equal(statistics.sessions[index], 0);
+        assert_int_equal(statistics.held_bytes[index], 0);
+    }
+    assert_int_equal(statistics.committed, 0);
+    assert_int_equal(statistics.committed_bytes, 0);
+}
+
+/* Records the HRESULT counts a visitor saw. */
+struct error_counts {
+    unsigned count;
+    unsigned stop_after;
+    uint32_t hresults[4];
+    uint64_t counts[4];
+};
+
+static int record_error_count(void *context, uint32_t hresult, uint64_t count)
+{
+    struct error_counts *seen = context;
+
+    if (seen->count < 4) {
+        seen->hresults[seen->count] = hresult;
+        seen->counts[seen->count] = count;
+    }
+    seen->count++;
+    return seen->stop_after != 0 && seen->count >= seen->stop_after;
+}
+
+static void add_error_at(struct store *store, int64_t at, uint32_t hresult)
+{
+    struct store_event event = {.at = at, .packet = "Fragment", .status = 400,
+                                .hresult = hresult};
+
+    assert_int_equal(store_event_add(store, &event), STORE_OK);
+}
+
+static void test_error_counts_group_recent_hresults_most_frequent_first(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct error_counts seen = {0};
+
+    add_error_at(store, 50, HRESULT_E_INVALIDARG); /* too old */
+    add_error_at(store, 50, HRESULT_E_INVALIDARG);
+    add_error_at(store, 100, HRESULT_E_INVALIDARG);
+    add_error_at(store, 120, HRESULT_BG_E_SESSION_NOT_FOUND);
+    add_error_at(store, 130, HRESULT_BG_E_SESSION_NOT_FOUND);
+    add_error_at(store, 140, HRESULT_E_ACCESSDENIED);
+    add_event_at(store, 150, SESSION_A); /* a success is no error */
+
+    assert_int_equal(store_error_counts(store, 100, record_error_count, &seen), STORE_OK);
+    assert_int_equal(seen.count, 3);
+    assert_int_equal(seen.hresults[0], HRESULT_BG_E_SESSION_NOT_FOUND);
+    assert_int_equal(seen.counts[0], 2);
+    /* Equal counts come in HRESULT order. */
+    assert_int_equal(seen.hresults[1], HRESULT_E_ACCESSDENIED);
+    assert_int_equal(seen.counts[1], 1);
+    assert_int_equal(seen.hresults[2], HRESULT_E_INVALIDARG);
+    assert_int_equal(seen.counts[2], 1);
+
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 1;
+    assert_int_equal(store_error_counts(store, 0, record_error_count, &seen), STORE_OK);
+    assert_int_equal(seen.count, 1);
+    assert_int_equal(seen.hresults[0], HRESULT_E_INVALIDARG);
+    assert_int_equal(seen.counts[0], 3);
+
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(store_error_counts(store, 1000, record_error_count, &seen), STORE_OK);
+    assert_int_equal(seen.count, 0);
+}
+
 /* ---- meta, names, transactions ---- */
 
 static void test_meta_get_and_set_round_trip(void **state)
@@ -1039,6 +1290,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_event_list_returns_one_sessions_events_oldest_first_with_every_field, set_up,
+            tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_event_list_reports_absent_range_hresult_and_held_size, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_event_list_stops_when_the_visitor_asks, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_event_list_refuses_a_malformed_hresult, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_statistics_count_states_held_bytes_and_recent_commits, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_statistics_of_an_empty_database_are_zero, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_error_counts_group_recent_hresults_most_frequent_first, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_meta_get_and_set_round_trip, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_state_names_round_trip_and_match_the_schema,
                                         set_up, tear_down),

@@ -31,7 +31,7 @@ static const struct upload_prefix *prefix_named(const struct configuration *conf
 
 static int64_t seconds_before(int64_t now, uint64_t seconds)
 {
-    if (seconds > (uint64_t)INT64_MAX || now - INT64_MIN < (int64_t)seconds)
+    if (seconds > (uint64_t)INT64_MAX || now < INT64_MIN + (int64_t)seconds)
         return INT64_MIN;
     return now - (int64_t)seconds;
 }

@@ -56,7 +56,9 @@ void log_message(enum log_level level, const char *format, ...)
             va_end(arguments);
         }
     }
-    if (log_sink != NULL)
+    /* The web server files everything a FastCGI responder writes to stderr as an
+     * error; only warnings and errors go there, the rest to the usual target. */
+    if (log_sink != NULL && level <= LOG_LEVEL_WARNING)
         log_sink(log_sink_context, line);
     else if (log_destination == LOG_TARGET_SYSLOG)
         syslog(syslog_priorities[level], "%s: %s", level_names[level], line);

@@ -824,6 +824,9 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
         fail(reply, 404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL");
         goto out;
     }
+    /* Like IIS, drain up to the largest upload this prefix accepts. */
+    if (prefix->max_upload_size > drain_limit)
+        drain_limit = prefix->max_upload_size;
     switch (request->packet_type) {
     case PACKET_PING:
         break;

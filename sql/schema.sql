@@ -1,4 +1,4 @@
--- bitspool session database, schema version 1.
+-- bitspool session database, schema version 2.
 -- The one source of the schema: embedded into the programs at build time and applied
 -- by store.c when PRAGMA user_version is 0. Later versions add migrations in store.c.
 -- Times are Unix seconds (UTC); the views show them readable for the sqlite3 shell.
@@ -24,7 +24,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     progress_at    INTEGER NOT NULL,        -- last time bytes arrived (expiry clock)
-    finished_at    INTEGER                  -- committed, cancelled or expired
+    finished_at    INTEGER,                 -- committed, cancelled or expired
+    -- upload-reply: the application asked (BITS-Copy-File-To-Destination) that
+    -- Close-Session also commit the upload to its destination (version 2)
+    copy_to_destination INTEGER NOT NULL DEFAULT 0 CHECK (copy_to_destination IN (0, 1))
 );
 
 CREATE INDEX IF NOT EXISTS sessions_by_state ON sessions (state, progress_at);

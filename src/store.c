@@ -19,7 +19,7 @@
 #include "log.h"
 #include "schema.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
 
@@ -29,6 +29,8 @@
  * SCHEMA_VERSION, change sql/schema.sql, and put the SQL from 1 to 2 at [1]. */
 static const char *const migration_steps[SCHEMA_VERSION] = {
     [0] = NULL,
+    [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
+          "CHECK (copy_to_destination IN (0, 1))",
 };
 
 static const char *const state_names[] = {
@@ -52,7 +54,7 @@ static const char *const job_kind_names[] = {
 #define SESSION_COLUMNS                                                                   \
     "id, url_path, url_prefix, destination, owner, client_address, content_name, "        \
     "user_agent, state, total_size, held_size, job_kind, reply_url, notify_status, "      \
-    "created_at, updated_at, progress_at, finished_at"
+    "created_at, updated_at, progress_at, finished_at, copy_to_destination"
 enum session_column {
     COLUMN_ID,
     COLUMN_URL_PATH,
@@ -72,6 +74,7 @@ enum session_column {
     COLUMN_UPDATED_AT,
     COLUMN_PROGRESS_AT,
     COLUMN_FINISHED_AT,
+    COLUMN_COPY_TO_DESTINATION,
 };
 
 /* The column list and its indexes must stay in the same order. */
@@ -104,6 +107,7 @@ enum statement_id {
     STATEMENT_SESSION_UPDATE_PROGRESS,
     STATEMENT_SESSION_SET_STATE,
     STATEMENT_SESSION_SET_REPLY,
+    STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
     STATEMENT_SESSION_COUNT_ACTIVE,
     STATEMENT_SESSION_LIST_STALE,
     STATEMENT_SESSION_LIST,
@@ -128,7 +132,7 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_ROLLBACK] = "ROLLBACK",
     [STATEMENT_SESSION_INSERT] =
         "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
     /* SET expressions all see the old row, so progress_at compares with the old size. */
     [STATEMENT_SESSION_UPDATE_PROGRESS] =
@@ -141,6 +145,8 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "finished_at = CASE WHEN ?4 THEN ?3 ELSE finished_at END WHERE id = ?1",
     [STATEMENT_SESSION_SET_REPLY] =
         "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
+        "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
     [STATEMENT_SESSION_COUNT_ACTIVE] =
         "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
     [STATEMENT_SESSION_LIST_STALE] =
@@ -787,6 +793,7 @@ static int read_session_row(sqlite3_stmt *statement, struct session *session)
     session->updated_at = sqlite3_column_int64(statement, COLUMN_UPDATED_AT);
     session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
     session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
+    session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
     return STORE_OK;
 fail:
     store_session_clear(session);
@@ -901,6 +908,7 @@ int store_session_insert(struct store *store, const struct session *session)
     bind_integer(&bindings, session->updated_at);
     bind_integer(&bindings, session->progress_at);
     bind_integer_or_null(&bindings, session->finished_at);
+    bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
     return execute(store, statement, "inserting a session");
@@ -1002,6 +1010,24 @@ int store_session_set_reply(struct store *store, const char *id, int notify_stat
     if (bindings_failed(&bindings))
         return STORE_ERROR;
     return execute_update(store, statement, "caching the application's reply");
+}
+
+int store_session_set_copy_to_destination(struct store *store, const char *id,
+                                          bool copy_to_destination, int64_t now)
+{
+    struct bindings bindings;
+    sqlite3_stmt *statement;
+    int result = prepare(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    start_bindings(&bindings, store, statement);
+    bind_text(&bindings, id);
+    bind_integer(&bindings, copy_to_destination ? 1 : 0);
+    bind_integer(&bindings, now);
+    if (bindings_failed(&bindings))
+        return STORE_ERROR;
+    return execute_update(store, statement, "recording BITS-Copy-File-To-Destination");
 }
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)

@@ -43,6 +43,7 @@ struct session {
     enum job_kind job_kind;
     char *reply_url;      /* NULL when none */
     int notify_status;    /* 0 when no answer is cached */
+    bool copy_to_destination; /* the application asked for the upload to be committed */
     int64_t created_at;
     int64_t updated_at;
     int64_t progress_at;
@@ -106,6 +107,11 @@ int store_session_set_state(struct store *store, const char *id, enum session_st
 /* Caches the server application's answer (status, reply URL or NULL). */
 int store_session_set_reply(struct store *store, const char *id, int notify_status,
                             const char *reply_url, int64_t now);
+
+/* Records whether Close-Session commits an upload-reply job's upload to its
+ * destination (the application's BITS-Copy-File-To-Destination). */
+int store_session_set_copy_to_destination(struct store *store, const char *id,
+                                          bool copy_to_destination, int64_t now);
 
 /* Counts the owner's sessions that are open or complete. */
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count);

@@ -254,9 +254,9 @@ static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(
     struct fixture *fixture = *state;
     sqlite3 *raw = open_raw(fixture->path);
 
-    assert_int_equal(store_schema_version(), 1);
+    assert_int_equal(store_schema_version(), 2);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                             "('sessions', 'events', 'meta', "
                                             "'session_overview', 'event_log')"),
@@ -299,7 +299,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master "
                                             "WHERE name = 'session_overview'"),
                      0);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -310,7 +310,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     char *error = NULL;
     sqlite3 *raw = open_raw(fixture->path);
 
-    execute_raw(raw, "PRAGMA user_version = 2");
+    execute_raw(raw, "PRAGMA user_version = 3");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     assert_int_equal(store_open(fixture->path, 100, &store, &error), STORE_ERROR);
     assert_null(store);
@@ -318,8 +318,45 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     /* The message names the database, then says why. */
     assert_memory_equal(error, fixture->path, strlen(fixture->path));
     assert_string_equal(error + strlen(fixture->path),
-                        ": database schema version 2 is newer than this bitspool (1)");
+                        ": database schema version 3 is newer than this bitspool (2)");
     free(error);
+}
+
+/* A version 1 database (before copy_to_destination) gains the column, defaulting to
+ * "do not copy", and keeps its rows. */
+static void test_open_migrates_a_version_1_database(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    raw = open_raw(fixture->path);
+    /* The version 1 table: every column but the new one (the view would be in the way). */
+    execute_raw(raw, "DROP VIEW session_overview");
+    execute_raw(raw, "CREATE TABLE old_sessions AS SELECT id, url_path, url_prefix, destination, "
+                     "owner, client_address, content_name, user_agent, state, total_size, "
+                     "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
+                     "progress_at, finished_at FROM sessions");
+    execute_raw(raw, "DROP TABLE sessions");
+    execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
+    execute_raw(raw, "PRAGMA user_version = 1");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_false(loaded.copy_to_destination);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_set_copy_to_destination(fixture->store, SESSION_A, true, 20),
+                     STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.copy_to_destination);
+    store_session_clear(&loaded);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
 static void test_open_reports_an_unopenable_path(void **state)
@@ -365,7 +402,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     raw = open_raw(path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     remove_database_files(path);
@@ -395,6 +432,7 @@ static void test_session_round_trip_keeps_every_field(void **state)
         .updated_at = 1700000100,
         .progress_at = 1700000050,
         .finished_at = 1700000200,
+        .copy_to_destination = true,
     };
     struct session loaded;
 
@@ -420,6 +458,7 @@ static void test_session_round_trip_keeps_every_field(void **state)
     assert_int_equal(loaded.updated_at, 1700000100);
     assert_int_equal(loaded.progress_at, 1700000050);
     assert_int_equal(loaded.finished_at, 1700000200);
+    assert_true(loaded.copy_to_destination);
     /* The strings are copies, not the caller's nor SQLite's. */
     assert_ptr_not_equal(loaded.url_path, session.url_path);
     store_session_clear(&loaded);
@@ -446,6 +485,7 @@ static void test_session_round_trip_keeps_nulls_as_nulls(void **state)
     assert_true(loaded.held_size == 0);
     assert_int_equal(loaded.notify_status, 0);
     assert_int_equal(loaded.finished_at, 0);
+    assert_false(loaded.copy_to_destination);
     store_session_clear(&loaded);
 
     raw = open_raw(fixture->path);
@@ -503,6 +543,8 @@ static void test_session_load_of_a_missing_id_is_not_found(void **state)
     assert_int_equal(store_session_set_state(fixture->store, SESSION_B, SESSION_CANCELLED, 6),
                      STORE_NOT_FOUND);
     assert_int_equal(store_session_set_reply(fixture->store, SESSION_B, 200, NULL, 6),
+                     STORE_NOT_FOUND);
+    assert_int_equal(store_session_set_copy_to_destination(fixture->store, SESSION_B, true, 6),
                      STORE_NOT_FOUND);
     assert_int_equal(logged_count, 0);
 }
@@ -609,6 +651,30 @@ static void test_set_reply_caches_the_status_and_url(void **state)
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
     assert_int_equal(loaded.notify_status, 204);
     assert_null(loaded.reply_url);
+    store_session_clear(&loaded);
+}
+
+static void test_set_copy_to_destination_sets_and_clears_the_flag(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 100);
+    insert_or_fail(fixture->store, SESSION_B, "alice", SESSION_COMPLETE, 100);
+    assert_int_equal(store_session_set_copy_to_destination(fixture->store, SESSION_A, true, 150),
+                     STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.copy_to_destination);
+    assert_int_equal(loaded.updated_at, 150);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_load(fixture->store, SESSION_B, &loaded), STORE_OK);
+    assert_false(loaded.copy_to_destination);
+    store_session_clear(&loaded);
+
+    assert_int_equal(store_session_set_copy_to_destination(fixture->store, SESSION_A, false, 160),
+                     STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_false(loaded.copy_to_destination);
     store_session_clear(&loaded);
 }
 
@@ -1150,7 +1216,7 @@ static void test_state_names_round_trip_and_match_the_schema(void **state)
         assert_string_equal(name, expected[index]);
         assert_int_equal(store_session_state_from_name(name), index);
         /* The schema's CHECK accepts the name. */
-        snprintf(id, sizeof id, "{00000000-0000-0000-0000-00000000000%d}", index);
+        snprintf(id, sizeof id, "{00000000-0000-0000-0000-00000000000%c}", (char)('0' + index));
         insert_or_fail(fixture->store, id, "alice", (enum session_state)index, 1);
         assert_int_equal(store_session_load(fixture->store, id, &loaded), STORE_OK);
         assert_int_equal(loaded.state, index);
@@ -1255,6 +1321,8 @@ int main(void)
             test_reopen_keeps_data_and_does_not_apply_the_schema_again, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_open_refuses_a_newer_schema_version, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up,
+                                        tear_down),
         cmocka_unit_test(test_open_reports_an_unopenable_path),
         cmocka_unit_test_setup_teardown(
             test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),
@@ -1274,6 +1342,8 @@ int main(void)
                                         set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_set_reply_caches_the_status_and_url, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_set_copy_to_destination_sets_and_clears_the_flag,
+                                        set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_count_active_counts_the_owners_open_and_complete_sessions, set_up, tear_down),
         cmocka_unit_test_setup_teardown(

@@ -236,6 +236,8 @@ static void print_session_fields(const struct session *session)
     print_field("user agent", session->user_agent);
     print_field("held/total", format_progress(session, number_text));
     print_field("job", session->job_kind == JOB_UPLOAD_REPLY ? "upload-reply" : "upload");
+    if (session->job_kind == JOB_UPLOAD_REPLY)
+        print_field("copy to dest.", session->copy_to_destination ? "yes" : "no");
     print_field("reply url", session->reply_url);
     if (session->notify_status == 0 ||
         snprintf(number_text, sizeof number_text, "%d", session->notify_status) < 0)

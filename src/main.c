@@ -249,6 +249,13 @@ static int systemd_socket(void)
     return SYSTEMD_FIRST_SOCKET;
 }
 
+/* Started by a web server as a CGI program: no socket of any kind, a request method. */
+static bool is_cgi_request(const struct options *options)
+{
+    return options->socket_address == NULL && getenv("LISTEN_FDS") == NULL &&
+           FCGX_IsCGI() && getenv("REQUEST_METHOD") != NULL;
+}
+
 static void on_stop_signal(int signal_number)
 {
     (void)signal_number;
@@ -331,8 +338,9 @@ int main(int argc, char **argv)
     const char *path = configuration_path(&options);
     if (configuration_load(path, &configuration, &error) != 0) {
         fprintf(stderr, "bitspool: configuration error: %s\n", error);
-        /* A CGI caller still deserves an Ack rather than a bare 500 page. */
         free(error);
+        if (is_cgi_request(&options))
+            responder_cgi_unavailable();
         return EXIT_CONFIGURATION;
     }
     log_open("bitspool", configuration->log_target, configuration->log_level);

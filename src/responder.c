@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bits.h"
 #include "body.h"
 #include "cgi.h"
 #include "gc.h"
@@ -173,17 +174,24 @@ static int stdout_write(void *context, const void *buffer, size_t size)
     return 0;
 }
 
+void responder_cgi_unavailable(void)
+{
+    struct reply reply;
+
+    reply_init(&reply);
+    reply_set_error(&reply, 503, HRESULT_E_FAIL, BITS_CONTEXT_SERVER, "bitspool unavailable");
+    if (reply_write(&reply, stdout_write, NULL) != 0)
+        log_error("could not answer the CGI request");
+    reply_free(&reply);
+}
+
 int responder_run_cgi(const struct configuration *configuration)
 {
     int input = STDIN_FILENO;
     struct store *store = responder_open_store(configuration);
 
     if (store == NULL) {
-        static const char unavailable[] =
-            "Status: 503 Service Unavailable\r\nPragma: no-cache\r\nBITS-Packet-Type: Ack\r\n"
-            "BITS-Error: 0x80004005\r\nBITS-Error-Code: 0x80004005\r\n"
-            "BITS-Error-Context: 0x5\r\nContent-Length: 0\r\n\r\n";
-        stdout_write(NULL, unavailable, sizeof unavailable - 1);
+        responder_cgi_unavailable();
         return 1;
     }
     struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};

@@ -13,6 +13,11 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
  * Returns a process exit code. */
 int responder_run_cgi(const struct configuration *configuration);
 
+/* Answers the CGI request with a retryable error Ack (503, E_FAIL) when bitspool
+ * cannot serve at all, so that the client does not see the web server's bare 500
+ * page, which fails its job as an invalid server response. */
+void responder_cgi_unavailable(void);
+
 /* Asks the FastCGI loop to finish the current request and return. Signal-safe. */
 void responder_stop(void);
 

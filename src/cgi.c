@@ -1,6 +1,7 @@
 /* CGI/FastCGI parameters -> struct bits_request: copies, trims and syntax-checks what
  * the web server passed; deciding what a packet needs is protocol.c's business. */
 #include "cgi.h"
+#include "paths.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -252,41 +253,6 @@ static bool is_https(char *const *environment)
     return scheme != NULL && strcasecmp(scheme, "https") == 0;
 }
 
-/* Decodes %XX escapes once. Refuses a bad escape and %00, which would cut the path
- * short wherever it is later used as a C string. Returns 0, 1 when malformed, -1 when
- * out of memory. */
-static int percent_decode(const char *text, size_t length, char **decoded)
-{
-    char *output = copy_bytes(text, length);
-    size_t written = 0;
-
-    *decoded = NULL;
-    if (output == NULL)
-        return -1;
-    for (size_t index = 0; index < length; index++) {
-        int high, low;
-        if (text[index] != '%') {
-            output[written++] = text[index];
-            continue;
-        }
-        if (length - index < 3)
-            goto malformed;
-        high = hex_digit_value(text[index + 1]);
-        low = hex_digit_value(text[index + 2]);
-        if (high < 0 || low < 0 || (high == 0 && low == 0))
-            goto malformed;
-        output[written++] = (char)(high * 16 + low);
-        index += 2;
-    }
-    output[written] = '\0';
-    *decoded = output;
-    return 0;
-
-malformed:
-    free(output);
-    return 1;
-}
-
 /* RFC 3986 pchar and '/': everything else is escaped in url_path_encoded. */
 static bool is_path_character(unsigned char character)
 {
@@ -344,10 +310,10 @@ static int url_from_request_uri(struct bits_request *request, const char *uri)
     request->url_path_encoded = copy_bytes(path, length);
     if (request->url_path_encoded == NULL)
         return -1;
-    result = percent_decode(path, length, &request->url_path);
-    if (result < 0)
+    result = paths_percent_decode(request->url_path_encoded, &request->url_path);
+    if (result == PATHS_NO_MEMORY)
         return -1;
-    if (result > 0)
+    if (result != 0)
         mark_malformed(request, bad_url_escape);
     return 0;
 }

@@ -191,7 +191,7 @@ static void handle_create_session(struct protocol_context *context,
              "client offers no protocol this server speaks");
         return;
     }
-    switch (paths_destination(remainder, false,
+    switch (paths_destination(remainder, true,
                               reserved_segment(prefix, reserved_buffer, sizeof reserved_buffer),
                               &relative)) {
     case PATHS_OK:
@@ -818,8 +818,10 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
     }
     if (request_check(request, reply) != 0)
         goto out;
+    /* Matched on the path as sent, so that paths_destination decodes the rest itself
+     * and can tell an encoded slash from a real one. */
     const struct upload_prefix *prefix =
-        configuration_match(context->configuration, request->url_path, &remainder);
+        configuration_match(context->configuration, request->url_path_encoded, &remainder);
     if (prefix == NULL) {
         fail(reply, 404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL");
         goto out;

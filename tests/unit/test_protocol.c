@@ -243,7 +243,8 @@ static void test_create_session_refuses_paths_leaving_the_root(void **state)
     struct fixture *fixture = *state;
     struct request_parameters extra = {0};
     static const char *const bad[] = {"/uploads/../etc/passwd", "/uploads/%2e%2e/x",
-                                      "/uploads/dir/", "/uploads/a%00b"};
+                                      "/uploads/dir/", "/uploads/a%00b", "/uploads/a%2Fb",
+                                      "/uploads/a%2"};
 
     parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

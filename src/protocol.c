@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,10 +295,10 @@ static int session_acquire(struct protocol_context *context, const struct upload
         return -1;
     }
     store_session_clear(&access->session);
-    uint64_t timeout = context->configuration->lock_timeout * 1000u;
-    result = spool_lock(prefix->spool_directory, request->session_id,
-                            timeout > UINT32_MAX ? UINT32_MAX : (unsigned)timeout,
-                            &access->lock_fd);
+    uint64_t seconds = context->configuration->lock_timeout;
+    unsigned timeout = seconds > UINT_MAX / 1000u ? UINT_MAX : (unsigned)(seconds * 1000u);
+    result = spool_lock(prefix->spool_directory, request->session_id, timeout,
+                        &access->lock_fd);
     if (result == -EWOULDBLOCK) {
         fail(reply, 503, HRESULT_SHARING_VIOLATION, "session busy with another request");
         return -1;

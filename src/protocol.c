@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "protocol.h"
 #include "spool.h"
+#include "upload_reply.h"
 
 /* BG_E_HTTP_ERROR_413: the code the client itself derives from a 413, so it shrinks
  * its fragments rather than giving up (BG_E_TOO_LARGE would be final). */
@@ -493,7 +494,10 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     }
     if (state == SESSION_COMPLETE)
         log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
-    add_progress_headers(reply, session, held_after);
+    if (state == SESSION_COMPLETE && session->job_kind == JOB_UPLOAD_REPLY)
+        upload_reply_answer(context, prefix, request, session, reply);
+    else
+        add_progress_headers(reply, session, held_after);
 out:
     spool_close(file);
 }
@@ -525,6 +529,12 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     case SESSION_OPEN:
         break;
     case SESSION_COMPLETE:
+        /* Notify the application, again after a failure, or replay its final answer. */
+        if (session->job_kind == JOB_UPLOAD_REPLY) {
+            upload_reply_answer(context, prefix, request, session, reply);
+            goto out;
+        }
+        /* fall through */
     case SESSION_CLOSING:
     case SESSION_COMMITTED:
         /* Repeat the last answer: the client may not have seen it. */

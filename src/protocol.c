@@ -573,6 +573,17 @@ static int session_commit(struct protocol_context *context, const struct upload_
         }
         session->state = SESSION_CLOSING;
     }
+    if (!upload_reply_commits_upload(session)) {
+        /* The application had the upload and did not ask for it to be kept. */
+        result = spool_remove(prefix->spool_directory, session->id);
+        if (result != 0) {
+            log_error("session %s: cannot remove spool file: %s", session->id,
+                      strerror(-result));
+            fail(reply, 500, HRESULT_E_FAIL, "cannot remove the upload");
+            goto roll_back;
+        }
+        goto committed;
+    }
     result = spool_open(prefix->spool_directory, session->id, false, &file);
     if (result == -ENOENT) {
         /* The rename happened before a crash: only the record is missing. */
@@ -614,8 +625,14 @@ committed:
         return -1;
     }
     session->state = SESSION_COMMITTED;
-    log_info("session %s committed: %s/%s, %" PRIu64 " bytes", session->id, prefix->root,
-             session->destination, session->total_size);
+    if (session->job_kind == JOB_UPLOAD_REPLY)
+        upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
+    if (upload_reply_commits_upload(session))
+        log_info("session %s committed: %s/%s, %" PRIu64 " bytes", session->id, prefix->root,
+                 session->destination, session->total_size);
+    else
+        log_info("session %s closed: the application had its %" PRIu64 " bytes", session->id,
+                 session->total_size);
     return 0;
 roll_back:
     if (store_session_set_state(context->store, session->id, SESSION_COMPLETE, context->now) ==

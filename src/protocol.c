@@ -740,6 +740,8 @@ static void handle_cancel_session(struct protocol_context *context,
             fail(reply, 500, HRESULT_E_FAIL, "cannot remove the partial upload");
             goto out;
         }
+        if (session->job_kind == JOB_UPLOAD_REPLY)
+            upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
         int result = store_session_set_state(context->store, session->id, SESSION_CANCELLED,
                                              context->now);
         if (result != STORE_OK) {

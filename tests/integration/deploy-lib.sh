@@ -154,9 +154,13 @@ EOF
 
 # Starts Apache in the foreground as our background child, after a syntax check.
 start_apache() {
+    new_session=$(command -v setsid) || new_session=
     "$apache" -t -f "$apache_config" >"$test_directory/apache-stderr.log" 2>&1 ||
         fail "Apache refuses the configuration: $(cat "$test_directory/apache-stderr.log")"
-    "$apache" -f "$apache_config" -DFOREGROUND >>"$test_directory/apache-stderr.log" 2>&1 &
+    # Its own session: the prefork MPM signals its whole process group on shutdown,
+    # which would otherwise include this script.
+    $new_session "$apache" -f "$apache_config" -DFOREGROUND \
+        >>"$test_directory/apache-stderr.log" 2>&1 &
     apache_pid=$!
     extra_stops="$extra_stops stop_apache"
     wait_for_port "$apache_port" 15 || fail "Apache did not start on port $apache_port"

@@ -204,6 +204,7 @@ stop_responders() {
 }
 
 # Starts nginx (not as a daemon, as our background child) on a free port: $nginx_port.
+# $nginx_template, when set, replaces nginx.conf.in (same @NAMES@).
 start_nginx() {
     nginx=$(find_program nginx) || skip "nginx is not installed"
     nginx_port=$(pick_free_port)
@@ -215,7 +216,7 @@ start_nginx() {
     fi
     sed -e "s|@DIRECTORY@|$test_directory|g" -e "s|@PORT@|$nginx_port|g" \
         -e "s|@SOCKET@|$responder_socket|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
-        "$here/nginx.conf.in" >"$test_directory/nginx.conf"
+        "${nginx_template:-$here/nginx.conf.in}" >"$test_directory/nginx.conf"
     printf 'alice:{PLAIN}alice-secret\nbob:{PLAIN}bob-secret\n' >"$test_directory/htpasswd"
     # -e moves nginx's own early error log off the system path (nginx >= 1.19.5).
     early_log=

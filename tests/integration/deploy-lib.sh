@@ -2,6 +2,7 @@
 # lib.sh: counted checks with one summary line, more servers stopped on exit, and
 # Apache httpd from Debian's package started on a free port with a private config.
 # POSIX sh, like lib.sh.
+# shellcheck shell=sh disable=SC2154 # python, here, test_directory, ... come from lib.sh
 
 checks_passed=0
 checks_failed=0

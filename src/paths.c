@@ -165,6 +165,15 @@ static int open_directory_below(int directory_fd, const char *name)
     return -ENOTDIR;
 }
 
+/* Some filesystems cannot fsync a directory (EINVAL); their entries are as durable as
+ * they will ever be. */
+static int sync_directory(int directory_fd)
+{
+    if (fsync(directory_fd) != 0 && errno != EINVAL)
+        return -errno;
+    return 0;
+}
+
 static int open_or_create_directory_below(int directory_fd, const char *name,
                                           bool create_missing)
 {
@@ -175,6 +184,12 @@ static int open_or_create_directory_below(int directory_fd, const char *name,
     /* Another request may create the same directory at the same moment. */
     if (mkdirat(directory_fd, name, 0755) != 0 && errno != EEXIST)
         return -errno;
+    /* A new directory is durable only once its parent is synced; spool_commit syncs just
+     * the last one, so without this a crash after the Ack could lose the directory and
+     * the upload renamed into it. On EEXIST the other creator may not have synced yet. */
+    int synced = sync_directory(directory_fd);
+    if (synced != 0)
+        return synced;
     return open_directory_below(directory_fd, name);
 }
 

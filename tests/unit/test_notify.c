@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,6 +27,28 @@
 #include <unistd.h>
 
 #include "notify.h"
+
+/* fsync interposed: was a directory synced while the watched reply already had its
+ * name, that is, after the rename that installed it? */
+static const char *watched_reply_path;
+static bool reply_directory_synced_after_rename;
+
+typedef int sync_function(int descriptor);
+
+int fsync(int descriptor)
+{
+    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, "fsync");
+    struct stat status;
+
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (watched_reply_path != NULL && fstat(descriptor, &status) == 0 &&
+        S_ISDIR(status.st_mode) && access(watched_reply_path, F_OK) == 0)
+        reply_directory_synced_after_rename = true;
+    return real(descriptor);
+}
 
 /* What the forked application does with the one request it accepts. */
 struct application_script {
@@ -427,6 +450,25 @@ static void test_by_value_posts_the_file_and_stores_the_reply(void **state)
     free(upload);
 }
 
+/* The session will point clients at the reply: its name must survive a crash too. */
+static void test_by_value_reply_is_durable_in_its_directory(void **state)
+{
+    struct fixture *fixture = *state;
+    struct application_script script = {.status = 200, .body = "the reply"};
+    start_application(fixture, &script);
+    struct notify_request request = request_for(fixture, NOTIFICATION_BY_VALUE);
+    struct notify_result result;
+
+    watched_reply_path = fixture->response_path;
+    reply_directory_synced_after_rename = false;
+    assert_int_equal(notify_application(&request, &result), 0);
+    watched_reply_path = NULL;
+    wait_for_application(fixture);
+    assert_true(result.reply_file_written);
+    assert_true(reply_directory_synced_after_rename);
+    notify_result_clear(&result);
+}
+
 static void test_by_reference_sends_both_paths_and_an_empty_body(void **state)
 {
     struct fixture *fixture = *state;
@@ -690,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_resolve_url_refuses_an_unparsable_upload_url),
         cmocka_unit_test_setup_teardown(test_by_value_posts_the_file_and_stores_the_reply,
                                         set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_by_value_reply_is_durable_in_its_directory, set_up,
+                                        tear_down),
         cmocka_unit_test_setup_teardown(test_by_reference_sends_both_paths_and_an_empty_body,
                                         set_up, tear_down),
         cmocka_unit_test_setup_teardown(

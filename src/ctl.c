@@ -26,6 +26,7 @@
 #include "protocol.h"
 #include "spool.h"
 #include "store.h"
+#include "upload_reply.h"
 
 #define EXIT_USAGE 2
 #define EXIT_CONFIGURATION 78
@@ -401,6 +402,10 @@ static int cancel_locked(struct ctl *ctl, const struct upload_prefix *prefix, co
                 prefix->spool_directory, strerror(-removed));
         goto out;
     }
+    /* As a client's Cancel-Session does: no later cleanup looks at a cancelled session,
+     * and the reply may be served under reply_url. A failure is logged, and only litter. */
+    if (session.job_kind == JOB_UPLOAD_REPLY)
+        (void)upload_reply_remove(prefix, id);
     if (record_cancel(ctl, &session) != STORE_OK) {
         fprintf(stderr, "bitspoolctl: the spool file of %s is removed but the database "
                         "could not record the cancel; run the command again\n", id);

@@ -32,6 +32,16 @@ void log_set_sink(log_sink_function *sink, void *context)
     log_sink_context = context;
 }
 
+/* Lines carry what clients sent (URL paths, user names): a CR or LF in one would forge
+ * a log line of its own, an escape sequence drive the terminal that shows it. */
+static void replace_control_characters(char *line)
+{
+    for (unsigned char *byte = (unsigned char *)line; *byte != '\0'; byte++) {
+        if (*byte < 0x20 || *byte == 0x7f)
+            *byte = '?';
+    }
+}
+
 void log_message(enum log_level level, const char *format, ...)
 {
     char stack_line[1024];
@@ -56,6 +66,7 @@ void log_message(enum log_level level, const char *format, ...)
             va_end(arguments);
         }
     }
+    replace_control_characters(line);
     /* The web server files everything a FastCGI responder writes to stderr as an
      * error; only warnings and errors go there, the rest to the usual target. */
     if (log_sink != NULL && level <= LOG_LEVEL_WARNING)

@@ -586,6 +586,15 @@ static int finish_prefix(struct parser *parser)
         fail(parser, "out of memory");
         return -1;
     }
+    /* Uploads are kept out of the spool only through its first segment below the root;
+     * the root itself has none, so its .part and .lock files would be open to uploads. */
+    if (strcmp(prefix->spool_directory, prefix->root) == 0) {
+        parser->line_number = parser->section_line;
+        fail(parser, "section [%s]: spool %s is the root itself; use a directory inside "
+             "it, such as %s/.bitspool", prefix->url_prefix, prefix->spool_directory,
+             strcmp(prefix->root, "/") == 0 ? "" : prefix->root);
+        return -1;
+    }
     return 0;
 }
 

@@ -642,6 +642,17 @@ static void test_error_missing_root_is_reported_at_the_section_line(void **state
     expect_error("[/a]\nhost_id = h\n[/b]\nroot = /b\n", 1, "[/a] has no root", NULL);
 }
 
+/* protocol.c keeps uploads out of the spool's first segment below the root; a spool
+ * that is the root itself has none, so uploads could reach its .part and .lock files. */
+static void test_error_spool_that_is_the_root_itself(void **state)
+{
+    (void)state;
+    expect_error("[/u]\nroot = /srv/up\nspool = /srv/up/\n", 1, "[/u]",
+                 "spool /srv/up is the root itself");
+    expect_error("spool = /srv/up\n[/a]\nroot = /srv/a\n[/u]\nroot = /srv/up\n", 4, "[/u]",
+                 "is the root itself");
+}
+
 static void test_error_relative_paths(void **state)
 {
     (void)state;
@@ -955,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_error_missing_equals_key_or_value),
         cmocka_unit_test(test_error_unterminated_quote),
         cmocka_unit_test(test_error_missing_root_is_reported_at_the_section_line),
+        cmocka_unit_test(test_error_spool_that_is_the_root_itself),
         cmocka_unit_test(test_error_relative_paths),
         cmocka_unit_test(test_error_bad_number),
         cmocka_unit_test(test_error_bad_size),

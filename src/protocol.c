@@ -161,7 +161,10 @@ static int destination_check(const struct upload_prefix *prefix, const char *rel
         if (S_ISDIR(status.st_mode)) {
             fail(reply, 400, HRESULT_E_INVALIDARG, "destination is a directory");
             result = -1;
-        } else if (!prefix->allow_overwrite) {
+        } else if (!prefix->allow_overwrite && prefix->notification == NOTIFICATION_NONE) {
+            /* Upload-reply jobs usually post to one fixed URL and commit nothing there;
+             * like IIS, an existing file is no reason to refuse them. A copy the
+             * application asks for still never replaces it (a retried 500 at close). */
             fail(reply, 409, HRESULT_FILE_EXISTS, "destination exists and overwrites are off");
             result = -1;
         }

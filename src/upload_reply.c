@@ -95,18 +95,20 @@ static char *original_request_url(const struct bits_request *request)
     return url;
 }
 
+/* BG_E_HTTP_ERROR_<status>: the HRESULT the client itself derives from an HTTP error
+ * status, so that with BITS-Error present (as on every error Ack of ours) it treats
+ * the application's answer exactly as it would treat the bare status. */
+#define HRESULT_BG_E_HTTP_ERROR_BASE 0x80190000u
+
 static struct verdict verdict_for_status(int status)
 {
     if (status >= 200 && status <= 299)
         return (struct verdict){200, 0, true, "server application accepted the upload"};
-    if (status == 403)
-        return (struct verdict){403, HRESULT_E_ACCESSDENIED, true,
-                                "server application refused the upload"};
-    if (status >= 400 && status <= 499)
-        return (struct verdict){status, HRESULT_E_INVALIDARG, false,
-                                "server application refused the upload"};
-    if (status >= 500 && status <= 599)
-        return (struct verdict){status, HRESULT_E_FAIL, false, "server application failed"};
+    if (status >= 400 && status <= 599)
+        return (struct verdict){status, HRESULT_BG_E_HTTP_ERROR_BASE + (uint32_t)status,
+                                status == 403, status < 500
+                                                   ? "server application refused the upload"
+                                                   : "server application failed"};
     /* 1xx and 3xx (redirects are not followed) are no answer a client can act on. */
     return (struct verdict){502, HRESULT_E_FAIL, false,
                             "server application answered an unexpected status"};

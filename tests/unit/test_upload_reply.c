@@ -669,6 +669,23 @@ static void test_copy_to_destination_commits_the_upload_at_close(void **state)
     test_finish(test);
 }
 
+static void test_existing_file_at_the_upload_url_does_not_refuse_a_session(void **state)
+{
+    const struct answer answers[] = {replying};
+    struct test *test = test_start(BY_VALUE, answers, 1);
+    char path[600];
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/report.bin", test->fixture->root);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_int_equal(fclose(file), 0);
+    char *id = fixture_create_session(test->fixture, URL);
+    assert_int_equal(upload(test, id, NULL), 200);
+    free(id);
+    test_finish(test);
+}
+
 /* ---- failures ---- */
 
 static void test_application_500_is_passed_on_with_context_7_and_retried(void **state)
@@ -680,7 +697,7 @@ static void test_application_500_is_passed_on_with_context_7_and_retried(void **
 
     (void)state;
     upload(test, id, NULL);
-    assert_application_error(test, 500, HRESULT_E_FAIL);
+    assert_application_error(test, 500, 0x801901F4u);
     assert_int_equal(requests_received(test), 1);
     /* Nothing cached, nothing lost, no reply kept. */
     struct session session = load(test, id);
@@ -713,12 +730,12 @@ static void test_application_403_is_cached_and_replayed(void **state)
 
     (void)state;
     upload(test, id, NULL);
-    assert_application_error(test, 403, HRESULT_E_ACCESSDENIED);
+    assert_application_error(test, 403, 0x80190193u);
     struct session session = load(test, id);
     assert_int_equal(session.notify_status, 403);
     store_session_clear(&session);
     assert_int_equal(send_resume(test, id), 403);
-    assert_application_error(test, 403, HRESULT_E_ACCESSDENIED);
+    assert_application_error(test, 403, 0x80190193u);
     assert_int_equal(requests_received(test), 1);
     free(id);
     test_finish(test);
@@ -732,7 +749,7 @@ static void test_application_404_is_passed_on_and_not_cached(void **state)
 
     (void)state;
     upload(test, id, NULL);
-    assert_application_error(test, 404, HRESULT_E_INVALIDARG);
+    assert_application_error(test, 404, 0x80190194u);
     assert_int_equal(send_resume(test, id), 200);
     assert_int_equal(requests_received(test), 2);
     free(id);
@@ -916,6 +933,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_by_value_posts_the_upload_and_returns_the_reply_url),
+        cmocka_unit_test(test_existing_file_at_the_upload_url_does_not_refuse_a_session),
         cmocka_unit_test(
             test_by_reference_names_the_files_and_serves_what_the_application_wrote),
         cmocka_unit_test(test_query_string_is_appended_to_a_relative_notification_url),

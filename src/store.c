@@ -19,6 +19,7 @@
 #include "log.h"
 #include "schema.h"
 
+#define JOURNAL_MODE_RETRY_MILLISECONDS 10u
 #define SCHEMA_VERSION 2
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
@@ -436,7 +437,8 @@ static int read_pragma_integer(sqlite3 *database, const char *sql, int64_t *valu
 }
 
 /* Setting WAL answers the mode now in force; an in-memory database stays "memory". */
-static int set_write_ahead_log(struct store *store, char **error)
+static int set_write_ahead_log(struct store *store, unsigned busy_timeout_milliseconds,
+                               char **error)
 {
     sqlite3_stmt *statement = NULL;
     int code = sqlite3_prepare_v2(store->database, "PRAGMA journal_mode = WAL", -1,
@@ -446,7 +448,16 @@ static int set_write_ahead_log(struct store *store, char **error)
 
     if (code != SQLITE_OK)
         return open_failure(store->database, "setting the journal mode", error);
-    code = sqlite3_step(statement);
+    /* Switching a fresh database to WAL needs an exclusive lock, and SQLite answers
+     * SQLITE_BUSY at once, without the busy handler, while another process opening
+     * the same fresh database holds a shared one: retry within the busy timeout. */
+    for (unsigned waited = 0;; waited += JOURNAL_MODE_RETRY_MILLISECONDS) {
+        code = sqlite3_step(statement);
+        if ((code & 0xff) != SQLITE_BUSY || waited >= busy_timeout_milliseconds)
+            break;
+        (void)sqlite3_reset(statement);
+        (void)sqlite3_sleep(JOURNAL_MODE_RETRY_MILLISECONDS);
+    }
     if (code != SQLITE_ROW) {
         result = open_failure(store->database, "setting the journal mode", error);
         goto out;
@@ -544,7 +555,7 @@ static int configure_connection(struct store *store, unsigned busy_timeout_milli
         return open_failure(store->database, "setting the busy timeout", error);
     file_name = sqlite3_db_filename(store->database, "main");
     store->in_memory = file_name == NULL || file_name[0] == '\0';
-    if (set_write_ahead_log(store, error) != STORE_OK)
+    if (set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)
         return STORE_ERROR;
     if (execute_text(store->database, "PRAGMA synchronous = NORMAL", "setting synchronous",
                      error) != STORE_OK)
@@ -660,6 +671,9 @@ int store_commit(struct store *store, bool durable)
 {
     int result = run_statement(store, STATEMENT_COMMIT, "committing");
 
+    /* A failed COMMIT may leave the transaction open, holding the write lock. */
+    if (result != STORE_OK)
+        store_rollback(store);
     if (result != STORE_OK || !durable || store->in_memory)
         return result;
     return sync_write_ahead_log(store);

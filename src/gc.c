@@ -62,10 +62,12 @@ static int expire_session(void *context, const struct session *stale)
                        session.progress_at < seconds_before(walk->now, prefix->session_timeout);
     if (still_stale) {
         int removed = spool_remove(prefix->spool_directory, session.id);
+        /* A reply that cannot be removed is logged litter, as at close: it must not
+         * keep the session from expiring. */
         if (removed == 0 && session.job_kind == JOB_UPLOAD_REPLY)
-            removed = upload_reply_remove(prefix, session.id);
+            upload_reply_remove(prefix, session.id);
         if (removed != 0)
-            log_error("gc: cannot remove the spool file or reply of %s: %s", session.id,
+            log_error("gc: cannot remove the spool file of %s: %s", session.id,
                       strerror(-removed));
         else if (store_session_set_state(walk->store, session.id, SESSION_EXPIRED, walk->now) ==
                  STORE_OK) {

@@ -558,6 +558,20 @@ out:
     session_release(&access);
 }
 
+/* Sets a state in a transaction of its own, committed with a synced log. */
+static int record_state_durably(struct protocol_context *context, const char *id,
+                                enum session_state state)
+{
+    int result = store_begin(context->store);
+
+    if (result == STORE_OK)
+        result = store_session_set_state(context->store, id, state, context->now);
+    if (result == STORE_OK)
+        return store_commit(context->store, true);
+    store_rollback(context->store);
+    return result;
+}
+
 /* Moves a complete upload to its destination. The order is the crash-safety argument
  * of design.md: mark closing (durable), rename and fsync, mark committed (durable).
  * A crash in between leaves `closing`, which session_finish_closing completes. */
@@ -568,8 +582,9 @@ static int session_commit(struct protocol_context *context, const struct upload_
     int result;
 
     if (session->state != SESSION_CLOSING) {
-        result = store_session_set_state(context->store, session->id, SESSION_CLOSING,
-                                         context->now);
+        /* Durable before the rename: a power loss must not keep the rename and lose
+         * the mark, or the session would look complete with no spool file. */
+        result = record_state_durably(context, session->id, SESSION_CLOSING);
         if (result != STORE_OK) {
             fail_transient(reply, result, "cannot record the close");
             return -1;
@@ -614,14 +629,7 @@ static int session_commit(struct protocol_context *context, const struct upload_
         goto roll_back;
     }
 committed:
-    result = store_begin(context->store);
-    if (result == STORE_OK)
-        result = store_session_set_state(context->store, session->id, SESSION_COMMITTED,
-                                         context->now);
-    if (result == STORE_OK)
-        result = store_commit(context->store, true);
-    else
-        store_rollback(context->store);
+    result = record_state_durably(context, session->id, SESSION_COMMITTED);
     if (result != STORE_OK) {
         /* Stays `closing` with no spool file: the next request records the commit. */
         fail_transient(reply, result, "cannot record the commit");
@@ -638,8 +646,11 @@ committed:
                  session->total_size);
     return 0;
 roll_back:
-    if (store_session_set_state(context->store, session->id, SESSION_COMPLETE, context->now) ==
-        STORE_OK)
+    /* Back to complete only while the spool file is there: after a failure past the
+     * rename (a directory fsync), `closing` lets the next request record the commit. */
+    if (spool_exists(prefix->spool_directory, session->id) &&
+        store_session_set_state(context->store, session->id, SESSION_COMPLETE, context->now) ==
+            STORE_OK)
         session->state = SESSION_COMPLETE;
     return -1;
 }

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,15 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
     struct store *store = responder_open_store(configuration);
     struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};
 
+    sigset_t stop_signals;
+
     if (store == NULL)
         return 1;
+    if (sigemptyset(&stop_signals) != 0 || sigaddset(&stop_signals, SIGTERM) != 0 ||
+        sigaddset(&stop_signals, SIGINT) != 0 || sigaddset(&stop_signals, SIGHUP) != 0) {
+        store_close(store);
+        return 1;
+    }
     if (protocol_recover(&recovery) != 0)
         log_warning("could not check for interrupted commits at start-up");
     if (FCGX_Init() != 0 || FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -146,12 +154,18 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
             log_error("accepting a FastCGI connection failed: %s", strerror(errno));
             break;
         }
+        /* A stop signal waits until the request is answered: libfcgi does not retry
+         * a read that a signal interrupts, so it would fail the request in flight. */
+        sigset_t previous;
+        bool blocked = sigprocmask(SIG_BLOCK, &stop_signals, &previous) == 0;
         log_set_sink(fastcgi_log_sink, request.err);
         serve_request(configuration, store, request.envp, fastcgi_read, request.in,
                       fastcgi_write, request.out);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
         collect_garbage_if_due(configuration, store);
+        if (blocked && sigprocmask(SIG_SETMASK, &previous, NULL) != 0)
+            log_warning("cannot unblock stop signals: %s", strerror(errno));
     }
     FCGX_Free(&request, 1);
     store_close(store);

@@ -6,6 +6,7 @@
 #endif
 
 #include "notify.h"
+#include "paths.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -441,28 +442,6 @@ static char *open_temporary_reply(const char *response_data_path, int *descripto
     return path_template;
 }
 
-/* Syncs the directory holding path, so that a rename into it survives a crash. Some
- * filesystems cannot fsync a directory (EINVAL). Returns 0, or -1 with errno set. */
-static int sync_parent_directory(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *directory = slash == NULL ? strdup(".")
-                      : strndup(path, slash == path ? 1 : (size_t)(slash - path));
-    int result = -1;
-
-    if (directory == NULL)
-        return -1;
-    int descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (descriptor >= 0) {
-        result = fsync(descriptor) == 0 || errno == EINVAL ? 0 : -1;
-        int saved_errno = errno;
-        (void)close(descriptor); /* read-only: a failing close loses nothing */
-        errno = saved_errno;
-    }
-    free(directory);
-    return result;
-}
-
 /* The reply is made durable before it is named, and its name before the session
  * points clients at it (the answer is cached durably right after). */
 static int install_reply(int descriptor, const char *temporary_path,
@@ -472,7 +451,11 @@ static int install_reply(int descriptor, const char *temporary_path,
         return -1;
     if (rename(temporary_path, response_data_path) != 0)
         return -1;
-    return sync_parent_directory(response_data_path);
+    int synced = paths_sync_parent(response_data_path);
+    if (synced == 0)
+        return 0;
+    errno = -synced;
+    return -1;
 }
 
 static double seconds_since(const struct timespec *start)

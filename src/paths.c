@@ -167,11 +167,31 @@ static int open_directory_below(int directory_fd, const char *name)
 
 /* Some filesystems cannot fsync a directory (EINVAL); their entries are as durable as
  * they will ever be. */
-static int sync_directory(int directory_fd)
+int paths_sync_directory(int directory_fd)
 {
     if (fsync(directory_fd) != 0 && errno != EINVAL)
         return -errno;
     return 0;
+}
+
+int paths_sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *directory = slash == NULL ? strdup(".")
+                      : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int result;
+
+    if (directory == NULL)
+        return -ENOMEM;
+    int descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (descriptor < 0) {
+        result = -errno;
+    } else {
+        result = paths_sync_directory(descriptor);
+        (void)close(descriptor); /* read-only: a failing close loses nothing */
+    }
+    free(directory);
+    return result;
 }
 
 static int open_or_create_directory_below(int directory_fd, const char *name,
@@ -187,7 +207,7 @@ static int open_or_create_directory_below(int directory_fd, const char *name,
     /* A new directory is durable only once its parent is synced; spool_commit syncs just
      * the last one, so without this a crash after the Ack could lose the directory and
      * the upload renamed into it. On EEXIST the other creator may not have synced yet. */
-    int synced = sync_directory(directory_fd);
+    int synced = paths_sync_directory(directory_fd);
     if (synced != 0)
         return synced;
     return open_directory_below(directory_fd, name);

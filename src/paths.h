@@ -30,6 +30,13 @@ enum paths_result paths_destination(const char *remainder, bool decode,
 int paths_open_parent(const char *root, const char *relative, bool create_missing,
                       int *directory_fd, const char **leaf);
 
+/* fsync a directory so that entries made or renamed in it survive a crash; EINVAL
+ * (a filesystem that cannot sync directories) counts as done. 0 or -errno. */
+int paths_sync_directory(int directory_fd);
+
+/* The same for the directory holding path. 0 or -errno. */
+int paths_sync_parent(const char *path);
+
 /* Percent-decodes text into a malloc'd string. Returns 0, -1 for a malformed escape
  * or an encoded NUL, -3 (PATHS_NO_MEMORY) when out of memory. */
 int paths_percent_decode(const char *text, char **decoded);

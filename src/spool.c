@@ -476,15 +476,6 @@ int spool_free_space(struct spool_file *file, uint64_t *bytes)
     return 0;
 }
 
-/* Some filesystems cannot fsync a directory (EINVAL); their renames are as durable as
- * they will ever be. */
-static int sync_directory(int directory_fd)
-{
-    if (fsync(directory_fd) != 0 && errno != EINVAL)
-        return -errno;
-    return 0;
-}
-
 /* link then unlink never replaces an existing destination, where renameat2 with
  * RENAME_NOREPLACE is unknown to the kernel or the filesystem. */
 static int link_then_unlink(struct spool_file *file, int parent_fd, const char *leaf)
@@ -528,9 +519,9 @@ int spool_commit(struct spool_file *file, const char *root, const char *relative
         result = rename_without_replacing(file, parent_fd, leaf);
     }
     if (result == 0)
-        result = sync_directory(parent_fd);
+        result = paths_sync_directory(parent_fd);
     if (result == 0)
-        result = sync_directory(file->directory_fd);
+        result = paths_sync_directory(file->directory_fd);
     close_quietly(parent_fd);
     return result;
 }

@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "spool.h"
 #include "upload_reply.h"
+#include "paths.h"
 
 #define REPLY_FILE_NAME "reply"
 
@@ -204,8 +205,13 @@ static int prepare_reply_directory(const struct upload_prefix *prefix, const cha
     if (path == NULL)
         return -ENOMEM;
     result = 0;
-    if (mkdir(path, 0770) != 0 && errno != EEXIST)
-        result = -errno;
+    if (mkdir(path, 0770) != 0) {
+        if (errno != EEXIST)
+            result = -errno;
+    } else {
+        /* The reply URL is recorded durably; its directory must be as durable. */
+        result = paths_sync_parent(path);
+    }
     free(path);
     return result;
 }

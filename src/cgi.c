@@ -3,6 +3,7 @@
 #include "cgi.h"
 #include "paths.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,17 +148,6 @@ const char *cgi_packet_type_name(enum packet_type type)
     return type == PACKET_MISSING ? "(missing)" : "(unknown)";
 }
 
-static int hex_digit_value(char character)
-{
-    if (character >= '0' && character <= '9')
-        return character - '0';
-    if (character >= 'a' && character <= 'f')
-        return character - 'a' + 10;
-    if (character >= 'A' && character <= 'F')
-        return character - 'A' + 10;
-    return -1;
-}
-
 static bool is_dash_position(size_t index)
 {
     return index == 9 || index == 14 || index == 19 || index == 24;
@@ -179,7 +169,7 @@ int cgi_session_id_normalise(const char *text, char normalised[BITS_SESSION_ID_S
         if (is_dash_position(index)) {
             if (character != '-')
                 return -1;
-        } else if (hex_digit_value(character) < 0) {
+        } else if (!isxdigit((unsigned char)character)) {
             return -1;
         } else if (character >= 'a' && character <= 'f') {
             character = (char)(character - 'a' + 'A');

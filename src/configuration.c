@@ -939,3 +939,13 @@ const struct upload_prefix *configuration_match(const struct configuration *conf
     }
     return best;
 }
+
+const struct upload_prefix *configuration_prefix_named(const struct configuration *configuration,
+                                                       const char *url_prefix)
+{
+    for (size_t index = 0; index < configuration->prefix_count; index++) {
+        if (strcmp(configuration->prefixes[index].url_prefix, url_prefix) == 0)
+            return &configuration->prefixes[index];
+    }
+    return NULL;
+}

@@ -72,6 +72,11 @@ void configuration_free(struct configuration *configuration);
 const struct upload_prefix *configuration_match(const struct configuration *configuration,
                                                 const char *url_path, const char **remainder);
 
+/* The section whose url_prefix is exactly url_prefix (as recorded with a session), or
+ * NULL when the configuration no longer has it. */
+const struct upload_prefix *configuration_prefix_named(const struct configuration *configuration,
+                                                       const char *url_prefix);
+
 /* Parses "123", "64K", "10M", "2G", "1T" (binary multiples) into bytes. 0 or -1. */
 int configuration_parse_size(const char *text, uint64_t *bytes);
 /* Parses "30", "30s", "15m", "12h", "14d" into seconds. 0 or -1. */

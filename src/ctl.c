@@ -315,16 +315,6 @@ static int command_show(struct ctl *ctl, const struct arguments *arguments)
 
 /* ---- cancel ---- */
 
-static const struct upload_prefix *prefix_named(const struct configuration *configuration,
-                                                const char *url_prefix)
-{
-    for (size_t index = 0; index < configuration->prefix_count; index++) {
-        if (strcmp(configuration->prefixes[index].url_prefix, url_prefix) == 0)
-            return &configuration->prefixes[index];
-    }
-    return NULL;
-}
-
 /* Why a session in this state cannot be cancelled; NULL when it can. */
 static const char *cancel_refusal(enum session_state state)
 {
@@ -432,7 +422,8 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
                 result == STORE_NOT_FOUND ? "no session" : "cannot load session", id);
         return EXIT_FAILURE;
     }
-    const struct upload_prefix *prefix = prefix_named(ctl->configuration, session.url_prefix);
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(ctl->configuration, session.url_prefix);
     if (prefix == NULL) {
         fprintf(stderr, "bitspoolctl: session %s belongs to prefix [%s], which the "
                         "configuration no longer has\n", id, session.url_prefix);

@@ -20,16 +20,6 @@ struct gc_walk {
     struct gc_report *report;
 };
 
-static const struct upload_prefix *prefix_named(const struct configuration *configuration,
-                                                const char *url_prefix)
-{
-    for (size_t i = 0; i < configuration->prefix_count; i++) {
-        if (strcmp(configuration->prefixes[i].url_prefix, url_prefix) == 0)
-            return &configuration->prefixes[i];
-    }
-    return NULL;
-}
-
 static int64_t seconds_before(int64_t now, uint64_t seconds)
 {
     if (seconds > (uint64_t)INT64_MAX || now < INT64_MIN + (int64_t)seconds)
@@ -40,7 +30,8 @@ static int64_t seconds_before(int64_t now, uint64_t seconds)
 static int expire_session(void *context, const struct session *stale)
 {
     struct gc_walk *walk = context;
-    const struct upload_prefix *prefix = prefix_named(walk->configuration, stale->url_prefix);
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(walk->configuration, stale->url_prefix);
     struct session session;
     int lock_fd = -1;
 
@@ -85,7 +76,8 @@ unlock:
 static int forget_session(void *context, const struct session *session)
 {
     struct gc_walk *walk = context;
-    const struct upload_prefix *prefix = prefix_named(walk->configuration, session->url_prefix);
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(walk->configuration, session->url_prefix);
 
     if (prefix != NULL)
         spool_remove_lock(prefix->spool_directory, session->id);

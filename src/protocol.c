@@ -901,15 +901,12 @@ out:
 static int recover_session(void *walk_context, const struct session *listed)
 {
     struct protocol_context *context = walk_context;
-    const struct upload_prefix *prefix = NULL;
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(context->configuration, listed->url_prefix);
     struct session session;
     struct reply reply;
     int lock_fd = -1;
 
-    for (size_t i = 0; i < context->configuration->prefix_count; i++) {
-        if (strcmp(context->configuration->prefixes[i].url_prefix, listed->url_prefix) == 0)
-            prefix = &context->configuration->prefixes[i];
-    }
     if (prefix == NULL || spool_lock(prefix->spool_directory, listed->id, 0, &lock_fd) != 0)
         return 0; /* unconfigured, or a request is finishing it right now */
     if (store_session_load(context->store, listed->id, &session) == STORE_OK) {

@@ -1,10 +1,13 @@
 /* The Ack: every answer carries BITS-Packet-Type and Content-Length, every error its
- * HRESULT under both header names; nothing from input reaches a header unchecked. */
+ * HRESULT under both header names; nothing from input reaches a header unchecked.
+ * File bodies (reply downloads) stream through one fixed buffer, never read whole. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "bits.h"
 #include "reply.h"
@@ -14,6 +17,14 @@ void reply_init(struct reply *reply)
     memset(reply, 0, sizeof *reply);
     reply->status = 200;
     reply->is_ack = true;
+    reply->body_file.fd = -1;
+}
+
+static void reply_close_body_file(struct reply *reply)
+{
+    if (reply->body_file.fd >= 0)
+        close(reply->body_file.fd); /* read-only: nothing to lose */
+    reply->body_file.fd = -1;
 }
 
 static void reply_clear_headers(struct reply *reply)
@@ -30,6 +41,7 @@ void reply_free(struct reply *reply)
     reply_clear_headers(reply);
     free(reply->headers);
     free(reply->body);
+    reply_close_body_file(reply);
     reply_init(reply);
 }
 
@@ -86,9 +98,24 @@ int reply_set_body(struct reply *reply, const void *body, size_t length)
         }
         memcpy(copy, body, length);
     }
+    reply_close_body_file(reply);
     free(reply->body);
     reply->body = copy;
     reply->body_length = length;
+    return 0;
+}
+
+int reply_set_body_file(struct reply *reply, int fd, uint64_t offset, uint64_t length)
+{
+    reply_close_body_file(reply);
+    if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset) {
+        close(fd);
+        return -1;
+    }
+    free(reply->body);
+    reply->body = NULL;
+    reply->body_length = 0;
+    reply->body_file = (struct reply_file_region){fd, offset, length};
     return 0;
 }
 
@@ -138,6 +165,7 @@ const char *reply_reason_phrase(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 206: return "Partial Content";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -184,6 +212,30 @@ static void head_append(struct head_buffer *head, const char *first, const char 
     }
 }
 
+/* pread and pass on through buffer; a file that ends early fails the write (the
+ * head promised Content-Length bytes). */
+static int write_file_region(const struct reply_file_region *region, char *buffer,
+                             reply_write_function *write_function, void *context)
+{
+    uint64_t offset = region->offset;
+    uint64_t remaining = region->length;
+
+    while (remaining > 0) {
+        size_t wanted = remaining < REPLY_STREAM_BUFFER_SIZE ? (size_t)remaining
+                                                             : REPLY_STREAM_BUFFER_SIZE;
+        ssize_t got = pread(region->fd, buffer, wanted, (off_t)offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        if (write_function(context, buffer, (size_t)got) != 0)
+            return -1;
+        offset += (uint64_t)got;
+        remaining -= (uint64_t)got;
+    }
+    return 0;
+}
+
 static const char out_of_memory_reply[] =
     "Status: 500 Internal Server Error\r\nPragma: no-cache\r\nBITS-Packet-Type: Ack\r\n"
     "BITS-Error: 0x8007000E\r\nBITS-Error-Code: 0x8007000E\r\nBITS-Error-Context: 0x5\r\n"
@@ -195,13 +247,16 @@ int reply_write(const struct reply *reply, reply_write_function *write_function,
     struct head_buffer head = {0};
     char status_line[64];
     char length[24];
+    char *file_buffer = NULL;
+    bool has_file = reply->body_file.fd >= 0;
     int result = -1;
 
     if (reply->out_of_memory)
         return write_function(context, out_of_memory_reply, sizeof out_of_memory_reply - 1);
     snprintf(status_line, sizeof status_line, "%d %s", reply->status,
              reply_reason_phrase(reply->status));
-    snprintf(length, sizeof length, "%zu", reply->body_length);
+    snprintf(length, sizeof length, "%" PRIu64,
+             has_file ? reply->body_file.length : (uint64_t)reply->body_length);
     head_append(&head, "Status: ", status_line, "");
     if (reply->is_ack) {
         head_append(&head, "Pragma: ", "no-cache", "");
@@ -211,16 +266,26 @@ int reply_write(const struct reply *reply, reply_write_function *write_function,
         head_append(&head, reply->headers[i].name, ": ", reply->headers[i].value);
     head_append(&head, "Content-Length: ", length, "");
     head_append(&head, "", "", "");
+    if (has_file && !reply->head_only) {
+        file_buffer = malloc(REPLY_STREAM_BUFFER_SIZE);
+        head.failed = head.failed || file_buffer == NULL;
+    }
     if (head.failed) {
         result = write_function(context, out_of_memory_reply, sizeof out_of_memory_reply - 1);
         goto out;
     }
     if (write_function(context, head.data, head.length) != 0)
         goto out;
-    if (reply->body_length > 0 && write_function(context, reply->body, reply->body_length) != 0)
-        goto out;
-    result = 0;
+    if (reply->head_only)
+        result = 0;
+    else if (has_file)
+        result = write_file_region(&reply->body_file, file_buffer, write_function, context);
+    else if (reply->body_length > 0)
+        result = write_function(context, reply->body, reply->body_length);
+    else
+        result = 0;
 out:
+    free(file_buffer);
     free(head.data);
     return result;
 }

@@ -1,5 +1,6 @@
-/* The Ack: status, headers and optional body, checked for header injection and
- * written in CGI form ("Status: 200 OK") with Content-Length always present. */
+/* The Ack (or a plain HTTP answer): status, headers and optional body, checked for
+ * header injection and written in CGI form ("Status: 200 OK") with Content-Length
+ * always present. A body may be a region of a file, streamed through a fixed buffer. */
 #ifndef BITSPOOL_REPLY_H
 #define BITSPOOL_REPLY_H
 
@@ -7,9 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Largest piece of a file body handed to the write function at once. */
+#define REPLY_STREAM_BUFFER_SIZE 65536u
+
 struct reply_header {
     char *name;
     char *value;
+};
+
+/* A body sent from a file: length bytes from offset. */
+struct reply_file_region {
+    int fd; /* -1 when the body is not a file; owned: reply_free closes it */
+    uint64_t offset;
+    uint64_t length;
 };
 
 struct reply {
@@ -20,6 +31,8 @@ struct reply {
     size_t header_capacity;
     char *body; /* NULL when empty */
     size_t body_length;
+    struct reply_file_region body_file; /* sent instead of body when fd >= 0 */
+    bool head_only; /* HEAD: Content-Length as for GET, but no body bytes */
     bool out_of_memory; /* set by any failed addition; reply_write then sends a 500 */
     uint32_t hresult;   /* the error's HRESULT, 0 for success (for logs and events) */
     const char *message; /* static text saying why, for logs and events */
@@ -35,8 +48,13 @@ void reply_free(struct reply *reply);
 int reply_add_header(struct reply *reply, const char *name, const char *value);
 int reply_add_header_uint64(struct reply *reply, const char *name, uint64_t value);
 
-/* Copies body. */
+/* Copies body; it replaces a file body. */
 int reply_set_body(struct reply *reply, const void *body, size_t length);
+
+/* Makes length bytes of fd from offset the body, instead of any body set before. Takes
+ * ownership of fd whatever the result (closed by reply_free, or at once on failure).
+ * Returns 0, or -1 when the region does not fit in an off_t. */
+int reply_set_body_file(struct reply *reply, int fd, uint64_t offset, uint64_t length);
 
 /* Turns the reply into an error Ack: drops any headers added so far, sets status,
  * BITS-Error and BITS-Error-Code ("0x%08X"), BITS-Error-Context ("0x%X"). status 0
@@ -51,7 +69,8 @@ int reply_status_for(uint32_t hresult);
 /* The first header with this name (case-insensitive), or NULL. */
 const char *reply_header(const struct reply *reply, const char *name);
 
-/* Writes "Status: N Reason", the headers, Content-Length and the body. */
+/* Writes "Status: N Reason", the headers, Content-Length and the body (a file body in
+ * pieces of at most REPLY_STREAM_BUFFER_SIZE bytes; -1 when the file ends early). */
 int reply_write(const struct reply *reply, reply_write_function *write_function,
                 void *context);
 

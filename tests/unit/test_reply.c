@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -134,6 +136,77 @@ static void test_out_of_memory_still_answers_an_ack(void **state)
     reply_free(&reply);
 }
 
+/* A temporary file holding "0123456789", opened for reading. */
+static int digits_file(void)
+{
+    char path[] = "/tmp/bitspool-test-reply-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    return fd;
+}
+
+static void test_file_body_sends_the_region_with_its_length(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply.is_ack = false;
+    reply.status = 206;
+    assert_int_equal(reply_set_body_file(&reply, digits_file(), 3, 4), 0);
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "Status: 206 Partial Content\r\n"));
+    assert_null(strstr(out.text, "BITS-Packet-Type"));
+    assert_non_null(strstr(out.text, "Content-Length: 4\r\n\r\n3456"));
+    assert_int_equal(out.text[out.length - 1], '6');
+    reply_free(&reply);
+    assert_int_equal(reply.body_file.fd, -1);
+}
+
+static void test_head_only_sends_the_length_without_the_body(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    reply.head_only = true;
+    assert_int_equal(reply_set_body_file(&reply, digits_file(), 0, 10), 0);
+    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    assert_non_null(strstr(out.text, "Content-Length: 10\r\n\r\n"));
+    assert_int_equal(out.text[out.length - 1], '\n');
+    reply_free(&reply);
+}
+
+static void test_file_shorter_than_the_region_fails_the_write(void **state)
+{
+    (void)state;
+    struct reply reply;
+    struct captured out = {0};
+
+    reply_init(&reply);
+    assert_int_equal(reply_set_body_file(&reply, digits_file(), 8, 5), 0);
+    assert_int_equal(reply_write(&reply, capture, &out), -1);
+    reply_free(&reply);
+}
+
+static void test_file_region_past_off_t_refused_and_closed(void **state)
+{
+    (void)state;
+    struct reply reply;
+    int fd = digits_file();
+
+    reply_init(&reply);
+    assert_int_equal(reply_set_body_file(&reply, fd, (uint64_t)INT64_MAX, 2), -1);
+    assert_int_equal(reply.body_file.fd, -1);
+    assert_int_equal(close(fd), -1); /* already closed by reply_set_body_file */
+    reply_free(&reply);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +217,10 @@ int main(void)
         cmocka_unit_test(test_header_injection_refused),
         cmocka_unit_test(test_body_and_length),
         cmocka_unit_test(test_out_of_memory_still_answers_an_ack),
+        cmocka_unit_test(test_file_body_sends_the_region_with_its_length),
+        cmocka_unit_test(test_head_only_sends_the_length_without_the_body),
+        cmocka_unit_test(test_file_shorter_than_the_region_fails_the_write),
+        cmocka_unit_test(test_file_region_past_off_t_refused_and_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,7 +352,8 @@ static int copy_headers(struct bits_request *request, char *const *environment)
         copy_header(request, environment, "HTTP_CONTENT_NAME", &request->content_name) != 0 ||
         copy_header(request, environment, "HTTP_CONTENT_ENCODING",
                     &request->content_encoding) != 0 ||
-        copy_header(request, environment, "HTTP_USER_AGENT", &request->user_agent) != 0)
+        copy_header(request, environment, "HTTP_USER_AGENT", &request->user_agent) != 0 ||
+        copy_header(request, environment, "HTTP_RANGE", &request->requested_range) != 0)
         return -1;
     request->packet_type = packet_type_from_name(request->packet_type_name);
     return 0;
@@ -399,6 +400,7 @@ void cgi_request_free(struct bits_request *request)
     free(request->content_name);
     free(request->content_encoding);
     free(request->user_agent);
+    free(request->requested_range);
     free(request->remote_user);
     free(request->remote_address);
     free(request->query_string);

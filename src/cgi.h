@@ -31,6 +31,7 @@ struct bits_request {
     char *content_name;
     char *content_encoding;
     char *user_agent;
+    char *requested_range; /* Range (HTTP_RANGE), raw: for reply downloads */
     char *remote_user;    /* REMOTE_USER, "" treated as absent */
     char *remote_address; /* REMOTE_ADDR */
     char *query_string;   /* without '?', NULL when empty */

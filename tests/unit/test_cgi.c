@@ -80,6 +80,7 @@ static void test_parse_of_empty_environment_gives_absent_fields(void **state)
     assert_null(request.content_name);
     assert_null(request.content_encoding);
     assert_null(request.user_agent);
+    assert_null(request.requested_range);
     assert_null(request.remote_user);
     assert_null(request.remote_address);
     assert_null(request.query_string);
@@ -105,7 +106,8 @@ static void test_parse_copies_and_trims_every_text_field(void **state)
     PARSE(&request, "REQUEST_METHOD= BITS_POST\t", "HTTP_BITS_PACKET_TYPE=\tPing ",
           "HTTP_BITS_SUPPORTED_PROTOCOLS= {7df0354d-249b-430f-820d-3d2a9bef4931} {x} ",
           "HTTP_CONTENT_NAME=  report.zip  ", "HTTP_CONTENT_ENCODING= identity",
-          "HTTP_USER_AGENT=Microsoft BITS/7.8 ", "REMOTE_USER= alice ",
+          "HTTP_USER_AGENT=Microsoft BITS/7.8 ", "HTTP_RANGE= bytes=0-99 ",
+          "REMOTE_USER= alice ",
           "REMOTE_ADDR= 192.0.2.1", "QUERY_STRING=a=1&b=2", "SERVER_NAME= example.org ",
           "SERVER_PORT= 8443 ");
     assert_string_equal(request.method, "BITS_POST");
@@ -115,6 +117,7 @@ static void test_parse_copies_and_trims_every_text_field(void **state)
     assert_string_equal(request.content_name, "report.zip");
     assert_string_equal(request.content_encoding, "identity");
     assert_string_equal(request.user_agent, "Microsoft BITS/7.8");
+    assert_string_equal(request.requested_range, "bytes=0-99");
     assert_string_equal(request.remote_user, "alice");
     assert_string_equal(request.remote_address, "192.0.2.1");
     assert_string_equal(request.query_string, "a=1&b=2");

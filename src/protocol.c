@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "download.h"
 #include "log.h"
 #include "paths.h"
 #include "protocol.h"
@@ -855,6 +856,12 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
     const char *remainder = "";
     uint64_t drain_limit = context->configuration->max_fragment_size;
 
+    /* Reply URLs are plain HTTP resources, whatever the method. */
+    if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
+        download_handle(context, request, reply);
+        body_drain(body, drain_limit);
+        return;
+    }
     if (strcasecmp(request->method, BITS_METHOD) != 0) {
         method_not_allowed(request, reply);
         body_drain(body, drain_limit);

@@ -1,6 +1,6 @@
 /* Unit tests for notify.c: URL resolution, and real POSTs to a tiny HTTP/1.1 server
  * forked by each test on 127.0.0.1, which records what it received and answers as told. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, memmem, strcasestr). */
+/* config.h first: it defines _GNU_SOURCE (asprintf, strcasestr). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "http_test_server.h"
 #include "notify.h"
 
 /* fsync interposed: was a directory synced while the watched reply already had its
@@ -74,126 +74,38 @@ struct fixture {
 
 /* ---- the forked application ---- */
 
-static void write_whole(int descriptor, const void *data, size_t length)
-{
-    const char *cursor = data;
-
-    while (length > 0) {
-        ssize_t done = write(descriptor, cursor, length);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            _exit(2);
-        cursor += done;
-        length -= (size_t)done;
-    }
-}
-
-static void store_file(const char *path, const void *data, size_t length)
-{
-    int descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    if (descriptor < 0)
-        _exit(3);
-    write_whole(descriptor, data, length);
-    close(descriptor);
-}
-
-/* Reads until the end of the header block; returns the buffer and its length so far. */
-static char *read_request_head(int connection, size_t *length, size_t *head_length)
-{
-    size_t capacity = 4096;
-    char *buffer = malloc(capacity);
-
-    *length = 0;
-    for (;;) {
-        if (buffer == NULL)
-            _exit(4);
-        char *end = memmem(buffer, *length, "\r\n\r\n", 4);
-        if (end != NULL) {
-            *head_length = (size_t)(end - buffer) + 4;
-            return buffer;
-        }
-        if (*length == capacity) {
-            capacity *= 2;
-            buffer = realloc(buffer, capacity);
-            continue;
-        }
-        ssize_t got = read(connection, buffer + *length, capacity - *length);
-        if (got <= 0)
-            _exit(5);
-        *length += (size_t)got;
-    }
-}
-
-static size_t content_length_of(const char *head, size_t head_length)
-{
-    const char *name = "\r\nContent-Length:";
-    char *copy = strndup(head, head_length);
-    char *found = copy != NULL ? strcasestr(copy, name) : NULL;
-    size_t value = found != NULL ? strtoull(found + strlen(name), NULL, 10) : 0;
-
-    free(copy);
-    return value;
-}
-
 static void serve_one_request(int listener, const struct fixture *fixture,
                               const struct application_script *script)
 {
-    size_t length = 0;
-    size_t head_length = 0;
+    size_t head_length = 0, total_length = 0;
     int connection = accept(listener, NULL, NULL);
 
     if (connection < 0)
         _exit(6);
-    char *request = read_request_head(connection, &length, &head_length);
-    size_t body_length = content_length_of(request, head_length);
-    request = realloc(request, head_length + body_length + 1);
-    while (request != NULL && length < head_length + body_length) {
-        ssize_t got = read(connection, request + length, head_length + body_length - length);
-        if (got <= 0)
-            _exit(7);
-        length += (size_t)got;
-    }
+    char *request = test_server_read_request(connection, &head_length, &total_length);
     if (request == NULL)
-        _exit(8);
-    store_file(fixture->received_headers_path, request, head_length);
-    store_file(fixture->received_body_path, request + head_length, length - head_length);
+        _exit(7);
+    test_server_store_file(fixture->received_headers_path, request, head_length);
+    test_server_store_file(fixture->received_body_path, request + head_length,
+                           total_length - head_length);
     if (script->never_answer) {
         sleep(30);
         _exit(0);
     }
     if (script->file_to_write != NULL)
-        store_file(script->file_to_write, script->file_contents, strlen(script->file_contents));
+        test_server_store_file(script->file_to_write, script->file_contents,
+                               strlen(script->file_contents));
     if (script->interim != NULL)
-        write_whole(connection, script->interim, strlen(script->interim));
-    const char *body = script->body != NULL ? script->body : "";
-    char *answer = NULL;
-    int answer_length = asprintf(&answer,
-                                 "HTTP/1.1 %d Whatever\r\nContent-Length: %zu\r\n"
-                                 "Connection: close\r\n%s\r\n%s",
-                                 script->status, strlen(body),
-                                 script->extra_headers != NULL ? script->extra_headers : "",
-                                 body);
-    if (answer_length < 0)
-        _exit(9);
-    write_whole(connection, answer, (size_t)answer_length);
+        test_server_write_whole(connection, script->interim, strlen(script->interim));
+    test_server_answer(connection, script->status, script->extra_headers, script->body);
     close(connection);
     _exit(0);
 }
 
 static void start_application(struct fixture *fixture, const struct application_script *script)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t address_length = sizeof(address);
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    int listener = test_server_listen(4, &fixture->port);
 
-    assert_true(listener >= 0);
-    assert_int_equal(bind(listener, (struct sockaddr *)&address, sizeof(address)), 0);
-    assert_int_equal(listen(listener, 4), 0);
-    assert_int_equal(getsockname(listener, (struct sockaddr *)&address, &address_length), 0);
-    fixture->port = ntohs(address.sin_port);
     fixture->application = fork();
     assert_true(fixture->application >= 0);
     if (fixture->application == 0)
@@ -207,13 +119,7 @@ static void start_application(struct fixture *fixture, const struct application_
 /* Kills the application if it is still there (the silent one) and reaps it. */
 static void stop_application(struct fixture *fixture)
 {
-    int status = 0;
-
-    if (fixture->application <= 0)
-        return;
-    kill(fixture->application, SIGKILL);
-    assert_int_equal(waitpid(fixture->application, &status, 0), fixture->application);
-    fixture->application = 0;
+    test_server_stop(&fixture->application);
 }
 
 /* Waits for the application to finish its one request and checks it did so cleanly. */

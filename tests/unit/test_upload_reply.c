@@ -1,7 +1,7 @@
 /* Unit tests for upload_reply.c through protocol_handle: upload-reply jobs end to end
  * against a real HTTP application forked by each test on 127.0.0.1, which records
  * every request it gets and answers as its script says. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, memmem, strcasestr). */
+/* config.h first: it defines _GNU_SOURCE (asprintf, strcasestr). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -13,9 +13,7 @@
 
 #include <cmocka.h>
 
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include <unistd.h>
 
 #include "gc.h"
+#include "http_test_server.h"
 #include "notify.h"
 #include "spool.h"
 #include "test_support.h"
@@ -65,88 +64,11 @@ struct test {
 
 /* ---- the forked application ---- */
 
-static void write_whole(int descriptor, const void *data, size_t length)
-{
-    const char *cursor = data;
-
-    while (length > 0) {
-        ssize_t done = write(descriptor, cursor, length);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            _exit(2);
-        cursor += done;
-        length -= (size_t)done;
-    }
-}
-
-static void store_file(const char *path, const void *data, size_t length)
-{
-    int descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    if (descriptor < 0)
-        _exit(3);
-    write_whole(descriptor, data, length);
-    close(descriptor);
-}
-
-/* The value of a request header (malloc'd), or NULL. */
-static char *header_value(const char *head, const char *name)
-{
-    char *pattern = NULL;
-
-    if (asprintf(&pattern, "\r\n%s:", name) < 0)
-        return NULL;
-    const char *found = strcasestr(head, pattern);
-    size_t pattern_length = strlen(pattern);
-    free(pattern);
-    if (found == NULL)
-        return NULL;
-    found += pattern_length;
-    found += strspn(found, " \t");
-    return strndup(found, strcspn(found, "\r\n"));
-}
-
-/* Reads one whole request (head and Content-Length body); NULL when the peer left. */
-static char *read_request(int connection, size_t *head_length, size_t *total_length)
-{
-    size_t capacity = 4096, length = 0;
-    char *buffer = malloc(capacity + 1);
-
-    for (;;) {
-        if (buffer == NULL)
-            _exit(4);
-        buffer[length] = '\0';
-        char *end = memmem(buffer, length, "\r\n\r\n", 4);
-        if (end != NULL && *head_length == 0) {
-            *head_length = (size_t)(end - buffer) + 4;
-            char *head = strndup(buffer, *head_length);
-            char *value = head != NULL ? header_value(head, "Content-Length") : NULL;
-            *total_length = *head_length + (value != NULL ? strtoull(value, NULL, 10) : 0);
-            free(value);
-            free(head);
-        }
-        if (*head_length != 0 && length >= *total_length)
-            return buffer;
-        if (length == capacity) {
-            capacity *= 2;
-            buffer = realloc(buffer, capacity + 1);
-            continue;
-        }
-        ssize_t got = read(connection, buffer + length, capacity - length);
-        if (got <= 0) {
-            free(buffer);
-            return NULL;
-        }
-        length += (size_t)got;
-    }
-}
-
 /* By reference, the application reads the upload's file and writes the reply file. */
 static char *reply_by_reference(const char *head)
 {
-    char *request_path = header_value(head, "BITS-Request-DataFile-Name");
-    char *response_path = header_value(head, "BITS-Response-DataFile-Name");
+    char *request_path = test_server_header_value(head, "BITS-Request-DataFile-Name");
+    char *response_path = test_server_header_value(head, "BITS-Response-DataFile-Name");
     char upload[256];
     char *reply = NULL;
 
@@ -160,7 +82,7 @@ static char *reply_by_reference(const char *head)
     close(descriptor);
     if (asprintf(&reply, REPLY_PREFIX "%s", upload) < 0)
         _exit(12);
-    store_file(response_path, reply, strlen(reply));
+    test_server_store_file(response_path, reply, strlen(reply));
     free(reply);
     free(request_path);
     free(response_path);
@@ -175,7 +97,7 @@ static void serve(int listener, const struct application *application)
         int connection = accept(listener, NULL, NULL);
         if (connection < 0)
             _exit(6);
-        char *request = read_request(connection, &head_length, &total_length);
+        char *request = test_server_read_request(connection, &head_length, &total_length);
         if (request == NULL)
             _exit(7);
         const struct answer *answer =
@@ -183,10 +105,10 @@ static void serve(int listener, const struct application *application)
                                       ? number - 1
                                       : application->answer_count - 1];
         snprintf(path, sizeof path, "%s/request-%zu.body", application->directory, number);
-        store_file(path, request + head_length, total_length - head_length);
+        test_server_store_file(path, request + head_length, total_length - head_length);
         /* The head last: the test counts requests by their heads. */
         snprintf(path, sizeof path, "%s/request-%zu.head", application->directory, number);
-        store_file(path, request, head_length);
+        test_server_store_file(path, request, head_length);
         if (answer->never_answer) {
             sleep(30);
             _exit(0);
@@ -194,25 +116,15 @@ static void serve(int listener, const struct application *application)
         if (answer->delay_milliseconds > 0)
             usleep(answer->delay_milliseconds * 1000u);
         char *body = NULL;
-        request[head_length - 2] = '\0'; /* the head alone, for header_value */
+        request[head_length - 2] = '\0'; /* the head alone, for test_server_header_value */
         if (answer->write_reply && strcasestr(request, "\r\nBITS-Response-DataFile-Name:"))
             body = reply_by_reference(request);
         else if (answer->write_reply && asprintf(&body, REPLY_PREFIX "%s", request + head_length) < 0)
             body = NULL;
         else if (!answer->write_reply)
             body = strdup("");
-        char *text = NULL;
-        int text_length = asprintf(&text,
-                                   "HTTP/1.1 %d Whatever\r\nContent-Length: %zu\r\n"
-                                   "Connection: close\r\n%s\r\n%s",
-                                   answer->status, body != NULL ? strlen(body) : 0,
-                                   answer->extra_headers != NULL ? answer->extra_headers : "",
-                                   body != NULL ? body : "");
-        if (text_length < 0)
-            _exit(9);
-        write_whole(connection, text, (size_t)text_length);
+        test_server_answer(connection, answer->status, answer->extra_headers, body);
         close(connection);
-        free(text);
         free(body);
         free(request);
     }
@@ -221,17 +133,7 @@ static void serve(int listener, const struct application *application)
 /* Binds the application's port (so the configuration can name it) without serving. */
 static int bind_application(struct application *application)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t address_length = sizeof address;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(listener >= 0);
-    assert_int_equal(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
-    assert_int_equal(listen(listener, 8), 0);
-    assert_int_equal(getsockname(listener, (struct sockaddr *)&address, &address_length), 0);
-    application->port = ntohs(address.sin_port);
-    return listener;
+    return test_server_listen(8, &application->port);
 }
 
 static void start_application(struct application *application, int listener)
@@ -250,13 +152,7 @@ static void start_application(struct application *application, int listener)
 
 static void stop_application(struct application *application)
 {
-    int status = 0;
-
-    if (application->pid <= 0)
-        return;
-    kill(application->pid, SIGKILL);
-    assert_int_equal(waitpid(application->pid, &status, 0), application->pid);
-    application->pid = 0;
+    test_server_stop(&application->pid);
 }
 
 /* ---- fixtures ---- */
@@ -340,7 +236,7 @@ static void assert_received_header(const struct test *test, size_t number, const
                                    const char *expected)
 {
     char *head = received(test, number, "head");
-    char *value = header_value(head, name);
+    char *value = test_server_header_value(head, name);
 
     if (expected == NULL) {
         assert_null(value);
@@ -547,7 +443,7 @@ static void test_by_reference_names_the_files_and_serves_what_the_application_wr
                            "http://bits.example:8080/uploads/report.bin");
     assert_received_header(test, 1, "BITS-Response-DataFile-Name", path);
     char *head = received(test, 1, "head");
-    char *request_path = header_value(head, "BITS-Request-DataFile-Name");
+    char *request_path = test_server_header_value(head, "BITS-Request-DataFile-Name");
     assert_non_null(request_path);
     assert_non_null(strstr(request_path, test->prefix->spool_directory));
     free(request_path);

@@ -6,20 +6,17 @@ database says, a commit interrupted before or after its rename, and a lost Close
 import argparse
 import fcntl
 import os
-import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bits_client  # noqa: E402
-from bits_client import (USER_AGENT, BitsClient, HttpTransport, ProtocolError,  # noqa: E402
-                         UploadError, file_sha256)
+from bits_client import (USER_AGENT, BitsClient, HttpTransport, UploadError,  # noqa: E402
+                         file_sha256)
+from upload_suite import SuiteBase  # noqa: E402
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -114,12 +111,9 @@ class SessionLock:
             self.fd = -1
 
 
-class Suite:
+class Suite(SuiteBase):
     def __init__(self, arguments):
-        self.arguments = arguments
-        self.passed = 0
-        self.failed = 0
-        self.tag = secrets.token_hex(4)
+        super().__init__(arguments)
         parsed = urllib.parse.urlsplit(arguments.url)
         self.host = parsed.hostname
         self.port = parsed.port or 80
@@ -133,31 +127,9 @@ class Suite:
             target.write(self.data)
         self.source_sha256 = file_sha256(self.source)
 
-    # ---- reporting ----
-    def check(self, name, condition, detail=""):
-        if condition:
-            self.passed += 1
-            print("ok   %s" % name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (name, ": " + detail if detail else ""), flush=True)
-        return condition
-
-    def info(self, text):
-        print("#    %s" % text, flush=True)
-
     def run_row(self, function):
-        name = function.__name__.replace("row_", "").replace("_", " ")
-        print("# -- %s" % name, flush=True)
         try:
-            function()
-        except (ProtocolError, UploadError, OSError, sqlite3.Error,
-                bits_client.http.client.HTTPException) as error:
-            self.check("%s (ran to the end)" % name, False,
-                       "%s: %s" % (type(error).__name__, error))
-        except Exception as error:  # a bug in the suite itself: still count it
-            traceback.print_exc()
-            self.check("%s (ran to the end)" % name, False, repr(error))
+            super().run_row(function)
         finally:
             if not self.responders.pids():
                 # A row that failed with the responders down must not sink the next.
@@ -179,11 +151,6 @@ class Suite:
 
     def lock_file(self, session_id):
         return os.path.join(self.arguments.spool, session_id.strip("{}") + ".lock")
-
-    def database(self):
-        connection = sqlite3.connect(self.arguments.database, timeout=30)
-        connection.row_factory = sqlite3.Row
-        return connection
 
     def session_row(self, session_id):
         connection = self.database()
@@ -247,12 +214,6 @@ class Suite:
                    not os.path.exists(self.spool_file(session_id)))
 
     # ---- requests ----
-    def new_session(self, path):
-        response = self.client.create_session(path)
-        if response.status not in (200, 201):
-            raise UploadError("Create-Session %s: %s" % (path, response.describe()))
-        return response.session_id
-
     def fragment(self, path, session_id, first, last):
         return self.client.fragment(path, session_id, first, last, FILE_SIZE,
                                     self.data[first:last + 1])

@@ -71,22 +71,16 @@ def url_path_of(url):
     return rest[slash:] if slash >= 0 else ""
 
 
-class Suite:
+class SuiteBase:
+    """What the suites share: checks counted and printed one a line, rows run so that
+    one that raises counts as a failed check and the next still runs, the database read
+    with sqlite3, sessions created. crash_suite.py imports it."""
+
     def __init__(self, arguments):
         self.arguments = arguments
         self.passed = 0
         self.failed = 0
         self.tag = secrets.token_hex(4)
-        self.prefix = url_path_of(arguments.url)
-        self.transport = self._transport(arguments.url)
-        self.client = BitsClient(self.transport)
-        self.work = arguments.work_directory or tempfile.mkdtemp(prefix="bitspool-suite-")
-        self.files = {}
-
-    def _transport(self, url):
-        if self.arguments.cgi:
-            return CgiTransport(self.arguments.cgi, self.arguments.config, url)
-        return HttpTransport(url)
 
     # ---- reporting ----
     def check(self, name, condition, detail=""):
@@ -103,8 +97,6 @@ class Suite:
 
     def run_row(self, function):
         name = function.__name__.replace("row_", "").replace("_", " ")
-        if self.arguments.only and self.arguments.only not in function.__name__:
-            return
         print("# -- %s" % name, flush=True)
         try:
             function()
@@ -115,6 +107,38 @@ class Suite:
         except Exception as error:  # a bug in the suite itself: still count it
             traceback.print_exc()
             self.check("%s (ran to the end)" % name, False, repr(error))
+
+    # ---- helpers ----
+    def database(self):
+        connection = sqlite3.connect(self.arguments.database, timeout=30)
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    def new_session(self, path):
+        response = self.client.create_session(path)
+        if response.status not in (200, 201):
+            raise UploadError("Create-Session %s: %s" % (path, response.describe()))
+        return response.session_id
+
+
+class Suite(SuiteBase):
+    def __init__(self, arguments):
+        super().__init__(arguments)
+        self.prefix = url_path_of(arguments.url)
+        self.transport = self._transport(arguments.url)
+        self.client = BitsClient(self.transport)
+        self.work = arguments.work_directory or tempfile.mkdtemp(prefix="bitspool-suite-")
+        self.files = {}
+
+    def _transport(self, url):
+        if self.arguments.cgi:
+            return CgiTransport(self.arguments.cgi, self.arguments.config, url)
+        return HttpTransport(url)
+
+    def run_row(self, function):
+        if self.arguments.only and self.arguments.only not in function.__name__:
+            return
+        super().run_row(function)
 
     # ---- expectations ----
     def expect(self, name, response, statuses, hresult=None):
@@ -157,12 +181,6 @@ class Suite:
             self.files[size] = path
         return self.files[size]
 
-    def new_session(self, path):
-        response = self.client.create_session(path)
-        if response.status not in (200, 201):
-            raise UploadError("Create-Session %s: %s" % (path, response.describe()))
-        return response.session_id
-
     def spool_files(self):
         """Data files in the spool. A session's empty <ID>.lock file stays until gc purges
         its row (removing it earlier would race with a waiting request), so not those."""
@@ -172,11 +190,6 @@ class Suite:
                 if not name.endswith(".lock"):
                     found.add(os.path.join(directory, name))
         return found
-
-    def database(self):
-        connection = sqlite3.connect(self.arguments.database, timeout=30)
-        connection.row_factory = sqlite3.Row
-        return connection
 
     def session_row(self, session_id):
         with self.database() as connection:

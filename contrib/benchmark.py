@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The measuring half of contrib/benchmark: timed BITS uploads and packet loops against
 a running bitspool, raw results appended to a TSV file, then the table printed from it.
 contrib/benchmark starts and stops the servers; this file only talks HTTP."""

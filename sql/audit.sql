@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Audit queries for the bitspool session database, for the sqlite3 shell:
 --   sqlite3 -readonly /var/lib/bitspool/bitspool.db < audit.sql    (all of them), or
 --   sqlite3 -readonly /var/lib/bitspool/bitspool.db, then .read audit.sql or paste one.

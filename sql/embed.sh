@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Turns a text file on stdin into a C source defining `const char NAME[]` with its
 # contents, so that the schema has one source (sql/schema.sql) and no runtime lookup.
 name="$1"

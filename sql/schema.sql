@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- bitspool session database, schema version 2.
 -- The one source of the schema: embedded into the programs at build time and applied
 -- by store.c when PRAGMA user_version is 0. Later versions add migrations in store.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Constants of the BITS upload protocol (MC-BUP) that more than one module needs:
  * the protocol GUID, packet names, HRESULTs and error contexts. No code. */
 #ifndef BITSPOOL_BITS_H

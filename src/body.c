@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The request body as a bounded stream: the declared Content-Length is the limit, and
  * a body that ends before it is an error, never a silently short fragment. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The request body as a bounded stream, whatever delivers it (FastCGI, CGI stdin,
  * a test's memory buffer): never more than Content-Length bytes are read. */
 #ifndef BITSPOOL_BODY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CGI/FastCGI parameters -> struct bits_request: copies, trims and syntax-checks what
  * the web server passed; deciding what a packet needs is protocol.c's business. */
 #include "cgi.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* CGI/FastCGI parameters -> struct bits_request: which packet, which session, which
  * range and URL, all syntax-checked. No policy: protocol.c decides what is required. */
 #ifndef BITSPOOL_CGI_H

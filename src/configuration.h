@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bitspool.conf: global settings and one section per URL prefix ("virtual
  * directory"), parsed strictly, with errors that name file, line and problem. */
 #ifndef BITSPOOL_CONFIGURATION_H

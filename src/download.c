@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reply downloads: the URL names a session, the session names its owner and prefix,
  * the prefix names the reply file; the file goes out as a streamed region of itself. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reply downloads of upload-reply jobs served by bitspool itself, so that only the
  * session's owner gets the reply: GET and HEAD of <reply_url>/<ID>/reply, one Range. */
 #ifndef BITSPOOL_DOWNLOAD_H

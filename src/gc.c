@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Expiry and purging. A session is only ever expired under its own lock, taken without
  * waiting: one that a request holds is busy, hence not stale, and is left alone. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Cleanup: sessions without progress for their prefix's session_timeout expire (their
  * spool data is removed); finished sessions and old events are purged after their
  * retention. Run opportunistically by the responder and by `bitspoolctl gc`. */

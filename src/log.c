@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* One line per event for sysadmins, to stderr, syslog, or the current request's
  * FastCGI error stream (which nginx copies into its error log). */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Logging for sysadmins: one line per event to stderr (the web server's error log),
  * to syslog, or to a per-request sink such as the FastCGI error stream. */
 #ifndef BITSPOOL_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bitspool: options, configuration, the listening socket (inherited on fd 0, passed by
  * systemd, or opened with -s), preforked responders, signals and clean shutdown. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Server application notification for upload-reply jobs: one HTTP POST (libcurl) to
  * the application, by reference or by value, and what it answered. */
 #ifndef BITSPOOL_NOTIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* URL path -> destination path, confined to the upload root: lexically (decoding,
  * "..", control characters) and on the filesystem (no symlink is ever followed). */
 #ifndef BITSPOOL_PATHS_H

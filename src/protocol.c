@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The BITS packet state machine (protocol.md): checks each request against the
  * configuration and the session it names, moves bytes through the spool, records the
  * session and an audit event in the store, and fills in the Ack. */

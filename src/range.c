@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Content-Range and decimal number parsing for BITS fragments. Hand-written digit
  * loops: strtoull accepts signs, leading space and wraps "-1" to 2^64-1 silently. */
 #include "range.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Content-Range and decimal number parsing for BITS fragments, overflow-safe. */
 #ifndef BITSPOOL_RANGE_H
 #define BITSPOOL_RANGE_H

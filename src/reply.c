@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The Ack: every answer carries BITS-Packet-Type and Content-Length, every error its
  * HRESULT under both header names; nothing from input reaches a header unchecked.
  * File bodies (reply downloads) stream through one fixed buffer, never read whole. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The Ack (or a plain HTTP answer): status, headers and optional body, checked for
  * header injection and written in CGI form ("Status: 200 OK") with Content-Length
  * always present. A body may be a region of a file, streamed through a fixed buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The request loop around protocol_handle: builds the request from FastCGI or CGI
  * parameters, streams the body, writes the Ack, and runs cleanup between requests. */
 #include <errno.h>

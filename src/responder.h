@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The request loop: FastCGI requests from a listening socket, or one plain CGI request
  * from the environment and stdin, each handed to protocol_handle. */
 #ifndef BITSPOOL_RESPONDER_H

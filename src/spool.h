@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Spool files: one per session, appended in order with overlap skipping, synced,
  * committed to the destination by a single rename; plus the per-session lock. */
 #ifndef BITSPOOL_SPOOL_H

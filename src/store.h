@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SQLite session state: open and migrate the database, load and change sessions in
  * short transactions, append audit events. Several processes share one database. */
 #ifndef BITSPOOL_STORE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Upload-reply jobs: the notification of the server application under the session's
  * lock, the Ack that carries its answer, the cache of final answers, the reply files. */
 #include <dirent.h>

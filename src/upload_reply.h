@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Upload-reply jobs (protocol.md, "Upload-reply jobs"): notifying the server
  * application once an upload is complete, the Ack that carries its answer, and the
  * reply files kept in the prefix's reply_directory until the session ends. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer harness for cgi.c: any environment must parse without crash or leak, and
  * the request must keep its promises (valid ids are upper-case GUIDs, invalid ones are
  * never kept, the encoded URL decodes to the decoded one). */

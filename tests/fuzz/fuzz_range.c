@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer harness for range.c: the parsers must never crash, and what they accept
  * must agree with a plain re-reading of the text and with the fragment rules. */
 #include <inttypes.h>

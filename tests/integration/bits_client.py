@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A small BITS upload client (MC-BUP) for the integration tests: every packet over one
 keep-alive HTTP connection, or one plain CGI process per request, each answer checked."""
 

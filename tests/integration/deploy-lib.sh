@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Helpers of the deployment tests (Apache, lighttpd, socket activation), sourced after
 # lib.sh: counted checks with one summary line, more servers stopped on exit, and
 # Apache httpd from Debian's package started on a free port with a private config.

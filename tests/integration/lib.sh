@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared helpers of the integration tests, sourced by the *.test scripts after
 # `set -eu` and `here=<their directory>`: programs, a private directory, the
 # configurations, nginx and spawn-fcgi started on free ports and stopped on exit.

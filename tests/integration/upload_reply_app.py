@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The server application of tests/integration/upload-reply.test: answers bitspool's
 notifications in both modes and records every one (standard library only).
 

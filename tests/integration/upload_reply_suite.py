@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Upload-reply jobs through a real web server (tests/integration/upload-reply.test):
 for each notification mode, upload with the BITS client, download the reply from the
 BITS-Reply-URL with GET, a Range GET and HEAD, and compare it byte for byte with what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A tiny HTTP/1.1 application for the unit tests that talk to one: the test binds a
  * loopback port, forks, and the child reads requests and answers them with these. */
 #ifndef BITSPOOL_HTTP_TEST_SERVER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for body.c: the body never yields more than Content-Length, and a body
  * that ends early is an error rather than a short fragment. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for cgi.c: every parameter that becomes part of struct bits_request,
  * trimming, letter case, missing/empty/oversized values and the URL forms. Leaks
  * show up under -fsanitize=address. */

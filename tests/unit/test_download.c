@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for download.c through protocol_handle: reply downloads under reply_url,
  * for the session's owner only, whole, by Range and by HEAD, streamed in pieces. */
 #include <setjmp.h>

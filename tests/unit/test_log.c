@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for log.c: what reaches the sink, the threshold, and that nothing a client
  * sent can break a line apart. */
 #include <setjmp.h>

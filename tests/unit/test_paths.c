@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for paths.c: percent decoding, the lexical rules of a destination, and
  * the symlink-refusing walk below a temporary upload root. */
 /* config.h first: it defines _GNU_SOURCE (mkdtemp, nftw, symlink). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for protocol.c: every row of protocol.md's packet and fragment tables,
  * the retry rules, and crash recovery, on a real temporary spool and database. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for reply.c: every Ack has BITS-Packet-Type and Content-Length, every
  * error both error headers and a context, and no header can be injected. */
 #include <setjmp.h>

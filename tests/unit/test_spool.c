@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for spool.c on a temporary directory: ordered and overlapping appends,
  * failures midway, reconciliation, commits, the cross-process lock, id checks. */
 /* config.h first: it defines _GNU_SOURCE (mkdtemp, nftw, fork, setrlimit). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fixtures for the protocol tests (see test_support.h). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fixtures for the protocol tests: a temporary directory with a configuration, a
  * database and upload roots, and requests built as a web server would pass them. */
 #ifndef BITSPOOL_TEST_SUPPORT_H

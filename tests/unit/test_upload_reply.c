@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for upload_reply.c through protocol_handle: upload-reply jobs end to end
  * against a real HTTP application forked by each test on 127.0.0.1, which records
  * every request it gets and answers as its script says. */

@@ -25,6 +25,7 @@
 #include "gc.h"
 #include "log.h"
 #include "protocol.h"
+#include "session_id.h"
 #include "spool.h"
 #include "store.h"
 #include "upload_reply.h"
@@ -776,7 +777,8 @@ static int parse_arguments(const struct command *command, int argc, char **argv,
                 expected == 1 ? "one session ID" : "no arguments");
         return -1;
     }
-    if (expected == 1 && cgi_session_id_normalise(argv[optind], arguments->session_id) != 0) {
+    if (expected == 1 && session_id_normalise(argv[optind], strlen(argv[optind]), true,
+                                              arguments->session_id) != 0) {
         fprintf(stderr, "bitspoolctl: \"%s\" is not a session ID such as "
                         "{01234567-89AB-CDEF-0123-456789ABCDEF}\n", argv[optind]);
         return -1;

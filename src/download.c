@@ -15,11 +15,11 @@
 #include "bits.h"
 #include "download.h"
 #include "log.h"
+#include "session_id.h"
 #include "upload_reply.h"
 
 /* The URL segment after the session id; upload_reply.c serves the same name. */
 #define REPLY_SEGMENT "/reply"
-#define SESSION_ID_DIGITS_LENGTH (BITS_SESSION_ID_LENGTH - 2) /* the GUID without braces */
 
 /* What one download did, for its row in the events table. */
 struct download {
@@ -56,8 +56,8 @@ static bool reply_url_path(const char *reply_url, const char **path, size_t *len
 /* "<ID>/reply" with an ID of the right length; the ID itself is checked later. */
 static bool is_reply_shape(const char *rest)
 {
-    return strlen(rest) == SESSION_ID_DIGITS_LENGTH + strlen(REPLY_SEGMENT) &&
-           strcmp(rest + SESSION_ID_DIGITS_LENGTH, REPLY_SEGMENT) == 0;
+    return strlen(rest) == SESSION_GUID_LENGTH + strlen(REPLY_SEGMENT) &&
+           strcmp(rest + SESSION_GUID_LENGTH, REPLY_SEGMENT) == 0;
 }
 
 /* The part of url after "<reply path>/" when url lies below prefix's reply_url. */
@@ -100,15 +100,9 @@ bool download_is_reply_url(const struct configuration *configuration,
 /* "<ID>/reply" -> the normalised braced session id. 0, or -1 when it is no such URL. */
 static int session_id_from(const char *rest, char session_id[BITS_SESSION_ID_SIZE])
 {
-    char braced[BITS_SESSION_ID_SIZE];
-
     if (!is_reply_shape(rest))
         return -1;
-    braced[0] = '{';
-    memcpy(braced + 1, rest, SESSION_ID_DIGITS_LENGTH);
-    braced[BITS_SESSION_ID_LENGTH - 1] = '}';
-    braced[BITS_SESSION_ID_LENGTH] = '\0';
-    return cgi_session_id_normalise(braced, session_id);
+    return session_id_normalise(rest, SESSION_GUID_LENGTH, true, session_id) == 0 ? 0 : -1;
 }
 
 static void answer_status(struct reply *reply, int status, const char *message)

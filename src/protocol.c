@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "log.h"
 #include "paths.h"
 #include "protocol.h"
+#include "session_id.h"
 #include "spool.h"
 #include "upload_reply.h"
 
@@ -84,37 +84,6 @@ static const char *reserved_segment(const struct upload_prefix *prefix, char *bu
     memcpy(buffer, spool, segment_length);
     buffer[segment_length] = '\0';
     return buffer;
-}
-
-static int session_id_generate(char id[BITS_SESSION_ID_SIZE])
-{
-    unsigned char random_bytes[16];
-    size_t filled = 0;
-
-    while (filled < sizeof random_bytes) {
-        ssize_t got = getrandom(random_bytes + filled, sizeof random_bytes - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        filled += (size_t)got;
-    }
-    static const char hex[] = "0123456789ABCDEF";
-    static const int dash_after[] = {4, 6, 8, 10};
-    size_t out = 0, dash = 0;
-    id[out++] = '{';
-    for (size_t i = 0; i < sizeof random_bytes; i++) {
-        if (dash < 4 && (int)i == dash_after[dash]) {
-            id[out++] = '-';
-            dash++;
-        }
-        id[out++] = hex[random_bytes[i] >> 4];
-        id[out++] = hex[random_bytes[i] & 0x0f];
-    }
-    id[out++] = '}';
-    id[out] = '\0';
-    return 0;
 }
 
 static bool protocol_is_supported(const char *offered)
@@ -234,8 +203,9 @@ static void handle_create_session(struct protocol_context *context,
         fail(reply, 500, HRESULT_E_FAIL, "spool directory unusable");
         goto out;
     }
-    if (session_id_generate(session_id) != 0) {
-        log_error("getrandom failed: %s", strerror(errno));
+    int generated = session_id_generate(session_id);
+    if (generated != 0) {
+        log_error("getrandom failed: %s", strerror(-generated));
         fail(reply, 500, HRESULT_E_FAIL, "no randomness for a session id");
         goto out;
     }

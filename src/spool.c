@@ -23,17 +23,17 @@
 
 #include "bits.h"
 #include "paths.h"
+#include "session_id.h"
 
 /* Without config.h (a direct compiler run) assume glibc's renameat2 (2.28 and later). */
 #if !defined(HAVE_CONFIG_H) || defined(HAVE_RENAMEAT2)
 #define SPOOL_USE_RENAMEAT2 1
 #endif
 
-#define GUID_LENGTH (BITS_SESSION_ID_LENGTH - 2)
 #define PART_SUFFIX ".part"
 #define LOCK_SUFFIX ".lock"
 /* Room for the GUID, the longer suffix and the terminating NUL. */
-#define SESSION_FILE_NAME_SIZE (GUID_LENGTH + sizeof LOCK_SUFFIX)
+#define SESSION_FILE_NAME_SIZE (SESSION_GUID_LENGTH + sizeof LOCK_SUFFIX)
 #define LOCK_RETRY_MILLISECONDS 20u
 
 struct spool_file {
@@ -43,44 +43,19 @@ struct spool_file {
     char *path;
 };
 
-static bool is_upper_hex(char character)
-{
-    return (character >= '0' && character <= '9') || (character >= 'A' && character <= 'F');
-}
-
-/* Only the normalised form cgi.c produces, "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" in
- * upper case, ever becomes part of a file name. */
-static bool session_id_valid(const char *session_id)
-{
-    static const size_t dash_positions[] = { 9, 14, 19, 24 };
-    size_t next_dash = 0;
-
-    if (strlen(session_id) != BITS_SESSION_ID_LENGTH || session_id[0] != '{' ||
-        session_id[BITS_SESSION_ID_LENGTH - 1] != '}')
-        return false;
-    for (size_t index = 1; index < BITS_SESSION_ID_LENGTH - 1; index++) {
-        if (next_dash < sizeof dash_positions / sizeof dash_positions[0] &&
-            index == dash_positions[next_dash]) {
-            if (session_id[index] != '-')
-                return false;
-            next_dash++;
-        } else if (!is_upper_hex(session_id[index])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* "<GUID without braces><suffix>" into name. Returns 0 or -EINVAL for a bad id. */
 static int session_file_name(const char *session_id, const char *suffix,
                              char name[SESSION_FILE_NAME_SIZE])
 {
+    char guid[SESSION_GUID_SIZE];
     size_t suffix_length = strlen(suffix);
 
-    if (!session_id_valid(session_id) || GUID_LENGTH + suffix_length >= SESSION_FILE_NAME_SIZE)
+    /* Only the normal form ever becomes part of a file name. */
+    if (session_id_guid(session_id, guid) != 0 ||
+        SESSION_GUID_LENGTH + suffix_length >= SESSION_FILE_NAME_SIZE)
         return -EINVAL;
-    memcpy(name, session_id + 1, GUID_LENGTH);
-    memcpy(name + GUID_LENGTH, suffix, suffix_length + 1);
+    memcpy(name, guid, SESSION_GUID_LENGTH);
+    memcpy(name + SESSION_GUID_LENGTH, suffix, suffix_length + 1);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "spool.h"
 #include "upload_reply.h"
 #include "paths.h"
+#include "session_id.h"
 
 #define REPLY_FILE_NAME "reply"
 
@@ -28,26 +29,12 @@ struct verdict {
     const char *message;
 };
 
-/* The session id without its braces: a directory name and URL segment that needs no
- * escaping. Returns 0, or -1 for an id that is not a braced GUID. */
-static int id_without_braces(const char *session_id, char name[BITS_SESSION_ID_SIZE])
-{
-    size_t length = strlen(session_id);
-
-    if (length != BITS_SESSION_ID_LENGTH || session_id[0] != '{' ||
-        session_id[length - 1] != '}')
-        return -1;
-    memcpy(name, session_id + 1, length - 2);
-    name[length - 2] = '\0';
-    return 0;
-}
-
 static char *session_reply_directory(const struct upload_prefix *prefix, const char *session_id)
 {
-    char name[BITS_SESSION_ID_SIZE];
+    char name[SESSION_GUID_SIZE];
     char *path = NULL;
 
-    if (id_without_braces(session_id, name) != 0 ||
+    if (session_id_guid(session_id, name) != 0 ||
         asprintf(&path, "%s/%s", prefix->reply_directory, name) < 0)
         return NULL;
     return path;
@@ -55,10 +42,10 @@ static char *session_reply_directory(const struct upload_prefix *prefix, const c
 
 char *upload_reply_file_path(const struct upload_prefix *prefix, const char *session_id)
 {
-    char name[BITS_SESSION_ID_SIZE];
+    char name[SESSION_GUID_SIZE];
     char *path = NULL;
 
-    if (id_without_braces(session_id, name) != 0 ||
+    if (session_id_guid(session_id, name) != 0 ||
         asprintf(&path, "%s/%s/" REPLY_FILE_NAME, prefix->reply_directory, name) < 0)
         return NULL;
     return path;
@@ -67,13 +54,13 @@ char *upload_reply_file_path(const struct upload_prefix *prefix, const char *ses
 /* reply_url + "/<ID>/reply": the web server serves reply_directory under reply_url. */
 static char *served_reply_url(const struct upload_prefix *prefix, const char *session_id)
 {
-    char name[BITS_SESSION_ID_SIZE];
+    char name[SESSION_GUID_SIZE];
     char *url = NULL;
     size_t length = strlen(prefix->reply_url);
 
     while (length > 0 && prefix->reply_url[length - 1] == '/')
         length--;
-    if (length > INT32_MAX || id_without_braces(session_id, name) != 0 ||
+    if (length > INT32_MAX || session_id_guid(session_id, name) != 0 ||
         asprintf(&url, "%.*s/%s/" REPLY_FILE_NAME, (int)length, prefix->reply_url, name) < 0)
         return NULL;
     return url;

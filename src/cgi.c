@@ -6,6 +6,7 @@
 #include "paths.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,4 +375,20 @@ void cgi_request_free(struct bits_request *request)
     free(request->url_path);
     free(request->url_path_encoded);
     memset(request, 0, sizeof *request);
+}
+
+char *cgi_original_url(const struct bits_request *request)
+{
+    const char *host = request->server_name != NULL ? request->server_name : "localhost";
+    bool needs_brackets = strchr(host, ':') != NULL && host[0] != '['; /* IPv6 literal */
+    char *url = NULL;
+
+    if (asprintf(&url, "%s://%s%s%s%s%s%s%s%s", request->https ? "https" : "http",
+                 needs_brackets ? "[" : "", host, needs_brackets ? "]" : "",
+                 request->server_port != NULL ? ":" : "",
+                 request->server_port != NULL ? request->server_port : "",
+                 request->url_path_encoded, request->query_string != NULL ? "?" : "",
+                 request->query_string != NULL ? request->query_string : "") < 0)
+        return NULL;
+    return url;
 }

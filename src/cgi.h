@@ -75,4 +75,9 @@ const char *cgi_parameter(char *const *environment, const char *name);
 
 const char *cgi_packet_type_name(enum packet_type type);
 
+/* The upload URL as IIS hands it to an upload-reply application: scheme, host, always
+ * the port, the path as received (still escaped) and the query string. malloc'd; NULL
+ * when out of memory. */
+char *cgi_original_url(const struct bits_request *request);
+
 #endif

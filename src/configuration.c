@@ -9,6 +9,7 @@
 #include "configuration.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,6 +125,7 @@ static const struct key keys[] = {
     PREFIX("create_directories", VALUE_BOOLEAN, create_directories),
     PREFIX("session_timeout", VALUE_DURATION, session_timeout),
     PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user),
+    PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address),
     PREFIX("host_id", VALUE_TEXT, host_id),
     PREFIX("host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout),
     {"notification", SCOPE_PREFIX, VALUE_CHOICE, 0, notification_choices, store_notification,
@@ -448,6 +450,7 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->create_directories = true;
     prefix->session_timeout = 14 * SECONDS_PER_DAY;
     prefix->max_sessions_per_user = 50;
+    prefix->max_sessions_per_address = 200;
     prefix->host_id_fallback_timeout = SECONDS_PER_DAY;
     prefix->notification = NOTIFICATION_NONE;
     prefix->notification_timeout = 300;
@@ -949,4 +952,11 @@ const struct upload_prefix *configuration_prefix_named(const struct configuratio
             return &configuration->prefixes[index];
     }
     return NULL;
+}
+
+unsigned configuration_lock_timeout_milliseconds(const struct configuration *configuration)
+{
+    if (configuration->lock_timeout > UINT_MAX / 1000u)
+        return UINT_MAX;
+    return (unsigned)(configuration->lock_timeout * 1000u);
 }

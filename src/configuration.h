@@ -33,6 +33,9 @@ struct upload_prefix {
     bool create_directories;    /* "create_directories": make missing parents, default yes */
     uint64_t session_timeout;   /* "session_timeout", default 14d */
     uint64_t max_sessions_per_user; /* "max_sessions_per_user", default 50, 0 = no limit */
+    /* "max_sessions_per_address", default 200: the same for sessions without an owner,
+     * counted per client address so that no client can lock the others out */
+    uint64_t max_sessions_per_address;
     char *host_id;                  /* "host_id", NULL when unset */
     uint64_t host_id_fallback_timeout; /* "host_id_fallback_timeout", default 86400 */
     /* Upload-reply (server application notification). */
@@ -82,5 +85,8 @@ const struct upload_prefix *configuration_prefix_named(const struct configuratio
 int configuration_parse_size(const char *text, uint64_t *bytes);
 /* Parses "30", "30s", "15m", "12h", "14d" into seconds. 0 or -1. */
 int configuration_parse_duration(const char *text, uint64_t *seconds);
+
+/* lock_timeout in milliseconds, saturated: the unit of busy timeouts and lock waits. */
+unsigned configuration_lock_timeout_milliseconds(const struct configuration *configuration);
 
 #endif

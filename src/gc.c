@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "gc.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "spool.h"
-#include "upload_reply.h"
 
 #define GC_DEFAULT_SESSION_TIMEOUT (14 * 86400)
 
@@ -53,19 +53,12 @@ static int expire_session(void *context, const struct session *stale)
     bool still_stale = (session.state == SESSION_OPEN || session.state == SESSION_COMPLETE) &&
                        session.progress_at < seconds_before(walk->now, prefix->session_timeout);
     if (still_stale) {
-        int removed = spool_remove(prefix->spool_directory, session.id);
-        /* A reply that cannot be removed is logged litter, as at close: it must not
-         * keep the session from expiring. */
-        if (removed == 0 && session.job_kind == JOB_UPLOAD_REPLY)
-            upload_reply_remove(prefix, session.id);
-        if (removed != 0)
-            log_error("gc: cannot remove the spool file of %s: %s", session.id,
-                      strerror(-removed));
-        else if (store_session_set_state(walk->store, session.id, SESSION_EXPIRED, walk->now) ==
-                 STORE_OK) {
+        uint64_t held = session.held_size;
+        if (lifecycle_end(walk->store, prefix, &session, SESSION_EXPIRED, ACTOR_GC, NULL,
+                          walk->now) == OUTCOME_OK) {
             walk->report->expired++;
             log_info("session %s expired after %" PRIu64 " of %" PRIu64 " bytes", session.id,
-                     session.held_size, session.total_size);
+                     held, session.total_size);
         }
     }
     store_session_clear(&session);

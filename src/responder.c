@@ -19,6 +19,7 @@
 #include "gc.h"
 #include "log.h"
 #include "protocol.h"
+#include "router.h"
 #include "reply.h"
 #include "responder.h"
 #include "store.h"
@@ -86,7 +87,7 @@ static void serve_request(const struct configuration *configuration, struct stor
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&body, read_body, body_context, length);
-    protocol_handle(&context, &request, &body, &reply);
+    router_handle(&context, &request, &body, &reply);
     if (reply_write(&reply, write_reply, reply_context) != 0)
         log_warning("could not send the answer to %s: the client went away",
                     request.remote_address != NULL ? request.remote_address : "?");

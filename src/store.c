@@ -111,6 +111,7 @@ enum statement_id {
     STATEMENT_SESSION_SET_REPLY,
     STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
     STATEMENT_SESSION_COUNT_ACTIVE,
+    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
     STATEMENT_SESSION_LIST_STALE,
     STATEMENT_SESSION_LIST,
     STATEMENT_SESSION_LIST_FINISHED,
@@ -151,6 +152,9 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
     [STATEMENT_SESSION_COUNT_ACTIVE] =
         "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
+    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
+        "AND client_address IS ?1",
     [STATEMENT_SESSION_LIST_STALE] =
         "SELECT " SESSION_COLUMNS " FROM sessions "
         "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
@@ -1045,17 +1049,19 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
     return execute_update(store, statement, "recording BITS-Copy-File-To-Destination");
 }
 
-int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
+/* Runs a count(*) query with one text parameter. */
+static int count_with_text(struct store *store, enum statement_id id, const char *text,
+                           uint64_t *count)
 {
     struct bindings bindings;
     sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_ACTIVE, &statement);
+    int result = prepare(store, id, &statement);
     int code;
 
     if (result != STORE_OK)
         return result;
     start_bindings(&bindings, store, statement);
-    bind_text(&bindings, owner);
+    bind_text(&bindings, text);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
     code = sqlite3_step(statement);
@@ -1065,6 +1071,17 @@ int store_session_count_active(struct store *store, const char *owner, uint64_t 
         result = failure(store, code, "counting sessions");
     release(statement);
     return result;
+}
+
+int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
+{
+    return count_with_text(store, STATEMENT_SESSION_COUNT_ACTIVE, owner, count);
+}
+
+int store_session_count_active_from(struct store *store, const char *client_address,
+                                    uint64_t *count)
+{
+    return count_with_text(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, client_address, count);
 }
 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
@@ -1192,7 +1209,8 @@ int store_event_add(struct store *store, const struct store_event *event)
         check_binding(&bindings, sqlite3_bind_text(statement, bindings.next_index, hresult,
                                                    -1, SQLITE_TRANSIENT));
     }
-    if (event->has_range) {
+    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
+    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
         bind_size(&bindings, event->range_first);
         bind_size(&bindings, event->range_last);
     } else {

@@ -57,7 +57,7 @@ struct store_event {
     const char *packet;
     int status;
     uint32_t hresult; /* 0 for success */
-    bool has_range;
+    bool has_range; /* a range beyond SQLite's integers (the zero-byte form) is not kept */
     uint64_t range_first;
     uint64_t range_last;
     uint64_t bytes;
@@ -116,6 +116,11 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
 
 /* Counts the owner's sessions that are open or complete. */
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count);
+
+/* Counts the anonymous (owner '') sessions from client_address that are open or
+ * complete; a NULL address counts those without one. */
+int store_session_count_active_from(struct store *store, const char *client_address,
+                                    uint64_t *count);
 
 /* Calls visit for every session in one of the states open, complete, closing whose
  * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The

@@ -291,17 +291,46 @@ static void test_create_session_announces_host_id(void **state)
     free(id);
 }
 
+static int create_as(struct fixture *fixture, const char *url, const char *address,
+                     const char *user)
+{
+    struct request_parameters extra = {0};
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    if (address != NULL)
+        parameters_add(&extra, "REMOTE_ADDR", address);
+    if (user != NULL)
+        parameters_add(&extra, "REMOTE_USER", user);
+    int status = fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    parameters_free(&extra);
+    return status;
+}
+
+/* Anonymous sessions are counted per address: one client's many sessions must never
+ * lock out another (the old shared cap let 50 requests stop every anonymous upload). */
+static void test_create_session_limits_anonymous_sessions_per_address(void **state)
+{
+    struct fixture *fixture = *state;
+
+    assert_int_equal(create_as(fixture, "/open/a.bin", "198.51.100.1", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/b.bin", "198.51.100.1", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/c.bin", "198.51.100.1", NULL), 503);
+    assert_error_reply(fixture, 503, HRESULT_TOO_MANY_SESSIONS);
+    assert_int_equal(create_as(fixture, "/open/d.bin", "198.51.100.2", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/e.bin", "198.51.100.2", NULL), 200);
+}
+
 static void test_create_session_limits_sessions_per_user(void **state)
 {
     struct fixture *fixture = *state;
-    struct request_parameters extra = {0};
 
-    free(fixture_create_session(fixture, "/open/a.bin"));
-    free(fixture_create_session(fixture, "/open/b.bin"));
-    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
-    fixture_send(fixture, "/open/c.bin", "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_int_equal(create_as(fixture, "/open/a.bin", "198.51.100.1", "alice"), 200);
+    assert_int_equal(create_as(fixture, "/open/b.bin", "198.51.100.2", "alice"), 200);
+    assert_int_equal(create_as(fixture, "/open/c.bin", "198.51.100.3", "alice"), 503);
     assert_error_reply(fixture, 503, HRESULT_TOO_MANY_SESSIONS);
-    parameters_free(&extra);
+    /* Neither another user nor an anonymous client from alice's address is affected. */
+    assert_int_equal(create_as(fixture, "/open/d.bin", "198.51.100.1", "bob"), 200);
+    assert_int_equal(create_as(fixture, "/open/e.bin", "198.51.100.1", NULL), 200);
 }
 
 /* ---- Fragment ---- */
@@ -779,6 +808,7 @@ int main(void)
         TEST(test_create_session_refuses_the_spool_directory),
         TEST(test_create_session_refuses_symlink_out_of_root),
         TEST(test_create_session_announces_host_id),
+        TEST(test_create_session_limits_anonymous_sessions_per_address),
         TEST(test_create_session_limits_sessions_per_user),
         TEST(test_fragments_in_order_then_close_commit),
         TEST(test_resent_fragment_rewrites_nothing),

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The session lifecycle: the one module that creates sessions and changes their state
+ * or held size. Each change is one write transaction that also holds the audit event
+ * of the request (or actor) that caused it, so after any crash the session row and its
+ * events tell the same story.
+ *
+ *                 Create-Session
+ *       (none) ───────────────────> open ◄─────────────────┐ reconcile: spool holds
+ *                                    │  ▲ Fragment          │ less than recorded
+ *                        Fragment    │  └─(progress)        │ (Fragment, Close-Session)
+ *                      (last byte)   ▼                      │
+ *                                 complete ─────────────────┘
+ *                                    │  ▲
+ *                    Close-Session   │  │ commit failed before the rename
+ *                                    ▼  │ (Close-, Cancel-Session, recovery)
+ *                                  closing ──────────────────> committed
+ *                                        Close-, Cancel-Session, recovery
+ *
+ *       open, complete ── Cancel-Session, bitspoolctl cancel ──> cancelled
+ *       open, complete ── gc (no progress within session_timeout) ──> expired
+ *
+ * Transitions and the function that performs each:
+ *   (none)   -> open       [lifecycle_create]    Create-Session
+ *   open     -> open       [lifecycle_progress]  Fragment; reconcile by Fragment or Close
+ *   open     -> complete   [lifecycle_progress]  Fragment
+ *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
+ *   complete -> closing    [lifecycle_change]    Close-Session (durable)
+ *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
+ *   open, complete -> cancelled [lifecycle_end]  Cancel-Session, administrator
+ *   open, complete -> expired   [lifecycle_end]  gc
+ *
+ * Invariants:
+ *   1. Only this module writes sessions.state and sessions.held_size.
+ *   2. Every transition but complete -> closing writes its event in its own transaction.
+ *      The closing mark is the durable half of a two-step commit: the request's event is
+ *      written with the step that ends it (committed, or back to complete), and a
+ *      session found `closing` after a crash is exactly an interrupted commit, which
+ *      recovery finishes and records.
+ *   3. closing and committed are recorded with a synced log (synchronous=FULL): a power
+ *      loss must not keep a rename and lose its mark.
+ *   4. The caller holds the session's lock; the transition re-checks the state it
+ *      expects, so a table row is never applied to a state it does not start from. */
+#ifndef BITSPOOL_LIFECYCLE_H
+#define BITSPOOL_LIFECYCLE_H
+
+#include <stdint.h>
+
+#include "configuration.h"
+#include "outcome.h"
+#include "store.h"
+
+/* Who asks for a transition: a packet, or an actor outside any request. */
+enum lifecycle_actor {
+    ACTOR_CREATE_SESSION = 1u << 0,
+    ACTOR_FRAGMENT = 1u << 1,
+    ACTOR_CLOSE_SESSION = 1u << 2,
+    ACTOR_CANCEL_SESSION = 1u << 3,
+    ACTOR_RECOVERY = 1u << 4,      /* finishing interrupted commits */
+    ACTOR_GC = 1u << 5,            /* expiry */
+    ACTOR_ADMINISTRATOR = 1u << 6, /* bitspoolctl */
+};
+
+/* How many open or complete sessions one client may hold: by owner when the session has
+ * one, else by client address. 0 means no limit. */
+struct lifecycle_limits {
+    uint64_t per_owner;
+    uint64_t per_address;
+};
+
+/* Inserts session (state open) and event after checking, in the same transaction, that
+ * the owner or address stays within limits: race-free across responders. Returns
+ * OUTCOME_OK, OUTCOME_TOO_MANY_SESSIONS, OUTCOME_DATABASE_BUSY or _FAILED. */
+enum outcome lifecycle_create(struct store *store, const struct session *session,
+                              const struct lifecycle_limits *limits,
+                              const struct store_event *event);
+
+/* Records held bytes (and the total, once known) and moves between open and complete,
+ * with the event of the packet that caused it. On OUTCOME_OK *session is updated. */
+enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
+                                enum session_state to, enum lifecycle_actor actor,
+                                const struct store_event *event, int64_t now);
+
+/* Every other transition of the table. event NULL: the actor's own event is written
+ * (for gc, recovery and the administrator, which answer no packet). Returns
+ * OUTCOME_OK, OUTCOME_DATABASE_BUSY or _FAILED; a transition that the table does not
+ * allow is refused with OUTCOME_DATABASE_FAILED and logged: a programming error. */
+enum outcome lifecycle_change(struct store *store, struct session *session,
+                              enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now);
+
+/* Ends an open or complete session (cancelled or expired): removes its spool data and
+ * any reply, then records the state with event (NULL: the actor's own). The one way a
+ * session ends without a commit, whoever asks. Returns OUTCOME_OK,
+ * OUTCOME_SPOOL_REMOVE_FAILED (logged; nothing recorded) or a database outcome. */
+enum outcome lifecycle_end(struct store *store, const struct upload_prefix *prefix,
+                           struct session *session, enum session_state to,
+                           enum lifecycle_actor actor, const struct store_event *event,
+                           int64_t now);
+
+/* Caches an upload-reply application's answer (status, reply URL, copy to destination)
+ * with the event of the Fragment that carried it, in one transaction. */
+enum outcome lifecycle_record_answer(struct store *store, struct session *session,
+                                     int notify_status, const char *reply_url,
+                                     bool copy_to_destination, const struct store_event *event,
+                                     int64_t now);
+
+#endif

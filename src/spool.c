@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "fault.h"
 #include "paths.h"
 #include "session_id.h"
 
@@ -353,6 +354,9 @@ static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t o
                     size_t *written)
 {
     *written = 0;
+    int injected = fault_check(FAULT_SPOOL_WRITE);
+    if (injected != 0)
+        return -injected;
     while (*written < size) {
         ssize_t count = pwrite(fd, buffer + *written, size - *written,
                                (off_t)(offset + *written));

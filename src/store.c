@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "fault.h"
 #include "log.h"
 #include "schema.h"
 
@@ -223,7 +224,11 @@ static int failure(struct store *store, int code, const char *what)
 {
     if (is_busy(code))
         return STORE_BUSY;
-    log_error("database: %s: %s (%d)", what, sqlite3_errmsg(store->database), code);
+    /* The connection's message belongs to its last real error, not to this code. */
+    const char *message = sqlite3_errcode(store->database) == code
+                              ? sqlite3_errmsg(store->database)
+                              : sqlite3_errstr(code);
+    log_error("database: %s: %s (%d)", what, message, code);
     return STORE_ERROR;
 }
 
@@ -365,10 +370,18 @@ static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
     bind_text(bindings, job_kind_names[kind]);
 }
 
+/* sqlite3_step with the tests' fault point in front of it. */
+static int step(sqlite3_stmt *statement)
+{
+    int injected = fault_check(FAULT_STORE_STEP);
+
+    return injected != 0 ? injected : sqlite3_step(statement);
+}
+
 /* Runs a statement that returns no rows and releases it. */
 static int execute(struct store *store, sqlite3_stmt *statement, const char *what)
 {
-    int code = sqlite3_step(statement);
+    int code = step(statement);
     int result = STORE_OK;
 
     if (code != SQLITE_DONE)
@@ -636,7 +649,7 @@ int store_schema_version(void)
 
 static int run_statement(struct store *store, enum statement_id id, const char *what)
 {
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, id, &statement);
 
     if (result != STORE_OK)
@@ -854,7 +867,7 @@ static int collect_sessions(struct store *store, sqlite3_stmt *statement,
     int code;
 
     memset(list, 0, sizeof *list);
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+    while ((code = step(statement)) == SQLITE_ROW) {
         struct session *slot = session_list_grow(list);
         if (slot == NULL) {
             log_error("database: out of memory listing sessions");
@@ -895,7 +908,7 @@ static int list_and_visit(struct store *store, sqlite3_stmt *statement,
 int store_session_insert(struct store *store, const struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result;
 
     if (memchr(session->id, '\0', sizeof session->id) == NULL) {
@@ -936,7 +949,7 @@ int store_session_insert(struct store *store, const struct session *session)
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_LOAD, &statement);
     int code;
 
@@ -947,7 +960,7 @@ int store_session_load(struct store *store, const char *id, struct session *sess
     bind_text(&bindings, id);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    code = sqlite3_step(statement);
+    code = step(statement);
     if (code == SQLITE_ROW)
         result = read_session_row(statement, session);
     else if (code == SQLITE_DONE)
@@ -976,7 +989,7 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   enum session_state state, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_UPDATE_PROGRESS, &statement);
 
     if (result != STORE_OK)
@@ -997,7 +1010,7 @@ int store_session_set_state(struct store *store, const char *id, enum session_st
                             int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_SET_STATE, &statement);
 
     if (result != STORE_OK)
@@ -1016,7 +1029,7 @@ int store_session_set_reply(struct store *store, const char *id, int notify_stat
                             const char *reply_url, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_SET_REPLY, &statement);
 
     if (result != STORE_OK)
@@ -1035,7 +1048,7 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &statement);
 
     if (result != STORE_OK)
@@ -1054,7 +1067,7 @@ static int count_with_text(struct store *store, enum statement_id id, const char
                            uint64_t *count)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, id, &statement);
     int code;
 
@@ -1064,7 +1077,7 @@ static int count_with_text(struct store *store, enum statement_id id, const char
     bind_text(&bindings, text);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    code = sqlite3_step(statement);
+    code = step(statement);
     if (code == SQLITE_ROW)
         *count = (uint64_t)sqlite3_column_int64(statement, 0); /* count(*) is never negative */
     else
@@ -1088,7 +1101,7 @@ int store_session_list_stale(struct store *store, int64_t before, store_session_
                              void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_LIST_STALE, &statement);
 
     if (result != STORE_OK)
@@ -1104,7 +1117,7 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_LIST, &statement);
 
     if (result != STORE_OK)
@@ -1124,7 +1137,7 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
 static int delete_old_events(struct store *store, int64_t events_before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_EVENT_DELETE_OLD, &statement);
 
     if (result != STORE_OK)
@@ -1139,7 +1152,7 @@ static int delete_old_events(struct store *store, int64_t events_before)
 static int delete_finished_session(struct store *store, const char *id, int64_t before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_DELETE_FINISHED, &statement);
 
     if (result != STORE_OK)
@@ -1159,7 +1172,7 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 {
     struct bindings bindings;
     struct session_list list;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = delete_old_events(store, events_before);
 
     if (result == STORE_OK)
@@ -1189,7 +1202,7 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 int store_event_add(struct store *store, const struct store_event *event)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     char hresult[sizeof "0x12345678"];
     int result = prepare(store, STATEMENT_EVENT_INSERT, &statement);
 
@@ -1308,7 +1321,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 {
     struct bindings bindings;
     struct store_event event;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_EVENT_LIST, &statement);
     int code;
 
@@ -1318,7 +1331,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
     bind_text(&bindings, session_id);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+    while ((code = step(statement)) == SQLITE_ROW) {
         result = read_event_row(statement, &event);
         if (result != STORE_OK || visit(context, &event) != 0)
             break;
@@ -1332,7 +1345,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 int store_meta_get(struct store *store, const char *key, char **value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_META_GET, &statement);
     int code;
 
@@ -1343,7 +1356,7 @@ int store_meta_get(struct store *store, const char *key, char **value)
     bind_text(&bindings, key);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    code = sqlite3_step(statement);
+    code = step(statement);
     if (code == SQLITE_ROW)
         result = copy_text_column(statement, 0, value);
     else if (code == SQLITE_DONE)
@@ -1357,7 +1370,7 @@ int store_meta_get(struct store *store, const char *key, char **value)
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_META_SET, &statement);
 
     if (result != STORE_OK)
@@ -1374,13 +1387,13 @@ int store_meta_set(struct store *store, const char *key, const char *value)
 
 static int count_sessions_by_state(struct store *store, struct store_statistics *statistics)
 {
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_COUNT_BY_STATE, &statement);
     int code;
 
     if (result != STORE_OK)
         return result;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+    while ((code = step(statement)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(statement, 0);
         int state = name != NULL ? store_session_state_from_name(name) : -1;
         if (state < 0) {
@@ -1404,7 +1417,7 @@ static int count_sessions_by_state(struct store *store, struct store_statistics 
 static int count_commits(struct store *store, int64_t since, struct store_statistics *statistics)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_SESSION_COUNT_COMMITTED, &statement);
     int code;
 
@@ -1414,7 +1427,7 @@ static int count_commits(struct store *store, int64_t since, struct store_statis
     bind_integer(&bindings, since);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    code = sqlite3_step(statement);
+    code = step(statement);
     if (code != SQLITE_ROW)
         result = failure(store, code, "counting commits");
     else if (read_size_column(statement, 0, &statistics->committed) != STORE_OK ||
@@ -1438,7 +1451,7 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
                        void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, STATEMENT_EVENT_COUNT_ERRORS, &statement);
     int code;
 
@@ -1448,7 +1461,7 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
     bind_integer(&bindings, since);
     if (bindings_failed(&bindings))
         return STORE_ERROR;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+    while ((code = step(statement)) == SQLITE_ROW) {
         uint32_t hresult;
         uint64_t count;
         if (parse_hresult(sqlite3_column_text(statement, 0), &hresult) != STORE_OK) {

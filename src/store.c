@@ -256,13 +256,27 @@ static void release(sqlite3_stmt *statement)
     (void)sqlite3_clear_bindings(statement);
 }
 
-static void start_bindings(struct bindings *bindings, struct store *store,
-                           sqlite3_stmt *statement)
+/* Prepares statement id and starts binding its parameters 1, 2, ... in turn. A failure
+ * here or in any binding is remembered and returned by the call that runs it, so that
+ * each query reads as its bindings and one run. */
+static void statement_start(struct bindings *bindings, struct store *store,
+                            enum statement_id id)
 {
     bindings->store = store;
-    bindings->statement = statement;
+    bindings->statement = NULL;
     bindings->next_index = 1;
-    bindings->result = STORE_OK;
+    bindings->result = prepare(store, id, &bindings->statement);
+    if (bindings->result != STORE_OK)
+        bindings->statement = NULL;
+}
+
+/* True when an earlier failure means this parameter is not bound. */
+static bool binding_skipped(struct bindings *bindings)
+{
+    if (bindings->result == STORE_OK)
+        return false;
+    bindings->next_index++;
+    return true;
 }
 
 static void check_binding(struct bindings *bindings, int code)
@@ -281,6 +295,8 @@ static void bind_text(struct bindings *bindings, const char *text)
 {
     int code;
 
+    if (binding_skipped(bindings))
+        return;
     if (text == NULL)
         code = sqlite3_bind_null(bindings->statement, bindings->next_index);
     else
@@ -291,28 +307,90 @@ static void bind_text(struct bindings *bindings, const char *text)
 
 static void bind_integer(struct bindings *bindings, int64_t value)
 {
+    if (binding_skipped(bindings))
+        return;
     check_binding(bindings, sqlite3_bind_int64(bindings->statement, bindings->next_index, value));
 }
 
 static void bind_null(struct bindings *bindings)
 {
+    if (binding_skipped(bindings))
+        return;
     check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
 }
 
 /* Skips a parameter whose value the caller has refused (and logged). */
 static void refuse_binding(struct bindings *bindings)
 {
-    bindings->result = STORE_ERROR;
+    if (bindings->result == STORE_OK)
+        bindings->result = STORE_ERROR;
     bindings->next_index++;
 }
 
-/* Releases the statement after a failed binding, so that the caller can just return. */
-static bool bindings_failed(struct bindings *bindings)
+/* STORE_OK when the statement is prepared and bound, ready to step; otherwise the first
+ * failure, with the statement released so that the caller can just return it. */
+static int statement_ready(struct bindings *bindings)
 {
-    if (bindings->result == STORE_OK)
-        return false;
-    release(bindings->statement);
-    return true;
+    if (bindings->result != STORE_OK && bindings->statement != NULL) {
+        release(bindings->statement);
+        bindings->statement = NULL;
+    }
+    return bindings->result;
+}
+
+static int step(sqlite3_stmt *statement);
+static int execute(struct store *store, sqlite3_stmt *statement, const char *what);
+static int execute_update(struct store *store, sqlite3_stmt *statement, const char *what);
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
+                          void *context);
+
+/* Releases a statement that returned rows, whether or not all were read. */
+static void finish_rows(struct bindings *bindings)
+{
+    if (bindings->statement != NULL)
+        release(bindings->statement);
+    bindings->statement = NULL;
+}
+
+/* Steps a started statement to its next row: STORE_OK with the row in
+ * bindings->statement, STORE_NOT_FOUND after the last row, or the failure; in the last
+ * two cases the statement is released. */
+static int next_row(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    if (result != STORE_OK)
+        return result;
+    int code = step(bindings->statement);
+    if (code == SQLITE_ROW)
+        return STORE_OK;
+    result = code == SQLITE_DONE ? STORE_NOT_FOUND : failure(bindings->store, code, what);
+    finish_rows(bindings);
+    bindings->result = result;
+    return result;
+}
+
+/* Runs a bound statement that returns no rows. */
+static int run(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute(bindings->store, bindings->statement, what) : result;
+}
+
+/* The same for an UPDATE of one session row: STORE_NOT_FOUND when no row matched. */
+static int run_update(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute_update(bindings->store, bindings->statement, what)
+                              : result;
+}
+
+/* Runs a bound statement listing sessions and visits each. */
+static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
+{
+    return list_and_visit(bindings, visit, context);
 }
 
 /* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
@@ -860,38 +938,34 @@ static struct session *session_list_grow(struct session_list *list)
 
 /* Reads every row of a bound statement and releases it, so that no statement is
  * running when the visitor is called (it may use the store). */
-static int collect_sessions(struct store *store, sqlite3_stmt *statement,
-                            struct session_list *list)
+static int collect_sessions(struct bindings *bindings, struct session_list *list)
 {
-    int result = STORE_OK;
-    int code;
+    int result;
 
     memset(list, 0, sizeof *list);
-    while ((code = step(statement)) == SQLITE_ROW) {
+    while ((result = next_row(bindings, "listing sessions")) == STORE_OK) {
         struct session *slot = session_list_grow(list);
         if (slot == NULL) {
             log_error("database: out of memory listing sessions");
             result = STORE_ERROR;
-            break;
+        } else if ((result = read_session_row(bindings->statement, slot)) == STORE_OK) {
+            list->count++;
+            continue;
         }
-        result = read_session_row(statement, slot);
-        if (result != STORE_OK)
-            break;
-        list->count++;
+        finish_rows(bindings);
+        break;
     }
-    if (result == STORE_OK && code != SQLITE_DONE)
-        result = failure(store, code, "listing sessions");
-    release(statement);
-    if (result != STORE_OK)
-        session_list_free(list);
+    if (result == STORE_NOT_FOUND)
+        return STORE_OK;
+    session_list_free(list);
     return result;
 }
 
-static int list_and_visit(struct store *store, sqlite3_stmt *statement,
-                          store_session_visitor *visit, void *context)
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
+                          void *context)
 {
     struct session_list list;
-    int result = collect_sessions(store, statement, &list);
+    int result = collect_sessions(bindings, &list);
 
     if (result != STORE_OK)
         return result;
@@ -908,17 +982,12 @@ static int list_and_visit(struct store *store, sqlite3_stmt *statement,
 int store_session_insert(struct store *store, const struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result;
 
     if (memchr(session->id, '\0', sizeof session->id) == NULL) {
         log_error("database: a session id is not terminated");
         return STORE_ERROR;
     }
-    result = prepare(store, STATEMENT_SESSION_INSERT, &statement);
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
     bind_text(&bindings, session->id);
     bind_text(&bindings, session->url_path);
     bind_text(&bindings, session->url_prefix);
@@ -941,33 +1010,21 @@ int store_session_insert(struct store *store, const struct session *session)
     bind_integer(&bindings, session->progress_at);
     bind_integer_or_null(&bindings, session->finished_at);
     bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "inserting a session");
+    return run(&bindings, "inserting a session");
 }
 
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_LOAD, &statement);
-    int code;
 
     memset(session, 0, sizeof *session);
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LOAD);
     bind_text(&bindings, id);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = step(statement);
-    if (code == SQLITE_ROW)
-        result = read_session_row(statement, session);
-    else if (code == SQLITE_DONE)
-        result = STORE_NOT_FOUND;
-    else
-        result = failure(store, code, "loading a session");
-    release(statement);
+    int result = next_row(&bindings, "loading a session");
+    if (result == STORE_OK) {
+        result = read_session_row(bindings.statement, session);
+        finish_rows(&bindings);
+    }
     return result;
 }
 
@@ -989,77 +1046,53 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   enum session_state state, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_UPDATE_PROGRESS, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
     bind_text(&bindings, id);
     bind_size(&bindings, held_size);
     bind_integer(&bindings, total_known ? 1 : 0);
     bind_size(&bindings, total_known ? total_size : 0);
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "recording progress");
+    return run_update(&bindings, "recording progress");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
                             int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_SET_STATE, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
     bind_text(&bindings, id);
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
     bind_integer(&bindings, state_is_final(state) ? 1 : 0);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "setting a session's state");
+    return run_update(&bindings, "setting a session's state");
 }
 
 int store_session_set_reply(struct store *store, const char *id, int notify_status,
                             const char *reply_url, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_SET_REPLY, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
     bind_text(&bindings, id);
     bind_integer_or_null(&bindings, notify_status);
     bind_text(&bindings, reply_url);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "caching the application's reply");
+    return run_update(&bindings, "caching the application's reply");
 }
 
 int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION);
     bind_text(&bindings, id);
     bind_integer(&bindings, copy_to_destination ? 1 : 0);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "recording BITS-Copy-File-To-Destination");
+    return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
 }
 
 /* Runs a count(*) query with one text parameter. */
@@ -1067,22 +1100,16 @@ static int count_with_text(struct store *store, enum statement_id id, const char
                            uint64_t *count)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, id, &statement);
-    int code;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, id);
     bind_text(&bindings, text);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = step(statement);
-    if (code == SQLITE_ROW)
-        *count = (uint64_t)sqlite3_column_int64(statement, 0); /* count(*) is never negative */
-    else
-        result = failure(store, code, "counting sessions");
-    release(statement);
+    int result = next_row(&bindings, "counting sessions");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* count(*) always answers a row */
+    if (result == STORE_OK) {
+        *count = (uint64_t)sqlite3_column_int64(bindings.statement, 0); /* never negative */
+        finish_rows(&bindings);
+    }
     return result;
 }
 
@@ -1101,68 +1128,44 @@ int store_session_list_stale(struct store *store, int64_t before, store_session_
                              void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_LIST_STALE, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_STALE);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return list_and_visit(store, statement, visit, context);
+    return run_listing(&bindings, visit, context);
 }
 
 int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_LIST, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST);
     if (state_filter >= 0)
         bind_state(&bindings, (enum session_state)state_filter);
     else
         bind_null(&bindings);
     /* A negative LIMIT is no limit in SQLite. */
     bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return list_and_visit(store, statement, visit, context);
+    return run_listing(&bindings, visit, context);
 }
 
 static int delete_old_events(struct store *store, int64_t events_before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_EVENT_DELETE_OLD, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_DELETE_OLD);
     bind_integer(&bindings, events_before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "deleting old events");
+    return run(&bindings, "deleting old events");
 }
 
 static int delete_finished_session(struct store *store, const char *id, int64_t before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_DELETE_FINISHED, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
     bind_text(&bindings, id);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "deleting a finished session");
+    return run(&bindings, "deleting a finished session");
 }
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
@@ -1172,18 +1175,13 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 {
     struct bindings bindings;
     struct session_list list;
-    sqlite3_stmt *statement = NULL;
     int result = delete_old_events(store, events_before);
 
-    if (result == STORE_OK)
-        result = prepare(store, STATEMENT_SESSION_LIST_FINISHED, &statement);
     if (result != STORE_OK)
         return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    result = collect_sessions(store, statement, &list);
+    result = collect_sessions(&bindings, &list);
     if (result != STORE_OK)
         return result;
     for (size_t index = 0; index < list.count; index++) {
@@ -1202,13 +1200,9 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 int store_event_add(struct store *store, const struct store_event *event)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
     char hresult[sizeof "0x12345678"];
-    int result = prepare(store, STATEMENT_EVENT_INSERT, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
     bind_integer(&bindings, event->at);
     bind_text(&bindings, event->session_id);
     bind_text(&bindings, event->packet);
@@ -1216,11 +1210,12 @@ int store_event_add(struct store *store, const struct store_event *event)
     if (event->hresult == 0) {
         bind_null(&bindings);
     } else {
+        /* The buffer outlives the statement's run, so it need not be copied. */
         int length = snprintf(hresult, sizeof hresult, "0x%08" PRIX32, event->hresult);
         if (length < 0 || (size_t)length >= sizeof hresult)
-            bindings.result = STORE_ERROR;
-        check_binding(&bindings, sqlite3_bind_text(statement, bindings.next_index, hresult,
-                                                   -1, SQLITE_TRANSIENT));
+            refuse_binding(&bindings);
+        else
+            bind_text(&bindings, hresult);
     }
     /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
     if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
@@ -1238,9 +1233,7 @@ int store_event_add(struct store *store, const struct store_event *event)
     bind_text(&bindings, event->client_address);
     bind_text(&bindings, event->owner);
     bind_text(&bindings, event->message);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "recording an event");
+    return run(&bindings, "recording an event");
 }
 
 /* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
@@ -1321,119 +1314,84 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 {
     struct bindings bindings;
     struct store_event event;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_EVENT_LIST, &statement);
-    int code;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_LIST);
     bind_text(&bindings, session_id);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    while ((code = step(statement)) == SQLITE_ROW) {
-        result = read_event_row(statement, &event);
-        if (result != STORE_OK || visit(context, &event) != 0)
+    while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
+        result = read_event_row(bindings.statement, &event);
+        if (result != STORE_OK || visit(context, &event) != 0) {
+            finish_rows(&bindings);
             break;
+        }
     }
-    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
-        result = failure(store, code, "listing events");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 int store_meta_get(struct store *store, const char *key, char **value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_META_GET, &statement);
-    int code;
 
     *value = NULL;
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_META_GET);
     bind_text(&bindings, key);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = step(statement);
-    if (code == SQLITE_ROW)
-        result = copy_text_column(statement, 0, value);
-    else if (code == SQLITE_DONE)
-        result = STORE_NOT_FOUND;
-    else
-        result = failure(store, code, "reading meta");
-    release(statement);
+    int result = next_row(&bindings, "reading meta");
+    if (result == STORE_OK) {
+        result = copy_text_column(bindings.statement, 0, value);
+        finish_rows(&bindings);
+    }
     return result;
 }
 
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_META_SET, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_META_SET);
     bind_text(&bindings, key);
     bind_text(&bindings, value);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "writing meta");
+    return run(&bindings, "writing meta");
 }
 
 /* ---- statistics ---- */
 
 static int count_sessions_by_state(struct store *store, struct store_statistics *statistics)
 {
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_BY_STATE, &statement);
-    int code;
+    struct bindings bindings;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    while ((code = step(statement)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(statement, 0);
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
+    /* sum() stops with an error rather than wrap past INT64_MAX. */
+    while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
+        sqlite3_stmt *row = bindings.statement;
+        const char *name = (const char *)sqlite3_column_text(row, 0);
         int state = name != NULL ? store_session_state_from_name(name) : -1;
-        if (state < 0) {
+        if (state < 0)
             log_error("database: sessions in an unknown state");
-            result = STORE_ERROR;
-            break;
-        }
-        if (read_size_column(statement, 1, &statistics->sessions[state]) != STORE_OK ||
-            read_size_column(statement, 2, &statistics->held_bytes[state]) != STORE_OK) {
-            result = STORE_ERROR;
-            break;
+        if (state < 0 || read_size_column(row, 1, &statistics->sessions[state]) != STORE_OK ||
+            read_size_column(row, 2, &statistics->held_bytes[state]) != STORE_OK) {
+            finish_rows(&bindings);
+            return STORE_ERROR;
         }
     }
-    /* sum() stops with an error rather than wrap past INT64_MAX. */
-    if (result == STORE_OK && code != SQLITE_DONE)
-        result = failure(store, code, "counting sessions by state");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 static int count_commits(struct store *store, int64_t since, struct store_statistics *statistics)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_COMMITTED, &statement);
-    int code;
 
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_COMMITTED);
+    bind_integer(&bindings, since);
+    int result = next_row(&bindings, "counting commits");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* an aggregate always answers a row */
     if (result != STORE_OK)
         return result;
-    start_bindings(&bindings, store, statement);
-    bind_integer(&bindings, since);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = step(statement);
-    if (code != SQLITE_ROW)
-        result = failure(store, code, "counting commits");
-    else if (read_size_column(statement, 0, &statistics->committed) != STORE_OK ||
-             read_size_column(statement, 1, &statistics->committed_bytes) != STORE_OK)
+    if (read_size_column(bindings.statement, 0, &statistics->committed) != STORE_OK ||
+        read_size_column(bindings.statement, 1, &statistics->committed_bytes) != STORE_OK)
         result = STORE_ERROR;
-    release(statement);
+    finish_rows(&bindings);
     return result;
 }
 
@@ -1447,39 +1405,34 @@ int store_statistics(struct store *store, int64_t since, struct store_statistics
     return result;
 }
 
+/* One row of the error counts: its HRESULT and how often it was answered. */
+static int read_error_count(sqlite3_stmt *row, uint32_t *hresult, uint64_t *count)
+{
+    if (parse_hresult(sqlite3_column_text(row, 0), hresult) != STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    return read_size_column(row, 1, count);
+}
+
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement = NULL;
-    int result = prepare(store, STATEMENT_EVENT_COUNT_ERRORS, &statement);
-    int code;
+    uint32_t hresult;
+    uint64_t count;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
     bind_integer(&bindings, since);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    while ((code = step(statement)) == SQLITE_ROW) {
-        uint32_t hresult;
-        uint64_t count;
-        if (parse_hresult(sqlite3_column_text(statement, 0), &hresult) != STORE_OK) {
-            log_error("database: an event has a malformed hresult");
-            result = STORE_ERROR;
+    while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
+        result = read_error_count(bindings.statement, &hresult, &count);
+        if (result != STORE_OK || visit(context, hresult, count) != 0) {
+            finish_rows(&bindings);
             break;
         }
-        if (read_size_column(statement, 1, &count) != STORE_OK) {
-            result = STORE_ERROR;
-            break;
-        }
-        if (visit(context, hresult, count) != 0)
-            break;
     }
-    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
-        result = failure(store, code, "counting errors");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 /* ---- state names ---- */

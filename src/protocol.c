@@ -748,91 +748,87 @@ static int session_commit(struct protocol_context *context, const struct upload_
     return 0;
 }
 
-static void handle_close_session(struct protocol_context *context,
-                                 const struct upload_prefix *prefix,
-                                 const struct bits_request *request, struct reply *reply,
-                                 struct request_record *record)
+/* A packet that acts on the session the request names, under its lock: returns 0
+ * when the Ack is a success that names the session. */
+typedef int session_packet(struct protocol_context *context, const struct upload_prefix *prefix,
+                           const struct bits_request *request, struct session *session,
+                           struct reply *reply, struct request_record *record);
+
+static void with_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                         const struct bits_request *request, struct reply *reply,
+                         struct request_record *record, session_packet *packet)
 {
     struct session_access access;
 
     if (session_acquire(context, prefix, request, &access, reply) != 0)
         return;
-    struct session *session = &access.session;
     record->session_id = request->session_id;
+    if (packet(context, prefix, request, &access.session, reply, record) == 0)
+        reply_add_header(reply, "BITS-Session-Id", access.session.id);
+    session_release(&access);
+}
+
+static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                         const struct bits_request *request, struct session *session,
+                         struct reply *reply, struct request_record *record)
+{
     switch (session->state) {
     case SESSION_COMMITTED:
         reply->message = "already committed";
-        break;
+        return 0;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
         outcome_answer(reply, OUTCOME_SESSION_ENDED);
-        goto out;
+        return -1;
     case SESSION_OPEN:
         /* A 4xx would be taken as success and the upload lost: 500, retried. */
         outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
-        goto out;
+        return -1;
     case SESSION_COMPLETE:
         if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record,
                           NULL) != 0)
-            goto out;
+            return -1;
         /* fall through */
     case SESSION_CLOSING:
-        if (session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply,
-                           record) != 0)
-            goto out;
         break;
     }
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-out:
-    session_release(&access);
+    return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record);
 }
 
 /* ---- Cancel-Session ---- */
 
-static void handle_cancel_session(struct protocol_context *context,
-                                  const struct upload_prefix *prefix,
-                                  const struct bits_request *request, struct reply *reply,
-                                  struct request_record *record)
+static int cancel_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                          const struct bits_request *request, struct session *session,
+                          struct reply *reply, struct request_record *record)
 {
-    struct session_access access;
-
-    if (session_acquire(context, prefix, request, &access, reply) != 0)
-        return;
-    struct session *session = &access.session;
-    record->session_id = request->session_id;
     switch (session->state) {
     case SESSION_CANCELLED:
         reply->message = "already cancelled";
-        break;
+        return 0;
     case SESSION_COMMITTED:
         reply->message = "already committed; nothing to cancel";
-        break;
+        return 0;
     case SESSION_EXPIRED:
         outcome_answer(reply, OUTCOME_SESSION_EXPIRED);
-        goto out;
+        return -1;
     case SESSION_CLOSING:
         /* The commit may already have happened: finish it rather than lose it. */
         reply->message = "commit finished; nothing to cancel";
-        if (session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, reply,
-                           record) != 0)
-            goto out;
-        break;
+        return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, reply,
+                              record);
     case SESSION_OPEN:
-    case SESSION_COMPLETE: {
-        uint64_t held = session->held_size;
-        struct store_event event = answer_event(context, request, reply, record);
-        enum outcome outcome = lifecycle_end(context->store, prefix, session, SESSION_CANCELLED,
-                                             ACTOR_CANCEL_SESSION, &event, context->now);
-        settled(reply, record, outcome, true);
-        if (outcome != OUTCOME_OK)
-            goto out;
-        log_info("session %s cancelled after %" PRIu64 " bytes", session->id, held);
+    case SESSION_COMPLETE:
         break;
     }
-    }
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-out:
-    session_release(&access);
+    uint64_t held = session->held_size;
+    struct store_event event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_end(context->store, prefix, session, SESSION_CANCELLED,
+                                         ACTOR_CANCEL_SESSION, &event, context->now);
+    settled(reply, record, outcome, true);
+    if (outcome != OUTCOME_OK)
+        return -1;
+    log_info("session %s cancelled after %" PRIu64 " bytes", session->id, held);
+    return 0;
 }
 
 void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
@@ -848,10 +844,10 @@ void protocol_handle(struct protocol_context *context, const struct upload_prefi
         handle_fragment(context, prefix, request, body, reply, record);
         break;
     case PACKET_CLOSE_SESSION:
-        handle_close_session(context, prefix, request, reply, record);
+        with_session(context, prefix, request, reply, record, close_session);
         break;
     case PACKET_CANCEL_SESSION:
-        handle_cancel_session(context, prefix, request, reply, record);
+        with_session(context, prefix, request, reply, record, cancel_session);
         break;
     case PACKET_PING:
     case PACKET_MISSING:

@@ -324,6 +324,7 @@ static const char *cancel_refusal(enum session_state state)
     switch (state) {
     case SESSION_OPEN:
     case SESSION_COMPLETE:
+    case SESSION_STRANDED: /* removes the kept upload: the administrator has dealt with it */
         return NULL;
     case SESSION_CLOSING:
         return "is being committed; run \"bitspoolctl gc\" to finish an interrupted commit";

@@ -18,6 +18,8 @@
  *
  *       open, complete ── Cancel-Session, bitspoolctl cancel ──> cancelled
  *       open, complete ── gc (no progress within session_timeout) ──> expired
+ *       closing ── destination taken or its path replaced ──> stranded
+ *       stranded ── bitspoolctl cancel (the administrator has dealt with it) ──> cancelled
  *
  * Transitions and the function that performs each:
  *   (none)   -> open       [lifecycle_create]    Create-Session
@@ -27,8 +29,16 @@
  *   complete -> closing    [lifecycle_change]    Close-Session (durable)
  *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
  *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
+ *   closing  -> stranded   [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   stranded -> cancelled  [lifecycle_end]       administrator
  *   open, complete -> cancelled [lifecycle_end]  Cancel-Session, administrator
  *   open, complete -> expired   [lifecycle_end]  gc
+ *
+ * A stranded upload is complete and kept in the spool, but its destination was taken
+ * by another upload (with overwrites off) or a directory on its path was replaced:
+ * retrying could never succeed, so the client is told the upload is done (a Close that
+ * can only fail would be retried for as long as the session lives, then lost), and the
+ * administrator, told by an error line, decides what becomes of it.
  *
  * Invariants:
  *   1. Only this module writes sessions.state and sessions.held_size.

@@ -72,6 +72,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
                            "upload incomplete: data lost since the last Ack"},
     [OUTCOME_COMMIT_EXISTS] = {500, HRESULT_FILE_EXISTS,
                                "destination exists and overwrites are off"},
+    [OUTCOME_DESTINATION_REPLACED] = {500, HRESULT_E_ACCESSDENIED,
+                                      "a directory on the destination's path was replaced"},
     [OUTCOME_COMMIT_FAILED] = {500, HRESULT_E_FAIL, "cannot commit the upload"},
     [OUTCOME_COMMIT_DISK_FULL] = {500, HRESULT_DISK_FULL, "cannot commit the upload"},
     [OUTCOME_REPLY_DIRECTORY_FAILED] = {500, HRESULT_E_FAIL, "cannot create the reply directory"},

@@ -647,6 +647,7 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
         /* fall through */
     case SESSION_CLOSING:
     case SESSION_COMMITTED:
+    case SESSION_STRANDED:
         /* Repeat the last answer: the client may not have seen it. */
         reply->message = "upload already complete";
         add_progress_headers(reply, session, session->total_size);
@@ -691,17 +692,34 @@ static enum outcome move_into_place(const struct upload_prefix *prefix,
     result = spool_commit(file, prefix->root, session->destination, prefix->allow_overwrite,
                           prefix->create_directories);
     spool_close(file);
-    if (result == -EEXIST) {
-        log_warning("session %s: %s/%s exists and overwrites are off; the client will retry",
-                    session->id, prefix->root, session->destination);
+    if (result == -EEXIST)
         return OUTCOME_COMMIT_EXISTS;
-    }
+    if (result == -ELOOP || result == -ENOTDIR)
+        return OUTCOME_DESTINATION_REPLACED;
     if (result != 0) {
         log_error("session %s: cannot commit to %s/%s: %s", session->id, prefix->root,
                   session->destination, strerror(-result));
         return result == -ENOSPC ? OUTCOME_COMMIT_DISK_FULL : OUTCOME_COMMIT_FAILED;
     }
     return OUTCOME_OK;
+}
+
+/* A commit that no retry can make: the session is stranded, its upload kept in the
+ * spool, and the client told that it is done. */
+static int session_strand(struct protocol_context *context, const struct upload_prefix *prefix,
+                          struct session *session, enum lifecycle_actor actor,
+                          enum outcome why, const struct bits_request *request,
+                          struct reply *reply, struct request_record *record)
+{
+    log_error("session %s: cannot commit to %s/%s: %s; the complete upload is kept as %s/%.36s"
+              ".part (state stranded) for the administrator", session->id, prefix->root,
+              session->destination, outcome_entry(why)->message, prefix->spool_directory,
+              session->id + 1);
+    reply->message = "complete upload kept for the administrator: not committable";
+    return settle_change(context, request, session, SESSION_STRANDED, actor, reply, record) ==
+                   OUTCOME_OK
+               ? 0
+               : -1;
 }
 
 static void log_committed(const struct upload_prefix *prefix, const struct session *session)
@@ -731,6 +749,8 @@ static int session_commit(struct protocol_context *context, const struct upload_
         }
     }
     enum outcome moved = move_into_place(prefix, session);
+    if (moved == OUTCOME_COMMIT_EXISTS || moved == OUTCOME_DESTINATION_REPLACED)
+        return session_strand(context, prefix, session, actor, moved, request, reply, record);
     if (moved != OUTCOME_OK) {
         outcome_answer(reply, moved);
         /* Back to complete only while the spool file is there: after a failure past the
@@ -776,6 +796,9 @@ static int close_session(struct protocol_context *context, const struct upload_p
     case SESSION_COMMITTED:
         reply->message = "already committed";
         return 0;
+    case SESSION_STRANDED:
+        reply->message = "complete upload kept for the administrator: not committable";
+        return 0;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
         outcome_answer(reply, OUTCOME_SESSION_ENDED);
@@ -807,6 +830,9 @@ static int cancel_session(struct protocol_context *context, const struct upload_
         return 0;
     case SESSION_COMMITTED:
         reply->message = "already committed; nothing to cancel";
+        return 0;
+    case SESSION_STRANDED:
+        reply->message = "upload complete and kept; nothing to cancel";
         return 0;
     case SESSION_EXPIRED:
         outcome_answer(reply, OUTCOME_SESSION_EXPIRED);

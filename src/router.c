@@ -44,12 +44,21 @@ static enum outcome request_check(const struct bits_request *request)
     return OUTCOME_OK;
 }
 
+/* The audit row of a request no transition recorded. A request that names no session
+ * (Ping, a refused Create-Session) is only counted: a flood of them must not grow the
+ * database, and there is no session whose story they tell. */
 static void record_event(struct protocol_context *context, const struct bits_request *request,
                          const struct reply *reply, const struct request_record *record)
 {
     struct store_event event = audit_event(request, reply, record, context->now);
+    int result = STORE_OK;
 
-    if (!record->event_recorded && store_event_add(context->store, &event) != STORE_OK)
+    if (record->session_id == NULL)
+        result = store_request_count_add(context->store, event.packet, event.status,
+                                         event.hresult, event.at);
+    else if (!record->event_recorded)
+        result = store_event_add(context->store, &event);
+    if (result != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
     if (reply->hresult != 0)
         log_info("%s %s %s: %d 0x%08" PRIX32 " %s",

@@ -468,15 +468,37 @@ static int link_then_unlink(struct spool_file *file, int parent_fd, const char *
     return 0;
 }
 
+/* True when the destination already is the spool file itself: a crash came between
+ * link and unlink, and the commit happened. */
+static bool destination_is_spool_file(struct spool_file *file, int parent_fd, const char *leaf)
+{
+    struct stat destination, spool;
+
+    return fstatat(parent_fd, leaf, &destination, AT_SYMLINK_NOFOLLOW) == 0 &&
+           fstat(file->file_fd, &spool) == 0 && destination.st_dev == spool.st_dev &&
+           destination.st_ino == spool.st_ino;
+}
+
 static int rename_without_replacing(struct spool_file *file, int parent_fd, const char *leaf)
 {
+    int result;
+
 #ifdef SPOOL_USE_RENAMEAT2
     if (renameat2(file->directory_fd, file->name, parent_fd, leaf, RENAME_NOREPLACE) == 0)
         return 0;
-    if (errno != EINVAL && errno != ENOSYS)
-        return -errno;
+    result = -errno;
+    if (result != -EINVAL && result != -ENOSYS)
+        goto out;
 #endif
-    return link_then_unlink(file, parent_fd, leaf);
+    result = link_then_unlink(file, parent_fd, leaf);
+#ifdef SPOOL_USE_RENAMEAT2
+out:
+#endif
+    if (result == -EEXIST && destination_is_spool_file(file, parent_fd, leaf)) {
+        (void)unlinkat(file->directory_fd, file->name, 0); /* only litter if it stays */
+        return 0;
+    }
+    return result;
 }
 
 int spool_commit(struct spool_file *file, const char *root, const char *relative_destination,

@@ -22,7 +22,7 @@
 #include "schema.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
 
@@ -34,6 +34,7 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [0] = NULL,
     [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
           "CHECK (copy_to_destination IN (0, 1))",
+    [2] = migrate_3_sql,
 };
 
 static const char *const state_names[] = {
@@ -43,6 +44,7 @@ static const char *const state_names[] = {
     [SESSION_COMMITTED] = "committed",
     [SESSION_CANCELLED] = "cancelled",
     [SESSION_EXPIRED] = "expired",
+    [SESSION_STRANDED] = "stranded",
 };
 #define STATE_COUNT (sizeof state_names / sizeof state_names[0])
 _Static_assert(STATE_COUNT == SESSION_STATE_COUNT, "store.h counts the states differently");
@@ -119,6 +121,7 @@ enum statement_id {
     STATEMENT_SESSION_DELETE_FINISHED,
     STATEMENT_EVENT_DELETE_OLD,
     STATEMENT_EVENT_INSERT,
+    STATEMENT_REQUEST_COUNT_ADD,
     STATEMENT_EVENT_LIST,
     STATEMENT_SESSION_COUNT_BY_STATE,
     STATEMENT_SESSION_COUNT_COMMITTED,
@@ -174,6 +177,10 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
         "range_last, bytes, held_after, client_address, owner, message) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STATEMENT_REQUEST_COUNT_ADD] =
+        "INSERT INTO request_counts (packet, status, hresult, count, last_at) "
+        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (packet, status, hresult) "
+        "DO UPDATE SET count = count + 1, last_at = excluded.last_at",
     [STATEMENT_EVENT_LIST] =
         "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = ?1 ORDER BY at, id",
     [STATEMENT_SESSION_COUNT_BY_STATE] =
@@ -1197,6 +1204,18 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 /* ---- events and meta ---- */
 
+/* "0x%08X" into text, which must outlive the statement's run: it is not copied. */
+static void bind_hresult(struct bindings *bindings, uint32_t hresult,
+                         char text[sizeof "0x12345678"])
+{
+    int length = snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult);
+
+    if (length < 0 || (size_t)length >= sizeof "0x12345678")
+        refuse_binding(bindings);
+    else
+        bind_text(bindings, text);
+}
+
 int store_event_add(struct store *store, const struct store_event *event)
 {
     struct bindings bindings;
@@ -1207,16 +1226,10 @@ int store_event_add(struct store *store, const struct store_event *event)
     bind_text(&bindings, event->session_id);
     bind_text(&bindings, event->packet);
     bind_integer(&bindings, event->status);
-    if (event->hresult == 0) {
+    if (event->hresult == 0)
         bind_null(&bindings);
-    } else {
-        /* The buffer outlives the statement's run, so it need not be copied. */
-        int length = snprintf(hresult, sizeof hresult, "0x%08" PRIX32, event->hresult);
-        if (length < 0 || (size_t)length >= sizeof hresult)
-            refuse_binding(&bindings);
-        else
-            bind_text(&bindings, hresult);
-    }
+    else
+        bind_hresult(&bindings, event->hresult, hresult);
     /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
     if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
         bind_size(&bindings, event->range_first);
@@ -1234,6 +1247,23 @@ int store_event_add(struct store *store, const struct store_event *event)
     bind_text(&bindings, event->owner);
     bind_text(&bindings, event->message);
     return run(&bindings, "recording an event");
+}
+
+int store_request_count_add(struct store *store, const char *packet, int status,
+                            uint32_t hresult, int64_t at)
+{
+    struct bindings bindings;
+    char text[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
+    bind_text(&bindings, packet);
+    bind_integer(&bindings, status);
+    if (hresult == 0)
+        bind_text(&bindings, "");
+    else
+        bind_hresult(&bindings, hresult, text);
+    bind_integer(&bindings, at);
+    return run(&bindings, "counting a request");
 }
 
 /* The text store_event_add writes, "0x" and eight hex digits, back to a number. */

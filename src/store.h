@@ -24,6 +24,7 @@ enum session_state {
     SESSION_COMMITTED,
     SESSION_CANCELLED,
     SESSION_EXPIRED,
+    SESSION_STRANDED,  /* complete, not committable: kept in the spool for the administrator */
 };
 
 enum job_kind { JOB_UPLOAD, JOB_UPLOAD_REPLY };
@@ -142,6 +143,12 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 int store_event_add(struct store *store, const struct store_event *event);
 
+/* Counts one request that named no session (Ping, a refused Create-Session, a malformed
+ * packet) under its packet, status and HRESULT (0 for success): such requests keep
+ * one row each kind, never one each. */
+int store_request_count_add(struct store *store, const char *packet, int status,
+                            uint32_t hresult, int64_t at);
+
 /* Calls visit for each event of the session, oldest first, until it returns non-zero.
  * The event's strings belong to SQLite and last only during the call, and visit must
  * not list events itself. For bitspoolctl. */
@@ -150,7 +157,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
                      void *context);
 
 /* The number of values of enum session_state, to size arrays indexed by state. */
-#define SESSION_STATE_COUNT 6
+#define SESSION_STATE_COUNT 7
 
 struct store_statistics {
     uint64_t sessions[SESSION_STATE_COUNT];   /* rows in each state */

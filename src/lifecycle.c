@@ -86,10 +86,10 @@ static enum outcome finish(struct store *store, int result, bool durable)
 }
 
 static int check_limit(struct store *store, const struct session *session,
-                       const struct lifecycle_limits *limits, bool *over)
+                       const struct lifecycle_admission *admission, bool *over)
 {
     bool by_owner = session->owner != NULL && session->owner[0] != '\0';
-    uint64_t limit = by_owner ? limits->per_owner : limits->per_address;
+    uint64_t limit = by_owner ? admission->per_owner : admission->per_address;
     uint64_t active = 0;
 
     *over = false;
@@ -103,19 +103,54 @@ static int check_limit(struct store *store, const struct session *session,
     return result;
 }
 
+static int check_reservation(struct store *store, const struct session *session,
+                             const struct lifecycle_admission *admission, bool *reserved)
+{
+    uint64_t reserving = 0;
+
+    *reserved = false;
+    if (!admission->reserve_destination)
+        return STORE_OK;
+    int result = store_session_count_reserving(store, session->url_prefix,
+                                               session->destination, &reserving);
+    if (result == STORE_OK)
+        *reserved = reserving > 0;
+    return result;
+}
+
+/* STORE_OK with *refusal OUTCOME_OK when the session may be created. */
+static int admit(struct store *store, const struct session *session,
+                 const struct lifecycle_admission *admission, enum outcome *refusal)
+{
+    bool refused = false;
+    int result = check_limit(store, session, admission, &refused);
+
+    *refusal = OUTCOME_OK;
+    if (result != STORE_OK)
+        return result;
+    if (refused) {
+        *refusal = OUTCOME_TOO_MANY_SESSIONS;
+        return STORE_OK;
+    }
+    result = check_reservation(store, session, admission, &refused);
+    if (result == STORE_OK && refused)
+        *refusal = OUTCOME_DESTINATION_RESERVED;
+    return result;
+}
+
 enum outcome lifecycle_create(struct store *store, const struct session *session,
-                              const struct lifecycle_limits *limits,
+                              const struct lifecycle_admission *admission,
                               const struct store_event *event)
 {
-    bool over = false;
+    enum outcome refusal = OUTCOME_OK;
     int result = store_begin(store);
 
     if (result != STORE_OK)
         return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
-    result = check_limit(store, session, limits, &over);
-    if (result == STORE_OK && over) {
+    result = admit(store, session, admission, &refusal);
+    if (result == STORE_OK && refusal != OUTCOME_OK) {
         store_rollback(store);
-        return OUTCOME_TOO_MANY_SESSIONS;
+        return refusal;
     }
     if (result == STORE_OK)
         result = store_session_insert(store, session);

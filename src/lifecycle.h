@@ -54,6 +54,7 @@
 #ifndef BITSPOOL_LIFECYCLE_H
 #define BITSPOOL_LIFECYCLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "configuration.h"
@@ -71,18 +72,22 @@ enum lifecycle_actor {
     ACTOR_ADMINISTRATOR = 1u << 6, /* bitspoolctl */
 };
 
-/* How many open or complete sessions one client may hold: by owner when the session has
- * one, else by client address. 0 means no limit. */
-struct lifecycle_limits {
+/* What a new session must satisfy. The limits count open or complete sessions: by
+ * owner when the session has one, else by client address; 0 means no limit. With
+ * reserve_destination (overwrites off), an unfinished session that has had a Fragment
+ * reserves its destination, so that a second upload to the same name is refused now
+ * rather than found unable to commit at its end. */
+struct lifecycle_admission {
     uint64_t per_owner;
     uint64_t per_address;
+    bool reserve_destination;
 };
 
-/* Inserts session (state open) and event after checking, in the same transaction, that
- * the owner or address stays within limits: race-free across responders. Returns
- * OUTCOME_OK, OUTCOME_TOO_MANY_SESSIONS, OUTCOME_DATABASE_BUSY or _FAILED. */
+/* Inserts session (state open) and event after checking admission in the same write
+ * transaction: race-free across responders. Returns OUTCOME_OK,
+ * OUTCOME_TOO_MANY_SESSIONS, OUTCOME_DESTINATION_RESERVED, or a database outcome. */
 enum outcome lifecycle_create(struct store *store, const struct session *session,
-                              const struct lifecycle_limits *limits,
+                              const struct lifecycle_admission *admission,
                               const struct store_event *event);
 
 /* Records held bytes (and the total, once known) and moves between open and complete,

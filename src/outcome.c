@@ -41,6 +41,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
                                       "destination inside the spool directory"},
     [OUTCOME_DESTINATION_EXISTS] = {409, HRESULT_FILE_EXISTS,
                                     "destination exists and overwrites are off"},
+    [OUTCOME_DESTINATION_RESERVED] = {409, HRESULT_FILE_EXISTS,
+                                      "destination reserved by an upload in progress"},
     [OUTCOME_NOT_OWNER] = {403, HRESULT_E_ACCESSDENIED, "session belongs to another user"},
     [OUTCOME_TOO_LARGE] = {0, HRESULT_BG_E_TOO_LARGE, "upload larger than max_upload_size"},
     [OUTCOME_FRAGMENT_TOO_LARGE] = {413, HRESULT_BG_E_HTTP_ERROR_413,

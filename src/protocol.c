@@ -236,11 +236,16 @@ static enum outcome insert_session(struct protocol_context *context,
         .progress_at = context->now,
     };
     memcpy(session.id, session_id, sizeof session.id);
-    struct lifecycle_limits limits = {prefix->max_sessions_per_user,
-                                      prefix->max_sessions_per_address};
+    /* Upload-reply jobs often share one URL and commit nothing there: no reservation. */
+    struct lifecycle_admission admission = {
+        .per_owner = prefix->max_sessions_per_user,
+        .per_address = prefix->max_sessions_per_address,
+        .reserve_destination = !prefix->allow_overwrite &&
+                               prefix->notification == NOTIFICATION_NONE,
+    };
     record->session_id = session_id;
     struct store_event event = answer_event(context, request, reply, record);
-    enum outcome outcome = lifecycle_create(context->store, &session, &limits, &event);
+    enum outcome outcome = lifecycle_create(context->store, &session, &admission, &event);
     if (outcome != OUTCOME_OK)
         record->session_id = NULL;
     return outcome;

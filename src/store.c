@@ -115,6 +115,7 @@ enum statement_id {
     STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
     STATEMENT_SESSION_COUNT_ACTIVE,
     STATEMENT_SESSION_COUNT_ACTIVE_FROM,
+    STATEMENT_SESSION_COUNT_RESERVING,
     STATEMENT_SESSION_LIST_STALE,
     STATEMENT_SESSION_LIST,
     STATEMENT_SESSION_LIST_FINISHED,
@@ -159,6 +160,9 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
         "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
         "AND client_address IS ?1",
+    [STATEMENT_SESSION_COUNT_RESERVING] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
+        "AND url_prefix = ?1 AND destination = ?2 AND total_size IS NOT NULL",
     [STATEMENT_SESSION_LIST_STALE] =
         "SELECT " SESSION_COLUMNS " FROM sessions "
         "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
@@ -1102,33 +1106,48 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
     return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
 }
 
-/* Runs a count(*) query with one text parameter. */
-static int count_with_text(struct store *store, enum statement_id id, const char *text,
-                           uint64_t *count)
+/* Runs a started and bound count(*) query. */
+static int count_rows(struct bindings *bindings, uint64_t *count)
 {
-    struct bindings bindings;
+    int result = next_row(bindings, "counting sessions");
 
-    statement_start(&bindings, store, id);
-    bind_text(&bindings, text);
-    int result = next_row(&bindings, "counting sessions");
     if (result == STORE_NOT_FOUND)
         return STORE_ERROR; /* count(*) always answers a row */
     if (result == STORE_OK) {
-        *count = (uint64_t)sqlite3_column_int64(bindings.statement, 0); /* never negative */
-        finish_rows(&bindings);
+        *count = (uint64_t)sqlite3_column_int64(bindings->statement, 0); /* never negative */
+        finish_rows(bindings);
     }
     return result;
 }
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
 {
-    return count_with_text(store, STATEMENT_SESSION_COUNT_ACTIVE, owner, count);
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE);
+    bind_text(&bindings, owner);
+    return count_rows(&bindings, count);
 }
 
 int store_session_count_active_from(struct store *store, const char *client_address,
                                     uint64_t *count)
 {
-    return count_with_text(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, client_address, count);
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE_FROM);
+    bind_text(&bindings, client_address);
+    return count_rows(&bindings, count);
+}
+
+int store_session_count_reserving(struct store *store, const char *url_prefix,
+                                  const char *destination, uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_RESERVING);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, destination);
+    return count_rows(&bindings, count);
 }
 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,

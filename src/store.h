@@ -123,6 +123,12 @@ int store_session_count_active(struct store *store, const char *owner, uint64_t 
 int store_session_count_active_from(struct store *store, const char *client_address,
                                     uint64_t *count);
 
+/* Counts the sessions of url_prefix that are open, complete or closing for
+ * destination and have had a Fragment: those that reserve it. (A session without one
+ * may be the orphan of a lost Create-Session Ack, whose client is creating another.) */
+int store_session_count_reserving(struct store *store, const char *url_prefix,
+                                  const char *destination, uint64_t *count);
+
 /* Calls visit for every session in one of the states open, complete, closing whose
  * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The
  * session passed is freed after visit returns. Used by gc. */

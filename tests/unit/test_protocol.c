@@ -179,6 +179,34 @@ static void test_create_session_always_makes_a_new_session(void **state)
     free(second);
 }
 
+/* A session that has had a Fragment reserves its name (overwrites off): a second upload
+ * to it is refused now, not stranded at its end; with overwrites on, nothing is reserved. */
+static void test_create_session_refuses_a_name_an_upload_in_progress_reserves(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    char *first = fixture_create_session(fixture, URL);
+
+    send_fragment(fixture, first, "abcd", 0, 2, 4, 200);
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_int_equal(fixture->reply.status, 409);
+    assert_error_reply(fixture, 409, HRESULT_FILE_EXISTS);
+    assert_int_equal(fixture_send(fixture, URL, "Cancel-Session", first, NULL, NULL, 0, NULL),
+                     200);
+    char *again = fixture_create_session(fixture, URL);
+    assert_int_equal(fixture_send(fixture, URL, "Cancel-Session", again, NULL, NULL, 0, NULL),
+                     200);
+    free(again);
+    char *open_first = fixture_create_session(fixture, "/open/shared.bin");
+    fixture_send(fixture, "/open/shared.bin", "Fragment", open_first, "bytes 0-1/4", "ab", 2,
+                 NULL);
+    free(fixture_create_session(fixture, "/open/shared.bin"));
+    parameters_free(&extra);
+    free(open_first);
+    free(first);
+}
+
 static void test_create_session_negotiates_case_insensitively(void **state)
 {
     struct fixture *fixture = *state;
@@ -827,6 +855,7 @@ int main(void)
         TEST(test_content_encoding_is_refused),
         TEST(test_create_session_answers_protocol_and_id),
         TEST(test_create_session_always_makes_a_new_session),
+        TEST(test_create_session_refuses_a_name_an_upload_in_progress_reserves),
         TEST(test_create_session_negotiates_case_insensitively),
         TEST(test_create_session_protocol_mismatch),
         TEST(test_create_session_without_protocols_is_invalid),

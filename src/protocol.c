@@ -36,6 +36,7 @@ struct exchange {
     uint64_t bytes_written;
     bool has_held_after;
     uint64_t held_after;
+    const char *owner; /* the checked owner (request_owner), NULL before the prefix is known */
 };
 
 /* A session checked out for one request: locked, loaded, owned by the caller. */
@@ -59,10 +60,33 @@ static void fail_transient(struct reply *reply, int store_result, const char *me
         fail(reply, 500, HRESULT_E_FAIL, message);
 }
 
-static bool session_is_owned_by(const struct session *session, const struct bits_request *request)
+/* The owner the request speaks for under prefix (configuration_owner): "" where the
+ * prefix takes no owners. Refuses the request when the prefix says the web server
+ * authenticates it and the web server passed no REMOTE_USER: a misconfiguration, and
+ * treating it as anonymous would share one owner among everybody. */
+static int request_owner(const struct upload_prefix *prefix, const struct bits_request *request,
+                         struct reply *reply, const char **owner)
 {
-    const char *user = request->remote_user != NULL ? request->remote_user : "";
-    return strcmp(session->owner, user) == 0;
+    *owner = configuration_owner(prefix, request->remote_user);
+    if (*owner != NULL)
+        return 0;
+    log_error("[%s] has owner_from = remote_user, but the web server passed no REMOTE_USER "
+              "for %s from %s: make it authenticate this location and pass REMOTE_USER",
+              prefix->url_prefix, request->url_path,
+              request->remote_address != NULL ? request->remote_address : "?");
+    fail(reply, 403, HRESULT_E_ACCESSDENIED, "the web server authenticated no user");
+    return -1;
+}
+
+/* Where the prefix takes no owners the session id (128 random bits) is the only
+ * credential; that also lets sessions recorded under a name the client chose finish. */
+static bool session_is_owned_by(const struct session *session, const struct upload_prefix *prefix,
+                                const struct bits_request *request)
+{
+    if (prefix->owner_from == OWNER_FROM_NONE)
+        return true;
+    const char *owner = configuration_owner(prefix, request->remote_user);
+    return owner != NULL && strcmp(session->owner, owner) == 0;
 }
 
 /* The name of the spool directory as a first path segment below root, when the spool
@@ -187,7 +211,7 @@ static void handle_create_session(struct protocol_context *context,
     char *session_id = exchange->created_session_id;
     char reserved_buffer[256];
     char *relative = NULL;
-    const char *owner = request->remote_user != NULL ? request->remote_user : "";
+    const char *owner = exchange->owner;
 
     if (request->supported_protocols == NULL) {
         fail(reply, 400, HRESULT_E_INVALIDARG, "Create-Session without BITS-Supported-Protocols");
@@ -329,7 +353,7 @@ static int session_acquire(struct protocol_context *context, const struct upload
         fail_transient(reply, result, "cannot load the session");
         goto unlock;
     }
-    if (!session_is_owned_by(&access->session, request)) {
+    if (!session_is_owned_by(&access->session, prefix, request)) {
         fail(reply, 403, HRESULT_E_ACCESSDENIED, "session belongs to another user");
         goto release;
     }
@@ -836,7 +860,7 @@ static void record_event(struct protocol_context *context, const struct bits_req
         .has_held_after = exchange->has_held_after,
         .held_after = exchange->held_after,
         .client_address = request->remote_address,
-        .owner = request->remote_user,
+        .owner = exchange->owner != NULL && exchange->owner[0] != '\0' ? exchange->owner : NULL,
         .message = reply->message,
     };
     if (request->packet_type != PACKET_MISSING && request->packet_type != PACKET_UNKNOWN)
@@ -881,6 +905,8 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
     /* Like IIS, drain up to the largest upload this prefix accepts. */
     if (prefix->max_upload_size > drain_limit)
         drain_limit = prefix->max_upload_size;
+    if (request_owner(prefix, request, reply, &exchange.owner) != 0)
+        goto out;
     switch (request->packet_type) {
     case PACKET_PING:
         break;

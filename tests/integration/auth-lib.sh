@@ -109,13 +109,14 @@ make_test_certificates() {
     done
 }
 
+# sign_certificate NAME SUBJECT EXTENSIONS-FILE: $pki/NAME.key and NAME.pem, from the CA.
 sign_certificate() {
     # shellcheck disable=SC2086 # ec is several words
     "$openssl" req $ec -keyout "$pki/$1.key" -out "$pki/$1.csr" -subj "$2" \
-        2>>"$pki/openssl.log" &&
+        2>>"$pki/openssl.log" || fail "openssl could not make the key for $2"
     "$openssl" x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
         -CAcreateserial -days 2 -extfile "$pki/$3" -out "$pki/$1.pem" \
-        2>>"$pki/openssl.log" || fail "openssl could not make the certificate for $2"
+        2>>"$pki/openssl.log" || fail "openssl could not sign the certificate for $2"
 }
 
 # start_nginx_with_recipe FILE: nginx serving the shipped server { } block FILE, its

@@ -78,12 +78,13 @@ static int request_owner(const struct upload_prefix *prefix, const struct bits_r
     return -1;
 }
 
-/* Where the prefix takes no owners the session id (128 random bits) is the only
- * credential; that also lets sessions recorded under a name the client chose finish. */
+/* Where the prefix takes no owners, and for anonymous sessions recorded before it took
+ * them, the session id (128 random bits) is the only credential: so sessions in flight
+ * survive a change of owner_from either way. */
 static bool session_is_owned_by(const struct session *session, const struct upload_prefix *prefix,
                                 const struct bits_request *request)
 {
-    if (prefix->owner_from == OWNER_FROM_NONE)
+    if (prefix->owner_from == OWNER_FROM_NONE || session->owner[0] == '\0')
         return true;
     const char *owner = configuration_owner(prefix, request->remote_user);
     return owner != NULL && strcmp(session->owner, owner) == 0;

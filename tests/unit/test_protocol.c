@@ -685,6 +685,33 @@ static void test_authenticated_prefix_refuses_requests_without_a_user(void **sta
     parameters_free(&extra);
 }
 
+static struct upload_prefix *uploads_prefix(struct fixture *fixture)
+{
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(fixture->configuration, "/uploads");
+    assert_non_null(prefix);
+    return (struct upload_prefix *)prefix;
+}
+
+/* Sessions in flight when an administrator changes owner_from finish either way. */
+static void test_sessions_outlive_a_change_of_owner_from(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters alice = {0};
+    char *anonymous = create_session_as(fixture, NULL);
+
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_REMOTE_USER;
+    char *owned = create_session_as(fixture, "alice");
+    parameters_add(&alice, "REMOTE_USER", "alice");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", anonymous, "bytes 0-3/4", "abcd", 4,
+                                  &alice), 200);
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_NONE;
+    send_fragment(fixture, owned, "abcd", 0, 4, 4, 200);
+    parameters_free(&alice);
+    free(anonymous);
+    free(owned);
+}
+
 static void test_session_lives_at_its_url(void **state)
 {
     struct fixture *fixture = *state;
@@ -911,6 +938,7 @@ int main(void)
         TEST(test_open_prefix_ignores_remote_user),
         TEST_AUTHENTICATED(test_authenticated_prefix_records_the_user_as_owner),
         TEST_AUTHENTICATED(test_authenticated_prefix_refuses_requests_without_a_user),
+        TEST(test_sessions_outlive_a_change_of_owner_from),
         TEST(test_session_lives_at_its_url),
         TEST(test_close_before_complete_is_retryable_error),
         TEST(test_repeated_close_answers_200),

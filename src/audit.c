@@ -19,7 +19,8 @@ struct store_event audit_event(const struct bits_request *request, const struct 
         .has_held_after = record->has_held_after,
         .held_after = record->held_after,
         .client_address = request->remote_address,
-        .owner = request->remote_user,
+        /* Only a name the web server checked is recorded (owner_from). */
+        .owner = record->owner != NULL && record->owner[0] != '\0' ? record->owner : NULL,
         .message = reply->message,
     };
     if (request->packet_type != PACKET_MISSING && request->packet_type != PACKET_UNKNOWN)

@@ -22,6 +22,7 @@ struct request_record {
     bool has_held_after;
     uint64_t held_after;
     bool event_recorded; /* a transition already wrote this request's event */
+    const char *owner;   /* the checked owner (configuration_owner); NULL until known */
 };
 
 /* The event for request answered with reply. Its strings point into the three. */

@@ -550,6 +550,8 @@ static void print_prefix_settings(const struct upload_prefix *prefix)
     print_duration_setting("session_timeout", prefix->session_timeout);
     printf("max_sessions_per_user = %" PRIu64 "\n", prefix->max_sessions_per_user);
     printf("max_sessions_per_address = %" PRIu64 "\n", prefix->max_sessions_per_address);
+    printf("owner_from = %s\n",
+           prefix->owner_from == OWNER_FROM_REMOTE_USER ? "remote_user" : "none");
     print_text_setting("host_id", prefix->host_id);
     print_duration_setting("host_id_fallback_timeout", prefix->host_id_fallback_timeout);
     printf("notification = %s\n", notification_name(prefix->notification));

@@ -28,6 +28,7 @@ struct download {
     uint64_t range_first;
     uint64_t range_last;
     uint64_t bytes;
+    const char *owner; /* checked by configuration_owner; NULL until the prefix is known */
 };
 
 enum range_choice { RANGE_WHOLE, RANGE_PART, RANGE_UNSATISFIABLE };
@@ -268,9 +269,13 @@ out:
     free(path);
 }
 
-static bool session_is_readable_by(const struct session *session, const char *user)
+/* As for uploads, where the prefix takes no owners the session id is the credential. */
+static bool session_is_readable_by(const struct session *session,
+                                   const struct upload_prefix *prefix, const char *owner)
 {
-    return session->owner[0] == '\0' || strcmp(session->owner, user != NULL ? user : "") == 0;
+    if (prefix->owner_from == OWNER_FROM_NONE || session->owner[0] == '\0')
+        return true;
+    return owner != NULL && strcmp(session->owner, owner) == 0;
 }
 
 static void serve(struct protocol_context *context, const struct bits_request *request,
@@ -302,7 +307,8 @@ static void serve(struct protocol_context *context, const struct bits_request *r
         answer_status(reply, 404, "the session's replies are not served here");
         goto out;
     }
-    if (!session_is_readable_by(&session, request->remote_user)) {
+    download->owner = configuration_owner(prefix, request->remote_user);
+    if (!session_is_readable_by(&session, prefix, download->owner)) {
         log_warning("session %s: reply download refused to %s at %s: the session belongs "
                     "to another user", session.id,
                     request->remote_user != NULL ? request->remote_user : "(anonymous)",
@@ -345,7 +351,7 @@ static void record_download(struct protocol_context *context, const struct bits_
         .range_last = download->range_last,
         .bytes = download->bytes,
         .client_address = request->remote_address,
-        .owner = request->remote_user,
+        .owner = download->owner != NULL && download->owner[0] != '\0' ? download->owner : NULL,
         .message = reply->message,
     };
     if (store_event_add(context->store, &event) != STORE_OK)

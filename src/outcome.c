@@ -44,6 +44,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
     [OUTCOME_DESTINATION_RESERVED] = {409, HRESULT_FILE_EXISTS,
                                       "destination reserved by an upload in progress"},
     [OUTCOME_NOT_OWNER] = {403, HRESULT_E_ACCESSDENIED, "session belongs to another user"},
+    [OUTCOME_NO_AUTHENTICATED_USER] = {403, HRESULT_E_ACCESSDENIED,
+                                       "the web server authenticated no user"},
     [OUTCOME_TOO_LARGE] = {0, HRESULT_BG_E_TOO_LARGE, "upload larger than max_upload_size"},
     [OUTCOME_FRAGMENT_TOO_LARGE] = {413, HRESULT_BG_E_HTTP_ERROR_413,
                                     "fragment larger than max_fragment_size"},

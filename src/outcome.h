@@ -38,6 +38,7 @@ enum outcome {
     OUTCOME_DESTINATION_EXISTS,
     OUTCOME_DESTINATION_RESERVED,
     OUTCOME_NOT_OWNER,
+    OUTCOME_NO_AUTHENTICATED_USER,
     OUTCOME_TOO_LARGE,
     OUTCOME_FRAGMENT_TOO_LARGE, /* 413: the client shrinks its fragments */
     OUTCOME_SESSION_NOT_FOUND,  /* the client starts a new session */

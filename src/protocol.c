@@ -80,9 +80,33 @@ static enum outcome settle_change(struct protocol_context *context,
     return outcome;
 }
 
-static const char *request_owner(const struct bits_request *request)
+/* The owner the request speaks for under prefix (configuration_owner): "" where the
+ * prefix takes no owners. Refuses the request when the prefix says the web server
+ * authenticates it and the web server passed no REMOTE_USER: a misconfiguration, and
+ * treating it as anonymous would share one owner among everybody. */
+static enum outcome request_owner(const struct upload_prefix *prefix,
+                                  const struct bits_request *request, const char **owner)
 {
-    return request->remote_user != NULL ? request->remote_user : "";
+    *owner = configuration_owner(prefix, request->remote_user);
+    if (*owner != NULL)
+        return OUTCOME_OK;
+    log_error("[%s] has owner_from = remote_user, but the web server passed no REMOTE_USER "
+              "for %s from %s: make it authenticate this location and pass REMOTE_USER",
+              prefix->url_prefix, request->url_path,
+              request->remote_address != NULL ? request->remote_address : "?");
+    return OUTCOME_NO_AUTHENTICATED_USER;
+}
+
+/* Where the prefix takes no owners, and for anonymous sessions recorded before it took
+ * them, the session id (128 random bits) is the only credential: so sessions in flight
+ * survive a change of owner_from either way. */
+static bool session_is_owned_by(const struct session *session, const struct upload_prefix *prefix,
+                                const struct bits_request *request)
+{
+    if (prefix->owner_from == OWNER_FROM_NONE || session->owner[0] == '\0')
+        return true;
+    const char *owner = configuration_owner(prefix, request->remote_user);
+    return owner != NULL && strcmp(session->owner, owner) == 0;
 }
 
 /* The name of the spool directory as a first path segment below root, when the spool
@@ -225,7 +249,7 @@ static enum outcome insert_session(struct protocol_context *context,
         .url_path = request->url_path,
         .url_prefix = prefix->url_prefix,
         .destination = relative,
-        .owner = (char *)request_owner(request),
+        .owner = (char *)record->owner,
         .client_address = request->remote_address,
         .content_name = request->content_name,
         .user_agent = request->user_agent,
@@ -257,7 +281,7 @@ static void handle_create_session(struct protocol_context *context,
                                   struct request_record *record)
 {
     char *relative = NULL;
-    const char *owner = request_owner(request);
+    const char *owner = record->owner;
 
     enum outcome outcome = create_session_check(prefix, remainder, request, &relative);
     if (outcome == OUTCOME_OK)
@@ -327,7 +351,7 @@ static enum outcome session_check_out(struct protocol_context *context,
     outcome = session_load(context, id, &access->session);
     if (outcome != OUTCOME_OK)
         return outcome;
-    if (strcmp(access->session.owner, request_owner(request)) != 0)
+    if (!session_is_owned_by(&access->session, prefix, request))
         return OUTCOME_NOT_OWNER;
     /* A session lives at its URL; the same id elsewhere is not this session. */
     if (strcmp(access->session.url_path, request->url_path) != 0 ||
@@ -867,6 +891,11 @@ void protocol_handle(struct protocol_context *context, const struct upload_prefi
                      struct body_reader *body, struct reply *reply,
                      struct request_record *record)
 {
+    enum outcome owned = request_owner(prefix, request, &record->owner);
+    if (owned != OUTCOME_OK) {
+        outcome_answer(reply, owned);
+        return;
+    }
     switch (request->packet_type) {
     case PACKET_CREATE_SESSION:
         handle_create_session(context, prefix, remainder, request, reply, record);

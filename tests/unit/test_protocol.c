@@ -25,6 +25,13 @@ static int setup(void **state)
     return 0;
 }
 
+/* [/uploads] behind the web server's authentication: sessions belong to REMOTE_USER. */
+static int setup_authenticated(void **state)
+{
+    *state = fixture_create("owner_from = remote_user\n");
+    return 0;
+}
+
 static int teardown(void **state)
 {
     fixture_destroy(*state);
@@ -351,6 +358,10 @@ static void test_create_session_limits_anonymous_sessions_per_address(void **sta
 static void test_create_session_limits_sessions_per_user(void **state)
 {
     struct fixture *fixture = *state;
+    struct upload_prefix *open =
+        (struct upload_prefix *)configuration_prefix_named(fixture->configuration, "/open");
+
+    open->owner_from = OWNER_FROM_REMOTE_USER;
 
     assert_int_equal(create_as(fixture, "/open/a.bin", "198.51.100.1", "alice"), 200);
     assert_int_equal(create_as(fixture, "/open/b.bin", "198.51.100.2", "alice"), 200);
@@ -358,7 +369,7 @@ static void test_create_session_limits_sessions_per_user(void **state)
     assert_error_reply(fixture, 503, HRESULT_TOO_MANY_SESSIONS);
     /* Neither another user nor an anonymous client from alice's address is affected. */
     assert_int_equal(create_as(fixture, "/open/d.bin", "198.51.100.1", "bob"), 200);
-    assert_int_equal(create_as(fixture, "/open/e.bin", "198.51.100.1", NULL), 200);
+    assert_int_equal(create_as(fixture, "/uploads/e.bin", "198.51.100.1", NULL), 200);
 }
 
 /* ---- Fragment ---- */
@@ -633,6 +644,135 @@ static void test_session_of_another_user_is_refused(void **state)
     free(id);
 }
 
+static char *create_session_as(struct fixture *fixture, const char *user)
+{
+    struct request_parameters extra = {0};
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    if (user != NULL)
+        parameters_add(&extra, "REMOTE_USER", user);
+    assert_int_equal(fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra),
+                     200);
+    parameters_free(&extra);
+    char *id = strdup(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_non_null(id);
+    return id;
+}
+
+static char *session_owner(struct fixture *fixture, const char *id)
+{
+    struct session session;
+
+    assert_int_equal(store_session_load(fixture->store, id, &session), STORE_OK);
+    char *owner = strdup(session.owner);
+    assert_non_null(owner);
+    store_session_clear(&session);
+    return owner;
+}
+
+/* Counts the session's events that recorded an owner. */
+static int count_owner(void *context, const struct store_event *event)
+{
+    if (event->owner != NULL)
+        (*(int *)context)++;
+    return 0;
+}
+
+/* nginx passes $remote_user from any Authorization header, checked or not: on a prefix
+ * that takes no owners, a name sent with Create-Session only neither owns the session
+ * nor makes the later packets (without it, or with another) 403. */
+static void test_open_prefix_ignores_remote_user(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters mallory = {0};
+    char *id = create_session_as(fixture, "alice");
+    char *owner = session_owner(fixture, id);
+    int owned_events = 0;
+
+    assert_string_equal(owner, "");
+    send_fragment(fixture, id, "abcd", 0, 2, 4, 200);
+    parameters_add(&mallory, "REMOTE_USER", "mallory");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", id, "bytes 2-3/4", "cd", 2,
+                                  &mallory), 200);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    assert_int_equal(store_event_list(fixture->store, id, count_owner, &owned_events),
+                     STORE_OK);
+    assert_int_equal(owned_events, 0);
+    parameters_free(&mallory);
+    free(owner);
+    free(id);
+}
+
+static void test_authenticated_prefix_records_the_user_as_owner(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters alice = {0};
+    char *id = create_session_as(fixture, "HOST$@EXAMPLE.TEST");
+    char *owner = session_owner(fixture, id);
+    int owned_events = 0;
+
+    assert_string_equal(owner, "HOST$@EXAMPLE.TEST");
+    parameters_add(&alice, "REMOTE_USER", "HOST$@EXAMPLE.TEST");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", id, "bytes 0-3/4", "abcd", 4,
+                                  &alice), 200);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, &alice),
+                     200);
+    assert_int_equal(store_event_list(fixture->store, id, count_owner, &owned_events),
+                     STORE_OK);
+    assert_int_equal(owned_events, 3);
+    parameters_free(&alice);
+    free(owner);
+    free(id);
+}
+
+/* A prefix said to be authenticated that gets no REMOTE_USER is misconfigured: going
+ * anonymous would give everybody one owner, so every packet is refused. */
+static void test_authenticated_prefix_refuses_requests_without_a_user(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    uint64_t before = 0, after = 0;
+
+    assert_int_equal(store_session_count_active(fixture->store, "", &before), STORE_OK);
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
+    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL);
+    assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
+    assert_int_equal(store_session_count_active(fixture->store, "", &after), STORE_OK);
+    assert_int_equal(after, before);
+    parameters_free(&extra);
+}
+
+static struct upload_prefix *uploads_prefix(struct fixture *fixture)
+{
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(fixture->configuration, "/uploads");
+    assert_non_null(prefix);
+    return (struct upload_prefix *)prefix;
+}
+
+/* Sessions in flight when an administrator changes owner_from finish either way. */
+static void test_sessions_outlive_a_change_of_owner_from(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters alice = {0};
+    char *anonymous = create_session_as(fixture, NULL);
+
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_REMOTE_USER;
+    char *owned = create_session_as(fixture, "alice");
+    parameters_add(&alice, "REMOTE_USER", "alice");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", anonymous, "bytes 0-3/4", "abcd", 4,
+                                  &alice), 200);
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_NONE;
+    send_fragment(fixture, owned, "abcd", 0, 4, 4, 200);
+    parameters_free(&alice);
+    free(anonymous);
+    free(owned);
+}
+
 static void test_session_lives_at_its_url(void **state)
 {
     struct fixture *fixture = *state;
@@ -843,6 +983,8 @@ static void test_requests_without_a_session_are_counted_not_logged(void **state)
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST_AUTHENTICATED(name) \
+    cmocka_unit_test_setup_teardown(name, setup_authenticated, teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_ping_answers_ack),
         TEST(test_requests_without_a_session_are_counted_not_logged),
@@ -883,7 +1025,11 @@ int main(void)
         TEST(test_fragment_needs_range_and_session),
         TEST(test_unknown_session_is_not_found),
         TEST(test_session_id_is_case_insensitive),
-        TEST(test_session_of_another_user_is_refused),
+        TEST_AUTHENTICATED(test_session_of_another_user_is_refused),
+        TEST(test_open_prefix_ignores_remote_user),
+        TEST_AUTHENTICATED(test_authenticated_prefix_records_the_user_as_owner),
+        TEST_AUTHENTICATED(test_authenticated_prefix_refuses_requests_without_a_user),
+        TEST(test_sessions_outlive_a_change_of_owner_from),
         TEST(test_session_lives_at_its_url),
         TEST(test_close_before_complete_is_retryable_error),
         TEST(test_repeated_close_answers_200),

@@ -120,7 +120,8 @@ static int parse_socket_user(const char *text, uid_t *owner)
     }
     errno = 0;
     if ((user = getpwnam(text)) == NULL) {
-        fprintf(stderr, "bitspool: -U: no such user: %s\n", text);
+        fprintf(stderr, "bitspool: -U: %s: %s\n", text,
+                errno != 0 ? strerror(errno) : "no such user");
         return -1;
     }
     *owner = user->pw_uid;
@@ -138,7 +139,8 @@ static int parse_socket_group(const char *text, gid_t *group)
     }
     errno = 0;
     if ((entry = getgrnam(text)) == NULL) {
-        fprintf(stderr, "bitspool: -G: no such group: %s\n", text);
+        fprintf(stderr, "bitspool: -G: %s: %s\n", text,
+                errno != 0 ? strerror(errno) : "no such group");
         return -1;
     }
     *group = entry->gr_gid;

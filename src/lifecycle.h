@@ -24,7 +24,8 @@
  * Transitions and the function that performs each:
  *   (none)   -> open       [lifecycle_create]    Create-Session
  *   open     -> open       [lifecycle_progress]  Fragment; reconcile by Fragment or Close
- *   open     -> complete   [lifecycle_progress]  Fragment
+ *   open     -> complete   [lifecycle_progress]  Fragment; Close-Session of a session that
+ *                                                 never had a Fragment (an empty file)
  *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
  *   complete -> closing    [lifecycle_change]    Close-Session (durable)
  *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)

@@ -817,6 +817,31 @@ static void with_session(struct protocol_context *context, const struct upload_p
     session_release(&access);
 }
 
+/* A Close-Session for a session that never had a Fragment: an empty file is what such a
+ * client uploaded. Refusing it would be a Close that can only fail. */
+static int complete_empty(struct protocol_context *context, const struct upload_prefix *prefix,
+                          struct session *session, struct reply *reply)
+{
+    struct spool_file *file = NULL;
+    int result = spool_open(prefix->spool_directory, session->id, true, &file);
+
+    spool_close(file);
+    if (result != 0) {
+        log_error("session %s: cannot create the spool file: %s", session->id, strerror(-result));
+        outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
+        return -1;
+    }
+    session->total_known = true;
+    session->total_size = 0;
+    enum outcome outcome = lifecycle_progress(context->store, session, 0, SESSION_COMPLETE,
+                                              ACTOR_CLOSE_SESSION, NULL, context->now);
+    if (outcome != OUTCOME_OK) {
+        outcome_answer(reply, outcome);
+        return -1;
+    }
+    return 0;
+}
+
 static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct session *session,
                          struct reply *reply, struct request_record *record)
@@ -833,6 +858,11 @@ static int close_session(struct protocol_context *context, const struct upload_p
         outcome_answer(reply, OUTCOME_SESSION_ENDED);
         return -1;
     case SESSION_OPEN:
+        if (!session->total_known && session->held_size == 0) {
+            if (complete_empty(context, prefix, session, reply) != 0)
+                return -1;
+            break;
+        }
         /* A 4xx would be taken as success and the upload lost: 500, retried. */
         outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
         return -1;

@@ -785,6 +785,25 @@ static void test_session_lives_at_its_url(void **state)
 
 /* ---- Close-Session and Cancel-Session ---- */
 
+/* Create-Session then Close-Session with no Fragment: the client uploaded an empty
+ * file, and must get a final answer rather than a 500 for ever. */
+static void test_close_without_any_fragment_commits_an_empty_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *id = fixture_create_session(fixture, URL);
+    char path[512];
+    size_t length = 99;
+
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    char *content = read_whole_file(URL_FILE(fixture, path), &length);
+    assert_non_null(content);
+    assert_int_equal(length, 0);
+    free(content);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    free(id);
+}
+
 static void test_close_before_complete_is_retryable_error(void **state)
 {
     struct fixture *fixture = *state;
@@ -1031,6 +1050,7 @@ int main(void)
         TEST_AUTHENTICATED(test_authenticated_prefix_refuses_requests_without_a_user),
         TEST(test_sessions_outlive_a_change_of_owner_from),
         TEST(test_session_lives_at_its_url),
+        TEST(test_close_without_any_fragment_commits_an_empty_file),
         TEST(test_close_before_complete_is_retryable_error),
         TEST(test_repeated_close_answers_200),
         TEST(test_close_when_destination_appeared_keeps_the_upload),

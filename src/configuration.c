@@ -131,6 +131,7 @@ static const struct key keys[] = {
     PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite),
     PREFIX("create_directories", VALUE_BOOLEAN, create_directories),
     PREFIX("session_timeout", VALUE_DURATION, session_timeout),
+    PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout),
     PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user),
     PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address),
     {"owner_from", SCOPE_PREFIX, VALUE_CHOICE, 0, owner_from_choices, store_owner_from,
@@ -458,6 +459,7 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->allow_overwrite = false;
     prefix->create_directories = true;
     prefix->session_timeout = 14 * SECONDS_PER_DAY;
+    prefix->empty_session_timeout = 3600;
     prefix->max_sessions_per_user = 50;
     prefix->max_sessions_per_address = 200;
     prefix->owner_from = OWNER_FROM_NONE;

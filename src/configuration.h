@@ -40,6 +40,9 @@ struct upload_prefix {
     bool allow_overwrite;       /* "allow_overwrite", default no */
     bool create_directories;    /* "create_directories": make missing parents, default yes */
     uint64_t session_timeout;   /* "session_timeout", default 14d */
+    /* "empty_session_timeout", default 1h: the same for sessions that never received a
+     * byte, which cost a client nothing to start again */
+    uint64_t empty_session_timeout;
     uint64_t max_sessions_per_user; /* "max_sessions_per_user", default 50, 0 = no limit */
     /* "max_sessions_per_address", default 200: the same for sessions without an owner,
      * counted per client address so that no client can lock the others out */

@@ -28,6 +28,15 @@ static int64_t seconds_before(int64_t now, uint64_t seconds)
     return now - (int64_t)seconds;
 }
 
+/* A session that never received a byte costs its client nothing to start again, and
+ * abandoned ones (scanners, lost Create Acks) must not pile up for session_timeout. */
+static uint64_t timeout_of(const struct upload_prefix *prefix, const struct session *session)
+{
+    if (session->held_size == 0 && prefix->empty_session_timeout < prefix->session_timeout)
+        return prefix->empty_session_timeout;
+    return prefix->session_timeout;
+}
+
 static int expire_session(void *context, const struct session *stale)
 {
     struct gc_walk *walk = context;
@@ -41,7 +50,7 @@ static int expire_session(void *context, const struct session *stale)
                     "left alone", stale->id, stale->url_prefix);
         return 0;
     }
-    if (stale->progress_at >= seconds_before(walk->now, prefix->session_timeout))
+    if (stale->progress_at >= seconds_before(walk->now, timeout_of(prefix, stale)))
         return 0;
     if (spool_lock(prefix->spool_directory, stale->id, 0, &lock_fd) != 0) {
         walk->report->skipped++;
@@ -51,7 +60,7 @@ static int expire_session(void *context, const struct session *stale)
     if (store_session_load(walk->store, stale->id, &session) != STORE_OK)
         goto unlock;
     bool still_stale = (session.state == SESSION_OPEN || session.state == SESSION_COMPLETE) &&
-                       session.progress_at < seconds_before(walk->now, prefix->session_timeout);
+                       session.progress_at < seconds_before(walk->now, timeout_of(prefix, &session));
     if (still_stale) {
         uint64_t held = session.held_size;
         if (lifecycle_end(walk->store, prefix, &session, SESSION_EXPIRED, ACTOR_GC, NULL,
@@ -110,8 +119,11 @@ int gc_run(const struct configuration *configuration, struct store *store, int64
 
     memset(report, 0, sizeof *report);
     for (size_t i = 0; i < configuration->prefix_count; i++) {
-        if (configuration->prefixes[i].session_timeout < shortest_timeout)
-            shortest_timeout = configuration->prefixes[i].session_timeout;
+        const struct upload_prefix *prefix = &configuration->prefixes[i];
+        if (prefix->session_timeout < shortest_timeout)
+            shortest_timeout = prefix->session_timeout;
+        if (prefix->empty_session_timeout < shortest_timeout)
+            shortest_timeout = prefix->empty_session_timeout;
     }
     int result = store_session_list_stale(store, seconds_before(now, shortest_timeout),
                                           expire_session, &walk);

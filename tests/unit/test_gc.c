@@ -22,7 +22,7 @@
 
 static int setup(void **state)
 {
-    *state = fixture_create(NULL);
+    *state = fixture_create("empty_session_timeout = 10m\n");
     return 0;
 }
 
@@ -98,6 +98,26 @@ static void test_stale_session_expires_with_its_data_and_an_event(void **state)
     free(id);
 }
 
+/* A session that never received a byte (an abandoned Create-Session) expires after
+ * empty_session_timeout, one with bytes only after session_timeout. */
+static void test_session_without_bytes_expires_sooner(void **state)
+{
+    struct fixture *fixture = *state;
+    char *empty = fixture_create_session(fixture, URL);
+    char *started = started_session(fixture);
+    struct gc_report report;
+    int64_t empty_timeout = (int64_t)uploads(fixture)->empty_session_timeout;
+
+    assert_true(empty_timeout < (int64_t)uploads(fixture)->session_timeout);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store,
+                            fixture->now + empty_timeout + 1, &report), STORE_OK);
+    assert_int_equal(report.expired, 1);
+    assert_int_equal(state_of(fixture, empty), SESSION_EXPIRED);
+    assert_int_equal(state_of(fixture, started), SESSION_OPEN);
+    free(empty);
+    free(started);
+}
+
 static void test_fresh_session_is_left_alone(void **state)
 {
     struct fixture *fixture = *state;
@@ -163,6 +183,7 @@ int main(void)
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_stale_session_expires_with_its_data_and_an_event),
+        TEST(test_session_without_bytes_expires_sooner),
         TEST(test_fresh_session_is_left_alone),
         TEST(test_session_busy_with_a_request_is_skipped),
         TEST(test_finished_sessions_are_purged_after_retention),

@@ -103,6 +103,10 @@ void router_handle(struct protocol_context *context, const struct bits_request *
     struct request_record record = {0};
     uint64_t drain_limit = context->configuration->max_fragment_size;
 
+    /* However many transactions the request needs, it waits lock_timeout in all. */
+    store_set_deadline(context->store,
+                       configuration_lock_timeout_milliseconds(context->configuration));
+
     /* Reply URLs are plain HTTP resources, whatever the method. */
     if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
         download_handle(context, request, reply);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "clock.h"
 #include "fault.h"
 #include "paths.h"
 #include "session_id.h"
@@ -150,25 +151,6 @@ out:
     return result;
 }
 
-static uint64_t monotonic_milliseconds(void)
-{
-    struct timespec now;
-
-    /* CLOCK_MONOTONIC cannot fail on Linux; a zero reading only shortens a wait. */
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-}
-
-static void sleep_milliseconds(uint64_t milliseconds)
-{
-    struct timespec pause = { (time_t)(milliseconds / 1000u),
-                              (long)(milliseconds % 1000u) * 1000000L };
-
-    /* An interrupted sleep only makes the next attempt come sooner. */
-    (void)nanosleep(&pause, NULL);
-}
-
 /* A lock taken on a file that spool_remove_lock unlinked meanwhile protects nothing:
  * the next request creates a new file. Returns 1 when fd is still the file at path,
  * 0 when it is not, -errno when that cannot be told. */
@@ -189,7 +171,7 @@ int spool_lock(const char *spool_directory, const char *session_id,
 {
     int result = 0;
     char *path = session_file_path(spool_directory, session_id, LOCK_SUFFIX, &result);
-    uint64_t deadline = monotonic_milliseconds() + timeout_milliseconds;
+    uint64_t deadline = clock_milliseconds() + timeout_milliseconds;
     int fd = -1;
 
     if (path == NULL)
@@ -220,12 +202,12 @@ int spool_lock(const char *spool_directory, const char *session_id,
             result = -errno;
             goto out;
         }
-        uint64_t now = monotonic_milliseconds();
+        uint64_t now = clock_milliseconds();
         if (now >= deadline) {
             result = -EWOULDBLOCK;
             goto out;
         }
-        sleep_milliseconds(deadline - now < LOCK_RETRY_MILLISECONDS ? deadline - now
+        clock_pause_milliseconds(deadline - now < LOCK_RETRY_MILLISECONDS ? deadline - now
                                                                     : LOCK_RETRY_MILLISECONDS);
     }
     *lock_fd = fd;

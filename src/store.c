@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "log.h"
 #include "schema.h"
@@ -204,6 +205,10 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
 struct store {
     sqlite3 *database;
     bool in_memory; /* no write-ahead log, nothing to make durable */
+    unsigned busy_timeout; /* milliseconds one statement waits for another's lock */
+    uint64_t busy_since;   /* when the statement now waiting started to */
+    uint64_t deadline;     /* the request's: no lock wait goes past it; 0 when none */
+    bool deadline_logged;
     sqlite3_stmt *statements[STATEMENT_COUNT];
 };
 
@@ -650,16 +655,49 @@ fail:
     return STORE_ERROR;
 }
 
+/* SQLite's busy handler: waits for another connection's lock up to the statement's busy
+ * timeout, and never past the request's deadline, so that a request which runs several
+ * transactions while another process holds the database still waits lock_timeout in
+ * all, not once per transaction. */
+static int wait_for_lock(void *context, int attempts)
+{
+    struct store *store = context;
+    uint64_t now = clock_milliseconds();
+
+    if (attempts == 0)
+        store->busy_since = now;
+    uint64_t limit = store->busy_since + store->busy_timeout;
+    if (store->deadline != 0 && store->deadline < limit)
+        limit = store->deadline;
+    if (now >= limit) {
+        if (store->deadline != 0 && now >= store->deadline && !store->deadline_logged) {
+            log_warning("database: another process has held it locked for this request's "
+                        "whole lock_timeout; answering busy (503) for the rest of the request");
+            store->deadline_logged = true;
+        }
+        return 0;
+    }
+    uint64_t pause = attempts < 10 ? (uint64_t)attempts + 1 : 20;
+    clock_pause_milliseconds(pause < limit - now ? pause : limit - now);
+    return 1;
+}
+
+void store_set_deadline(struct store *store, unsigned milliseconds)
+{
+    store->deadline = milliseconds == 0 ? 0 : clock_milliseconds() + milliseconds;
+    store->deadline_logged = false;
+}
+
 static int configure_connection(struct store *store, unsigned busy_timeout_milliseconds,
                                 char **error)
 {
-    int timeout = busy_timeout_milliseconds > INT_MAX ? INT_MAX : (int)busy_timeout_milliseconds;
     const char *file_name;
 
     if (sqlite3_extended_result_codes(store->database, 1) != SQLITE_OK)
         return open_failure(store->database, "enabling extended result codes", error);
-    if (sqlite3_busy_timeout(store->database, timeout) != SQLITE_OK)
-        return open_failure(store->database, "setting the busy timeout", error);
+    store->busy_timeout = busy_timeout_milliseconds;
+    if (sqlite3_busy_handler(store->database, wait_for_lock, store) != SQLITE_OK)
+        return open_failure(store->database, "setting the busy handler", error);
     file_name = sqlite3_db_filename(store->database, "main");
     store->in_memory = file_name == NULL || file_name[0] == '\0';
     if (set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)

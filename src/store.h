@@ -79,6 +79,11 @@ int store_open(const char *path, unsigned busy_timeout_milliseconds, struct stor
                char **error);
 void store_close(struct store *store);
 
+/* From now until the next call, waits for other processes' locks end this many
+ * milliseconds from now in all, however many statements run meanwhile: the bound of
+ * one request. 0 leaves only the busy timeout of each statement. */
+void store_set_deadline(struct store *store, unsigned milliseconds);
+
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
 

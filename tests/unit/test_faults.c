@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "spool.h"
 #include "test_support.h"
@@ -137,6 +138,35 @@ static void test_lock_held_past_lock_timeout_is_busy(void **state)
     free(id);
 }
 
+/* Another process holding the database's write lock: the request waits lock_timeout
+ * in all, not once for each transaction it runs (its change, then its event). */
+static void test_a_locked_database_holds_a_request_for_lock_timeout_in_all(void **state)
+{
+    struct fixture *fixture = *state;
+    char path[512];
+    char *error = NULL;
+    sqlite3 *other = NULL;
+    char *id = fixture_create_session(fixture, URL);
+
+    assert_int_equal(send_all(fixture, id), 200);
+    /* As the responder opens it: statements wait lock_timeout (1 s here) each. */
+    snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
+    store_close(fixture->store);
+    if (store_open(path, 1000, &fixture->store, &error) != STORE_OK)
+        fail_msg("store: %s", error);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    uint64_t started = clock_milliseconds();
+    assert_int_equal(close_session(fixture, id), 503);
+    uint64_t waited = clock_milliseconds() - started;
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_true(waited >= 900);
+    assert_true(waited < 1600);
+    assert_int_equal(close_session(fixture, id), 200);
+    free(id);
+}
+
 static void test_free_space_reserve_refuses_with_disk_full(void **state)
 {
     struct fixture *fixture = *state;
@@ -244,6 +274,7 @@ int main(void)
         TEST(test_close_survives_a_failure_at_every_statement),
         TEST(test_full_disk_is_a_retryable_disk_full),
         TEST(test_lock_held_past_lock_timeout_is_busy),
+        TEST(test_a_locked_database_holds_a_request_for_lock_timeout_in_all),
         TEST(test_free_space_reserve_refuses_with_disk_full),
         TEST(test_crash_between_any_two_statements_keeps_row_and_event_together),
     };

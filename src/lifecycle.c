@@ -172,7 +172,7 @@ static bool allowed(const struct session *session, enum session_state to,
 
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
                                 enum session_state to, enum lifecycle_actor actor,
-                                const struct store_event *event, int64_t now)
+                                bool durable, const struct store_event *event, int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -191,7 +191,7 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
                                            session->total_size, to, now);
     if (result == STORE_OK)
         result = store_event_add(store, event);
-    enum outcome outcome = finish(store, result, transition->durable);
+    enum outcome outcome = finish(store, result, durable || transition->durable);
     if (outcome == OUTCOME_OK) {
         session->held_size = held;
         session->state = to;

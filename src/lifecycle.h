@@ -92,10 +92,13 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
                               const struct store_event *event);
 
 /* Records held bytes (and the total, once known) and moves between open and complete,
- * with the event of the packet that caused it. On OUTCOME_OK *session is updated. */
+ * with the event of the packet that caused it. durable commits with a synced log: for
+ * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
+ * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
+ * updated. */
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
                                 enum session_state to, enum lifecycle_actor actor,
-                                const struct store_event *event, int64_t now);
+                                bool durable, const struct store_event *event, int64_t now);
 
 /* Every other transition of the table. event NULL: the actor's own event is written
  * (for gc, recovery and the administrator, which answer no packet). Returns

@@ -57,9 +57,13 @@ static enum outcome settle_progress(struct protocol_context *context,
     enum session_state to = session->total_known && held == session->total_size
                                 ? SESSION_COMPLETE
                                 : SESSION_OPEN;
+    /* With sync = fragment the Ack promises its bytes survive a power cut: so must the
+     * record of them, or a Close after a power cut would find them unaccounted for. */
+    bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
+                   held > session->held_size;
     struct store_event event = answer_event(context, request, reply, record);
-    enum outcome outcome = lifecycle_progress(context->store, session, held, to, actor, &event,
-                                              context->now);
+    enum outcome outcome = lifecycle_progress(context->store, session, held, to, actor, durable,
+                                              &event, context->now);
     settled(reply, record, outcome, true);
     return outcome;
 }
@@ -823,18 +827,30 @@ static int complete_empty(struct protocol_context *context, const struct upload_
                           struct session *session, struct reply *reply)
 {
     struct spool_file *file = NULL;
+    uint64_t size = 0;
     int result = spool_open(prefix->spool_directory, session->id, true, &file);
 
+    if (result == 0)
+        result = spool_size(file, &size);
     spool_close(file);
     if (result != 0) {
         log_error("session %s: cannot create the spool file: %s", session->id, strerror(-result));
         outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
         return -1;
     }
+    if (size != 0) {
+        /* Fragments came, and the record of them was lost (sync = close and a power
+         * cut): committing an empty file would throw their bytes away. */
+        log_error("session %s: Close-Session with no Fragment on record, but the spool "
+                  "holds %" PRIu64 " bytes; the record of its fragments was lost",
+                  session->id, size);
+        outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
+        return -1;
+    }
     session->total_known = true;
     session->total_size = 0;
     enum outcome outcome = lifecycle_progress(context->store, session, 0, SESSION_COMPLETE,
-                                              ACTOR_CLOSE_SESSION, NULL, context->now);
+                                              ACTOR_CLOSE_SESSION, false, NULL, context->now);
     if (outcome != OUTCOME_OK) {
         outcome_answer(reply, outcome);
         return -1;

@@ -413,6 +413,16 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
     return result;
 }
 
+int spool_size(struct spool_file *file, uint64_t *size)
+{
+    struct stat status;
+
+    if (fstat(file->file_fd, &status) != 0)
+        return -errno;
+    *size = status.st_size > 0 ? (uint64_t)status.st_size : 0;
+    return 0;
+}
+
 int spool_sync(struct spool_file *file)
 {
     if (fdatasync(file->file_fd) != 0)

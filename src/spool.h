@@ -47,6 +47,9 @@ int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *h
 int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
                  struct body_reader *body, bool sync, uint64_t *held_after);
 
+/* The bytes the file holds now (fstat). Returns 0 or -errno. */
+int spool_size(struct spool_file *file, uint64_t *size);
+
 /* fdatasync. Returns 0 or -errno. */
 int spool_sync(struct spool_file *file);
 

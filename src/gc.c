@@ -88,6 +88,65 @@ static int forget_session(void *context, const struct session *session)
     return 0;
 }
 
+struct orphan_walk {
+    struct gc_walk *gc;
+    const struct upload_prefix *prefix;
+};
+
+/* An upload in the spool: an orphan when no session row knows it. Kept while it may
+ * still be recovered (a database restored from a backup knows it again), removed once
+ * untouched for the prefix's session_timeout. */
+static int visit_upload(void *context, const char *session_id, int64_t modified_at)
+{
+    struct orphan_walk *walk = context;
+    struct gc_walk *gc = walk->gc;
+    struct session session;
+
+    int result = store_session_load(gc->store, session_id, &session);
+    if (result == STORE_OK)
+        store_session_clear(&session);
+    if (result != STORE_NOT_FOUND)
+        return 0;
+    if (modified_at >= seconds_before(gc->now, walk->prefix->session_timeout)) {
+        log_warning("gc: %s/%.36s.part belongs to no session in the database (a lost or "
+                    "replaced database?); kept for session_timeout in case it is restored",
+                    walk->prefix->spool_directory, session_id + 1);
+        gc->report->orphans_kept++;
+        return 0;
+    }
+    if (spool_remove(walk->prefix->spool_directory, session_id) == 0) {
+        (void)spool_remove_lock(walk->prefix->spool_directory, session_id);
+        log_warning("gc: removed %s/%.36s.part, which no session in the database knows and "
+                    "nothing touched for session_timeout", walk->prefix->spool_directory,
+                    session_id + 1);
+        gc->report->orphans_removed++;
+    }
+    return 0;
+}
+
+static bool spool_seen_before(const struct configuration *configuration, size_t index)
+{
+    for (size_t i = 0; i < index; i++) {
+        if (strcmp(configuration->prefixes[i].spool_directory,
+                   configuration->prefixes[index].spool_directory) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void find_orphans(struct gc_walk *walk)
+{
+    for (size_t i = 0; i < walk->configuration->prefix_count; i++) {
+        struct orphan_walk orphans = {walk, &walk->configuration->prefixes[i]};
+        if (spool_seen_before(walk->configuration, i))
+            continue;
+        int result = spool_list_uploads(orphans.prefix->spool_directory, visit_upload, &orphans);
+        if (result != 0)
+            log_warning("gc: cannot list %s: %s", orphans.prefix->spool_directory,
+                        strerror(-result));
+    }
+}
+
 bool gc_due(const struct configuration *configuration, struct store *store, int64_t now)
 {
     char *value = NULL;
@@ -129,6 +188,7 @@ int gc_run(const struct configuration *configuration, struct store *store, int64
                                           expire_session, &walk);
     if (result != STORE_OK)
         return result;
+    find_orphans(&walk);
     return store_purge(store, seconds_before(now, configuration->closed_session_retention),
                        seconds_before(now, configuration->event_retention), forget_session,
                        &walk);

@@ -58,6 +58,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
                                    "too many open sessions for this user"},
     [OUTCOME_DATABASE_BUSY] = {503, HRESULT_SHARING_VIOLATION, "database busy, retry later"},
     [OUTCOME_DATABASE_FAILED] = {500, HRESULT_E_FAIL, "database error"},
+    [OUTCOME_DATABASE_REPLACED] = {503, HRESULT_E_FAIL,
+                                   "database file deleted or replaced; retry later"},
     [OUTCOME_SESSION_BUSY] = {503, HRESULT_SHARING_VIOLATION, "session busy with another request"},
     [OUTCOME_LOCK_FAILED] = {500, HRESULT_E_FAIL, "cannot lock the session"},
     [OUTCOME_OUT_OF_MEMORY] = {500, HRESULT_E_OUTOFMEMORY, "out of memory"},

@@ -118,6 +118,13 @@ void router_handle(struct protocol_context *context, const struct bits_request *
         body_drain(body, drain_limit);
         return;
     }
+    /* A database file replaced under us would split the sessions in two: refuse all,
+     * retryably, until an administrator has put things right. */
+    if (store_check_identity(context->store) != STORE_OK) {
+        outcome_answer(reply, OUTCOME_DATABASE_REPLACED);
+        body_drain(body, drain_limit);
+        return;
+    }
     const struct upload_prefix *prefix = dispatch(context, request, body, reply, &record);
     /* Like IIS, drain up to the largest upload this prefix accepts, so that the
      * keep-alive connection stays usable. */

@@ -8,6 +8,7 @@
 
 #include "spool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -556,6 +557,50 @@ int spool_remove(const char *spool_directory, const char *session_id)
 int spool_remove_lock(const char *spool_directory, const char *session_id)
 {
     return remove_session_file(spool_directory, session_id, LOCK_SUFFIX);
+}
+
+/* The session id of "<GUID>.part", or -EINVAL for any other name. */
+static int upload_session_id(const char *name, char session_id[BITS_SESSION_ID_SIZE])
+{
+    size_t length = strlen(name);
+
+    if (length != SESSION_GUID_LENGTH + strlen(PART_SUFFIX) ||
+        strcmp(name + SESSION_GUID_LENGTH, PART_SUFFIX) != 0)
+        return -EINVAL;
+    return session_id_normalise(name, SESSION_GUID_LENGTH, true, session_id);
+}
+
+static int visit_upload(DIR *directory, const struct dirent *entry,
+                        spool_upload_visitor *visit, void *context)
+{
+    char session_id[BITS_SESSION_ID_SIZE];
+    struct stat status;
+
+    if (upload_session_id(entry->d_name, session_id) != 0)
+        return 0;
+    if (fstatat(dirfd(directory), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -errno; /* removed meanwhile: nothing to visit */
+    return visit(context, session_id, (int64_t)status.st_mtime) != 0 ? 1 : 0;
+}
+
+int spool_list_uploads(const char *spool_directory, spool_upload_visitor *visit, void *context)
+{
+    DIR *directory = opendir(spool_directory);
+    struct dirent *entry;
+    int result = 0;
+
+    if (directory == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    errno = 0;
+    while (result == 0 && (entry = readdir(directory)) != NULL) {
+        result = visit_upload(directory, entry, visit, context);
+        errno = 0;
+    }
+    if (result == 0 && errno != 0)
+        result = -errno;
+    if (closedir(directory) != 0 && result == 0)
+        result = -errno;
+    return result < 0 ? result : 0;
 }
 
 const char *spool_path(const struct spool_file *file)

@@ -8,12 +8,14 @@
 
 #include "store.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -209,6 +211,9 @@ struct store {
     uint64_t busy_since;   /* when the statement now waiting started to */
     uint64_t deadline;     /* the request's: no lock wait goes past it; 0 when none */
     bool deadline_logged;
+    char *path;            /* the database file as opened, NULL in memory */
+    dev_t device;          /* and its identity then, to notice it deleted or replaced */
+    ino_t inode;
     sqlite3_stmt *statements[STATEMENT_COUNT];
 };
 
@@ -720,6 +725,44 @@ static void prefix_error_with_path(char **error, const char *path)
     free(message);
 }
 
+/* The file the connection opened, so that store_check_identity can tell when another
+ * file has taken its name. */
+static int remember_identity(struct store *store, const char *path, char **error)
+{
+    struct stat status;
+
+    if (store->in_memory)
+        return STORE_OK;
+    if (stat(path, &status) != 0) {
+        set_error(error, "cannot stat the database file: %s", strerror(errno));
+        return STORE_ERROR;
+    }
+    store->path = strdup(path);
+    if (store->path == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    store->device = status.st_dev;
+    store->inode = status.st_ino;
+    return STORE_OK;
+}
+
+int store_check_identity(struct store *store)
+{
+    struct stat status;
+
+    if (store->path == NULL)
+        return STORE_OK;
+    bool found = stat(store->path, &status) == 0;
+    if (found && status.st_dev == store->device && status.st_ino == store->inode)
+        return STORE_OK;
+    log_error("database %s was %s while bitspool runs: refusing service (503) rather than "
+              "keeping sessions in a file nobody else sees; put the original back, or "
+              "restart the responders to use the new one (docs/operations.md, \"Recovering "
+              "the database\")", store->path, found ? "replaced" : "deleted");
+    return STORE_REPLACED;
+}
+
 int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
                char **error)
 {
@@ -747,6 +790,8 @@ int store_open(const char *path, unsigned busy_timeout_milliseconds, struct stor
         goto fail;
     if (migrate(opened->database, error) != STORE_OK)
         goto fail;
+    if (remember_identity(opened, path, error) != STORE_OK)
+        goto fail;
     *store = opened;
     return STORE_OK;
 fail:
@@ -764,6 +809,7 @@ void store_close(struct store *store)
     /* An open transaction is rolled back by the close. */
     if (sqlite3_close(store->database) != SQLITE_OK)
         log_error("database: closing: %s", sqlite3_errmsg(store->database));
+    free(store->path);
     free(store);
 }
 

@@ -15,6 +15,7 @@ enum store_result {
     STORE_NOT_FOUND = 1,
     STORE_ERROR = -1, /* logged with SQLite's message */
     STORE_BUSY = -2,  /* still locked after the busy timeout: a retryable condition */
+    STORE_REPLACED = -3, /* the database file was deleted or replaced under us */
 };
 
 enum session_state {
@@ -83,6 +84,11 @@ void store_close(struct store *store);
  * milliseconds from now in all, however many statements run meanwhile: the bound of
  * one request. 0 leaves only the busy timeout of each statement. */
 void store_set_deadline(struct store *store, unsigned milliseconds);
+
+/* Checks that the database file is still the one opened: an administrator who deletes
+ * or replaces it while responders run would otherwise split the sessions between the
+ * unlinked file and a new one. STORE_OK, or STORE_REPLACED (logged as an error). */
+int store_check_identity(struct store *store);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);

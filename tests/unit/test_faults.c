@@ -167,6 +167,29 @@ static void test_a_locked_database_holds_a_request_for_lock_timeout_in_all(void 
     free(id);
 }
 
+/* The database file deleted or replaced under a running responder: every request is
+ * refused, retryably, rather than recorded in a file nobody else sees; once the file is
+ * back, service resumes. */
+static void test_a_replaced_database_is_refused_retryably(void **state)
+{
+    struct fixture *fixture = *state;
+    char path[512], moved[520];
+    char *id = fixture_create_session(fixture, URL);
+
+    snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(send_all(fixture, id), 503);
+    assert_error_reply(fixture, 503, 0x80004005u);
+    FILE *impostor = fopen(path, "w");
+    assert_non_null(impostor);
+    fclose(impostor);
+    assert_int_equal(fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL), 503);
+    assert_int_equal(rename(moved, path), 0);
+    assert_int_equal(send_all(fixture, id), 200);
+    free(id);
+}
+
 static void test_free_space_reserve_refuses_with_disk_full(void **state)
 {
     struct fixture *fixture = *state;
@@ -275,6 +298,7 @@ int main(void)
         TEST(test_full_disk_is_a_retryable_disk_full),
         TEST(test_lock_held_past_lock_timeout_is_busy),
         TEST(test_a_locked_database_holds_a_request_for_lock_timeout_in_all),
+        TEST(test_a_replaced_database_is_refused_retryably),
         TEST(test_free_space_reserve_refuses_with_disk_full),
         TEST(test_crash_between_any_two_statements_keeps_row_and_event_together),
     };

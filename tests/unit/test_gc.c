@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -167,6 +168,33 @@ static void test_finished_sessions_are_purged_after_retention(void **state)
     free(id);
 }
 
+/* An upload in the spool that no session row knows (its database lost or replaced) is
+ * reported and kept while it may be restored, removed once untouched for
+ * session_timeout. */
+static void test_spool_uploads_without_a_session_are_kept_then_removed(void **state)
+{
+    struct fixture *fixture = *state;
+    char *id = started_session(fixture);
+    struct gc_report report;
+    const char *spool = uploads(fixture)->spool_directory;
+    char sql[200];
+    int64_t timeout = (int64_t)uploads(fixture)->session_timeout;
+    int64_t now = (int64_t)time(NULL);
+
+    snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE id = '%s'", id);
+    char command[700];
+    snprintf(command, sizeof command, "sqlite3 '%s/bitspool.db' \"%s\"", fixture->directory, sql);
+    assert_int_equal(system(command), 0);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, now, &report), STORE_OK);
+    assert_int_equal(report.orphans_kept, 1);
+    assert_true(spool_exists(spool, id));
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, now + timeout + 60, &report),
+                     STORE_OK);
+    assert_int_equal(report.orphans_removed, 1);
+    assert_false(spool_exists(spool, id));
+    free(id);
+}
+
 static void test_gc_due_once_per_interval(void **state)
 {
     struct fixture *fixture = *state;
@@ -187,6 +215,7 @@ int main(void)
         TEST(test_fresh_session_is_left_alone),
         TEST(test_session_busy_with_a_request_is_skipped),
         TEST(test_finished_sessions_are_purged_after_retention),
+        TEST(test_spool_uploads_without_a_session_are_kept_then_removed),
         TEST(test_gc_due_once_per_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -376,12 +376,14 @@ int main(int argc, char **argv)
         status = EXIT_CONFIGURATION;
         goto out;
     }
-    log_info("ready: %lu responder%s, database %s", options.children,
+    log_info("bitspool %s started: configuration %s, %lu responder%s, database %s",
+             PACKAGE_VERSION, path != NULL ? path : "(built-in defaults)", options.children,
              options.children == 1 ? "" : "s", configuration->database);
     if (options.children == 1)
         status = responder_run_fastcgi(configuration, listen_fd);
     else
         status = supervise(configuration, listen_fd, options.children);
+    log_info("bitspool %s stopped%s", PACKAGE_VERSION, stopping ? " on a signal" : "");
 out:
     configuration_free(configuration);
     return status;

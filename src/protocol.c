@@ -479,14 +479,22 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     enum session_state state =
         held_after == session->total_size ? SESSION_COMPLETE : SESSION_OPEN;
     result = record_progress(context, session, held_after, state);
+    if (append_result == -EPIPE || append_result == -ECONNRESET) {
+        /* The body reader's own errors: the client, not the disk. */
+        log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 ": client went away after %"
+                    PRIu64 " of %" PRIu64 " bytes (%" PRIu64 " new bytes kept)", session->id,
+                    request->range.first, request->range.last,
+                    request->content_length - body->remaining, request->content_length,
+                    held_after - held);
+        fail(reply, 400, HRESULT_E_INVALIDARG, "body shorter than Content-Length");
+        goto out;
+    }
     if (append_result != 0) {
         log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 " failed after %" PRIu64
                     " bytes: %s", session->id, request->range.first, request->range.last,
                     held_after - held, strerror(-append_result));
         if (append_result == -ENOSPC)
             fail(reply, 500, HRESULT_DISK_FULL, "disk full");
-        else if (append_result == -EPIPE)
-            fail(reply, 400, HRESULT_E_INVALIDARG, "body shorter than Content-Length");
         else
             fail(reply, 500, HRESULT_E_FAIL, "cannot write the spool file");
         goto out;
@@ -843,6 +851,9 @@ static void record_event(struct protocol_context *context, const struct bits_req
         event.packet = cgi_packet_type_name(request->packet_type);
     if (store_event_add(context->store, &event) != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
+    log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,
+                                    event.range_first, event.range_last, event.status,
+                                    event.hresult, event.has_held_after, event.held_after});
     if (reply->hresult != 0)
         log_info("%s %s %s: %d 0x%08" PRIX32 " %s",
                  request->remote_address != NULL ? request->remote_address : "?", event.packet,

@@ -50,6 +50,7 @@ struct ctl {
     const struct configuration *configuration;
     const char *configuration_path; /* NULL for the built-in defaults */
     struct store *store;
+    enum store_open_mode open_mode;
     int64_t now;
 };
 
@@ -814,7 +815,8 @@ static int open_store(struct ctl *ctl)
     }
     if (ctl->configuration->lock_timeout > UINT_MAX / 1000u)
         busy = UINT_MAX;
-    if (store_open(database, (unsigned)busy, &ctl->store, &error) != STORE_OK) {
+    if (store_open(database, ctl->open_mode, (unsigned)busy, &ctl->store, &error) !=
+        STORE_OK) {
         fprintf(stderr, "bitspoolctl: cannot open database %s: %s\n", database,
                 error != NULL ? error : "unknown error");
         free(error);

@@ -40,7 +40,8 @@ static struct store *responder_open_store(const struct configuration *configurat
 
     if (configuration->lock_timeout > UINT_MAX / 1000u)
         busy = UINT_MAX;
-    if (store_open(configuration->database, (unsigned)busy, &store, &error) != STORE_OK) {
+    if (store_open(configuration->database, STORE_OPEN_MIGRATE, (unsigned)busy, &store,
+                   &error) != STORE_OK) {
         log_error("cannot open database %s: %s", configuration->database,
                   error != NULL ? error : "unknown error");
         free(error);

@@ -18,6 +18,7 @@
 #include <fcgiapp.h>
 
 #include "configuration.h"
+#include "database_check.h"
 #include "log.h"
 #include "notify.h"
 #include "responder.h"
@@ -151,6 +152,18 @@ static int check_directories(const struct configuration *configuration)
             result = -1;
     }
     return result;
+}
+
+/* For -t: a database the service user cannot create or write would fail every request. */
+static int check_database(const struct configuration *configuration)
+{
+    char *problem = NULL;
+
+    if (database_check_writable(configuration->database, &problem) == 0)
+        return 0;
+    log_error("%s", problem != NULL ? problem : "out of memory checking the database");
+    free(problem);
+    return -1;
 }
 
 static int open_unix_socket(const char *path)
@@ -346,7 +359,9 @@ int main(int argc, char **argv)
     }
     log_open("bitspool", configuration->log_target, configuration->log_level);
     if (options.test_only) {
-        status = check_directories(configuration) == 0 ? 0 : EXIT_CONFIGURATION;
+        int directories = check_directories(configuration);
+        int database = check_database(configuration);
+        status = directories == 0 && database == 0 ? 0 : EXIT_CONFIGURATION;
         if (status == 0)
             printf("bitspool: configuration %s is ok\n", path != NULL ? path : "(built-in)");
         goto out;

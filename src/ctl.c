@@ -1174,8 +1174,12 @@ static int run_command(const struct command *command, const char *option_path,
         return EXIT_CONFIGURATION;
     }
     ctl.configuration = configuration;
-    /* Whatever the configured target, an interactive tool reports on its own stderr. */
-    log_open("bitspoolctl", LOG_TARGET_STDERR, configuration->log_level);
+    /* Whatever the configured target, an interactive tool reports on its own stderr;
+     * migrate's backup and migration lines are what its administrator waits for. */
+    enum log_level level = configuration->log_level;
+    if (command->run == command_migrate && level < LOG_LEVEL_INFO)
+        level = LOG_LEVEL_INFO;
+    log_open("bitspoolctl", LOG_TARGET_STDERR, level);
     if (become_service_user(configuration->database) != 0)
         goto out;
     if (command->store_mode >= 0 && open_store(&ctl, (enum store_open_mode)command->store_mode) != 0)

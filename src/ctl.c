@@ -88,7 +88,7 @@ enum session_column {
 
 static const struct ctl_column session_columns[SC_COUNT] = {
     [SC_ID] = {"ID", CTL_TEXT, true, "session id"},
-    [SC_STATE] = {"STATE", CTL_TEXT, true, "open, complete, closing, committed, cancelled, expired"},
+    [SC_STATE] = {"STATE", CTL_TEXT, true, "open, complete, closing, committed, cancelled, ..."},
     [SC_OWNER] = {"OWNER", CTL_TEXT, true, "authenticated user"},
     [SC_ADDRESS] = {"ADDRESS", CTL_TEXT, false, "client address"},
     [SC_HELD] = {"HELD", CTL_NUMBER, true, "bytes received and kept"},
@@ -167,12 +167,13 @@ static void usage(FILE *out)
             "ID: {GUID}, or as in spool file names (GUID, GUID.part)\n"
             "exit status: 0 done, 1 failed, 2 usage error, 78 configuration error\n",
             CONFIGURATION_DEFAULT_PATH);
-    fprintf(out, "columns of sessions and show:\n");
-    if (out == stdout)
-        ctl_columns_help(session_columns, SC_COUNT);
-    fprintf(out, "columns of events:\n");
-    if (out == stdout)
-        ctl_columns_help(event_columns, EC_COUNT);
+    /* After a usage error the reader needs the commands, not forty column names. */
+    if (out != stdout)
+        return;
+    printf("columns of sessions and show (-o):\n");
+    ctl_columns_help(session_columns, SC_COUNT);
+    printf("columns of events (-o):\n");
+    ctl_columns_help(event_columns, EC_COUNT);
 }
 
 /* ---- cell text ---- */
@@ -183,7 +184,8 @@ static const char *format_time(int64_t seconds, char text[TIME_TEXT_SIZE])
     struct tm broken_down;
     time_t converted = (time_t)seconds;
 
-    if (seconds == 0 || (int64_t)converted != seconds || gmtime_r(&converted, &broken_down) == NULL ||
+    if (seconds == 0 || (int64_t)converted != seconds ||
+        gmtime_r(&converted, &broken_down) == NULL ||
         strftime(text, TIME_TEXT_SIZE, "%Y-%m-%dT%H:%M:%SZ", &broken_down) == 0)
         return NULL;
     return text;
@@ -439,51 +441,69 @@ static int command_events(struct ctl *ctl, const struct arguments *arguments)
 
 /* ---- show ---- */
 
-static const struct ctl_column field_columns[] = {
-    {"FIELD", CTL_TEXT, true, "name"},
-    {"VALUE", CTL_TEXT, true, "value"},
-};
+/* "HELD" as show's field name "held". Malloc'd. */
+static char *field_name(const char *column_name)
+{
+    char *name = strdup(column_name);
 
-/* For people, one field per line; for scripts, the session's row as in `sessions`. */
+    for (char *letter = name; letter != NULL && *letter != '\0'; letter++) {
+        if (*letter >= 'A' && *letter <= 'Z')
+            *letter = (char)(*letter - 'A' + 'a');
+    }
+    return name;
+}
+
+/* For people, one field per line, for the columns `selected` shows. */
+static struct ctl_table *field_table(const struct ctl_table *selected, const char **cells)
+{
+    static const struct ctl_column field_columns[] = {
+        {"FIELD", CTL_TEXT, true, "name"},
+        {"VALUE", CTL_TEXT, true, "value"},
+    };
+    struct ctl_output_options plain = {CTL_FORMAT_TABLE, NULL, true};
+    struct ctl_table *table = ctl_table_new("session", NULL, field_columns, 2, &plain, false);
+
+    for (size_t index = 0; table != NULL && index < SC_COUNT; index++) {
+        if (!ctl_table_shows(selected, session_columns[index].name))
+            continue;
+        char *name = field_name(session_columns[index].name);
+        const char *row[2] = {name, cells[index]};
+        if (name == NULL || ctl_table_add_row(table, row) != 0) {
+            ctl_table_free(table);
+            table = NULL;
+        }
+        free(name);
+    }
+    return table;
+}
+
+/* The session as show prints it: all columns unless -o says otherwise; for scripts the
+ * row as in `sessions`, for people one field per line. */
 static struct ctl_table *session_table(const struct ctl *ctl, const struct arguments *arguments,
                                        const struct session *session)
 {
     struct ctl_output_options all = arguments->output;
     struct progress_texts texts;
     const char *cells[SC_COUNT];
-    bool fields = arguments->output.format == CTL_FORMAT_TABLE;
-    struct ctl_table *selected, *table;
 
     if (all.columns == NULL)
         all.columns = "ID,STATE,URL,PREFIX,DESTINATION,OWNER,ADDRESS,NAME,AGENT,HELD,TOTAL,"
                       "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED";
-    selected = ctl_table_new("session", NULL, session_columns, SC_COUNT, &all, true);
+    struct ctl_table *selected = ctl_table_new("session", NULL, session_columns, SC_COUNT,
+                                               &all, true);
+    if (selected == NULL)
+        return NULL;
     session_cells(ctl, session, &texts, cells);
-    if (selected == NULL || !fields) {
-        if (selected != NULL && ctl_table_add_row(selected, cells) != 0) {
-            ctl_table_free(selected);
-            return NULL;
-        }
-        return selected;
+    if (arguments->output.format == CTL_FORMAT_TABLE) {
+        struct ctl_table *fields = field_table(selected, cells);
+        ctl_table_free(selected);
+        return fields;
     }
-    struct ctl_output_options plain = {CTL_FORMAT_TABLE, NULL, true};
-    table = ctl_table_new("session", NULL, field_columns, 2, &plain, false);
-    for (size_t index = 0; table != NULL && index < SC_COUNT; index++) {
-        const char *name = session_columns[index].name;
-        if (!ctl_table_shows(selected, name))
-            continue;
-        char *lower = strdup(name);
-        for (char *letter = lower; letter != NULL && *letter != '\0'; letter++)
-            *letter = (char)(*letter >= 'A' && *letter <= 'Z' ? *letter - 'A' + 'a' : *letter);
-        const char *row[2] = {lower, cells[index]};
-        if (lower == NULL || ctl_table_add_row(table, row) != 0) {
-            ctl_table_free(table);
-            table = NULL;
-        }
-        free(lower);
+    if (ctl_table_add_row(selected, cells) != 0) {
+        ctl_table_free(selected);
+        return NULL;
     }
-    ctl_table_free(selected);
-    return table;
+    return selected;
 }
 
 static int command_show(struct ctl *ctl, const struct arguments *arguments)
@@ -1182,7 +1202,8 @@ static int run_command(const struct command *command, const char *option_path,
     log_open("bitspoolctl", LOG_TARGET_STDERR, level);
     if (become_service_user(configuration->database) != 0)
         goto out;
-    if (command->store_mode >= 0 && open_store(&ctl, (enum store_open_mode)command->store_mode) != 0)
+    if (command->store_mode >= 0 &&
+        open_store(&ctl, (enum store_open_mode)command->store_mode) != 0)
         goto out;
     status = command->run(&ctl, arguments);
 out:

@@ -181,7 +181,8 @@ static void test_packet_line_at_debug(void **state)
 static void test_control_characters_from_input_are_replaced(void **state)
 {
     (void)state;
-    log_warning("1.2.3.4 Create-Session %s: 400", "/uploads/a\nbitspool[1]: error: x\r\x1b[31m\x7f");
+    log_warning("1.2.3.4 Create-Session %s: 400",
+                "/uploads/a\nbitspool[1]: error: x\r\x1b[31m\x7f");
     assert_int_equal(captured_count, 1);
     expect_line(captured, "warning",
                 "1.2.3.4 Create-Session /uploads/a?bitspool[1]: error: x??[31m?: 400");

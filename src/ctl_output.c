@@ -94,6 +94,10 @@ static int select_columns(const struct ctl_column *columns, size_t count, const 
         if (*name == ',')
             name++;
     }
+    if (*ordered == 0) {
+        fprintf(stderr, "bitspoolctl: -o names no column\n");
+        return -1;
+    }
     return 0;
 }
 

@@ -25,8 +25,12 @@ ssize_t body_read(struct body_reader *body, void *buffer, size_t size)
     if (size > SSIZE_MAX)
         size = SSIZE_MAX;
     ssize_t got = body->read(body->context, buffer, size);
-    if (got < 0)
+    /* Whatever the transport said, the request's connection failed: one errno that no
+     * write to the spool gives, so that a client going away is not told as disk trouble. */
+    if (got < 0) {
+        errno = ECONNRESET;
         return -1;
+    }
     if (got == 0) {
         errno = EPIPE; /* the client sent less than its Content-Length */
         return -1;

@@ -22,8 +22,9 @@ void body_reader_init(struct body_reader *body, body_read_function *read_functio
                       void *context, uint64_t length);
 
 /* Reads up to size bytes, never past the declared length. Returns the count (0 only
- * when nothing remains) or -1 when the input failed or ended early (errno set; EPIPE
- * for a body shorter than its Content-Length). */
+ * when nothing remains) or -1 when the input failed or ended early: errno is
+ * ECONNRESET when the transport failed, EPIPE for a body shorter than its
+ * Content-Length, EIO for a read function that returned more than asked. */
 ssize_t body_read(struct body_reader *body, void *buffer, size_t size);
 
 /* Reads and discards up to limit bytes so that the connection stays usable.

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* bitspoolctl: the administrator's tool over the responder's database and spool: list,
- * show and cancel sessions, run the cleanup, count what happened, check the setup. */
-/* config.h first: it defines _GNU_SOURCE (getopt_long, gmtime_r under -std=c11). */
+ * show and cancel sessions, run the cleanup, count what happened, migrate, check the
+ * setup; for people as tables, for scripts as JSON or raw columns. */
+/* config.h first: it defines _GNU_SOURCE (getopt_long, timegm, initgroups). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,8 +26,11 @@
 #include "bits.h"
 #include "cgi.h"
 #include "configuration.h"
+#include "ctl_check.h"
+#include "ctl_output.h"
 #include "gc.h"
 #include "lifecycle.h"
+#include "hresult.h"
 #include "log.h"
 #include "protocol.h"
 #include "session_id.h"
@@ -38,13 +45,20 @@
  * administrator is told the session is busy rather than left waiting. */
 #define CANCEL_LOCK_TIMEOUT_MILLISECONDS 5000u
 #define STATISTICS_WINDOW_SECONDS (24 * 3600)
+#define NUMBER_TEXT_SIZE sizeof "-9223372036854775808"
 #define TIME_TEXT_SIZE sizeof "-292277026596-12-04T15:30:07Z"
-#define SIZE_TEXT_SIZE sizeof "18446744073709551615/18446744073709551615"
+#define RANGE_TEXT_SIZE sizeof "18446744073709551615-18446744073709551615"
 
 /* What the command line asked for, checked before anything is opened. */
 struct arguments {
+    struct ctl_output_options output;
     int state_filter; /* -1 for every state */
     size_t limit;     /* 0 for no limit */
+    const char *owner;   /* exact, NULL for any */
+    const char *address; /* glob, NULL for any */
+    const char *url;     /* glob, NULL for any */
+    bool has_since, has_until;
+    int64_t since, until; /* Unix seconds, inclusive */
     char session_id[BITS_SESSION_ID_SIZE];
 };
 
@@ -52,268 +66,467 @@ struct ctl {
     const struct configuration *configuration;
     const char *configuration_path; /* NULL for the built-in defaults */
     struct store *store;
+    uid_t invoked_by; /* the real uid before any switch to the service user */
     int64_t now;
 };
 
+enum option_group { TAKES_NOTHING = 0, TAKES_SESSION_FILTERS = 1, TAKES_TIME_FILTERS = 2 };
+
 struct command {
     const char *name;
-    bool takes_listing_options;
+    int filters;               /* option_group bits */
     bool takes_session_id;
-    bool uses_store;
+    int store_mode;            /* enum store_open_mode, or -1 for no database */
     int (*run)(struct ctl *ctl, const struct arguments *arguments);
+};
+
+/* ---- the columns ---- */
+
+enum session_column {
+    SC_ID, SC_STATE, SC_OWNER, SC_ADDRESS, SC_HELD, SC_TOTAL, SC_PERCENT, SC_RATE, SC_IDLE,
+    SC_CREATED, SC_PROGRESS, SC_FINISHED, SC_URL, SC_PREFIX, SC_DESTINATION, SC_NAME,
+    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_COUNT
+};
+
+static const struct ctl_column session_columns[SC_COUNT] = {
+    [SC_ID] = {"ID", CTL_TEXT, true, "session id"},
+    [SC_STATE] = {"STATE", CTL_TEXT, true, "open, complete, closing, committed, cancelled, ..."},
+    [SC_OWNER] = {"OWNER", CTL_TEXT, true, "authenticated user"},
+    [SC_ADDRESS] = {"ADDRESS", CTL_TEXT, false, "client address"},
+    [SC_HELD] = {"HELD", CTL_NUMBER, true, "bytes received and kept"},
+    [SC_TOTAL] = {"TOTAL", CTL_NUMBER, true, "bytes announced, empty before the first fragment"},
+    [SC_PERCENT] = {"PERCENT", CTL_NUMBER, true, "held of total, unfinished sessions"},
+    [SC_RATE] = {"RATE", CTL_NUMBER, true, "bytes per second, creation to last progress"},
+    [SC_IDLE] = {"IDLE", CTL_NUMBER, true, "seconds since the last progress, unfinished"},
+    [SC_CREATED] = {"CREATED", CTL_TEXT, false, "creation time (UTC)"},
+    [SC_PROGRESS] = {"PROGRESS", CTL_TEXT, true, "time of the last progress (UTC)"},
+    [SC_FINISHED] = {"FINISHED", CTL_TEXT, false, "commit, cancel or expiry time (UTC)"},
+    [SC_URL] = {"URL", CTL_TEXT, true, "upload URL path"},
+    [SC_PREFIX] = {"PREFIX", CTL_TEXT, false, "configured prefix"},
+    [SC_DESTINATION] = {"DESTINATION", CTL_TEXT, false, "path below the prefix's root"},
+    [SC_NAME] = {"NAME", CTL_TEXT, false, "the client's local file name (Content-Name)"},
+    [SC_AGENT] = {"AGENT", CTL_TEXT, false, "User-Agent"},
+    [SC_JOB] = {"JOB", CTL_TEXT, false, "upload or upload-reply"},
+    [SC_REPLY_URL] = {"REPLY-URL", CTL_TEXT, false, "upload-reply: the reply's URL"},
+    [SC_NOTIFY] = {"NOTIFY", CTL_NUMBER, false, "upload-reply: the application's status"},
+};
+
+enum event_column {
+    EC_TIME, EC_SESSION, EC_PACKET, EC_STATUS, EC_HRESULT, EC_ERROR, EC_RANGE, EC_BYTES,
+    EC_HELD, EC_ADDRESS, EC_OWNER, EC_MESSAGE, EC_COUNT
+};
+
+static const struct ctl_column event_columns[EC_COUNT] = {
+    [EC_TIME] = {"TIME", CTL_TEXT, true, "when the packet was answered (UTC)"},
+    [EC_SESSION] = {"SESSION", CTL_TEXT, false, "session id"},
+    [EC_PACKET] = {"PACKET", CTL_TEXT, true, "BITS-Packet-Type"},
+    [EC_STATUS] = {"STATUS", CTL_NUMBER, true, "HTTP status, empty for bitspoolctl's own"},
+    [EC_HRESULT] = {"HRESULT", CTL_TEXT, true, "BITS-Error-Code, empty on success"},
+    [EC_ERROR] = {"ERROR", CTL_TEXT, true, "what the HRESULT means"},
+    [EC_RANGE] = {"RANGE", CTL_TEXT, true, "Content-Range first-last"},
+    [EC_BYTES] = {"BYTES", CTL_NUMBER, true, "bytes written by the packet"},
+    [EC_HELD] = {"HELD", CTL_NUMBER, false, "bytes held after the packet"},
+    [EC_ADDRESS] = {"ADDRESS", CTL_TEXT, false, "client address"},
+    [EC_OWNER] = {"OWNER", CTL_TEXT, false, "authenticated user"},
+    [EC_MESSAGE] = {"MESSAGE", CTL_TEXT, true, "the server's explanation"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bitspoolctl [-f FILE] COMMAND [ARGUMENTS]\n"
+            "usage: bitspoolctl [OPTIONS] COMMAND [ARGUMENTS]\n"
             "  Looks after the sessions of the bitspool BITS upload server.\n"
-            "  -f FILE  configuration (default: $BITSPOOL_CONFIG, else %s if present)\n"
-            "  -h       print this help\n"
+            "options:\n"
+            "  -f, --config FILE    configuration (default: $BITSPOOL_CONFIG, else %s\n"
+            "                       if present)\n"
+            "  -J, --json           print JSON\n"
+            "  -r, --raw            print raw columns separated by spaces, for scripts\n"
+            "  -o, --output COLS    columns to print (\"+COLS\" adds to the default)\n"
+            "  -n, --noheadings     leave out the column names\n"
+            "  -h, --help           print this help\n"
+            "  -V, --version        print the version\n"
             "commands:\n"
-            "  sessions [--state STATE] [--limit N]  list sessions, newest first\n"
-            "  show ID                               a session's fields and its events\n"
-            "  cancel ID                             cancel an unfinished session\n"
-            "  gc                                    finish interrupted commits, expire\n"
-            "                                        stale sessions, purge old rows now\n"
-            "  stats                                 sessions per state, last 24 hours\n"
-            "  check-config                          show the effective configuration and\n"
-            "                                        check its directories\n"
-            "states: open, complete, closing, committed, cancelled, expired\n"
+            "  sessions [FILTERS]   list sessions, newest first\n"
+            "  show ID              a session's fields and its events\n"
+            "  events ID [--since TIME] [--until TIME] [--limit N]\n"
+            "                       a session's events, oldest first\n"
+            "  cancel ID            cancel an unfinished session\n"
+            "  gc                   finish interrupted commits, expire stale sessions, purge\n"
+            "                       old rows now\n"
+            "  stats                sessions per state, commits and errors of the last 24 h\n"
+            "  migrate              back up the database and bring its schema up to date\n"
+            "  check-config         show the effective configuration and check that the\n"
+            "                       service user can use its directories and database\n"
+            "filters of sessions:\n"
+            "  --state STATE        open, complete, closing, committed, cancelled, expired\n"
+            "  --owner USER         sessions of this user\n"
+            "  --address GLOB       client addresses matching, e.g. '10.1.*'\n"
+            "  --url GLOB           URL paths matching, e.g. '/uploads/logs/*'\n"
+            "  --since TIME, --until TIME\n"
+            "                       created in this window: 2026-05-01, 2026-05-01T12:00:00Z,\n"
+            "                       @UNIXSECONDS, or 90m, 12h, 7d ago\n"
+            "  --limit N            at most N sessions\n"
+            "ID: {GUID}, or as in spool file names (GUID, GUID.part)\n"
             "exit status: 0 done, 1 failed, 2 usage error, 78 configuration error\n",
             CONFIGURATION_DEFAULT_PATH);
+    /* After a usage error the reader needs the commands, not forty column names. */
+    if (out != stdout)
+        return;
+    printf("columns of sessions and show (-o):\n");
+    ctl_columns_help(session_columns, SC_COUNT);
+    printf("columns of events (-o):\n");
+    ctl_columns_help(event_columns, EC_COUNT);
 }
 
-/* ---- printing ---- */
+/* ---- cell text ---- */
 
-/* Owners, user agents and file names come from clients: control bytes are shown as
- * \xNN so that nothing a client sent can drive the administrator's terminal. Returns
- * the number of characters printed. */
-static size_t print_escaped(const char *text)
-{
-    size_t printed = 0;
-
-    for (const unsigned char *byte = (const unsigned char *)text; *byte != '\0'; byte++) {
-        if (*byte < 0x20 || *byte == 0x7f || *byte == '\\') {
-            printf("\\x%02x", *byte);
-            printed += 4;
-        } else {
-            putchar(*byte);
-            printed++;
-        }
-    }
-    return printed;
-}
-
-/* A table cell: the text escaped, padded to width, then one space. */
-static void print_cell(const char *text, size_t width)
-{
-    size_t printed = print_escaped(text);
-
-    while (printed++ < width)
-        putchar(' ');
-    putchar(' ');
-}
-
-static void print_field(const char *name, const char *value)
-{
-    printf("%-16s ", name);
-    print_escaped(value != NULL && value[0] != '\0' ? value : "-");
-    putchar('\n');
-}
-
-/* Unix seconds as UTC ISO 8601; "-" for 0, which the store uses for "never". */
+/* Unix seconds as UTC ISO 8601; NULL for 0, which the store uses for "never". */
 static const char *format_time(int64_t seconds, char text[TIME_TEXT_SIZE])
 {
     struct tm broken_down;
     time_t converted = (time_t)seconds;
 
-    if (seconds == 0 || (int64_t)converted != seconds || gmtime_r(&converted, &broken_down) == NULL ||
+    if (seconds == 0 || (int64_t)converted != seconds ||
+        gmtime_r(&converted, &broken_down) == NULL ||
         strftime(text, TIME_TEXT_SIZE, "%Y-%m-%dT%H:%M:%SZ", &broken_down) == 0)
-        return "-";
+        return NULL;
     return text;
 }
 
-/* "held/total", the total "?" until the first fragment has announced it. */
-static const char *format_progress(const struct session *session, char text[SIZE_TEXT_SIZE])
+static const char *format_unsigned(uint64_t value, char text[NUMBER_TEXT_SIZE])
 {
-    int length;
+    int length = snprintf(text, NUMBER_TEXT_SIZE, "%" PRIu64, value);
 
-    if (session->total_known)
-        length = snprintf(text, SIZE_TEXT_SIZE, "%" PRIu64 "/%" PRIu64, session->held_size,
-                          session->total_size);
-    else
-        length = snprintf(text, SIZE_TEXT_SIZE, "%" PRIu64 "/?", session->held_size);
-    if (length < 0 || (size_t)length >= SIZE_TEXT_SIZE)
-        return "?";
-    return text;
+    return length < 0 || (size_t)length >= NUMBER_TEXT_SIZE ? NULL : text;
 }
 
-/* A size as the configuration would say it: the largest binary unit that divides it. */
-static void print_size_setting(const char *name, uint64_t bytes)
+static const char *text_or_null(const char *text)
 {
-    static const char units[] = "KMGT";
-    unsigned unit = 0;
-    uint64_t value = bytes;
+    return text != NULL && text[0] != '\0' ? text : NULL;
+}
 
-    if (bytes == (uint64_t)INT64_MAX) {
-        printf("%s = unlimited\n", name);
-        return;
+static bool is_unfinished(enum session_state state)
+{
+    return state == SESSION_OPEN || state == SESSION_COMPLETE || state == SESSION_CLOSING;
+}
+
+/* Percent, rate and idle time: what an administrator asks of a session still running. */
+struct progress_texts {
+    char held[NUMBER_TEXT_SIZE], total[NUMBER_TEXT_SIZE], percent[NUMBER_TEXT_SIZE];
+    char rate[NUMBER_TEXT_SIZE], idle[NUMBER_TEXT_SIZE], notify[NUMBER_TEXT_SIZE];
+    char created[TIME_TEXT_SIZE], progress[TIME_TEXT_SIZE], finished[TIME_TEXT_SIZE];
+};
+
+static const char *format_percent(const struct session *session, char text[NUMBER_TEXT_SIZE])
+{
+    if (!session->total_known || !is_unfinished(session->state))
+        return NULL;
+    double percent = session->total_size == 0
+                         ? 100.0
+                         : (double)session->held_size * 100.0 / (double)session->total_size;
+    int length = snprintf(text, NUMBER_TEXT_SIZE, "%.1f", percent);
+    return length < 0 || (size_t)length >= NUMBER_TEXT_SIZE ? NULL : text;
+}
+
+static void fill_progress(const struct ctl *ctl, const struct session *session,
+                          struct progress_texts *texts, const char **cells)
+{
+    cells[SC_HELD] = format_unsigned(session->held_size, texts->held);
+    cells[SC_TOTAL] = session->total_known ? format_unsigned(session->total_size, texts->total)
+                                           : NULL;
+    cells[SC_PERCENT] = format_percent(session, texts->percent);
+    if (is_unfinished(session->state)) {
+        int64_t elapsed = session->progress_at - session->created_at;
+        int64_t idle = ctl->now - session->progress_at;
+        cells[SC_RATE] = format_unsigned(elapsed > 0 ? session->held_size / (uint64_t)elapsed
+                                                     : session->held_size, texts->rate);
+        cells[SC_IDLE] = format_unsigned(idle > 0 ? (uint64_t)idle : 0, texts->idle);
     }
-    while (value != 0 && value % 1024 == 0 && unit < sizeof units - 1) {
-        value /= 1024;
-        unit++;
-    }
-    if (unit == 0)
-        printf("%s = %" PRIu64 "\n", name, value);
-    else
-        printf("%s = %" PRIu64 "%c\n", name, value, units[unit - 1]);
+    cells[SC_CREATED] = format_time(session->created_at, texts->created);
+    cells[SC_PROGRESS] = format_time(session->progress_at, texts->progress);
+    cells[SC_FINISHED] = format_time(session->finished_at, texts->finished);
 }
 
-static void print_duration_setting(const char *name, uint64_t seconds)
+/* One row of the sessions table; the texts live in *texts. */
+static void session_cells(const struct ctl *ctl, const struct session *session,
+                          struct progress_texts *texts, const char **cells)
 {
-    if (seconds != 0 && seconds % 86400 == 0)
-        printf("%s = %" PRIu64 "d\n", name, seconds / 86400);
-    else if (seconds != 0 && seconds % 3600 == 0)
-        printf("%s = %" PRIu64 "h\n", name, seconds / 3600);
-    else if (seconds != 0 && seconds % 60 == 0)
-        printf("%s = %" PRIu64 "m\n", name, seconds / 60);
-    else
-        printf("%s = %" PRIu64 "s\n", name, seconds);
-}
-
-static void print_text_setting(const char *name, const char *value)
-{
-    printf("%s = ", name);
-    if (value == NULL)
-        printf("(unset)");
-    else
-        print_escaped(value);
-    putchar('\n');
+    for (size_t index = 0; index < SC_COUNT; index++)
+        cells[index] = NULL;
+    cells[SC_ID] = session->id;
+    cells[SC_STATE] = store_session_state_name(session->state);
+    cells[SC_OWNER] = text_or_null(session->owner);
+    cells[SC_ADDRESS] = text_or_null(session->client_address);
+    fill_progress(ctl, session, texts, cells);
+    cells[SC_URL] = text_or_null(session->url_path);
+    cells[SC_PREFIX] = text_or_null(session->url_prefix);
+    cells[SC_DESTINATION] = text_or_null(session->destination);
+    cells[SC_NAME] = text_or_null(session->content_name);
+    cells[SC_AGENT] = text_or_null(session->user_agent);
+    cells[SC_JOB] = session->job_kind == JOB_UPLOAD_REPLY ? "upload-reply" : "upload";
+    cells[SC_REPLY_URL] = text_or_null(session->reply_url);
+    if (session->notify_status != 0 &&
+        snprintf(texts->notify, sizeof texts->notify, "%d", session->notify_status) > 0)
+        cells[SC_NOTIFY] = texts->notify;
 }
 
 /* ---- sessions ---- */
 
-static int print_session_row(void *context, const struct session *session)
+static bool session_matches(const struct arguments *arguments, const struct session *session)
 {
-    char time_text[TIME_TEXT_SIZE];
-    char progress_text[SIZE_TEXT_SIZE];
-
-    (void)context;
-    print_cell(session->id, BITS_SESSION_ID_LENGTH);
-    print_cell(store_session_state_name(session->state), 9);
-    print_cell(session->owner[0] != '\0' ? session->owner : "-", 12);
-    print_cell(format_progress(session, progress_text), 21);
-    print_cell(format_time(session->progress_at, time_text), 20);
-    print_escaped(session->url_path != NULL ? session->url_path : "-");
-    putchar('\n');
-    return 0;
+    if (arguments->owner != NULL && strcmp(session->owner, arguments->owner) != 0)
+        return false;
+    if (arguments->address != NULL &&
+        fnmatch(arguments->address, session->client_address != NULL ? session->client_address
+                                                                     : "", 0) != 0)
+        return false;
+    if (arguments->url != NULL &&
+        fnmatch(arguments->url, session->url_path != NULL ? session->url_path : "", 0) != 0)
+        return false;
+    if (arguments->has_since && session->created_at < arguments->since)
+        return false;
+    return !arguments->has_until || session->created_at <= arguments->until;
 }
 
-static int command_sessions(struct ctl *ctl, const struct arguments *arguments)
+struct session_listing {
+    const struct ctl *ctl;
+    const struct arguments *arguments;
+    struct ctl_table *table;
+    size_t listed;
+    bool failed;
+};
+
+static int add_session_row(void *context, const struct session *session)
 {
-    printf("%-38s %-9s %-12s %-21s %-20s %s\n", "ID", "STATE", "OWNER", "HELD/TOTAL",
-           "LAST PROGRESS", "URL");
-    if (store_session_list(ctl->store, arguments->state_filter, arguments->limit,
-                           print_session_row, NULL) != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: cannot list the sessions\n");
+    struct session_listing *listing = context;
+    struct progress_texts texts;
+    const char *cells[SC_COUNT];
+
+    if (!session_matches(listing->arguments, session))
+        return 0;
+    session_cells(listing->ctl, session, &texts, cells);
+    if (ctl_table_add_row(listing->table, cells) != 0) {
+        listing->failed = true;
+        return 1;
+    }
+    listing->listed++;
+    return listing->arguments->limit != 0 && listing->listed >= listing->arguments->limit;
+}
+
+static int print_tables(struct ctl_table *const *tables, size_t count)
+{
+    if (ctl_tables_print(tables, count) != 0) {
+        fprintf(stderr, "bitspoolctl: cannot print the output\n");
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
 }
 
+static int command_sessions(struct ctl *ctl, const struct arguments *arguments)
+{
+    struct session_listing listing = {ctl, arguments, NULL, 0, false};
+    int status = EXIT_FAILURE;
+
+    listing.table = ctl_table_new("sessions", NULL, session_columns, SC_COUNT,
+                                  &arguments->output, true);
+    if (listing.table == NULL)
+        return EXIT_USAGE;
+    /* The filters run here, so the limit counts what they let through. */
+    if (store_session_list(ctl->store, arguments->state_filter, 0, add_session_row,
+                           &listing) != STORE_OK || listing.failed) {
+        fprintf(stderr, "bitspoolctl: cannot list the sessions\n");
+        goto out;
+    }
+    status = print_tables(&listing.table, 1);
+out:
+    ctl_table_free(listing.table);
+    return status;
+}
+
+/* ---- events ---- */
+
+struct event_listing {
+    const struct arguments *arguments;
+    struct ctl_table *table;
+    size_t listed;
+    bool failed;
+};
+
+static const char *format_range(const struct store_event *event, char text[RANGE_TEXT_SIZE])
+{
+    int length = snprintf(text, RANGE_TEXT_SIZE, "%" PRIu64 "-%" PRIu64, event->range_first,
+                          event->range_last);
+
+    return !event->has_range || length < 0 || (size_t)length >= RANGE_TEXT_SIZE ? NULL : text;
+}
+
+static int add_event_row(void *context, const struct store_event *event)
+{
+    struct event_listing *listing = context;
+    const struct arguments *arguments = listing->arguments;
+    char time_text[TIME_TEXT_SIZE], status[NUMBER_TEXT_SIZE], hresult[sizeof "0x12345678"];
+    char range[RANGE_TEXT_SIZE], bytes[NUMBER_TEXT_SIZE], held[NUMBER_TEXT_SIZE];
+    const char *cells[EC_COUNT] = {NULL};
+
+    if ((arguments->has_since && event->at < arguments->since) ||
+        (arguments->has_until && event->at > arguments->until))
+        return 0;
+    cells[EC_TIME] = format_time(event->at, time_text);
+    cells[EC_SESSION] = event->session_id;
+    cells[EC_PACKET] = event->packet;
+    if (event->status != 0 && snprintf(status, sizeof status, "%d", event->status) > 0)
+        cells[EC_STATUS] = status;
+    if (event->hresult != 0 &&
+        snprintf(hresult, sizeof hresult, "0x%08" PRIX32, event->hresult) > 0) {
+        cells[EC_HRESULT] = hresult;
+        cells[EC_ERROR] = hresult_name(event->hresult);
+    }
+    cells[EC_RANGE] = format_range(event, range);
+    cells[EC_BYTES] = format_unsigned(event->bytes, bytes);
+    cells[EC_HELD] = event->has_held_after ? format_unsigned(event->held_after, held) : NULL;
+    cells[EC_ADDRESS] = text_or_null(event->client_address);
+    cells[EC_OWNER] = text_or_null(event->owner);
+    cells[EC_MESSAGE] = text_or_null(event->message);
+    if (ctl_table_add_row(listing->table, cells) != 0) {
+        listing->failed = true;
+        return 1;
+    }
+    listing->listed++;
+    return arguments->limit != 0 && listing->listed >= arguments->limit;
+}
+
+/* The events table of one session, filled; NULL after reporting a failure. */
+static struct ctl_table *events_table(struct ctl *ctl, const struct arguments *arguments,
+                                      bool use_selection)
+{
+    struct event_listing listing = {arguments, NULL, 0, false};
+
+    listing.table = ctl_table_new("events", "events:", event_columns, EC_COUNT,
+                                  &arguments->output, use_selection);
+    if (listing.table == NULL)
+        return NULL;
+    if (store_event_list(ctl->store, arguments->session_id, add_event_row, &listing) !=
+            STORE_OK || listing.failed) {
+        fprintf(stderr, "bitspoolctl: cannot list the events of %s\n", arguments->session_id);
+        ctl_table_free(listing.table);
+        return NULL;
+    }
+    return listing.table;
+}
+
+/* Loads the session named on the command line, reporting why when it cannot. */
+static int load_session(struct ctl *ctl, const char *id, struct session *session)
+{
+    int result = store_session_load(ctl->store, id, session);
+
+    if (result == STORE_OK)
+        return 0;
+    fprintf(stderr, "bitspoolctl: %s %s\n",
+            result == STORE_NOT_FOUND ? "no session" : "cannot load session", id);
+    return -1;
+}
+
+static int command_events(struct ctl *ctl, const struct arguments *arguments)
+{
+    struct session session;
+
+    if (load_session(ctl, arguments->session_id, &session) != 0)
+        return EXIT_FAILURE;
+    store_session_clear(&session);
+    struct ctl_table *table = events_table(ctl, arguments, true);
+    if (table == NULL)
+        return EXIT_FAILURE;
+    int status = print_tables(&table, 1);
+    ctl_table_free(table);
+    return status;
+}
+
 /* ---- show ---- */
 
-static void print_session_fields(const struct session *session)
+/* "HELD" as show's field name "held". Malloc'd. */
+static char *field_name(const char *column_name)
 {
-    char time_text[TIME_TEXT_SIZE];
-    char number_text[SIZE_TEXT_SIZE];
+    char *name = strdup(column_name);
 
-    print_field("id", session->id);
-    print_field("state", store_session_state_name(session->state));
-    print_field("url", session->url_path);
-    print_field("prefix", session->url_prefix);
-    print_field("destination", session->destination);
-    print_field("owner", session->owner);
-    print_field("client address", session->client_address);
-    print_field("content name", session->content_name);
-    print_field("user agent", session->user_agent);
-    print_field("held/total", format_progress(session, number_text));
-    print_field("job", session->job_kind == JOB_UPLOAD_REPLY ? "upload-reply" : "upload");
-    if (session->job_kind == JOB_UPLOAD_REPLY)
-        print_field("copy to dest.", session->copy_to_destination ? "yes" : "no");
-    print_field("reply url", session->reply_url);
-    if (session->notify_status == 0 ||
-        snprintf(number_text, sizeof number_text, "%d", session->notify_status) < 0)
-        print_field("notify status", NULL);
-    else
-        print_field("notify status", number_text);
-    print_field("created", format_time(session->created_at, time_text));
-    print_field("updated", format_time(session->updated_at, time_text));
-    print_field("last progress", format_time(session->progress_at, time_text));
-    print_field("finished", format_time(session->finished_at, time_text));
+    for (char *letter = name; letter != NULL && *letter != '\0'; letter++) {
+        if (*letter >= 'A' && *letter <= 'Z')
+            *letter = (char)(*letter - 'A' + 'a');
+    }
+    return name;
 }
 
-/* "first-last" of a Content-Range, "-" for packets without one. */
-static const char *format_range(const struct store_event *event, char text[SIZE_TEXT_SIZE])
+/* For people, one field per line, for the columns `selected` shows. */
+static struct ctl_table *field_table(const struct ctl_table *selected, const char **cells)
 {
-    if (!event->has_range)
-        return "-";
-    int length = snprintf(text, SIZE_TEXT_SIZE, "%" PRIu64 "-%" PRIu64, event->range_first,
-                          event->range_last);
-    if (length < 0 || (size_t)length >= SIZE_TEXT_SIZE)
-        return "?";
-    return text;
+    static const struct ctl_column field_columns[] = {
+        {"FIELD", CTL_TEXT, true, "name"},
+        {"VALUE", CTL_TEXT, true, "value"},
+    };
+    struct ctl_output_options plain = {CTL_FORMAT_TABLE, NULL, true};
+    struct ctl_table *table = ctl_table_new("session", NULL, field_columns, 2, &plain, false);
+
+    for (size_t index = 0; table != NULL && index < SC_COUNT; index++) {
+        if (!ctl_table_shows(selected, session_columns[index].name))
+            continue;
+        char *name = field_name(session_columns[index].name);
+        const char *row[2] = {name, cells[index]};
+        if (name == NULL || ctl_table_add_row(table, row) != 0) {
+            ctl_table_free(table);
+            table = NULL;
+        }
+        free(name);
+    }
+    return table;
 }
 
-static const char *format_hresult(uint32_t hresult, char text[sizeof "0x12345678"])
+/* The session as show prints it: all columns unless -o says otherwise; for scripts the
+ * row as in `sessions`, for people one field per line. */
+static struct ctl_table *session_table(const struct ctl *ctl, const struct arguments *arguments,
+                                       const struct session *session)
 {
-    if (hresult == 0 || snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult) < 0)
-        return "-";
-    return text;
-}
+    struct ctl_output_options all = arguments->output;
+    struct progress_texts texts;
+    const char *cells[SC_COUNT];
 
-static int print_event_row(void *context, const struct store_event *event)
-{
-    char time_text[TIME_TEXT_SIZE];
-    char hresult_text[sizeof "0x12345678"];
-    char range_text[SIZE_TEXT_SIZE];
-
-    (void)context;
-    printf("  ");
-    print_cell(format_time(event->at, time_text), 20);
-    print_cell(event->packet != NULL ? event->packet : "-", 14);
-    printf("%-6d ", event->status);
-    print_cell(format_hresult(event->hresult, hresult_text), 10);
-    print_cell(format_range(event, range_text), 21);
-    printf("%-10" PRIu64 " ", event->bytes);
-    print_escaped(event->message != NULL ? event->message : "");
-    putchar('\n');
-    return 0;
+    if (all.columns == NULL)
+        all.columns = "ID,STATE,URL,PREFIX,DESTINATION,OWNER,ADDRESS,NAME,AGENT,HELD,TOTAL,"
+                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED";
+    struct ctl_table *selected = ctl_table_new("session", NULL, session_columns, SC_COUNT,
+                                               &all, true);
+    if (selected == NULL)
+        return NULL;
+    session_cells(ctl, session, &texts, cells);
+    if (arguments->output.format == CTL_FORMAT_TABLE) {
+        struct ctl_table *fields = field_table(selected, cells);
+        ctl_table_free(selected);
+        return fields;
+    }
+    if (ctl_table_add_row(selected, cells) != 0) {
+        ctl_table_free(selected);
+        return NULL;
+    }
+    return selected;
 }
 
 static int command_show(struct ctl *ctl, const struct arguments *arguments)
 {
     struct session session;
-    int result = store_session_load(ctl->store, arguments->session_id, &session);
+    struct ctl_table *tables[2] = {NULL, NULL};
+    int status = EXIT_FAILURE;
 
-    if (result == STORE_NOT_FOUND) {
-        fprintf(stderr, "bitspoolctl: no session %s\n", arguments->session_id);
+    if (load_session(ctl, arguments->session_id, &session) != 0)
         return EXIT_FAILURE;
-    }
-    if (result != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: cannot load session %s\n", arguments->session_id);
-        return EXIT_FAILURE;
-    }
-    print_session_fields(&session);
+    tables[0] = session_table(ctl, arguments, &session);
     store_session_clear(&session);
-    printf("events:\n  %-20s %-14s %-6s %-10s %-21s %-10s %s\n", "TIME", "PACKET", "STATUS",
-           "HRESULT", "RANGE", "BYTES", "MESSAGE");
-    if (store_event_list(ctl->store, arguments->session_id, print_event_row, NULL) != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: cannot list the events of %s\n", arguments->session_id);
-        return EXIT_FAILURE;
-    }
-    return EXIT_SUCCESS;
+    if (tables[0] == NULL)
+        return EXIT_USAGE;
+    /* -o chooses the session's fields; the events keep their default columns. */
+    tables[1] = events_table(ctl, arguments, false);
+    if (tables[1] != NULL)
+        status = print_tables(tables, 2);
+    ctl_table_free(tables[0]);
+    ctl_table_free(tables[1]);
+    return status;
 }
 
 /* ---- cancel ---- */
@@ -352,26 +565,51 @@ static struct store_event cancel_event(const struct ctl *ctl, const struct sessi
         .message = message,
     };
     int length = snprintf(message, size, "cancelled with bitspoolctl by uid %lu",
-                          (unsigned long)getuid());
+                          (unsigned long)ctl->invoked_by);
     if (length < 0 || (size_t)length >= size)
         event.message = "cancelled with bitspoolctl";
     return event;
 }
 
+static const struct ctl_column cancel_columns[] = {
+    {"ID", CTL_TEXT, true, "session id"},
+    {"RESULT", CTL_TEXT, true, "cancelled, or already-cancelled"},
+    {"DISCARDED", CTL_NUMBER, true, "bytes removed from the spool"},
+};
+
+static int print_cancel(const struct arguments *arguments, const char *id, const char *result,
+                        uint64_t discarded)
+{
+    char number[NUMBER_TEXT_SIZE];
+    const char *cells[] = {id, result, format_unsigned(discarded, number)};
+
+    if (arguments->output.format == CTL_FORMAT_TABLE) {
+        if (strcmp(result, "cancelled") == 0)
+            printf("session %s cancelled (%" PRIu64 " bytes discarded)\n", id, discarded);
+        else
+            printf("session %s was already cancelled\n", id);
+        return EXIT_SUCCESS;
+    }
+    struct ctl_table *table = ctl_table_new("cancel", NULL, cancel_columns, 3,
+                                            &arguments->output, true);
+    int status = table != NULL && ctl_table_add_row(table, cells) == 0
+                     ? print_tables(&table, 1) : EXIT_FAILURE;
+    ctl_table_free(table);
+    return status;
+}
+
 /* Under the session's lock, as a client's Cancel-Session would be: a fragment being
  * written finishes first, and the state is read again once no request can change it. */
-static int cancel_locked(struct ctl *ctl, const struct upload_prefix *prefix, const char *id)
+static int cancel_locked(struct ctl *ctl, const struct arguments *arguments,
+                         const struct upload_prefix *prefix, const char *id)
 {
     struct session session;
     int status = EXIT_FAILURE;
 
-    if (store_session_load(ctl->store, id, &session) != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: cannot load session %s\n", id);
+    if (load_session(ctl, id, &session) != 0)
         return EXIT_FAILURE;
-    }
     if (session.state == SESSION_CANCELLED) {
-        printf("session %s was already cancelled\n", id);
-        status = EXIT_SUCCESS;
+        status = print_cancel(arguments, id, "already-cancelled", 0);
         goto out;
     }
     const char *refusal = cancel_refusal(session.state);
@@ -394,9 +632,9 @@ static int cancel_locked(struct ctl *ctl, const struct upload_prefix *prefix, co
                         "could not record the cancel; run the command again\n", id);
         goto out;
     }
-    log_info("session %s cancelled by the administrator after %" PRIu64 " bytes", id, held);
-    printf("session %s cancelled (%" PRIu64 " bytes discarded)\n", id, held);
-    status = EXIT_SUCCESS;
+    log_info("session %s cancelled by the administrator (uid %lu) after %" PRIu64 " bytes",
+             id, (unsigned long)ctl->invoked_by, held);
+    status = print_cancel(arguments, id, "cancelled", held);
 out:
     store_session_clear(&session);
     return status;
@@ -407,13 +645,9 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
     const char *id = arguments->session_id;
     struct session session;
     int lock_fd = -1;
-    int result = store_session_load(ctl->store, id, &session);
 
-    if (result != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: %s %s\n",
-                result == STORE_NOT_FOUND ? "no session" : "cannot load session", id);
+    if (load_session(ctl, id, &session) != 0)
         return EXIT_FAILURE;
-    }
     const struct upload_prefix *prefix =
         configuration_prefix_named(ctl->configuration, session.url_prefix);
     if (prefix == NULL) {
@@ -423,26 +657,33 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
         return EXIT_FAILURE;
     }
     store_session_clear(&session);
-    result = spool_lock(prefix->spool_directory, id, CANCEL_LOCK_TIMEOUT_MILLISECONDS, &lock_fd);
+    int result = spool_lock(prefix->spool_directory, id, CANCEL_LOCK_TIMEOUT_MILLISECONDS,
+                            &lock_fd);
     if (result != 0) {
         fprintf(stderr, "bitspoolctl: cannot lock session %s: %s\n", id,
                 result == -EWOULDBLOCK ? "a request is still using it; try again"
                                        : strerror(-result));
         return EXIT_FAILURE;
     }
-    int status = cancel_locked(ctl, prefix, id);
+    int status = cancel_locked(ctl, arguments, prefix, id);
     spool_unlock(lock_fd);
     return status;
 }
 
 /* ---- gc ---- */
 
+static const struct ctl_column gc_columns[] = {
+    {"EXPIRED", CTL_NUMBER, true, "sessions expired now"},
+    {"BUSY", CTL_NUMBER, true, "stale sessions a request held: left for next time"},
+    {"PURGED", CTL_NUMBER, true, "finished sessions deleted after their retention"},
+};
+
 static int command_gc(struct ctl *ctl, const struct arguments *arguments)
 {
     struct protocol_context context = {ctl->configuration, ctl->store, ctl->now};
     struct gc_report report;
+    char numbers[3][NUMBER_TEXT_SIZE];
 
-    (void)arguments;
     if (protocol_recover(&context) != 0) {
         fprintf(stderr, "bitspoolctl: cannot look for interrupted commits\n");
         return EXIT_FAILURE;
@@ -451,242 +692,141 @@ static int command_gc(struct ctl *ctl, const struct arguments *arguments)
         fprintf(stderr, "bitspoolctl: the cleanup did not finish\n");
         return EXIT_FAILURE;
     }
-    printf("expired: %" PRIu64 "\n", report.expired);
-    printf("busy, left for next time: %" PRIu64 "\n", report.skipped);
-    printf("purged: %" PRIu64 "\n", report.purged);
-    return EXIT_SUCCESS;
+    const char *cells[] = {format_unsigned(report.expired, numbers[0]),
+                           format_unsigned(report.skipped, numbers[1]),
+                           format_unsigned(report.purged, numbers[2])};
+    struct ctl_table *table = ctl_table_new("gc", NULL, gc_columns, 3, &arguments->output, true);
+    int status = table != NULL && ctl_table_add_row(table, cells) == 0
+                     ? print_tables(&table, 1) : EXIT_FAILURE;
+    ctl_table_free(table);
+    return status;
 }
 
 /* ---- stats ---- */
 
-static uint64_t add_saturating(uint64_t sum, uint64_t addend)
+static const struct ctl_column state_columns[] = {
+    {"STATE", CTL_TEXT, true, "session state"},
+    {"SESSIONS", CTL_NUMBER, true, "rows in this state"},
+    {"HELD", CTL_NUMBER, true, "bytes they hold"},
+};
+
+static const struct ctl_column commit_columns[] = {
+    {"HOURS", CTL_NUMBER, true, "the window"},
+    {"UPLOADS", CTL_NUMBER, true, "sessions committed in it"},
+    {"BYTES", CTL_NUMBER, true, "their sizes added up"},
+};
+
+static const struct ctl_column error_columns[] = {
+    {"HRESULT", CTL_TEXT, true, "BITS-Error-Code"},
+    {"ERROR", CTL_TEXT, true, "what it means"},
+    {"COUNT", CTL_NUMBER, true, "answers with it in the window"},
+};
+
+static int add_error_row(void *context, uint32_t hresult, uint64_t count)
 {
-    return addend > UINT64_MAX - sum ? UINT64_MAX : sum + addend;
+    char code[sizeof "0x12345678"], number[NUMBER_TEXT_SIZE];
+    const char *cells[] = {code, hresult_name(hresult), format_unsigned(count, number)};
+
+    if (snprintf(code, sizeof code, "0x%08" PRIX32, hresult) < 0)
+        return 1;
+    return ctl_table_add_row(context, cells) != 0;
 }
 
-static int print_error_count(void *context, uint32_t hresult, uint64_t count)
+static int add_state_rows(struct ctl_table *table, const struct store_statistics *statistics)
 {
-    bool *any = context;
-
-    *any = true;
-    printf("  0x%08" PRIX32 " %" PRIu64 "\n", hresult, count);
+    for (int state = 0; state < SESSION_STATE_COUNT; state++) {
+        char count[NUMBER_TEXT_SIZE], held[NUMBER_TEXT_SIZE];
+        const char *cells[] = {store_session_state_name((enum session_state)state),
+                               format_unsigned(statistics->sessions[state], count),
+                               format_unsigned(statistics->held_bytes[state], held)};
+        if (ctl_table_add_row(table, cells) != 0)
+            return -1;
+    }
     return 0;
+}
+
+static int add_commit_row(struct ctl_table *table, const struct store_statistics *statistics)
+{
+    char hours[NUMBER_TEXT_SIZE], uploads[NUMBER_TEXT_SIZE], bytes[NUMBER_TEXT_SIZE];
+    const char *cells[] = {format_unsigned(STATISTICS_WINDOW_SECONDS / 3600, hours),
+                           format_unsigned(statistics->committed, uploads),
+                           format_unsigned(statistics->committed_bytes, bytes)};
+
+    return ctl_table_add_row(table, cells);
 }
 
 static int command_stats(struct ctl *ctl, const struct arguments *arguments)
 {
     struct store_statistics statistics;
     int64_t since = ctl->now - STATISTICS_WINDOW_SECONDS;
-    bool any_error = false;
+    struct ctl_table *tables[3];
+    int status = EXIT_FAILURE;
 
-    (void)arguments;
     if (store_statistics(ctl->store, since, &statistics) != STORE_OK) {
         fprintf(stderr, "bitspoolctl: cannot count the sessions\n");
         return EXIT_FAILURE;
     }
-    printf("sessions:\n");
-    for (int state = 0; state < SESSION_STATE_COUNT; state++)
-        printf("  %-10s %" PRIu64 "\n", store_session_state_name((enum session_state)state),
-               statistics.sessions[state]);
-    uint64_t held = 0;
-    const enum session_state unfinished[] = {SESSION_OPEN, SESSION_COMPLETE, SESSION_CLOSING};
-    for (size_t index = 0; index < sizeof unfinished / sizeof unfinished[0]; index++)
-        held = add_saturating(held, statistics.held_bytes[unfinished[index]]);
-    printf("bytes held in open sessions: %" PRIu64 "\n", held);
-    printf("committed in the last 24 h: %" PRIu64 " uploads, %" PRIu64 " bytes\n",
-           statistics.committed, statistics.committed_bytes);
-    printf("errors in the last 24 h:\n");
-    if (store_error_counts(ctl->store, since, print_error_count, &any_error) != STORE_OK) {
+    tables[0] = ctl_table_new("states", "sessions:", state_columns, 3, &arguments->output, false);
+    tables[1] = ctl_table_new("commits", "committed in the last 24 h:", commit_columns, 3,
+                              &arguments->output, false);
+    tables[2] = ctl_table_new("errors", "errors in the last 24 h:", error_columns, 3,
+                              &arguments->output, false);
+    if (tables[0] == NULL || tables[1] == NULL || tables[2] == NULL ||
+        add_state_rows(tables[0], &statistics) != 0 || add_commit_row(tables[1], &statistics) != 0)
+        goto out;
+    if (store_error_counts(ctl->store, since, add_error_row, tables[2]) != STORE_OK) {
         fprintf(stderr, "bitspoolctl: cannot count the errors\n");
-        return EXIT_FAILURE;
+        goto out;
     }
-    if (!any_error)
-        printf("  none\n");
-    return EXIT_SUCCESS;
+    status = print_tables(tables, 3);
+out:
+    for (size_t index = 0; index < 3; index++)
+        ctl_table_free(tables[index]);
+    return status;
 }
 
-/* ---- check-config ---- */
+/* ---- migrate ---- */
 
-static const char *notification_name(enum notification_mode mode)
+/* The store did the work when it opened the database: backed it up, migrated, logged. */
+static int command_migrate(struct ctl *ctl, const struct arguments *arguments)
 {
-    switch (mode) {
-    case NOTIFICATION_NONE:
-        return "none";
-    case NOTIFICATION_BY_REFERENCE:
-        return "reference";
-    case NOTIFICATION_BY_VALUE:
-        return "value";
+    static const struct ctl_column columns[] = {
+        {"DATABASE", CTL_TEXT, true, "the database"},
+        {"SCHEMA", CTL_NUMBER, true, "its schema version now"},
+    };
+    char version[NUMBER_TEXT_SIZE];
+    const char *cells[] = {ctl->configuration->database,
+                           format_unsigned((uint64_t)store_schema_version(), version)};
+
+    if (arguments->output.format == CTL_FORMAT_TABLE) {
+        printf("database %s is at schema version %d\n", ctl->configuration->database,
+               store_schema_version());
+        return EXIT_SUCCESS;
     }
-    return "?";
-}
-
-static void print_global_settings(const struct configuration *configuration)
-{
-    static const char *const level_names[] = {"error", "warning", "info", "debug"};
-    unsigned level = (unsigned)configuration->log_level;
-
-    printf("[global]\n");
-    print_text_setting("database", configuration->database);
-    printf("sync = %s\n", configuration->sync == SYNC_AT_CLOSE ? "close" : "fragment");
-    print_size_setting("max_fragment_size", configuration->max_fragment_size);
-    print_duration_setting("closed_session_retention", configuration->closed_session_retention);
-    print_duration_setting("event_retention", configuration->event_retention);
-    print_duration_setting("gc_interval", configuration->gc_interval);
-    print_duration_setting("lock_timeout", configuration->lock_timeout);
-    print_size_setting("min_free_space", configuration->min_free_space);
-    printf("log = %s\n", configuration->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr");
-    printf("log_level = %s\n",
-           level < sizeof level_names / sizeof level_names[0] ? level_names[level] : "?");
-}
-
-static void print_prefix_settings(const struct upload_prefix *prefix)
-{
-    printf("\n[%s]\n", prefix->url_prefix);
-    print_text_setting("root", prefix->root);
-    print_text_setting("spool", prefix->spool_directory);
-    print_size_setting("max_upload_size", prefix->max_upload_size);
-    printf("allow_overwrite = %s\n", prefix->allow_overwrite ? "yes" : "no");
-    printf("create_directories = %s\n", prefix->create_directories ? "yes" : "no");
-    print_duration_setting("session_timeout", prefix->session_timeout);
-    printf("max_sessions_per_user = %" PRIu64 "\n", prefix->max_sessions_per_user);
-    printf("max_sessions_per_address = %" PRIu64 "\n", prefix->max_sessions_per_address);
-    printf("owner_from = %s\n",
-           prefix->owner_from == OWNER_FROM_REMOTE_USER ? "remote_user" : "none");
-    print_text_setting("host_id", prefix->host_id);
-    print_duration_setting("host_id_fallback_timeout", prefix->host_id_fallback_timeout);
-    printf("notification = %s\n", notification_name(prefix->notification));
-    if (prefix->notification == NOTIFICATION_NONE)
-        return;
-    print_text_setting("notification_url", prefix->notification_url);
-    print_duration_setting("notification_timeout", prefix->notification_timeout);
-    print_text_setting("reply_directory", prefix->reply_directory);
-    print_text_setting("reply_url", prefix->reply_url);
-}
-
-/* The directory `path` is or would be created in: itself when it exists, else its
- * nearest existing ancestor. Fills *status; 0, or -errno. */
-static int nearest_existing_directory(const char *path, char **existing, struct stat *status)
-{
-    char *candidate = strdup(path);
-
-    if (candidate == NULL)
-        return -ENOMEM;
-    for (;;) {
-        if (stat(candidate, status) == 0)
-            break;
-        if (errno != ENOENT) {
-            int error = errno;
-            free(candidate);
-            return -error;
-        }
-        char *slash = strrchr(candidate, '/');
-        if (slash == NULL || strcmp(candidate, "/") == 0) {
-            free(candidate);
-            return -ENOENT;
-        }
-        /* "/a" becomes "/", which always exists. */
-        slash[slash == candidate ? 1 : 0] = '\0';
-    }
-    if (!S_ISDIR(status->st_mode)) {
-        free(candidate);
-        return -ENOTDIR;
-    }
-    *existing = candidate;
-    return 0;
-}
-
-/* Without changing anything: root is a directory, the spool is one or could be made,
- * and both lie on one filesystem, or no commit could be a rename. */
-static int check_prefix_directories(const struct upload_prefix *prefix)
-{
-    struct stat root_status, spool_status;
-    char *spool_parent = NULL;
-
-    if (stat(prefix->root, &root_status) != 0) {
-        fprintf(stderr, "bitspoolctl: [%s] root %s: %s\n", prefix->url_prefix, prefix->root,
-                strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(root_status.st_mode)) {
-        fprintf(stderr, "bitspoolctl: [%s] root %s is not a directory\n", prefix->url_prefix,
-                prefix->root);
-        return -1;
-    }
-    int result = nearest_existing_directory(prefix->spool_directory, &spool_parent, &spool_status);
-    if (result != 0) {
-        fprintf(stderr, "bitspoolctl: [%s] spool %s: %s\n", prefix->url_prefix,
-                prefix->spool_directory, strerror(-result));
-        return -1;
-    }
-    if (access(spool_parent, W_OK | X_OK) != 0) {
-        fprintf(stderr, "bitspoolctl: [%s] spool %s: %s is not writable for this user: %s\n",
-                prefix->url_prefix, prefix->spool_directory, spool_parent, strerror(errno));
-        result = -1;
-    } else if (spool_status.st_dev != root_status.st_dev) {
-        fprintf(stderr, "bitspoolctl: [%s] spool %s and root %s are on different "
-                        "filesystems: uploads could not be committed with one atomic "
-                        "rename; put the spool inside the root\n",
-                prefix->url_prefix, prefix->spool_directory, prefix->root);
-        result = -1;
-    }
-    free(spool_parent);
-    return result;
-}
-
-static int check_database_directory(const char *database)
-{
-    struct stat status;
-    char *directory = strdup(database);
-
-    if (directory == NULL)
-        return -1;
-    char *slash = strrchr(directory, '/');
-    if (slash != NULL)
-        slash[slash == directory ? 1 : 0] = '\0';
-    int result = 0;
-    if (slash == NULL || stat(directory, &status) != 0 || !S_ISDIR(status.st_mode)) {
-        fprintf(stderr, "bitspoolctl: database %s: its directory %s does not exist\n",
-                database, slash != NULL ? directory : "(none)");
-        result = -1;
-    }
-    free(directory);
-    return result;
+    struct ctl_table *table = ctl_table_new("migrate", NULL, columns, 2, &arguments->output, true);
+    int status = table != NULL && ctl_table_add_row(table, cells) == 0
+                     ? print_tables(&table, 1) : EXIT_FAILURE;
+    ctl_table_free(table);
+    return status;
 }
 
 static int command_check_config(struct ctl *ctl, const struct arguments *arguments)
 {
-    const struct configuration *configuration = ctl->configuration;
-    int problems = 0;
-
-    (void)arguments;
-    printf("# configuration: %s\n",
-           ctl->configuration_path != NULL ? ctl->configuration_path : "(built-in defaults)");
-    print_global_settings(configuration);
-    for (size_t index = 0; index < configuration->prefix_count; index++)
-        print_prefix_settings(&configuration->prefixes[index]);
-    if (check_database_directory(configuration->database) != 0)
-        problems++;
-    for (size_t index = 0; index < configuration->prefix_count; index++) {
-        if (check_prefix_directories(&configuration->prefixes[index]) != 0)
-            problems++;
-    }
-    if (problems != 0) {
-        fprintf(stderr, "bitspoolctl: %d problem%s found\n", problems, problems == 1 ? "" : "s");
-        return EXIT_CONFIGURATION;
-    }
-    printf("# configuration ok\n");
-    return EXIT_SUCCESS;
+    return ctl_check_config(ctl->configuration, ctl->configuration_path, &arguments->output);
 }
 
 /* ---- the command line ---- */
 
 static const struct command commands[] = {
-    {"sessions", true, false, true, command_sessions},
-    {"show", false, true, true, command_show},
-    {"cancel", false, true, true, command_cancel},
-    {"gc", false, false, true, command_gc},
-    {"stats", false, false, true, command_stats},
-    {"check-config", false, false, false, command_check_config},
+    {"sessions", TAKES_SESSION_FILTERS | TAKES_TIME_FILTERS, false, STORE_OPEN_READ_ONLY,
+     command_sessions},
+    {"show", TAKES_NOTHING, true, STORE_OPEN_READ_ONLY, command_show},
+    {"events", TAKES_TIME_FILTERS, true, STORE_OPEN_READ_ONLY, command_events},
+    {"cancel", TAKES_NOTHING, true, STORE_OPEN_READ_WRITE, command_cancel},
+    {"gc", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_gc},
+    {"stats", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_stats},
+    {"migrate", TAKES_NOTHING, false, STORE_OPEN_MIGRATE, command_migrate},
+    {"check-config", TAKES_NOTHING, false, -1, command_check_config},
 };
 
 static const struct command *command_named(const char *name)
@@ -699,81 +839,238 @@ static const struct command *command_named(const char *name)
 }
 
 /* A count from 1 to SIZE_MAX in decimal digits only: strtoull would take a sign. */
-static int parse_limit(const char *text, size_t *limit)
+static int parse_count(const char *text, uint64_t maximum, uint64_t *count)
 {
-    size_t value = 0;
+    uint64_t value = 0;
 
     if (*text == '\0')
         return -1;
     for (const char *digit = text; *digit != '\0'; digit++) {
         if (*digit < '0' || *digit > '9')
             return -1;
-        size_t digit_value = (size_t)(*digit - '0');
-        if (value > (SIZE_MAX - digit_value) / 10)
+        uint64_t digit_value = (uint64_t)(*digit - '0');
+        if (value > (maximum - digit_value) / 10)
             return -1;
         value = value * 10 + digit_value;
     }
-    if (value == 0)
-        return -1;
-    *limit = value;
+    *count = value;
     return 0;
 }
 
-static int parse_listing_option(int option, struct arguments *arguments)
+/* "90m", "12h", "7d", "30s": that long before now. */
+static int parse_ago(const char *text, int64_t now, int64_t *seconds)
 {
+    size_t length = strlen(text);
+    uint64_t unit, count;
+    char digits[NUMBER_TEXT_SIZE];
+
+    if (length < 2 || length >= sizeof digits)
+        return -1;
+    switch (text[length - 1]) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return -1;
+    }
+    memcpy(digits, text, length - 1);
+    digits[length - 1] = '\0';
+    if (parse_count(digits, (uint64_t)INT64_MAX / unit, &count) != 0 ||
+        (int64_t)(count * unit) > now)
+        return -1;
+    *seconds = now - (int64_t)(count * unit);
+    return 0;
+}
+
+/* 2026-05-01, 2026-05-01T12:00, 2026-05-01T12:00:00Z (UTC), @UNIXSECONDS, or ago. */
+static int parse_time(const char *text, int64_t now, int64_t *seconds)
+{
+    static const char *const formats[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
+                                          "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M", "%Y-%m-%d"};
+    uint64_t value;
+
+    if (text[0] == '@') {
+        if (parse_count(text + 1, (uint64_t)INT64_MAX, &value) != 0)
+            return -1;
+        *seconds = (int64_t)value;
+        return 0;
+    }
+    if (parse_ago(text, now, seconds) == 0)
+        return 0;
+    for (size_t index = 0; index < sizeof formats / sizeof formats[0]; index++) {
+        struct tm broken_down = {0};
+        const char *end = strptime(text, formats[index], &broken_down);
+        if (end != NULL && *end == '\0') {
+            *seconds = (int64_t)timegm(&broken_down);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* {GUID}, GUID, or a spool file's name GUID.part or GUID.lock, with or without its
+ * directory: what an administrator copies from `ls`. */
+static int parse_session_id(const char *text, char id[BITS_SESSION_ID_SIZE])
+{
+    const char *slash = strrchr(text, '/');
+    const char *name = slash != NULL ? slash + 1 : text;
+    size_t length = strlen(name);
+
+    if (length == SESSION_GUID_LENGTH + strlen(".part") &&
+        (strcmp(name + length - 5, ".part") == 0 || strcmp(name + length - 5, ".lock") == 0))
+        length -= 5;
+    return session_id_normalise(name, length, true, id) == 0 ? 0 : -1;
+}
+
+enum option_code {
+    OPTION_STATE = 256, OPTION_OWNER, OPTION_ADDRESS, OPTION_URL, OPTION_SINCE, OPTION_UNTIL,
+    OPTION_LIMIT
+};
+
+static const struct option long_options[] = {
+    {"config", required_argument, NULL, 'f'},
+    {"json", no_argument, NULL, 'J'},
+    {"raw", no_argument, NULL, 'r'},
+    {"output", required_argument, NULL, 'o'},
+    {"noheadings", no_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"state", required_argument, NULL, OPTION_STATE},
+    {"owner", required_argument, NULL, OPTION_OWNER},
+    {"address", required_argument, NULL, OPTION_ADDRESS},
+    {"url", required_argument, NULL, OPTION_URL},
+    {"since", required_argument, NULL, OPTION_SINCE},
+    {"until", required_argument, NULL, OPTION_UNTIL},
+    {"limit", required_argument, NULL, OPTION_LIMIT},
+    {NULL, 0, NULL, 0},
+};
+
+/* What the whole command line said, before the command checks its part. */
+struct command_line {
+    const char *configuration_path;
+    bool help, version;
+    int filters_given; /* option_group bits of the filters used */
+    const char *words[3];
+    int word_count;
+};
+
+static int parse_filter(int option, int64_t now, struct arguments *arguments,
+                        struct command_line *line)
+{
+    uint64_t limit;
+
+    line->filters_given |= option == OPTION_SINCE || option == OPTION_UNTIL ||
+                                   option == OPTION_LIMIT
+                               ? TAKES_TIME_FILTERS : TAKES_SESSION_FILTERS;
     switch (option) {
-    case 's':
+    case OPTION_STATE:
         arguments->state_filter = store_session_state_from_name(optarg);
         if (arguments->state_filter >= 0)
             return 0;
         fprintf(stderr, "bitspoolctl: unknown state \"%s\"\n", optarg);
         return -1;
-    case 'n':
-        if (parse_limit(optarg, &arguments->limit) == 0)
+    case OPTION_OWNER:
+        arguments->owner = optarg;
+        return 0;
+    case OPTION_ADDRESS:
+        arguments->address = optarg;
+        return 0;
+    case OPTION_URL:
+        arguments->url = optarg;
+        return 0;
+    case OPTION_LIMIT:
+        if (parse_count(optarg, SIZE_MAX, &limit) == 0 && limit > 0) {
+            arguments->limit = (size_t)limit;
             return 0;
+        }
         fprintf(stderr, "bitspoolctl: --limit wants a positive number, not \"%s\"\n", optarg);
         return -1;
-    default:
-        return -1;
     }
+    bool since = option == OPTION_SINCE;
+    if (parse_time(optarg, now, since ? &arguments->since : &arguments->until) == 0) {
+        *(since ? &arguments->has_since : &arguments->has_until) = true;
+        return 0;
+    }
+    fprintf(stderr, "bitspoolctl: --%s wants a time such as 2026-05-01, "
+                    "2026-05-01T12:00:00Z, @1777636800 or 12h, not \"%s\"\n",
+            since ? "since" : "until", optarg);
+    return -1;
 }
 
-/* Parses what follows the command name. Returns 0, 1 when help was asked for, -1 on a
- * usage error (reported). */
-static int parse_arguments(const struct command *command, int argc, char **argv,
-                           struct arguments *arguments)
+static int parse_option(int option, int64_t now, struct arguments *arguments,
+                        struct command_line *line)
 {
-    static const struct option listing_options[] = {
-        {"state", required_argument, NULL, 's'},
-        {"limit", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const struct option *long_options = listing_options + 2;
-    int option;
-
-    if (command->takes_listing_options)
-        long_options = listing_options;
-    arguments->state_filter = -1;
-    arguments->limit = 0;
-    optind = 0; /* GNU getopt starts afresh, on the command's own arguments */
-    while ((option = getopt_long(argc, argv, command->takes_listing_options ? "+s:n:h" : "+h",
-                                 long_options, NULL)) != -1) {
-        if (option == 'h')
-            return 1;
-        if (option == '?' || parse_listing_option(option, arguments) != 0)
-            return -1;
-    }
-    int expected = command->takes_session_id ? 1 : 0;
-    if (argc - optind != expected) {
-        fprintf(stderr, "bitspoolctl: %s takes %s\n", command->name,
-                expected == 1 ? "one session ID" : "no arguments");
+    switch (option) {
+    case 'f':
+        line->configuration_path = optarg;
+        return 0;
+    case 'J':
+        arguments->output.format = CTL_FORMAT_JSON;
+        return 0;
+    case 'r':
+        arguments->output.format = CTL_FORMAT_RAW;
+        return 0;
+    case 'o':
+        arguments->output.columns = optarg;
+        return 0;
+    case 'n':
+        arguments->output.no_headings = true;
+        return 0;
+    case 'h':
+        line->help = true;
+        return 0;
+    case 'V':
+        line->version = true;
+        return 0;
+    case '?':
         return -1;
     }
-    if (expected == 1 && session_id_normalise(argv[optind], strlen(argv[optind]), true,
-                                              arguments->session_id) != 0) {
+    return parse_filter(option, now, arguments, line);
+}
+
+/* Options may come before or after the command, as with most tools. Returns 0 or -1
+ * on a usage error (reported). */
+static int parse_command_line(int argc, char **argv, int64_t now, struct arguments *arguments,
+                              struct command_line *line)
+{
+    int option;
+
+    arguments->state_filter = -1;
+    while ((option = getopt_long(argc, argv, "f:Jro:nhV", long_options, NULL)) != -1) {
+        if (parse_option(option, now, arguments, line) != 0)
+            return -1;
+    }
+    for (int index = optind; index < argc; index++) {
+        if (line->word_count == 3) {
+            fprintf(stderr, "bitspoolctl: too many arguments\n");
+            return -1;
+        }
+        line->words[line->word_count++] = argv[index];
+    }
+    return 0;
+}
+
+/* Checks what the command line gave against what the command takes. */
+static int check_command_arguments(const struct command *command,
+                                   const struct command_line *line, struct arguments *arguments)
+{
+    int expected = command->takes_session_id ? 2 : 1;
+
+    if ((line->filters_given & ~command->filters) != 0) {
+        fprintf(stderr, "bitspoolctl: %s takes no %s\n", command->name,
+                (line->filters_given & ~command->filters & TAKES_SESSION_FILTERS) != 0
+                    ? "--state, --owner, --address or --url"
+                    : "--since, --until or --limit");
+        return -1;
+    }
+    if (line->word_count != expected) {
+        fprintf(stderr, "bitspoolctl: %s takes %s\n", command->name,
+                expected == 2 ? "one session ID" : "no arguments");
+        return -1;
+    }
+    if (expected == 2 && parse_session_id(line->words[1], arguments->session_id) != 0) {
         fprintf(stderr, "bitspoolctl: \"%s\" is not a session ID such as "
-                        "{01234567-89AB-CDEF-0123-456789ABCDEF}\n", argv[optind]);
+                        "{01234567-89AB-CDEF-0123-456789ABCDEF}\n", line->words[1]);
         return -1;
     }
     return 0;
@@ -794,9 +1091,54 @@ static const char *configuration_path(const char *option_path)
     return NULL;
 }
 
+/* ---- the service user ---- */
+
+/* The owner of the database, else of the directory it goes in; 0 when neither exists. */
+static uid_t service_uid(const char *database, gid_t *group)
+{
+    struct stat status;
+    char *directory = strdup(database);
+    char *slash = directory != NULL ? strrchr(directory, '/') : NULL;
+    bool found = stat(database, &status) == 0;
+
+    if (!found && slash != NULL) {
+        slash[slash == directory ? 1 : 0] = '\0';
+        found = stat(directory, &status) == 0;
+    }
+    free(directory);
+    if (!found)
+        return 0;
+    *group = status.st_gid;
+    return status.st_uid;
+}
+
+/* Run as root (sudo), bitspoolctl becomes the service user before it touches anything:
+ * a lock file, a database's -wal or -shm file or a backup made as root would be
+ * unusable for the responders, and their clients would get 500 until someone noticed. */
+static int become_service_user(const char *database)
+{
+    gid_t group = 0;
+
+    if (geteuid() != 0)
+        return 0;
+    uid_t user = service_uid(database, &group);
+    if (user == 0)
+        return 0; /* the responders run as root too, or nothing exists yet */
+    struct passwd *account = getpwuid(user);
+    if (account != NULL)
+        group = account->pw_gid;
+    if ((account != NULL ? initgroups(account->pw_name, group) : setgroups(1, &group)) != 0 ||
+        setgid(group) != 0 || setuid(user) != 0) {
+        fprintf(stderr, "bitspoolctl: cannot become uid %lu, the owner of %s: %s\n",
+                (unsigned long)user, database, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Opening would create a missing database, owned by whoever runs this tool and so
  * perhaps unwritable for the responder: only an existing one is opened. */
-static int open_store(struct ctl *ctl)
+static int open_store(struct ctl *ctl, enum store_open_mode mode)
 {
     const char *database = ctl->configuration->database;
     uint64_t busy = ctl->configuration->lock_timeout * 1000u;
@@ -809,9 +1151,9 @@ static int open_store(struct ctl *ctl)
     }
     if (ctl->configuration->lock_timeout > UINT_MAX / 1000u)
         busy = UINT_MAX;
-    if (store_open(database, (unsigned)busy, &ctl->store, &error) != STORE_OK) {
-        fprintf(stderr, "bitspoolctl: cannot open database %s: %s\n", database,
-                error != NULL ? error : "unknown error");
+    if (store_open(database, mode, (unsigned)busy, &ctl->store, &error) != STORE_OK) {
+        fprintf(stderr, "bitspoolctl: cannot open database %s\n",
+                error != NULL ? error : "(unknown error)");
         free(error);
         return -1;
     }
@@ -823,6 +1165,7 @@ static int run_command(const struct command *command, const char *option_path,
 {
     struct configuration *configuration = NULL;
     struct ctl ctl = {.configuration_path = configuration_path(option_path),
+                      .invoked_by = getuid(),
                       .now = (int64_t)time(NULL)};
     char *error = NULL;
     int status = EXIT_FAILURE;
@@ -834,9 +1177,16 @@ static int run_command(const struct command *command, const char *option_path,
         return EXIT_CONFIGURATION;
     }
     ctl.configuration = configuration;
-    /* Whatever the configured target, an interactive tool reports on its own stderr. */
-    log_open("bitspoolctl", LOG_TARGET_STDERR, configuration->log_level);
-    if (command->uses_store && open_store(&ctl) != 0)
+    /* Whatever the configured target, an interactive tool reports on its own stderr;
+     * migrate's backup and migration lines are what its administrator waits for. */
+    enum log_level level = configuration->log_level;
+    if (command->run == command_migrate && level < LOG_LEVEL_INFO)
+        level = LOG_LEVEL_INFO;
+    log_open("bitspoolctl", LOG_TARGET_STDERR, level);
+    if (become_service_user(configuration->database) != 0)
+        goto out;
+    if (command->store_mode >= 0 &&
+        open_store(&ctl, (enum store_open_mode)command->store_mode) != 0)
         goto out;
     status = command->run(&ctl, arguments);
 out:
@@ -847,43 +1197,36 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *option_path = NULL;
-    struct arguments arguments;
-    int option;
+    struct arguments arguments = {0};
+    struct command_line line = {0};
 
-    while ((option = getopt(argc, argv, "+f:h")) != -1) {
-        switch (option) {
-        case 'f':
-            option_path = optarg;
-            break;
-        case 'h':
+    if (parse_command_line(argc, argv, (int64_t)time(NULL), &arguments, &line) != 0) {
+        fprintf(stderr, "bitspoolctl: see \"bitspoolctl --help\"\n");
+        return EXIT_USAGE;
+    }
+    if (line.help || line.version) {
+        if (line.help)
             usage(stdout);
-            return EXIT_SUCCESS;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
+        else
+            printf("bitspoolctl %s (database schema version %d)\n", PACKAGE_VERSION,
+                   store_schema_version());
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
-    if (optind >= argc) {
+    if (line.word_count == 0) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    const struct command *command = command_named(argv[optind]);
+    const struct command *command = command_named(line.words[0]);
     if (command == NULL) {
-        fprintf(stderr, "bitspoolctl: unknown command \"%s\"\n", argv[optind]);
+        fprintf(stderr, "bitspoolctl: unknown command \"%s\"\n", line.words[0]);
         usage(stderr);
         return EXIT_USAGE;
     }
-    int parsed = parse_arguments(command, argc - optind, argv + optind, &arguments);
-    if (parsed > 0) {
-        usage(stdout);
-        return EXIT_SUCCESS;
-    }
-    if (parsed < 0) {
-        fprintf(stderr, "bitspoolctl: see \"bitspoolctl -h\" for the commands\n");
+    if (check_command_arguments(command, &line, &arguments) != 0) {
+        fprintf(stderr, "bitspoolctl: see \"bitspoolctl --help\" for the commands\n");
         return EXIT_USAGE;
     }
-    int status = run_command(command, option_path, &arguments);
+    int status = run_command(command, line.configuration_path, &arguments);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "bitspoolctl: writing the output failed: %s\n", strerror(errno));
         return EXIT_FAILURE;

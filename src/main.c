@@ -21,6 +21,7 @@
 #include <fcgiapp.h>
 
 #include "configuration.h"
+#include "database_check.h"
 #include "log.h"
 #include "notify.h"
 #include "responder.h"
@@ -282,6 +283,19 @@ static int check_directories(const struct configuration *configuration)
     return result;
 }
 
+/* For -t: a database the service user cannot create or write would fail every request. */
+static int check_database(const struct configuration *configuration)
+{
+    char *problem = NULL;
+
+    if (database_check_writable(configuration->database, &problem) == 0)
+        return 0;
+    log_error("%s", problem != NULL ? problem : "out of memory checking the database");
+    free(problem);
+    return -1;
+}
+
+
 /* The web server connects as another user: give the socket the mode and owner asked
  * for, instead of what the umask left. */
 static int apply_socket_access(const char *path, const struct socket_access *access_wanted)
@@ -498,7 +512,9 @@ int main(int argc, char **argv)
     }
     log_open("bitspool", configuration->log_target, configuration->log_level);
     if (options.test_only) {
-        status = check_directories(configuration) == 0 ? 0 : EXIT_CONFIGURATION;
+        int directories = check_directories(configuration);
+        int database = check_database(configuration);
+        status = directories == 0 && database == 0 ? 0 : EXIT_CONFIGURATION;
         if (status == 0)
             printf("bitspool: configuration %s is ok\n", path != NULL ? path : "(built-in)");
         goto out;
@@ -528,12 +544,14 @@ int main(int argc, char **argv)
         status = EXIT_CONFIGURATION;
         goto out;
     }
-    log_info("ready: %lu responder%s, database %s", options.children,
+    log_info("bitspool %s started: configuration %s, %lu responder%s, database %s",
+             PACKAGE_VERSION, path != NULL ? path : "(built-in defaults)", options.children,
              options.children == 1 ? "" : "s", configuration->database);
     if (options.children == 1)
         status = responder_run_fastcgi(configuration, listen_fd);
     else
         status = supervise(configuration, listen_fd, options.children);
+    log_info("bitspool %s stopped%s", PACKAGE_VERSION, stopping ? " on a signal" : "");
 out:
     configuration_free(configuration);
     return status;

@@ -558,11 +558,7 @@ static enum outcome free_space_check(const struct protocol_context *context,
 
 static enum outcome append_failure(int append_result)
 {
-    if (append_result == -ENOSPC)
-        return OUTCOME_DISK_FULL;
-    if (append_result == -EPIPE)
-        return OUTCOME_BODY_SHORT;
-    return OUTCOME_SPOOL_WRITE_FAILED;
+    return append_result == -ENOSPC ? OUTCOME_DISK_FULL : OUTCOME_SPOOL_WRITE_FAILED;
 }
 
 /* Writes the fragment's new bytes after the held ones; *held_after is what the spool
@@ -584,6 +580,16 @@ static void append_body(struct protocol_context *context, const struct bits_requ
     }
     bool sync = context->configuration->sync == SYNC_EVERY_FRAGMENT;
     int result = spool_append(file, held, request->range.first, length, body, sync, held_after);
+    if (result == -EPIPE || result == -ECONNRESET) {
+        /* The body reader's own errors: the client, not the disk. */
+        log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 ": client went away after %"
+                    PRIu64 " of %" PRIu64 " bytes (%" PRIu64 " new bytes kept)", session->id,
+                    request->range.first, request->range.last,
+                    request->content_length - body->remaining, request->content_length,
+                    *held_after - held);
+        outcome_answer(reply, OUTCOME_BODY_SHORT);
+        return;
+    }
     if (result != 0) {
         log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 " failed after %" PRIu64
                     " bytes: %s", session->id, request->range.first, request->range.last,

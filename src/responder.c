@@ -70,7 +70,8 @@ static struct store *responder_open_store(const struct configuration *configurat
 
     if (database_lost(configuration))
         return NULL;
-    if (store_open(configuration->database, busy, &store, &error) != STORE_OK) {
+    if (store_open(configuration->database, STORE_OPEN_MIGRATE, busy, &store, &error) !=
+        STORE_OK) {
         log_error("cannot open database %s: %s", configuration->database,
                   error != NULL ? error : "unknown error");
         free(error);
@@ -115,11 +116,14 @@ static void serve_request(const struct configuration *configuration, struct stor
         return;
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
+    /* Out of memory only costs the lines their prefix. */
+    (void)log_request_begin(request.session_id_state == FIELD_VALID ? request.session_id : NULL,
+                            request.remote_user, request.remote_address);
     body_reader_init(&body, read_body, body_context, length);
     router_handle(&context, &request, &body, &reply);
     if (reply_write(&reply, write_reply, reply_context) != 0)
-        log_warning("could not send the answer to %s: the client went away",
-                    request.remote_address != NULL ? request.remote_address : "?");
+        log_warning("could not send the answer: the client went away");
+    log_request_end();
     reply_free(&reply);
     cgi_request_free(&request);
 }
@@ -130,8 +134,10 @@ static ssize_t fastcgi_read(void *context, void *buffer, size_t size)
     int wanted = size > INT_MAX ? INT_MAX : (int)size;
     int got = FCGX_GetStr(buffer, wanted, stream);
 
+    /* libfcgi reports a web server that closed the connection (its client went away)
+     * as a stream error. */
     if (got == 0 && FCGX_GetError(stream) != 0) {
-        errno = EIO;
+        errno = ECONNRESET;
         return -1;
     }
     return got;
@@ -153,7 +159,7 @@ static int fastcgi_write(void *context, const void *buffer, size_t size)
 
 static void fastcgi_log_sink(void *context, const char *line)
 {
-    FCGX_FPrintF((FCGX_Stream *)context, "bitspool[%ld]: %s\n", (long)getpid(), line);
+    FCGX_FPrintF((FCGX_Stream *)context, "%s\n", line);
 }
 
 int responder_run_fastcgi(const struct configuration *configuration, int listen_fd)

@@ -60,6 +60,9 @@ static void record_event(struct protocol_context *context, const struct bits_req
         result = store_event_add(context->store, &event);
     if (result != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
+    log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,
+                                    event.range_first, event.range_last, event.status,
+                                    event.hresult, event.has_held_after, event.held_after});
     if (reply->hresult != 0)
         log_info("%s %s %s: %d 0x%08" PRIX32 " %s",
                  request->remote_address != NULL ? request->remote_address : "?", event.packet,

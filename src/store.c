@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -606,13 +608,15 @@ static int apply_migrations(sqlite3 *database, int64_t version, char **error)
     return STORE_OK;
 }
 
-/* Brings the schema to SCHEMA_VERSION inside the caller's transaction. */
-static int migrate_locked(sqlite3 *database, char **error)
+/* Brings the schema to SCHEMA_VERSION inside the caller's transaction; *migrated_from
+ * is the version it found (SCHEMA_VERSION when there was nothing to do). */
+static int migrate_locked(sqlite3 *database, int64_t *migrated_from, char **error)
 {
     int64_t version = 0;
 
     if (read_pragma_integer(database, "PRAGMA user_version", &version, error) != STORE_OK)
         return STORE_ERROR;
+    *migrated_from = version;
     if (version == SCHEMA_VERSION)
         return STORE_OK;
     if (version > SCHEMA_VERSION) {
@@ -638,12 +642,12 @@ static int migrate_locked(sqlite3 *database, char **error)
 
 /* Under BEGIN IMMEDIATE, so that of two processes opening a fresh database only the
  * first applies the schema and the second then sees its version. */
-static int migrate(sqlite3 *database, char **error)
+static int migrate(sqlite3 *database, int64_t *migrated_from, char **error)
 {
     if (execute_text(database, "BEGIN IMMEDIATE", "locking the database for migration",
                      error) != STORE_OK)
         return STORE_ERROR;
-    if (migrate_locked(database, error) != STORE_OK)
+    if (migrate_locked(database, migrated_from, error) != STORE_OK)
         goto fail;
     if (execute_text(database, "COMMIT", "committing the migration", error) != STORE_OK)
         goto fail;
@@ -693,8 +697,91 @@ void store_set_deadline(struct store *store, unsigned milliseconds)
     store->deadline_logged = false;
 }
 
-static int configure_connection(struct store *store, unsigned busy_timeout_milliseconds,
-                                char **error)
+
+/* A copy of the database as it is, before a migration changes it: VACUUM INTO writes
+ * a consistent snapshot while other processes go on reading. */
+static int back_up(sqlite3 *database, const char *path, int64_t version, char **error)
+{
+    char stamp[sizeof "20261231T235959Z"];
+    time_t now = time(NULL);
+    struct tm broken_down;
+    sqlite3_stmt *statement = NULL;
+    char *backup = NULL;
+    int result = STORE_ERROR;
+
+    if (gmtime_r(&now, &broken_down) == NULL ||
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &broken_down) == 0 ||
+        asprintf(&backup, "%s.schema-%" PRId64 "-%s.backup", path, version, stamp) < 0) {
+        set_error(error, "cannot name the backup");
+        return STORE_ERROR;
+    }
+    if (sqlite3_prepare_v2(database, "VACUUM INTO ?", -1, &statement, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(statement, 1, backup, -1, SQLITE_STATIC) != SQLITE_OK) {
+        result = open_failure(database, "preparing the backup", error);
+        goto out;
+    }
+    int code = sqlite3_step(statement);
+    /* Another process starting at the same second made the same backup. */
+    if (code != SQLITE_DONE && access(backup, F_OK) != 0) {
+        set_error(error, "backing up to %s before migrating: %s", backup,
+                  sqlite3_errmsg(database));
+        goto out;
+    }
+    log_info("database %s: schema version %" PRId64 " backed up to %s before migrating to %d",
+             path, version, backup, SCHEMA_VERSION);
+    result = STORE_OK;
+out:
+    (void)sqlite3_finalize(statement); /* repeats the step's error, already reported */
+    free(backup);
+    return result;
+}
+
+/* Backs up an older database, then migrates it (or applies the schema to a new one). */
+static int back_up_and_migrate(struct store *store, const char *path, char **error)
+{
+    int64_t version = 0;
+    int64_t migrated_from = SCHEMA_VERSION;
+
+    if (read_pragma_integer(store->database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (!store->in_memory && version > 0 && version < SCHEMA_VERSION &&
+        back_up(store->database, path, version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrate(store->database, &migrated_from, error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrated_from > 0 && migrated_from < SCHEMA_VERSION)
+        log_info("database %s: migrated from schema version %" PRId64 " to %d", path,
+                 migrated_from, SCHEMA_VERSION);
+    return STORE_OK;
+}
+
+/* Without migrating: the database must already have this build's schema. */
+static int check_schema_version(sqlite3 *database, char **error)
+{
+    int64_t version = 0;
+
+    if (read_pragma_integer(database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    if (version == 0)
+        set_error(error, "holds no bitspool schema yet (the responder creates it with its "
+                         "first request)");
+    else if (version > 0 && version < SCHEMA_VERSION)
+        set_error(error, "database schema version %" PRId64 " is older than this bitspool "
+                         "(%d): run \"bitspoolctl migrate\", which backs it up first, or "
+                         "let the upgraded responder migrate it", version, SCHEMA_VERSION);
+    else if (version > SCHEMA_VERSION)
+        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+                  version, SCHEMA_VERSION);
+    else
+        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
+                  version);
+    return STORE_ERROR;
+}
+
+static int configure_connection(struct store *store, enum store_open_mode mode,
+                                unsigned busy_timeout_milliseconds, char **error)
 {
     const char *file_name;
 
@@ -705,7 +792,9 @@ static int configure_connection(struct store *store, unsigned busy_timeout_milli
         return open_failure(store->database, "setting the busy handler", error);
     file_name = sqlite3_db_filename(store->database, "main");
     store->in_memory = file_name == NULL || file_name[0] == '\0';
-    if (set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)
+    /* Setting the journal mode writes; a reader finds the mode the responder set. */
+    if (mode != STORE_OPEN_READ_ONLY &&
+        set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)
         return STORE_ERROR;
     if (execute_text(store->database, "PRAGMA synchronous = NORMAL", "setting synchronous",
                      error) != STORE_OK)
@@ -763,8 +852,22 @@ int store_check_identity(struct store *store)
     return STORE_REPLACED;
 }
 
-int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
-               char **error)
+
+static int open_flags(enum store_open_mode mode)
+{
+    switch (mode) {
+    case STORE_OPEN_MIGRATE:
+        return SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    case STORE_OPEN_READ_WRITE:
+        return SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    case STORE_OPEN_READ_ONLY:
+        break;
+    }
+    return SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+}
+
+int store_open(const char *path, enum store_open_mode mode,
+               unsigned busy_timeout_milliseconds, struct store **store, char **error)
 {
     struct store *opened;
     int code;
@@ -776,9 +879,7 @@ int store_open(const char *path, unsigned busy_timeout_milliseconds, struct stor
         set_error(error, "out of memory");
         return STORE_ERROR;
     }
-    code = sqlite3_open_v2(path, &opened->database,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           NULL);
+    code = sqlite3_open_v2(path, &opened->database, open_flags(mode), NULL);
     if (code != SQLITE_OK) {
         if (opened->database == NULL)
             set_error(error, "opening: %s", sqlite3_errstr(code));
@@ -786,9 +887,13 @@ int store_open(const char *path, unsigned busy_timeout_milliseconds, struct stor
             set_error(error, "opening: %s", sqlite3_errmsg(opened->database));
         goto fail;
     }
-    if (configure_connection(opened, busy_timeout_milliseconds, error) != STORE_OK)
+    if (configure_connection(opened, mode, busy_timeout_milliseconds, error) != STORE_OK)
         goto fail;
-    if (migrate(opened->database, error) != STORE_OK)
+    if (mode == STORE_OPEN_MIGRATE)
+        code = back_up_and_migrate(opened, path, error);
+    else
+        code = check_schema_version(opened->database, error);
+    if (code != STORE_OK)
         goto fail;
     if (remember_identity(opened, path, error) != STORE_OK)
         goto fail;

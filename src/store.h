@@ -72,12 +72,22 @@ struct store_event {
 
 struct store;
 
-/* Opens (creating if missing) the database at path, sets WAL, a busy timeout of
- * busy_timeout_milliseconds and foreign-key checks, and applies sql/schema.sql or the
- * migrations up to the current schema version. Returns STORE_OK or STORE_ERROR with
- * *error set to a malloc'd message (caller frees). ":memory:" works for tests. */
-int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
-               char **error);
+/* How a process uses the database: only the responder and `bitspoolctl migrate`
+ * change the schema; the administrator's other commands never do. */
+enum store_open_mode {
+    STORE_OPEN_MIGRATE,    /* create if missing, apply the schema or the migrations */
+    STORE_OPEN_READ_WRITE, /* an existing database of the current schema version */
+    STORE_OPEN_READ_ONLY,  /* the same, read-only: no write lock, ever */
+};
+
+/* Opens the database at path with a busy timeout of busy_timeout_milliseconds and
+ * foreign-key checks (read-write: also WAL). STORE_OPEN_MIGRATE applies sql/schema.sql
+ * to a new database or, after a VACUUM INTO backup next to it (logged), the migrations
+ * to an older one; the other modes refuse a database of another schema version with a
+ * message saying what to do. Returns STORE_OK or STORE_ERROR with *error set to a
+ * malloc'd message (caller frees). ":memory:" works for tests. */
+int store_open(const char *path, enum store_open_mode mode,
+               unsigned busy_timeout_milliseconds, struct store **store, char **error);
 void store_close(struct store *store);
 
 /* From now until the next call, waits for other processes' locks end this many

@@ -63,6 +63,28 @@ static void test_short_body_is_an_error(void **state)
     assert_int_equal(errno, EPIPE);
 }
 
+static ssize_t failing_read(void *context, void *buffer, size_t size)
+{
+    (void)context;
+    (void)buffer;
+    (void)size;
+    errno = EIO;
+    return -1;
+}
+
+/* A transport failure must not look like an I/O error of the spool file's disk. */
+static void test_transport_failure_is_a_connection_reset(void **state)
+{
+    (void)state;
+    struct body_reader body;
+    char buffer[16];
+
+    body_reader_init(&body, failing_read, NULL, 10);
+    errno = 0;
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), -1);
+    assert_int_equal(errno, ECONNRESET);
+}
+
 static void test_drain_consumes_everything_within_limit(void **state)
 {
     (void)state;
@@ -109,6 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_stops_at_declared_length),
         cmocka_unit_test(test_short_body_is_an_error),
+        cmocka_unit_test(test_transport_failure_is_a_connection_reset),
         cmocka_unit_test(test_drain_consumes_everything_within_limit),
         cmocka_unit_test(test_drain_refuses_past_limit),
         cmocka_unit_test(test_file_descriptor_reader),

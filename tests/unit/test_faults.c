@@ -152,7 +152,7 @@ static void test_a_locked_database_holds_a_request_for_lock_timeout_in_all(void 
     /* As the responder opens it: statements wait lock_timeout (1 s here) each. */
     snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
     store_close(fixture->store);
-    if (store_open(path, 1000, &fixture->store, &error) != STORE_OK)
+    if (store_open(path, STORE_OPEN_MIGRATE, 1000, &fixture->store, &error) != STORE_OK)
         fail_msg("store: %s", error);
     assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);

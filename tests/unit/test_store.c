@@ -109,7 +109,7 @@ static struct store *open_or_fail(const char *path, unsigned busy_timeout)
 {
     struct store *store = NULL;
     char *error = NULL;
-    int result = store_open(path, busy_timeout, &store, &error);
+    int result = store_open(path, STORE_OPEN_MIGRATE, busy_timeout, &store, &error);
 
     if (result != STORE_OK)
         fail_msg("store_open(%s): %s", path, error != NULL ? error : "(no message)");
@@ -313,7 +313,8 @@ static void test_open_refuses_a_newer_schema_version(void **state)
 
     execute_raw(raw, "PRAGMA user_version = 4");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
-    assert_int_equal(store_open(fixture->path, 100, &store, &error), STORE_ERROR);
+    assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE, 100, &store, &error),
+                     STORE_ERROR);
     assert_null(store);
     assert_non_null(error);
     /* The message names the database, then says why. */
@@ -323,12 +324,9 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     free(error);
 }
 
-/* A version 1 database (before copy_to_destination) gains the column, defaulting to
- * "do not copy", and keeps its rows. */
-static void test_open_migrates_a_version_1_database(void **state)
+/* Turns the fixture's database, with SESSION_A in it, into a version 1 one. */
+static void make_version_1_database(struct fixture *fixture)
 {
-    struct fixture *fixture = *state;
-    struct session loaded;
     sqlite3 *raw;
 
     insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
@@ -345,7 +343,17 @@ static void test_open_migrates_a_version_1_database(void **state)
     execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
     execute_raw(raw, "PRAGMA user_version = 1");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
 
+/* A version 1 database (before copy_to_destination) gains the column, defaulting to
+ * "do not copy", and keeps its rows. */
+static void test_open_migrates_a_version_1_database(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    make_version_1_database(fixture);
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
     assert_false(loaded.copy_to_destination);
@@ -404,13 +412,111 @@ static void test_open_migrates_a_version_2_database(void **state)
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
+/* The one backup file a migration left in the fixture's directory, or NULL. */
+static char *find_backup(const struct fixture *fixture)
+{
+    char pattern[256];
+    char *found = NULL;
+    FILE *listing;
+
+    snprintf(pattern, sizeof pattern, "ls %s/bitspool.db.schema-1-*.backup 2>/dev/null",
+             fixture->directory);
+    listing = popen(pattern, "r");
+    assert_non_null(listing);
+    char line[256];
+    if (fgets(line, sizeof line, listing) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        found = strdup(line);
+    }
+    pclose(listing);
+    return found;
+}
+
+/* Migration is the one step that cannot be undone by the old binary: the database as it
+ * was is kept next to it, complete and at its old version. */
+static void test_migration_backs_up_the_old_database_first(void **state)
+{
+    struct fixture *fixture = *state;
+    sqlite3 *raw;
+
+    make_version_1_database(fixture);
+    assert_null(find_backup(fixture));
+    fixture->store = open_or_fail(fixture->path, 1000);
+    char *backup = find_backup(fixture);
+    assert_non_null(backup);
+    raw = open_raw(backup);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    assert_int_equal(unlink(backup), 0);
+    free(backup);
+}
+
+/* bitspoolctl's reading commands: an older database is named as such and left alone. */
+static void test_read_only_open_refuses_an_older_schema_and_leaves_it(void **state)
+{
+    struct fixture *fixture = *state;
+    static const enum store_open_mode modes[] = {STORE_OPEN_READ_ONLY, STORE_OPEN_READ_WRITE};
+
+    make_version_1_database(fixture);
+    for (size_t index = 0; index < 2; index++) {
+        struct store *store = NULL;
+        char *error = NULL;
+        assert_int_equal(store_open(fixture->path, modes[index], 100, &store, &error),
+                         STORE_ERROR);
+        assert_null(store);
+        assert_non_null(error);
+        assert_non_null(strstr(error, "schema version 1 is older than this bitspool (3): "
+                                      "run \"bitspoolctl migrate\""));
+        free(error);
+    }
+    sqlite3 *raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    assert_null(find_backup(fixture));
+}
+
+/* Listing must work while a responder holds the write lock: nothing waits for it. */
+static void test_read_only_open_reads_while_another_holds_the_write_lock(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *reader = NULL;
+    struct session loaded;
+    char *error = NULL;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
+    assert_int_equal(store_begin(fixture->store), STORE_OK);
+    assert_int_equal(store_open(fixture->path, STORE_OPEN_READ_ONLY, 0, &reader, &error),
+                     STORE_OK);
+    assert_int_equal(store_session_load(reader, SESSION_A, &loaded), STORE_OK);
+    store_session_clear(&loaded);
+    store_rollback(fixture->store);
+    /* And it cannot write by mistake, even with the lock free. */
+    assert_int_equal(store_meta_set(reader, "probe", "1"), STORE_ERROR);
+    store_close(reader);
+}
+
+static void test_read_only_open_of_a_missing_database_fails(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = NULL;
+    char *error = NULL;
+    char path[192];
+
+    snprintf(path, sizeof path, "%s/absent.db", fixture->directory);
+    assert_int_equal(store_open(path, STORE_OPEN_READ_ONLY, 100, &store, &error), STORE_ERROR);
+    free(error);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_open_reports_an_unopenable_path(void **state)
 {
     struct store *store = NULL;
     char *error = NULL;
 
     (void)state;
-    assert_int_equal(store_open("/nonexistent-directory/x/bitspool.db", 100, &store, &error),
+    assert_int_equal(store_open("/nonexistent-directory/x/bitspool.db", STORE_OPEN_MIGRATE,
+                                100, &store, &error),
                      STORE_ERROR);
     assert_null(store);
     assert_non_null(error);
@@ -434,7 +540,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
         if (children[index] == 0) {
             struct store *store = NULL;
             char *error = NULL;
-            int result = store_open(path, 5000, &store, &error);
+            int result = store_open(path, STORE_OPEN_MIGRATE, 5000, &store, &error);
             store_close(store);
             free(error);
             _exit(result == STORE_OK ? 0 : 1);
@@ -1437,6 +1543,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_begin_is_busy_while_another_connection_holds_the_write_lock, set_up,
             tear_down),
+        cmocka_unit_test_setup_teardown(test_migration_backs_up_the_old_database_first,
+                                        set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_read_only_open_refuses_an_older_schema_and_leaves_it, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_read_only_open_reads_while_another_holds_the_write_lock, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_read_only_open_of_a_missing_database_fails,
+                                        set_up, tear_down),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

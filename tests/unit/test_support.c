@@ -41,7 +41,7 @@ struct fixture *fixture_create(const char *extra_configuration)
     if (configuration_load(path, &fixture->configuration, &error) != 0)
         fail_msg("configuration: %s", error);
     snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
-    if (store_open(path, 200, &fixture->store, &error) != STORE_OK)
+    if (store_open(path, STORE_OPEN_MIGRATE, 200, &fixture->store, &error) != STORE_OK)
         fail_msg("store: %s", error);
     reply_init(&fixture->reply);
     fixture->now = 1700000000;

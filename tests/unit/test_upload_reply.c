@@ -743,7 +743,8 @@ static void test_racing_completing_fragments_notify_once(void **state)
         if (racers[index] == 0) {
             char *error = NULL;
             /* A connection of its own, as a separate responder process has. */
-            if (store_open(database, 5000, &test->fixture->store, &error) != STORE_OK)
+            if (store_open(database, STORE_OPEN_MIGRATE, 5000, &test->fixture->store,
+                           &error) != STORE_OK)
                 _exit(20);
             int status = send_data(test, id, 0, DATA_LENGTH, NULL);
             const char *reply_url = reply_header_of(test, "BITS-Reply-URL");

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* bitspoolctl: the administrator's tool over the responder's database and spool: list,
  * show and cancel sessions, run the cleanup, count what happened, check the setup. */
-/* config.h first: it defines _GNU_SOURCE (getopt_long, gmtime_r under -std=c11). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <getopt.h>

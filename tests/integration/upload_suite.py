@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""The core integration suite: real uploads and the rows of protocol.md against a
+"""The core integration suite: real uploads and the rows of docs/protocol.md against a
 running bitspool, over HTTP (nginx, Apache) or as a plain CGI program."""
 
 import argparse

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Unit tests for protocol.c: every row of protocol.md's packet and fragment tables,
+/* Unit tests for protocol.c: every row of docs/protocol.md's packet and fragment tables,
  * the retry rules, and crash recovery, on a real temporary spool and database. */
 #include <fcntl.h>
 #include <setjmp.h>

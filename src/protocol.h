@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The BITS packet state machine: a parsed request, the store and the spool in, an
- * Ack out. No direct I/O of its own, so every row of protocol.md is unit tested. */
+ * Ack out. No direct I/O of its own, so every row of docs/protocol.md is unit tested. */
 #ifndef BITSPOOL_PROTOCOL_H
 #define BITSPOOL_PROTOCOL_H
 

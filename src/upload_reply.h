@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Upload-reply jobs (protocol.md, "Upload-reply jobs"): notifying the server
+/* Upload-reply jobs (docs/protocol.md, "Upload-reply jobs"): notifying the server
  * application once an upload is complete, the Ack that carries its answer, and the
  * reply files kept in the prefix's reply_directory until the session ends. */
 #ifndef BITSPOOL_UPLOAD_REPLY_H

@@ -2,10 +2,12 @@
 /* libFuzzer harness for the packet state machine: the input decodes to a sequence of
  * BITS packets (four session slots, reused and mixed ids, ranges, bodies, lost spool
  * data) driven through protocol_handle() against a fresh temporary store and spool.
- * Every answer must be a well-formed Ack, the held size a client is told must never go
- * down except after data was lost (the documented reconciliation), no Close-Session of
- * one's own session may get a 4xx before it is committed, and a committed upload must
- * be complete and byte-exact. */
+ * Every answer must be a well-formed Ack; the held size a client is told, and the one
+ * recorded, never go down except after spool data was lost (the documented
+ * reconciliation); the spool file grows only by the bytes of its owner's fragments, at
+ * their offsets, never rewriting held ones; no Close-Session of one's own session gets
+ * a 4xx before the commit; and a committed upload is whole and byte for byte what the
+ * spool held. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -33,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SLOT_COUNT 4
 #define MAX_OPERATIONS 64
 #define MAX_BODY 1200 /* above max_fragment_size (1K) so that 413 is reachable */
+#define MAX_UPLOAD 4096 /* max_upload_size of both prefixes */
 
 /* The URLs a session may be created at, with the root and spool each lands in. */
 static const struct {
@@ -58,7 +61,9 @@ struct slot {
     bool total_known;
     uint64_t total;
     uint64_t floor;  /* the held size the client was last told: may only grow */
-    bool tainted;    /* a body not following the pattern was sent */
+    uint64_t held;   /* bytes in the spool file, as far as the harness knows */
+    bool lost;       /* the harness cut the spool file (lose_data) */
+    uint8_t expected[MAX_UPLOAD]; /* what the spool file must hold, byte for byte */
     bool committed;
     bool cancelled;
 };
@@ -102,6 +107,12 @@ static uint16_t next_u16(struct input *input)
 static uint8_t pattern_byte(size_t slot, uint64_t at)
 {
     return (uint8_t)(at * 131u + slot * 29u + 7u);
+}
+
+static void discard_line(void *context, const char *line)
+{
+    (void)context;
+    (void)line;
 }
 
 static int remove_entry(const char *path, const struct stat *status, int type, struct FTW *walk)
@@ -438,14 +449,47 @@ static void choose_range(struct input *input, struct slot *slot, char *range, si
              *first + *length - 1, total);
 }
 
-static void fill_body(struct input *input, size_t slot_index, struct slot *slot,
-                      uint8_t *body, uint64_t first, size_t length)
+static void fill_body(struct input *input, size_t slot_index, uint8_t *body, uint64_t first,
+                      size_t length)
 {
     bool from_input = next_byte(input) % 8 == 0;
 
     for (size_t index = 0; index < length; index++)
         body[index] = from_input ? next_byte(input) : pattern_byte(slot_index, first + index);
-    slot->tainted |= from_input && length > 0;
+}
+
+static void spool_path(const struct harness *harness, const struct slot *slot, char *path,
+                       size_t size)
+{
+    snprintf(path, size, "%s/%s/.bitspool/%.36s.part", harness->directory,
+             urls[slot->url].root, slot->id + 1);
+}
+
+/* The spool file may only grow, and only by the bytes of the fragment just sent, put at
+ * their offset: held bytes are never rewritten, nothing is written past a gap, and no
+ * packet but the owner's own Fragment changes it. */
+static void track_spool(const struct harness *harness, struct slot *slot, const uint8_t *body,
+                        uint64_t first, uint64_t length)
+{
+    char path[4400];
+    struct stat status;
+    uint64_t size = 0;
+
+    if (slot->id[0] == '\0' || slot->committed || slot->cancelled)
+        return;
+    spool_path(harness, slot, path, sizeof path);
+    if (stat(path, &status) == 0)
+        size = (uint64_t)status.st_size;
+    else if (errno != ENOENT)
+        abort();
+    if (size < slot->held)
+        abort(); /* bytes held vanished */
+    if (size == slot->held)
+        return;
+    if (first > slot->held || size > first + length || size > MAX_UPLOAD)
+        abort();
+    memcpy(slot->expected + slot->held, body + (slot->held - first), size - slot->held);
+    slot->held = size;
 }
 
 /* A held size the client is told must be at least what it was told before and at
@@ -486,7 +530,7 @@ static void do_fragment(struct harness *harness, struct input *input, struct slo
     choose_range(input, slot, range, sizeof range, &first, &length);
     if (length > MAX_BODY)
         length = MAX_BODY;
-    fill_body(input, slot_index, slot, body, first, (size_t)length);
+    fill_body(input, slot_index, body, first, (size_t)length);
     packet.range = range;
     packet.body = body;
     packet.body_length = (size_t)length;
@@ -498,12 +542,12 @@ static void do_fragment(struct harness *harness, struct input *input, struct slo
         return;
     check_ack(reply);
     check_held(harness, slot, reply, own);
+    track_spool(harness, slot, body, first, own ? length : 0);
 }
 
-/* A committed upload is at its destination, whole, and (when every body followed the
- * pattern) byte for byte what was sent. */
-static void check_committed(const struct harness *harness, const struct slot *slot,
-                            size_t slot_index)
+/* A committed upload is at its destination, whole, and byte for byte what the spool
+ * held. */
+static void check_committed(const struct harness *harness, const struct slot *slot)
 {
     char path[4400];
     uint8_t buffer[4096];
@@ -520,18 +564,35 @@ static void check_committed(const struct harness *harness, const struct slot *sl
             abort();
         if (got == 0)
             break;
-        for (ssize_t index = 0; !slot->tainted && index < got; index++)
-            if (buffer[index] != pattern_byte(slot_index, at + (uint64_t)index))
-                abort();
+        if (at + (uint64_t)got > slot->held ||
+            memcmp(buffer, slot->expected + at, (size_t)got) != 0)
+            abort();
         at += (uint64_t)got;
     }
     close(fd);
-    if (!slot->total_known || at != slot->total)
+    if (!slot->total_known || at != slot->total || at != slot->held)
         abort();
 }
 
+/* After a failed Close-Session of one's own session: the only way the held size may
+ * have gone down is the documented one, a spool found short (after lose_data), which
+ * reopens the session at what the spool really holds. */
+static void check_reopened(struct harness *harness, struct slot *slot)
+{
+    struct session session;
+
+    if (store_session_load(harness->store, slot->id, &session) != STORE_OK)
+        abort();
+    if (session.held_size < slot->floor) {
+        if (!slot->lost || session.state != SESSION_OPEN || session.held_size != slot->held)
+            abort();
+        slot->floor = session.held_size;
+    }
+    store_session_clear(&session);
+}
+
 static void do_close(struct harness *harness, struct input *input, struct slot *slot,
-                     size_t slot_index, struct reply *reply)
+                     struct reply *reply)
 {
     char id_buffer[BITS_SESSION_ID_SIZE];
     struct packet packet = {.type = "Close-Session"};
@@ -540,16 +601,21 @@ static void do_close(struct harness *harness, struct input *input, struct slot *
     if (harness_send(harness, &packet, reply) != 0)
         return;
     check_ack(reply);
-    if (!own || slot->cancelled)
+    if (!own || slot->cancelled || slot->committed) {
+        track_spool(harness, slot, NULL, 0, 0);
         return;
+    }
     /* The client takes a 4xx Close-Session for success: only a committed upload may
      * get one, and bitspool answers those 200. */
     if (reply->status >= 400 && reply->status < 500)
         abort();
-    if (reply->status == 200 && !slot->committed) {
-        check_committed(harness, slot, slot_index);
+    if (reply->status == 200) {
+        check_committed(harness, slot);
         slot->committed = true;
+        return;
     }
+    track_spool(harness, slot, NULL, 0, 0);
+    check_reopened(harness, slot);
 }
 
 static void do_cancel(struct harness *harness, struct input *input, struct slot *slot,
@@ -564,27 +630,25 @@ static void do_cancel(struct harness *harness, struct input *input, struct slot 
     check_ack(reply);
     if (own && reply->status == 200 && !slot->committed)
         slot->cancelled = true;
+    track_spool(harness, slot, NULL, 0, 0);
 }
 
-/* Loses the end of a slot's spool file, as a crash under sync = close may: the next
- * request must reconcile, and the client may then be told a smaller held size. */
+/* Loses the end of a slot's spool file, as a power failure under sync = close may: the
+ * next Fragment or the Close-Session must notice, and the client may then be told a
+ * smaller held size, never get a short file committed. */
 static void lose_data(struct harness *harness, struct input *input, struct slot *slot)
 {
     char path[4400];
-    struct stat status;
     uint8_t cut = next_byte(input);
 
-    if (slot->id[0] == '\0' || slot->committed || slot->cancelled || urls[slot->url].root == NULL)
+    if (slot->id[0] == '\0' || slot->committed || slot->cancelled || slot->held == 0)
         return;
-    if (slot->total_known && slot->floor >= slot->total)
-        return; /* complete: the session no longer reads its spool before Close */
-    snprintf(path, sizeof path, "%s/%s/.bitspool/%.36s.part", harness->directory,
-             urls[slot->url].root, slot->id + 1);
-    if (stat(path, &status) != 0 || (uint64_t)status.st_size == 0)
-        return;
-    uint64_t length = (uint64_t)status.st_size - 1u - cut % (uint64_t)status.st_size;
+    spool_path(harness, slot, path, sizeof path);
+    uint64_t length = slot->held - 1u - cut % slot->held;
     if (truncate(path, (off_t)length) != 0)
         abort();
+    slot->held = length;
+    slot->lost = true;
     if (length < slot->floor)
         slot->floor = length;
 }
@@ -630,7 +694,7 @@ static void run_operation(struct harness *harness, struct input *input, struct r
         do_fragment(harness, input, slot, slot_index, reply);
         break;
     case 4:
-        do_close(harness, input, slot, slot_index, reply);
+        do_close(harness, input, slot, reply);
         break;
     case 5:
         do_cancel(harness, input, slot, reply);
@@ -651,9 +715,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct reply reply;
 
     memset(&harness, 0, sizeof harness);
-    /* Info lines for every packet would drown the fuzzer's own output. */
-    log_open("fuzz_protocol", LOG_TARGET_STDERR,
-             getenv("FUZZ_PROTOCOL_TRACE") != NULL ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR);
+    /* Log lines for every packet would drown the fuzzer's own output: info lines are
+     * filtered, warnings and errors go to a sink that drops them. */
+    if (getenv("FUZZ_PROTOCOL_TRACE") != NULL) {
+        log_open("fuzz_protocol", LOG_TARGET_STDERR, LOG_LEVEL_INFO);
+    } else {
+        log_open("fuzz_protocol", LOG_TARGET_STDERR, LOG_LEVEL_WARNING);
+        log_set_sink(discard_line, NULL);
+    }
     if (harness_open(&harness, next_byte(&input) & 1) != 0)
         abort(); /* a broken set-up must not pass as a clean run */
     for (int count = 0; count < MAX_OPERATIONS && input.position < input.size; count++) {

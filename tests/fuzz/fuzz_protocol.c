@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* libFuzzer harness for the packet state machine: the input decodes to a sequence of
- * BITS packets (four session slots, reused and mixed ids, ranges, bodies, lost spool
- * data) driven through protocol_handle() against a fresh temporary store and spool.
+ * BITS packets (four session slots, reused and mixed ids, seven URLs including an
+ * upload-reply prefix whose application is down, ranges, bodies, lost spool data)
+ * driven through protocol_handle() against a fresh temporary store and spool.
  * Every answer must be a well-formed Ack; the held size a client is told, and the one
  * recorded, never go down except after spool data was lost (the documented
  * reconciliation); the spool file grows only by the bytes of its owner's fragments, at
@@ -45,6 +46,7 @@ static const struct {
     {"/uploads/a.bin", "root"},        {"/uploads/d/b.bin", "root"},
     {"/open/c.bin", "open"},           {"/open/missing/y.bin", "open"},
     {"/uploads/.bitspool/z", "root"},  {"/nowhere/q.bin", NULL},
+    {"/reply/r.xml", "reply"},
 };
 #define URL_COUNT (sizeof urls / sizeof urls[0])
 
@@ -138,8 +140,12 @@ static int write_configuration(const char *directory, bool sync_at_close)
             "[/uploads]\nroot = %s/root\nmax_upload_size = 4K\nsession_timeout = 1h\n"
             "max_sessions_per_user = 3\n"
             "[/open]\nroot = %s/open\nallow_overwrite = yes\ncreate_directories = no\n"
-            "host_id = bits1.example.net\n",
-            directory, sync_at_close ? "close" : "fragment", directory, directory);
+            "host_id = bits1.example.net\n"
+            /* An upload-reply prefix whose application never answers (nothing listens
+             * on port 1): every notification fails, and is asked again. */
+            "[/reply]\nroot = %s/reply\nmax_upload_size = 4K\nnotification = value\n"
+            "notification_url = http://127.0.0.1:1/process\nnotification_timeout = 2s\n",
+            directory, sync_at_close ? "close" : "fragment", directory, directory, directory);
     return fclose(file) == 0 ? 0 : -1;
 }
 
@@ -157,6 +163,9 @@ static int harness_open(struct harness *harness, bool sync_at_close)
     if (mkdir(path, 0755) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/open", harness->directory);
+    if (mkdir(path, 0755) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/reply", harness->directory);
     if (mkdir(path, 0755) != 0 || write_configuration(harness->directory, sync_at_close) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/bitspool.conf", harness->directory);
@@ -284,9 +293,14 @@ out:
     return result;
 }
 
+static bool is_upload_reply_url(const char *url)
+{
+    return strncmp(url, "/reply/", 7) == 0;
+}
+
 static bool is_status_of_an_ack(int status)
 {
-    static const int statuses[] = {200, 400, 403, 404, 409, 413, 416, 500, 503};
+    static const int statuses[] = {200, 400, 403, 404, 409, 413, 416, 500, 502, 503, 504};
 
     for (size_t index = 0; index < sizeof statuses / sizeof statuses[0]; index++)
         if (statuses[index] == status)
@@ -295,8 +309,8 @@ static bool is_status_of_an_ack(int status)
 }
 
 /* Every answer to a BITS_POST is an Ack; an error carries the same HRESULT twice and
- * the server's context; a success carries none. */
-static void check_ack(const struct reply *reply)
+ * the server's context (or the application's, for upload-reply jobs); a success none. */
+static void check_ack(const struct reply *reply, const struct packet *packet)
 {
     const char *error = reply_header(reply, "BITS-Error");
     const char *code = reply_header(reply, "BITS-Error-Code");
@@ -314,8 +328,12 @@ static void check_ack(const struct reply *reply)
     }
     snprintf(expected, sizeof expected, "0x%08" PRIX32, reply->hresult);
     if (reply->hresult == 0 || error == NULL || code == NULL || context == NULL ||
-        strcmp(error, expected) != 0 || strcmp(code, expected) != 0 ||
-        strcmp(context, "0x5") != 0)
+        strcmp(error, expected) != 0 || strcmp(code, expected) != 0)
+        abort();
+    if (strcmp(context, "0x5") != 0 &&
+        (strcmp(context, "0x7") != 0 || !is_upload_reply_url(packet->url)))
+        abort();
+    if ((reply->status == 502 || reply->status == 504) && strcmp(context, "0x7") != 0)
         abort();
 }
 
@@ -385,7 +403,7 @@ static void do_create(struct harness *harness, struct input *input, struct slot 
         NULL, "{00000000-0000-0000-0000-000000000000}",
     };
     uint8_t choice = next_byte(input);
-    struct slot fresh = {.url = (choice >> 2) % URL_COUNT, .second_user = choice & 0x80};
+    struct slot fresh = {.url = ((choice & 0x7c) >> 2) % URL_COUNT, .second_user = choice & 0x80};
     struct packet packet = {
         .method = BITS_METHOD, .type = "Create-Session", .url = urls[fresh.url].url,
         .user = slot_user(&fresh), .protocols = offers[choice & 3],
@@ -393,7 +411,7 @@ static void do_create(struct harness *harness, struct input *input, struct slot 
 
     if (harness_send(harness, &packet, reply) != 0)
         return;
-    check_ack(reply);
+    check_ack(reply, &packet);
     if (reply->status != 200)
         return;
     const char *id = reply_header(reply, "BITS-Session-Id");
@@ -540,7 +558,7 @@ static void do_fragment(struct harness *harness, struct input *input, struct slo
         packet.content_length += skew >> 4; /* announces more than it sends */
     if (harness_send(harness, &packet, reply) != 0)
         return;
-    check_ack(reply);
+    check_ack(reply, &packet);
     check_held(harness, slot, reply, own);
     track_spool(harness, slot, body, first, own ? length : 0);
 }
@@ -600,7 +618,7 @@ static void do_close(struct harness *harness, struct input *input, struct slot *
 
     if (harness_send(harness, &packet, reply) != 0)
         return;
-    check_ack(reply);
+    check_ack(reply, &packet);
     if (!own || slot->cancelled || slot->committed) {
         track_spool(harness, slot, NULL, 0, 0);
         return;
@@ -610,7 +628,9 @@ static void do_close(struct harness *harness, struct input *input, struct slot *
     if (reply->status >= 400 && reply->status < 500)
         abort();
     if (reply->status == 200) {
-        check_committed(harness, slot);
+        /* An upload-reply job's upload went to its application, not to the root. */
+        if (!is_upload_reply_url(urls[slot->url].url))
+            check_committed(harness, slot);
         slot->committed = true;
         return;
     }
@@ -627,7 +647,7 @@ static void do_cancel(struct harness *harness, struct input *input, struct slot 
 
     if (harness_send(harness, &packet, reply) != 0)
         return;
-    check_ack(reply);
+    check_ack(reply, &packet);
     if (own && reply->status == 200 && !slot->committed)
         slot->cancelled = true;
     track_spool(harness, slot, NULL, 0, 0);
@@ -673,7 +693,7 @@ static void do_oddity(struct harness *harness, struct input *input, struct slot 
             abort();
         return;
     }
-    check_ack(reply);
+    check_ack(reply, &packet);
 }
 
 static void run_operation(struct harness *harness, struct input *input, struct reply *reply)

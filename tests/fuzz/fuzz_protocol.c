@@ -735,6 +735,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct reply reply;
 
     memset(&harness, 0, sizeof harness);
+    /* libcurl honours http_proxy: the unreachable application must stay unreachable. */
+    if (setenv("no_proxy", "*", 1) != 0)
+        abort();
     /* Log lines for every packet would drown the fuzzer's own output: info lines are
      * filtered, warnings and errors go to a sink that drops them. */
     if (getenv("FUZZ_PROTOCOL_TRACE") != NULL) {

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* bitspool.conf: an INI-style file read line by line with getline, strictly; every
  * problem stops loading with "FILE:LINE: problem". No filesystem checks happen here. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, reallocarray, getline). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include "configuration.h"
 

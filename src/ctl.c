@@ -2,10 +2,6 @@
 /* bitspoolctl: the administrator's tool over the responder's database and spool: list,
  * show and cancel sessions, run the cleanup, count what happened, migrate, check the
  * setup; for people as tables, for scripts as JSON or raw columns. */
-/* config.h first: it defines _GNU_SOURCE (getopt_long, timegm, initgroups). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <fnmatch.h>

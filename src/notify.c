@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Server application notification for upload-reply jobs: resolves the notification URL,
  * POSTs to the application with libcurl and reports its status, headers and reply. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, mkostemp) before any system header. */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include "notify.h"
 #include "paths.h"

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* URL path -> destination below the upload root: the lexical checks on the decoded
  * segments, then a component-by-component walk that never follows a symlink. */
-/* config.h first: it defines _GNU_SOURCE (openat, mkdirat, fstatat under -std=c11). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include "paths.h"
 

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Spool files: one per session, appended in order through a fixed buffer, synced,
  * committed by one rename; plus the per-session cross-process lock file. */
-/* config.h first: it defines _GNU_SOURCE (renameat2, flock, fdatasync). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include "spool.h"
 

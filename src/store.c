@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* SQLite session state: opening and migrating the database, prepared statements reused
  * for every call, and the mapping of SQLite's failures to STORE_BUSY or STORE_ERROR. */
-/* config.h first: it defines _GNU_SOURCE (vasprintf under -std=c11). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include "store.h"
 

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The forked HTTP/1.1 application of the notify and upload-reply unit tests (see
  * http_test_server.h). */
-/* config.h first: it defines _GNU_SOURCE (asprintf, memmem, strcasestr). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for configuration.c: every key, every default, every error message (with
  * its file:line), size and duration limits, and prefix matching. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, mkstemp, open_memstream). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for notify.c: URL resolution, and real POSTs to a tiny HTTP/1.1 server
  * forked by each test on 127.0.0.1, which records what it received and answers as told. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, strcasestr). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for paths.c: percent decoding, the lexical rules of a destination, and
  * the symlink-refusing walk below a temporary upload root. */
-/* config.h first: it defines _GNU_SOURCE (mkdtemp, nftw, symlink). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for spool.c on a temporary directory: ordered and overlapping appends,
  * failures midway, reconciliation, commits, the cross-process lock, id checks. */
-/* config.h first: it defines _GNU_SOURCE (mkdtemp, nftw, fork, setrlimit). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for store.c on a temporary file database (and ":memory:" where the file
  * does not matter), with a second raw SQLite connection to look at what was written. */
-/* config.h first: it defines _GNU_SOURCE (RTLD_NEXT, mkdtemp, readlink under -std=c11). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -2,10 +2,6 @@
 /* Unit tests for upload_reply.c through protocol_handle: upload-reply jobs end to end
  * against a real HTTP application forked by each test on 127.0.0.1, which records
  * every request it gets and answers as its script says. */
-/* config.h first: it defines _GNU_SOURCE (asprintf, strcasestr). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <setjmp.h>
 #include <stdarg.h>

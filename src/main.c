@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -27,6 +29,7 @@
 #define SYSTEMD_FIRST_SOCKET 3
 #define EXIT_USAGE 64
 #define EXIT_CONFIGURATION 78
+#define RESTART_PAUSE_SECONDS 1
 
 struct options {
     const char *configuration_path;
@@ -280,13 +283,32 @@ static int install_signal_handlers(void)
 
 static pid_t start_child(const struct configuration *configuration, int listen_fd)
 {
+    pid_t supervisor = getpid();
     pid_t pid = fork();
 
-    if (pid == 0)
+    if (pid == 0) {
+        /* A responder never outlives its supervisor: once nobody replaces them, they
+         * must not keep a socket that a restarted service binds again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != supervisor)
+            _exit(1);
         _exit(responder_run_fastcgi(configuration, listen_fd));
+    }
     if (pid < 0)
         log_error("fork failed: %s", strerror(errno));
     return pid;
+}
+
+/* The pause before replacing a responder: none for one that served a while (a
+ * SIGKILL, the OOM killer), so that the socket's queue is served again at once; one
+ * second for one that died young, so that a responder failing at start-up cannot spin
+ * the CPU. Requests wait in the listen queue meanwhile; the web server sees no error. */
+static void pause_before_restart(time_t started)
+{
+    time_t now = time(NULL);
+
+    if (now != (time_t)-1 && started != (time_t)-1 && now - started >= RESTART_PAUSE_SECONDS)
+        return;
+    sleep(RESTART_PAUSE_SECONDS);
 }
 
 /* Keeps `count` responders running on one socket, replacing any that dies, until a
@@ -295,11 +317,17 @@ static int supervise(const struct configuration *configuration, int listen_fd,
                      unsigned long count)
 {
     pid_t *children = calloc(count, sizeof *children);
+    time_t *started = calloc(count, sizeof *started);
 
-    if (children == NULL)
+    if (children == NULL || started == NULL) {
+        free(children);
+        free(started);
         return 1;
-    for (unsigned long i = 0; i < count; i++)
+    }
+    for (unsigned long i = 0; i < count; i++) {
+        started[i] = time(NULL);
         children[i] = start_child(configuration, listen_fd);
+    }
     while (!stopping) {
         int status;
         pid_t pid = wait(&status);
@@ -311,8 +339,11 @@ static int supervise(const struct configuration *configuration, int listen_fd,
         for (unsigned long i = 0; i < count && !stopping; i++) {
             if (children[i] != pid)
                 continue;
-            log_warning("responder %ld ended (status %d); starting another", (long)pid, status);
-            sleep(1); /* a responder that dies at once must not spin the CPU */
+            log_warning("responder %ld ended (%s %d); starting another", (long)pid,
+                        WIFSIGNALED(status) ? "signal" : "status",
+                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            pause_before_restart(started[i]);
+            started[i] = time(NULL);
             children[i] = start_child(configuration, listen_fd);
         }
     }
@@ -323,6 +354,7 @@ static int supervise(const struct configuration *configuration, int listen_fd,
     while (wait(NULL) > 0 || errno == EINTR)
         ;
     free(children);
+    free(started);
     return 0;
 }
 
@@ -378,10 +410,10 @@ int main(int argc, char **argv)
     }
     log_info("ready: %lu responder%s, database %s", options.children,
              options.children == 1 ? "" : "s", configuration->database);
-    if (options.children == 1)
-        status = responder_run_fastcgi(configuration, listen_fd);
-    else
-        status = supervise(configuration, listen_fd, options.children);
+    /* Even one responder runs under the supervisor: a responder that dies (a crash,
+     * the OOM killer, an administrator's kill) is replaced, never leaving the web
+     * server a socket nobody accepts on. */
+    status = supervise(configuration, listen_fd, options.children);
 out:
     configuration_free(configuration);
     return status;

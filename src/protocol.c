@@ -132,6 +132,34 @@ static bool protocol_is_supported(const char *offered)
     return false;
 }
 
+/* Errors by which a filesystem refuses a name itself: they will never go away, so the
+ * answer is final (400), not a 500 the client retries for days. */
+static bool name_refused_by_filesystem(int error)
+{
+    return error == ENAMETOOLONG || error == EINVAL || error == EILSEQ;
+}
+
+/* Refuses a destination too deep or too long for the prefix's bounds, or with a name
+ * its filesystem cannot hold, before any directory is made for it. */
+static int destination_bounds_check(const struct upload_prefix *prefix, const char *relative,
+                                    struct reply *reply)
+{
+    if (!paths_within_bounds(relative, prefix->max_path_depth, prefix->max_path_length)) {
+        fail(reply, 400, HRESULT_E_INVALIDARG,
+             "destination path deeper than max_path_depth or longer than max_path_length");
+        return -1;
+    }
+    int result = paths_names_fit(prefix->root, relative);
+    if (result == -ENAMETOOLONG) {
+        fail(reply, 400, HRESULT_E_INVALIDARG,
+             "a name in the destination path is too long for the filesystem");
+        return -1;
+    }
+    if (result != 0)
+        log_warning("cannot learn the name limit of %s: %s", prefix->root, strerror(-result));
+    return 0;
+}
+
 /* Checks that `relative` may become a new upload: its parent is reachable without
  * symlinks and it does not exist yet unless overwrites are allowed. */
 static int destination_check(const struct upload_prefix *prefix, const char *relative,
@@ -152,6 +180,10 @@ static int destination_check(const struct upload_prefix *prefix, const char *rel
         fail(reply, 403, HRESULT_E_ACCESSDENIED, "destination path leaves the upload root");
         return -1;
     }
+    if (name_refused_by_filesystem(-result)) {
+        fail(reply, 400, HRESULT_E_INVALIDARG, "the filesystem refuses a name in this path");
+        return -1;
+    }
     if (result != 0) {
         log_error("cannot open the parent of %s below %s: %s", relative, prefix->root,
                   strerror(-result));
@@ -170,6 +202,9 @@ static int destination_check(const struct upload_prefix *prefix, const char *rel
             fail(reply, 409, HRESULT_FILE_EXISTS, "destination exists and overwrites are off");
             result = -1;
         }
+    } else if (name_refused_by_filesystem(errno)) {
+        fail(reply, 400, HRESULT_E_INVALIDARG, "the filesystem refuses this file name");
+        result = -1;
     } else if (errno != ENOENT) {
         log_error("cannot stat %s below %s: %s", relative, prefix->root, strerror(errno));
         fail(reply, 500, HRESULT_E_FAIL, "cannot examine the destination");
@@ -213,7 +248,8 @@ static void handle_create_session(struct protocol_context *context,
         fail(reply, 400, HRESULT_E_INVALIDARG, "destination path is not a valid file name");
         return;
     }
-    if (destination_check(prefix, relative, reply) != 0)
+    if (destination_bounds_check(prefix, relative, reply) != 0 ||
+        destination_check(prefix, relative, reply) != 0)
         goto out;
     if (prefix->max_sessions_per_user > 0) {
         uint64_t active = 0;

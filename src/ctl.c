@@ -448,7 +448,8 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
 
 static int command_gc(struct ctl *ctl, const struct arguments *arguments)
 {
-    struct protocol_context context = {ctl->configuration, ctl->store, ctl->now};
+    struct protocol_context context = {
+        .configuration = ctl->configuration, .store = ctl->store, .now = ctl->now};
     struct gc_report report;
 
     (void)arguments;

@@ -290,6 +290,15 @@ static void handle_create_session(struct protocol_context *context,
         .progress_at = context->now,
     };
     memcpy(session.id, session_id, sizeof session.id);
+    /* Checked last, just before the row is written: a client that gave up while the
+     * request waited for a responder would never learn this session's id. */
+    if (context->request_abandoned != NULL && context->request_abandoned(context->connection)) {
+        log_info("Create-Session for %s from %s: the web server gave up on the request "
+                 "before it was served; no session made", request->url_path,
+                 request->remote_address != NULL ? request->remote_address : "?");
+        fail(reply, 503, HRESULT_E_FAIL, "request abandoned by the web server");
+        goto out;
+    }
     int result = store_session_insert(context->store, &session);
     if (result != STORE_OK) {
         fail_transient(reply, result, "cannot record the new session");
@@ -891,17 +900,14 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
 {
     struct exchange exchange = {0};
     const char *remainder = "";
-    uint64_t drain_limit = context->configuration->max_fragment_size;
 
     /* Reply URLs are plain HTTP resources, whatever the method. */
     if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
         download_handle(context, request, reply);
-        body_drain(body, drain_limit);
         return;
     }
     if (strcasecmp(request->method, BITS_METHOD) != 0) {
         method_not_allowed(request, reply);
-        body_drain(body, drain_limit);
         return;
     }
     if (request_check(request, reply) != 0)
@@ -914,9 +920,6 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
         fail(reply, 404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL");
         goto out;
     }
-    /* Like IIS, drain up to the largest upload this prefix accepts. */
-    if (prefix->max_upload_size > drain_limit)
-        drain_limit = prefix->max_upload_size;
     switch (request->packet_type) {
     case PACKET_PING:
         break;
@@ -936,9 +939,6 @@ void protocol_handle(struct protocol_context *context, const struct bits_request
         break;
     }
 out:
-    /* Unread body bytes are drained so that the keep-alive connection stays usable. */
-    if (body->remaining > 0 && body_drain(body, drain_limit) != 0)
-        log_warning("request body not drained; the web server will close the connection");
     record_event(context, request, reply, &exchange);
 }
 

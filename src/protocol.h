@@ -4,6 +4,7 @@
 #ifndef BITSPOOL_PROTOCOL_H
 #define BITSPOOL_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "body.h"
@@ -16,10 +17,16 @@ struct protocol_context {
     const struct configuration *configuration;
     struct store *store;
     int64_t now; /* Unix seconds, set for each request */
+    /* True once the web server has given up on the request (its client went away),
+     * so that no session is made that nobody will ever use. NULL: cannot tell. */
+    bool (*request_abandoned)(void *connection);
+    void *connection;
 };
 
-/* Handles one request. The body is consumed (or drained) before the reply is final;
- * reply must be initialised by the caller, who writes and frees it. */
+/* Handles one request. The body is read only as far as the packet needs it (a
+ * Fragment's bytes); the caller sends the reply first and then discards the rest with
+ * body_discard, so that no answer waits for a body it does not need. reply must be
+ * initialised by the caller, who writes and frees it. */
 void protocol_handle(struct protocol_context *context, const struct bits_request *request,
                      struct body_reader *body, struct reply *reply);
 

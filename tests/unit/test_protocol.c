@@ -363,6 +363,31 @@ static void test_create_session_refuses_names_the_filesystem_cannot_hold(void **
     parameters_free(&extra);
 }
 
+static bool web_server_gave_up(void *connection)
+{
+    (void)connection;
+    return true;
+}
+
+/* A Create-Session whose client went away while it waited for a responder makes no
+ * session: nobody would ever learn its id. */
+static void test_create_session_of_an_abandoned_request_makes_no_session(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    uint64_t active = 99;
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture->request_abandoned = web_server_gave_up;
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 503, HRESULT_E_FAIL);
+    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_int_equal(store_session_count_active(fixture->store, "", &active), STORE_OK);
+    assert_int_equal(active, 0);
+    fixture->request_abandoned = NULL;
+    parameters_free(&extra);
+}
+
 static void test_create_session_announces_host_id(void **state)
 {
     struct fixture *fixture = *state;
@@ -790,7 +815,8 @@ static void test_interrupted_commit_is_finished_by_recovery(void **state)
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, URL);
     char path[512];
-    struct protocol_context context = {fixture->configuration, fixture->store, fixture->now};
+    struct protocol_context context = {
+        .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now};
 
     send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
     assert_int_equal(store_session_set_state(fixture->store, id, SESSION_CLOSING, fixture->now),
@@ -861,6 +887,7 @@ int main(void)
         TEST(test_create_session_refuses_the_spool_directory),
         TEST(test_create_session_refuses_symlink_out_of_root),
         TEST(test_create_session_bounds_path_depth),
+        TEST(test_create_session_of_an_abandoned_request_makes_no_session),
         TEST(test_create_session_bounds_path_length),
         TEST(test_create_session_refuses_names_the_filesystem_cannot_hold),
         TEST(test_create_session_announces_host_id),

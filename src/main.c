@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@
 #define SYSTEMD_FIRST_SOCKET 3
 #define EXIT_USAGE 64
 #define EXIT_CONFIGURATION 78
-#define RESTART_PAUSE_SECONDS 1
+#define RESTART_PAUSE_MILLISECONDS 1000
 
 struct options {
     const char *configuration_path;
@@ -298,17 +299,29 @@ static pid_t start_child(const struct configuration *configuration, int listen_f
     return pid;
 }
 
-/* The pause before replacing a responder: none for one that served a while (a
- * SIGKILL, the OOM killer), so that the socket's queue is served again at once; one
- * second for one that died young, so that a responder failing at start-up cannot spin
- * the CPU. Requests wait in the listen queue meanwhile; the web server sees no error. */
-static void pause_before_restart(time_t started)
+static int64_t monotonic_milliseconds(void)
 {
-    time_t now = time(NULL);
+    struct timespec now;
 
-    if (now != (time_t)-1 && started != (time_t)-1 && now - started >= RESTART_PAUSE_SECONDS)
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0; /* cannot happen for CLOCK_MONOTONIC; 0 only shortens a pause */
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Each responder slot is restarted at most once a second, so that one failing at
+ * start-up cannot spin the CPU; one that served longer (a SIGKILL, the OOM killer) is
+ * replaced at once, and so are the others of a batch that died together. Requests
+ * wait in the listen queue meanwhile: the web server sees no error. */
+static void pause_before_restart(int64_t started)
+{
+    int64_t wait = started + RESTART_PAUSE_MILLISECONDS - monotonic_milliseconds();
+
+    if (wait <= 0)
         return;
-    sleep(RESTART_PAUSE_SECONDS);
+    struct timespec pause = {.tv_sec = (time_t)(wait / 1000),
+                             .tv_nsec = (long)(wait % 1000) * 1000000};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR && !stopping)
+        ;
 }
 
 /* Keeps `count` responders running on one socket, replacing any that dies, until a
@@ -317,7 +330,7 @@ static int supervise(const struct configuration *configuration, int listen_fd,
                      unsigned long count)
 {
     pid_t *children = calloc(count, sizeof *children);
-    time_t *started = calloc(count, sizeof *started);
+    int64_t *started = calloc(count, sizeof *started);
 
     if (children == NULL || started == NULL) {
         free(children);
@@ -325,7 +338,7 @@ static int supervise(const struct configuration *configuration, int listen_fd,
         return 1;
     }
     for (unsigned long i = 0; i < count; i++) {
-        started[i] = time(NULL);
+        started[i] = monotonic_milliseconds();
         children[i] = start_child(configuration, listen_fd);
     }
     while (!stopping) {
@@ -343,7 +356,7 @@ static int supervise(const struct configuration *configuration, int listen_fd,
                         WIFSIGNALED(status) ? "signal" : "status",
                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             pause_before_restart(started[i]);
-            started[i] = time(NULL);
+            started[i] = monotonic_milliseconds();
             children[i] = start_child(configuration, listen_fd);
         }
     }

@@ -42,6 +42,8 @@ def parse_arguments():
     parser.add_argument("--configuration", required=True, help="its configuration file")
     parser.add_argument("--work-directory", required=True)
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument("--slow-clients", type=int, default=10,
+                        help="how many slow clients (8 Fragments, the rest Pings)")
     arguments = parser.parse_args()
     arguments.url = arguments.url.rstrip("/")
     return arguments
@@ -166,9 +168,9 @@ class AbuseSuite(SuiteBase):
             for path, session_id, interval in zip(paths, sessions, intervals):
                 slow.append(SlowClient(self.host, self.port, path, declared, interval,
                                        session_id))
-            for index, interval in enumerate((0.3, None)):
+            for index in range(self.arguments.slow_clients - len(intervals)):
                 slow.append(SlowClient(self.host, self.port, self.path("ping-%d" % index),
-                                       declared, interval))
+                                       declared, 0.3 if index % 2 else None))
             time.sleep(0.5)
             for attempt in range(3):
                 self.check_upload_in_time("honest-%d.bin" % attempt, UPLOAD_WITHIN,

@@ -49,7 +49,7 @@ static void usage(FILE *out)
             "  systemd, or -s), or a CGI program when started by a web server without one.\n"
             "  -f FILE  configuration (default: $BITSPOOL_CONFIG, else %s if present)\n"
             "  -s ADDR  open this listening socket instead of using fd 0\n"
-            "  -c N     run N responder processes (default 1)\n"
+            "  -c N     run N responder processes, each replaced if it dies (default 1)\n"
             "  -t       check the configuration and directories, then exit\n"
             "  -V       print the version\n",
             CONFIGURATION_DEFAULT_PATH);

@@ -277,6 +277,17 @@ class AbuseSuite(SuiteBase):
             abandoned.start()
             abandoned.finish()
             abandoned.close()
+            # The same through nginx: its client hangs up while the request waits for a
+            # responder, and nginx closes the FastCGI connection.
+            gone = socket.create_connection((self.host, self.port), timeout=5)
+            gone.sendall((
+                "BITS_POST %s HTTP/1.1\r\nHost: %s\r\nBITS-Packet-Type: Create-Session\r\n"
+                "BITS-Supported-Protocols: %s\r\nContent-Length: 0\r\n\r\n"
+                % (self.path("gone.bin"), self.host, bits_client.PROTOCOL_GUID)
+            ).encode("ascii"))
+            time.sleep(0.3)
+            gone.close()
+            time.sleep(0.3)
             for hold in holds:
                 hold.send_body(b"123456789")
                 hold.finish()
@@ -292,11 +303,12 @@ class AbuseSuite(SuiteBase):
                 hold.close()
         # The abandoned request is served after the probe at the latest.
         time.sleep(0.3)
-        with self.database() as database:
-            rows = database.execute("SELECT id FROM sessions WHERE url_path = ?",
-                                    (self.path("abandoned.bin"),)).fetchall()
-        self.check("no session was made for the abandoned Create-Session", not rows,
-                   "sessions %r" % [row["id"] for row in rows])
+        for name, how in (("abandoned.bin", "over FastCGI"), ("gone.bin", "through nginx")):
+            with self.database() as database:
+                rows = database.execute("SELECT id FROM sessions WHERE url_path = ?",
+                                        (self.path(name),)).fetchall()
+            self.check("no session was made for the Create-Session abandoned %s" % how,
+                       not rows, "sessions %r" % [row["id"] for row in rows])
 
     def case_killed_responders_are_replaced(self):
         """SIGKILL every responder, idle or in the middle of a request: the supervisor

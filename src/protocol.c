@@ -214,13 +214,66 @@ static int destination_check(const struct upload_prefix *prefix, const char *rel
     return result;
 }
 
+/* The destination a Create-Session names, decoded and checked: lexically, against the
+ * prefix's bounds and on the filesystem. Returns 0 with *relative malloc'd, or -1 with
+ * the refusal in reply. */
+static int destination_accept(const struct upload_prefix *prefix, const char *remainder,
+                              char **relative, struct reply *reply)
+{
+    char reserved_buffer[256];
+
+    switch (paths_destination(remainder, true,
+                              reserved_segment(prefix, reserved_buffer, sizeof reserved_buffer),
+                              relative)) {
+    case PATHS_OK:
+        break;
+    case PATHS_FORBIDDEN:
+        fail(reply, 403, HRESULT_E_ACCESSDENIED, "destination inside the spool directory");
+        return -1;
+    case PATHS_NO_MEMORY:
+        fail(reply, 500, HRESULT_E_OUTOFMEMORY, "out of memory");
+        return -1;
+    default:
+        fail(reply, 400, HRESULT_E_INVALIDARG, "destination path is not a valid file name");
+        return -1;
+    }
+    if (destination_bounds_check(prefix, *relative, reply) != 0 ||
+        destination_check(prefix, *relative, reply) != 0) {
+        free(*relative);
+        *relative = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the new session's row, unless nobody waits for the answer any more: checked
+ * last, just before the row is written, because a client that gave up while the
+ * request waited for a responder would never learn the session's id. */
+static int session_record_new(struct protocol_context *context,
+                              const struct bits_request *request, const struct session *session,
+                              struct reply *reply)
+{
+    if (context->request_abandoned != NULL && context->request_abandoned(context->connection)) {
+        log_info("Create-Session for %s from %s: the web server gave up on the request "
+                 "before it was served; no session made", request->url_path,
+                 request->remote_address != NULL ? request->remote_address : "?");
+        fail(reply, 503, HRESULT_E_FAIL, "request abandoned by the web server");
+        return -1;
+    }
+    int result = store_session_insert(context->store, session);
+    if (result != STORE_OK) {
+        fail_transient(reply, result, "cannot record the new session");
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_create_session(struct protocol_context *context,
                                   const struct upload_prefix *prefix, const char *remainder,
                                   const struct bits_request *request, struct reply *reply,
                                   struct exchange *exchange)
 {
     char *session_id = exchange->created_session_id;
-    char reserved_buffer[256];
     char *relative = NULL;
     const char *owner = request->remote_user != NULL ? request->remote_user : "";
 
@@ -233,24 +286,8 @@ static void handle_create_session(struct protocol_context *context,
              "client offers no protocol this server speaks");
         return;
     }
-    switch (paths_destination(remainder, true,
-                              reserved_segment(prefix, reserved_buffer, sizeof reserved_buffer),
-                              &relative)) {
-    case PATHS_OK:
-        break;
-    case PATHS_FORBIDDEN:
-        fail(reply, 403, HRESULT_E_ACCESSDENIED, "destination inside the spool directory");
+    if (destination_accept(prefix, remainder, &relative, reply) != 0)
         return;
-    case PATHS_NO_MEMORY:
-        fail(reply, 500, HRESULT_E_OUTOFMEMORY, "out of memory");
-        return;
-    default:
-        fail(reply, 400, HRESULT_E_INVALIDARG, "destination path is not a valid file name");
-        return;
-    }
-    if (destination_bounds_check(prefix, relative, reply) != 0 ||
-        destination_check(prefix, relative, reply) != 0)
-        goto out;
     if (prefix->max_sessions_per_user > 0) {
         uint64_t active = 0;
         int result = store_session_count_active(context->store, owner, &active);
@@ -290,20 +327,8 @@ static void handle_create_session(struct protocol_context *context,
         .progress_at = context->now,
     };
     memcpy(session.id, session_id, sizeof session.id);
-    /* Checked last, just before the row is written: a client that gave up while the
-     * request waited for a responder would never learn this session's id. */
-    if (context->request_abandoned != NULL && context->request_abandoned(context->connection)) {
-        log_info("Create-Session for %s from %s: the web server gave up on the request "
-                 "before it was served; no session made", request->url_path,
-                 request->remote_address != NULL ? request->remote_address : "?");
-        fail(reply, 503, HRESULT_E_FAIL, "request abandoned by the web server");
+    if (session_record_new(context, request, &session, reply) != 0)
         goto out;
-    }
-    int result = store_session_insert(context->store, &session);
-    if (result != STORE_OK) {
-        fail_transient(reply, result, "cannot record the new session");
-        goto out;
-    }
     exchange->session_id = session_id;
     reply_add_header(reply, "BITS-Protocol", BITS_PROTOCOL_GUID);
     reply_add_header(reply, "BITS-Session-Id", session_id);

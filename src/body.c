@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The request body as a bounded stream: the declared Content-Length is the limit, and
  * a body that ends before it is an error, never a silently short fragment. */
-/* config.h first: it defines _GNU_SOURCE (clock_gettime under -std=c11). */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "body.h"
@@ -19,7 +12,6 @@ void body_reader_init(struct body_reader *body, body_read_function *read_functio
                       void *context, uint64_t length)
 {
     body->read = read_function;
-    body->wait = NULL;
     body->context = context;
     body->remaining = length;
 }
@@ -47,60 +39,19 @@ ssize_t body_read(struct body_reader *body, void *buffer, size_t size)
     return got;
 }
 
-void body_reader_set_wait(struct body_reader *body, body_wait_function *wait_function)
-{
-    body->wait = wait_function;
-}
-
-static int64_t monotonic_milliseconds(void)
-{
-    struct timespec now;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return -1;
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-/* Waits for the next input until deadline; true when a read will not block long. */
-static bool input_ready_before(const struct body_reader *body, int64_t deadline)
-{
-    if (body->wait == NULL)
-        return true;
-    int64_t now = monotonic_milliseconds();
-    if (now < 0 || now >= deadline)
-        return false;
-    int64_t wait = deadline - now;
-    if (wait > BODY_DISCARD_PAUSE_MILLISECONDS)
-        wait = BODY_DISCARD_PAUSE_MILLISECONDS;
-    return body->wait(body->context, (int)wait) == 1;
-}
-
-int body_discard(struct body_reader *body)
+int body_discard(struct body_reader *body, uint64_t max_fragment_size)
 {
     char buffer[16384];
-    int64_t started = monotonic_milliseconds();
+    uint64_t limit = max_fragment_size > BODY_DISCARD_AT_LEAST ? max_fragment_size
+                                                               : BODY_DISCARD_AT_LEAST;
 
-    if (body->remaining > BODY_DISCARD_BYTES || started < 0)
-        return body->remaining == 0 ? 0 : -1;
-    int64_t deadline = started + BODY_DISCARD_MILLISECONDS;
+    if (body->remaining > limit)
+        return -1;
     while (body->remaining > 0) {
-        if (!input_ready_before(body, deadline) || body_read(body, buffer, sizeof buffer) < 0)
+        if (body_read(body, buffer, sizeof buffer) < 0)
             return -1;
     }
     return 0;
-}
-
-int body_wait_file_descriptor(void *context, int milliseconds)
-{
-    struct pollfd input = {.fd = *(int *)context, .events = POLLIN};
-    int ready;
-
-    do
-        ready = poll(&input, 1, milliseconds);
-    while (ready < 0 && errno == EINTR);
-    if (ready < 0)
-        return -1;
-    return ready > 0 ? 1 : 0;
 }
 
 ssize_t body_read_file_descriptor(void *context, void *buffer, size_t size)

@@ -24,9 +24,8 @@ struct protocol_context {
 };
 
 /* Handles one request. The body is read only as far as the packet needs it (a
- * Fragment's bytes); the caller sends the reply first and then discards the rest with
- * body_discard, so that no answer waits for a body it does not need. reply must be
- * initialised by the caller, who writes and frees it. */
+ * Fragment's bytes); the caller disposes of the rest with body_discard before it
+ * sends the reply. reply must be initialised by the caller, who writes and frees it. */
 void protocol_handle(struct protocol_context *context, const struct bits_request *request,
                      struct body_reader *body, struct reply *reply);
 

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,17 +71,16 @@ static void collect_garbage_if_due(const struct configuration *configuration,
 /* How one request arrives and is answered: FastCGI streams or CGI stdin/stdout. */
 struct transport {
     body_read_function *read_body;
-    body_wait_function *wait_body;
     void *body_context;
     reply_write_function *write_reply;
-    int (*flush_reply)(void *reply_context); /* NULL: writes are not buffered */
     void *reply_context;
     bool (*request_abandoned)(void *connection); /* NULL: cannot tell */
     void *connection;
 };
 
-/* Parses, handles and answers one request, then discards what is left of its body.
- * Returns 0, or -1 when some of the body stays unread (the connection must end). */
+/* Parses, handles and answers one request; what is left of its body is discarded
+ * before the answer (body_discard). Returns 0, or -1 when some of the body stays
+ * unread (the connection must end). */
 static int serve_request(const struct configuration *configuration, struct store *store,
                          char *const *environment, const struct transport *transport)
 {
@@ -102,19 +100,15 @@ static int serve_request(const struct configuration *configuration, struct store
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&body, transport->read_body, transport->body_context, length);
-    body_reader_set_wait(&body, transport->wait_body);
     protocol_handle(&context, &request, &body, &reply);
-    if (reply_write(&reply, transport->write_reply, transport->reply_context) != 0 ||
-        (transport->flush_reply != NULL && transport->flush_reply(transport->reply_context) != 0))
-        log_warning("could not send the answer to %s: the client went away",
-                    request.remote_address != NULL ? request.remote_address : "?");
-    /* The answer is out: only now is the unneeded rest of the body read, and only
-     * as much of it as body_discard allows. */
-    int discarded = body_discard(&body);
+    int discarded = body_discard(&body, configuration->max_fragment_size);
     if (discarded != 0)
         log_info("%s: %" PRIu64 " body bytes left unread; the connection ends",
                  request.remote_address != NULL ? request.remote_address : "?",
                  body.remaining);
+    if (reply_write(&reply, transport->write_reply, transport->reply_context) != 0)
+        log_warning("could not send the answer to %s: the client went away",
+                    request.remote_address != NULL ? request.remote_address : "?");
     reply_free(&reply);
     cgi_request_free(&request);
     return discarded;
@@ -133,34 +127,9 @@ static ssize_t fastcgi_read(void *context, void *buffer, size_t size)
     return got;
 }
 
-/* Sets how long a read on the FastCGI connection may block; 0 = without limit. */
-static int fastcgi_set_read_timeout(int fd, int milliseconds)
-{
-    struct timeval limit = {.tv_sec = milliseconds / 1000,
-                            .tv_usec = (milliseconds % 1000) * 1000};
-
-    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-}
-
-/* libfcgi buffers what it reads, so polling the socket could miss input it already
- * holds: instead the next read is given a deadline, after which it fails. */
-static int fastcgi_wait(void *context, int milliseconds)
-{
-    FCGX_Request *request = context;
-
-    if (fastcgi_set_read_timeout(request->ipcFd, milliseconds > 0 ? milliseconds : 1) != 0)
-        return -1;
-    return 1;
-}
-
 static ssize_t fastcgi_read_request(void *context, void *buffer, size_t size)
 {
     return fastcgi_read(((FCGX_Request *)context)->in, buffer, size);
-}
-
-static int fastcgi_flush(void *context)
-{
-    return FCGX_FFlush((FCGX_Stream *)context) == 0 ? 0 : -1;
 }
 
 /* The web server closed the connection (its client went away, so nobody waits for
@@ -181,13 +150,6 @@ static void fastcgi_stop_reading(FCGX_Request *request)
 {
     if (shutdown(request->ipcFd, SHUT_RD) != 0)
         log_warning("cannot shut the FastCGI connection down: %s", strerror(errno));
-}
-
-/* Reads of the next request on a kept connection block without limit again. */
-static void fastcgi_reset_read_timeout(FCGX_Request *request)
-{
-    if (request->keepConnection && fastcgi_set_read_timeout(request->ipcFd, 0) != 0)
-        log_warning("cannot reset the FastCGI read timeout: %s", strerror(errno));
 }
 
 static int fastcgi_write(void *context, const void *buffer, size_t size)
@@ -244,13 +206,10 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         sigset_t previous;
         bool blocked = sigprocmask(SIG_BLOCK, &stop_signals, &previous) == 0;
         log_set_sink(fastcgi_log_sink, request.err);
-        struct transport transport = {fastcgi_read_request, fastcgi_wait, &request,
-                                      fastcgi_write, fastcgi_flush, request.out,
-                                      fastcgi_request_abandoned, &request.ipcFd};
+        struct transport transport = {fastcgi_read_request, &request, fastcgi_write,
+                                      request.out, fastcgi_request_abandoned, &request.ipcFd};
         if (serve_request(configuration, store, request.envp, &transport) != 0)
             fastcgi_stop_reading(&request);
-        else
-            fastcgi_reset_read_timeout(&request);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
         collect_garbage_if_due(configuration, store);
@@ -300,8 +259,8 @@ int responder_run_cgi(const struct configuration *configuration)
     }
     struct protocol_context recovery = {
         .configuration = configuration, .store = store, .now = (int64_t)time(NULL)};
-    struct transport transport = {body_read_file_descriptor, body_wait_file_descriptor,
-                                  &input, stdout_write, NULL, NULL, NULL, NULL};
+    struct transport transport = {body_read_file_descriptor, &input, stdout_write, NULL,
+                                  NULL, NULL};
     (void)serve_request(configuration, store, environ, &transport);
     /* In CGI mode each request is a process: recovery and cleanup run after the
      * answer so that the client never waits for them. */

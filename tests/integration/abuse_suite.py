@@ -219,8 +219,9 @@ class AbuseSuite(SuiteBase):
                        not problems and response.status == 413 and seconds < 1.0
                        and response.hresult == BG_E_HTTP_ERROR_413,
                        "; ".join(problems) or response.describe())
+        # 100 MB: more than any fragment a client sends and than max_fragment_size.
         for packet_type, declared in (("Ping", HUGE), ("Create-Session", HUGE),
-                                      ("Close-Session", HUGE), ("Ping", 50 * 1000 * 1000),
+                                      ("Close-Session", HUGE), ("Ping", 100 * 1000 * 1000),
                                       ("Nonsense", HUGE)):
             headers = [("BITS-Supported-Protocols", bits_client.PROTOCOL_GUID),
                        ("BITS-Session-Id", session)]
@@ -244,6 +245,36 @@ class AbuseSuite(SuiteBase):
                        response is not None and response.is_ack and seconds < 1.5,
                        "no answer" if response is None else response.describe())
         self.check_upload_in_time("after-huge.bin", UPLOAD_WITHIN, "after the huge requests")
+
+    def case_refused_bodies_within_limit_are_read_first(self):
+        """A refused request whose body a packet may have (at most max_fragment_size) is
+        read to its end before the answer, however slowly it comes: a web server that
+        streams (Apache) passes on the answer bitspool sent only when the request ended
+        normally, and would otherwise turn a 416 or a repeated 200 into its own 503."""
+        session = "{00000000-1111-2222-3333-444444444444}"
+        size = 4 * 50000
+        request = fastcgi_client.Request(
+            self.arguments.socket,
+            fastcgi_client.bits_parameters(self.path("refused.bin"), "Fragment", size, [
+                ("BITS-Session-Id", session),
+                ("Content-Range", "bytes 0-%d/%d" % (size - 1, size))]), timeout=5)
+        try:
+            request.start()
+            early = None
+            for _ in range(3):
+                request.send_body(b"r" * (size // 4))
+                early = early or request.answer(0.2)
+            request.send_body(b"r" * (size // 4))
+            request.finish()
+            answer = early or request.answer(3)
+        finally:
+            request.close()
+        self.check("no answer before the last body byte (0.6 s of body)", early is None,
+                   early.describe() if early is not None else "")
+        self.check("then the refusal: 500 BG_E_SESSION_NOT_FOUND",
+                   answer is not None and answer.status == 500
+                   and answer.hresult == "0x8020001F",
+                   "no answer" if answer is None else answer.describe())
 
     def hold_responder(self, name):
         """A Fragment whose body stops after one byte: a responder reads it until the
@@ -333,7 +364,10 @@ class AbuseSuite(SuiteBase):
         """SIGKILL and wait until they are gone: a request that a dying responder
         accepts in its last instant is lost with it, whichever the layout."""
         for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # gone already: just as good
         self.check("killed responders %r are gone" % pids,
                    wait_until(lambda: all(process_gone(pid) for pid in pids), 5))
 
@@ -394,6 +428,7 @@ class AbuseSuite(SuiteBase):
             self.client.cancel_session(deep, answer.session_id)
 
     CASES = ["case_slow_clients_do_not_block_uploads", "case_huge_bodies_are_refused_at_once",
+             "case_refused_bodies_within_limit_are_read_first",
              "case_abandoned_create_session_makes_no_session",
              "case_killed_responders_are_replaced", "case_path_bounds"]
 

@@ -43,9 +43,11 @@ ssize_t body_read(struct body_reader *body, void *buffer, size_t size)
     return got;
 }
 
-int body_drain(struct body_reader *body, uint64_t limit)
+int body_discard(struct body_reader *body, uint64_t max_fragment_size)
 {
     char buffer[16384];
+    uint64_t limit = max_fragment_size > BODY_DISCARD_AT_LEAST ? max_fragment_size
+                                                               : BODY_DISCARD_AT_LEAST;
 
     if (body->remaining > limit)
         return -1;

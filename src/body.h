@@ -27,9 +27,20 @@ void body_reader_init(struct body_reader *body, body_read_function *read_functio
  * Content-Length, EIO for a read function that returned more than asked. */
 ssize_t body_read(struct body_reader *body, void *buffer, size_t size);
 
-/* Reads and discards up to limit bytes so that the connection stays usable.
- * Returns 0 when the whole body was consumed, -1 when it failed or exceeded limit. */
-int body_drain(struct body_reader *body, uint64_t limit);
+/* Bodies up to this size are always read before a refusal is sent: it is more than
+ * any fragment a BITS client sends (about 13 MB at most), so that a fragment over a
+ * small max_fragment_size still gets its 413 Ack, and the client shrinks its
+ * fragments instead of seeing the web server's own error page. */
+#define BODY_DISCARD_AT_LEAST (UINT64_C(64) << 20)
+
+/* The policy for the part of a body that its packet did not need (a Ping's, a
+ * refused request's): when what remains is at most the larger of max_fragment_size
+ * and BODY_DISCARD_AT_LEAST, it is read and dropped before the answer, so that the web
+ * server sees the request end normally and passes the answer on as sent, however
+ * slowly the client sends. A larger one no client sends: nothing of it is read, the
+ * answer goes out at once and the connection ends. Returns 0 when the whole body was
+ * consumed, -1 when it is left unread (too large) or the input failed. */
+int body_discard(struct body_reader *body, uint64_t max_fragment_size);
 
 /* The read function for a plain file descriptor (CGI stdin); context is an int *. */
 ssize_t body_read_file_descriptor(void *context, void *buffer, size_t size);

@@ -126,6 +126,8 @@ static const struct key keys[] = {
     PREFIX("max_upload_size", VALUE_UPLOAD_SIZE, max_upload_size),
     PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite),
     PREFIX("create_directories", VALUE_BOOLEAN, create_directories),
+    PREFIX("max_path_depth", VALUE_COUNT, max_path_depth),
+    PREFIX("max_path_length", VALUE_COUNT, max_path_length),
     PREFIX("session_timeout", VALUE_DURATION, session_timeout),
     PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout),
     PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user),
@@ -454,6 +456,10 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->max_upload_size = UPLOAD_SIZE_CEILING;
     prefix->allow_overwrite = false;
     prefix->create_directories = true;
+    /* Deep enough for any real layout, shallow enough that one URL cannot make
+     * thousands of directories (a 2 KB URL could otherwise nest 1,000). */
+    prefix->max_path_depth = 32;
+    prefix->max_path_length = 1024;
     prefix->session_timeout = 14 * SECONDS_PER_DAY;
     prefix->empty_session_timeout = 3600;
     prefix->max_sessions_per_user = 50;

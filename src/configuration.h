@@ -39,6 +39,8 @@ struct upload_prefix {
     uint64_t max_upload_size;   /* "max_upload_size", default and ceiling INT64_MAX */
     bool allow_overwrite;       /* "allow_overwrite", default no */
     bool create_directories;    /* "create_directories": make missing parents, default yes */
+    uint64_t max_path_depth;    /* "max_path_depth": segments of a destination, default 32 */
+    uint64_t max_path_length;   /* "max_path_length": bytes of a destination, default 1024 */
     uint64_t session_timeout;   /* "session_timeout", default 14d */
     /* "empty_session_timeout", default 1h: the same for sessions that never received a
      * byte, which cost a client nothing to start again */

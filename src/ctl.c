@@ -676,7 +676,8 @@ static const struct ctl_column gc_columns[] = {
 
 static int command_gc(struct ctl *ctl, const struct arguments *arguments)
 {
-    struct protocol_context context = {ctl->configuration, ctl->store, ctl->now};
+    struct protocol_context context = {
+        .configuration = ctl->configuration, .store = ctl->store, .now = ctl->now};
     struct gc_report report;
     char numbers[3][NUMBER_TEXT_SIZE];
 

@@ -9,13 +9,16 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -31,6 +34,7 @@
 #define SYSTEMD_FIRST_SOCKET 3
 #define EXIT_USAGE 64
 #define EXIT_CONFIGURATION 78
+#define RESTART_PAUSE_MILLISECONDS 1000
 
 /* What -M, -U and -G ask of a socket opened with -s unix:PATH: the web server's user
  * must be able to connect, whatever the umask. -1 leaves that part as bind made it. */
@@ -77,7 +81,8 @@ static void usage(FILE *out)
             "  -M, --socket-mode=MODE    octal permissions of the unix: socket (e.g. 0660)\n"
             "  -U, --socket-user=USER    owner of the unix: socket (name or number)\n"
             "  -G, --socket-group=GROUP  group of the unix: socket (name or number)\n"
-            "  -c, --children=N          run N responder processes (default 1)\n"
+            "  -c, --children=N          run N responder processes, each replaced if it dies\n"
+            "                            (default 1)\n"
             "  -t, --test                check the configuration and directories, then exit\n"
             "  -h, --help                print this help\n"
             "  -V, --version             print the version\n",
@@ -445,13 +450,44 @@ static int install_signal_handlers(void)
 
 static pid_t start_child(const struct configuration *configuration, int listen_fd)
 {
+    pid_t supervisor = getpid();
     pid_t pid = fork();
 
-    if (pid == 0)
+    if (pid == 0) {
+        /* A responder never outlives its supervisor: once nobody replaces them, they
+         * must not keep a socket that a restarted service binds again. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != supervisor)
+            _exit(1);
         _exit(responder_run_fastcgi(configuration, listen_fd));
+    }
     if (pid < 0)
         log_error("fork failed: %s", strerror(errno));
     return pid;
+}
+
+static int64_t monotonic_milliseconds(void)
+{
+    struct timespec now;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0; /* cannot happen for CLOCK_MONOTONIC; 0 only shortens a pause */
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Each responder slot is restarted at most once a second, so that one failing at
+ * start-up cannot spin the CPU; one that served longer (a SIGKILL, the OOM killer) is
+ * replaced at once, and so are the others of a batch that died together. Requests
+ * wait in the listen queue meanwhile: the web server sees no error. */
+static void pause_before_restart(int64_t started)
+{
+    int64_t wait = started + RESTART_PAUSE_MILLISECONDS - monotonic_milliseconds();
+
+    if (wait <= 0)
+        return;
+    struct timespec pause = {.tv_sec = (time_t)(wait / 1000),
+                             .tv_nsec = (long)(wait % 1000) * 1000000};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR && !stopping)
+        ;
 }
 
 /* Keeps `count` responders running on one socket, replacing any that dies, until a
@@ -460,11 +496,17 @@ static int supervise(const struct configuration *configuration, int listen_fd,
                      unsigned long count)
 {
     pid_t *children = calloc(count, sizeof *children);
+    int64_t *started = calloc(count, sizeof *started);
 
-    if (children == NULL)
+    if (children == NULL || started == NULL) {
+        free(children);
+        free(started);
         return 1;
-    for (unsigned long i = 0; i < count; i++)
+    }
+    for (unsigned long i = 0; i < count; i++) {
+        started[i] = monotonic_milliseconds();
         children[i] = start_child(configuration, listen_fd);
+    }
     while (!stopping) {
         int status;
         pid_t pid = wait(&status);
@@ -476,8 +518,11 @@ static int supervise(const struct configuration *configuration, int listen_fd,
         for (unsigned long i = 0; i < count && !stopping; i++) {
             if (children[i] != pid)
                 continue;
-            log_warning("responder %ld ended (status %d); starting another", (long)pid, status);
-            sleep(1); /* a responder that dies at once must not spin the CPU */
+            log_warning("responder %ld ended (%s %d); starting another", (long)pid,
+                        WIFSIGNALED(status) ? "signal" : "status",
+                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            pause_before_restart(started[i]);
+            started[i] = monotonic_milliseconds();
             children[i] = start_child(configuration, listen_fd);
         }
     }
@@ -488,6 +533,7 @@ static int supervise(const struct configuration *configuration, int listen_fd,
     while (wait(NULL) > 0 || errno == EINTR)
         ;
     free(children);
+    free(started);
     return 0;
 }
 
@@ -547,10 +593,10 @@ int main(int argc, char **argv)
     log_info("bitspool %s started: configuration %s, %lu responder%s, database %s",
              PACKAGE_VERSION, path != NULL ? path : "(built-in defaults)", options.children,
              options.children == 1 ? "" : "s", configuration->database);
-    if (options.children == 1)
-        status = responder_run_fastcgi(configuration, listen_fd);
-    else
-        status = supervise(configuration, listen_fd, options.children);
+    /* Even one responder runs under the supervisor: a responder that dies (a crash,
+     * the OOM killer, an administrator's kill) is replaced, never leaving the web
+     * server a socket nobody accepts on. */
+    status = supervise(configuration, listen_fd, options.children);
     log_info("bitspool %s stopped%s", PACKAGE_VERSION, stopping ? " on a signal" : "");
 out:
     configuration_free(configuration);

@@ -21,6 +21,11 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
     [OUTCOME_NO_URL_PATH] = INVALID("no URL path (REQUEST_URI) from the web server"),
     [OUTCOME_NO_SUPPORTED_PROTOCOLS] = INVALID("Create-Session without BITS-Supported-Protocols"),
     [OUTCOME_BAD_DESTINATION_NAME] = INVALID("destination path is not a valid file name"),
+    [OUTCOME_PATH_OUT_OF_BOUNDS] = INVALID("destination path deeper than max_path_depth or "
+                                           "longer than max_path_length"),
+    [OUTCOME_NAME_TOO_LONG] = INVALID("a name in the destination path is too long for the "
+                                      "filesystem"),
+    [OUTCOME_NAME_REFUSED] = INVALID("the filesystem refuses a name in this path"),
     [OUTCOME_DESTINATION_IS_DIRECTORY] = INVALID("destination is a directory"),
     [OUTCOME_MISSING_SESSION_ID] = INVALID("missing BITS-Session-Id"),
     [OUTCOME_BAD_SESSION_ID] = INVALID("BITS-Session-Id is not a braced GUID"),
@@ -57,6 +62,7 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
     [OUTCOME_TOO_MANY_SESSIONS] = {503, HRESULT_TOO_MANY_SESSIONS,
                                    "too many open sessions for this user"},
     [OUTCOME_DATABASE_BUSY] = {503, HRESULT_SHARING_VIOLATION, "database busy, retry later"},
+    [OUTCOME_REQUEST_ABANDONED] = {503, HRESULT_E_FAIL, "request abandoned by the web server"},
     [OUTCOME_DATABASE_FAILED] = {500, HRESULT_E_FAIL, "database error"},
     [OUTCOME_DATABASE_REPLACED] = {503, HRESULT_E_FAIL,
                                    "database file deleted or replaced; retry later"},

@@ -144,6 +144,35 @@ out:
     return result;
 }
 
+bool paths_within_bounds(const char *relative, uint64_t max_depth, uint64_t max_length)
+{
+    uint64_t depth = 1;
+    size_t length = strlen(relative);
+
+    if (max_length != 0 && (uint64_t)length > max_length)
+        return false;
+    for (const char *slash = strchr(relative, '/'); slash != NULL; slash = strchr(slash + 1, '/'))
+        depth++;
+    return max_depth == 0 || depth <= max_depth;
+}
+
+int paths_names_fit(const char *root, const char *relative)
+{
+    errno = 0;
+    long name_max = pathconf(root, _PC_NAME_MAX);
+
+    if (name_max < 0)
+        return errno != 0 ? -errno : 0; /* no limit known: the filesystem decides */
+    for (const char *segment = relative; *segment != '\0';) {
+        size_t length = strcspn(segment, "/");
+        if ((uint64_t)length > (uint64_t)name_max)
+            return -ENAMETOOLONG;
+        segment += length;
+        segment += strspn(segment, "/");
+    }
+    return 0;
+}
+
 /* Opens name below directory_fd as a directory without following a symlink. Linux
  * reports a symlink opened with O_NOFOLLOW|O_DIRECTORY as ENOTDIR, so ENOTDIR is told
  * apart: -ELOOP for a symlink, -ENOTDIR for anything else that is not a directory. */

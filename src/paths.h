@@ -5,6 +5,7 @@
 #define BITSPOOL_PATHS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum paths_result {
     PATHS_OK = 0,
@@ -21,6 +22,16 @@ enum paths_result {
  * *relative is a malloc'd "dir/file.zip" (no leading '/'). */
 enum paths_result paths_destination(const char *remainder, bool decode,
                                     const char *reserved_name, char **relative);
+
+/* True when relative ("dir/file.zip", as paths_destination makes it) has at most
+ * max_depth segments and max_length bytes; a limit of 0 is no limit. */
+bool paths_within_bounds(const char *relative, uint64_t max_depth, uint64_t max_length);
+
+/* Checks every segment of relative against the name length limit of the filesystem
+ * holding root (pathconf _PC_NAME_MAX), including directories not made yet, so that a
+ * name the filesystem would refuse is refused before an upload starts. Returns 0,
+ * -ENAMETOOLONG, or -errno when root cannot be examined. */
+int paths_names_fit(const char *root, const char *relative);
 
 /* Opens the directory that will hold `relative` below root, walking one component at
  * a time with O_NOFOLLOW so that no symlink leads out of the root. With

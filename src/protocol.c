@@ -170,6 +170,29 @@ static enum outcome destination_name(const struct upload_prefix *prefix, const c
     }
 }
 
+/* Errors by which a filesystem refuses a name itself: they will never go away, so the
+ * answer is final (400), not a 500 the client retries for days. */
+static bool name_refused_by_filesystem(int error)
+{
+    return error == ENAMETOOLONG || error == EINVAL || error == EILSEQ;
+}
+
+/* Refuses a destination too deep or too long for the prefix's bounds, or with a name
+ * its filesystem cannot hold, before any directory is made for it (one 7-byte upload
+ * with a long URL once made 2,100 nested directories). */
+static enum outcome destination_bounds_check(const struct upload_prefix *prefix,
+                                             const char *relative)
+{
+    if (!paths_within_bounds(relative, prefix->max_path_depth, prefix->max_path_length))
+        return OUTCOME_PATH_OUT_OF_BOUNDS;
+    int result = paths_names_fit(prefix->root, relative);
+    if (result == -ENAMETOOLONG)
+        return OUTCOME_NAME_TOO_LONG;
+    if (result != 0)
+        log_warning("cannot learn the name limit of %s: %s", prefix->root, strerror(-result));
+    return OUTCOME_OK;
+}
+
 /* Whether `relative` may become a new upload: its parent is reachable without symlinks
  * and it does not exist yet unless overwrites are allowed. */
 static enum outcome destination_check(const struct upload_prefix *prefix, const char *relative)
@@ -179,6 +202,8 @@ static enum outcome destination_check(const struct upload_prefix *prefix, const 
 
     if (result == -ELOOP || result == -ENOTDIR)
         return OUTCOME_DESTINATION_OUTSIDE_ROOT;
+    if (name_refused_by_filesystem(-result))
+        return OUTCOME_NAME_REFUSED;
     if (result != 0) {
         log_error("cannot examine %s below %s: %s", relative, prefix->root, strerror(-result));
         return OUTCOME_DESTINATION_UNREADABLE;
@@ -210,6 +235,9 @@ static enum outcome create_session_check(const struct upload_prefix *prefix,
     if (!protocol_is_supported(request->supported_protocols))
         return OUTCOME_PROTOCOL_MISMATCH;
     enum outcome outcome = destination_name(prefix, remainder, relative);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    outcome = destination_bounds_check(prefix, *relative);
     if (outcome != OUTCOME_OK)
         return outcome;
     outcome = destination_check(prefix, *relative);
@@ -271,6 +299,14 @@ static enum outcome insert_session(struct protocol_context *context,
         .reserve_destination = !prefix->allow_overwrite &&
                                prefix->notification == NOTIFICATION_NONE,
     };
+    /* Checked last, just before the row is written: a client that gave up while the
+     * request waited for a responder would never learn the session's id. */
+    if (context->request_abandoned != NULL && context->request_abandoned(context->connection)) {
+        log_info("Create-Session for %s from %s: the web server gave up on the request "
+                 "before it was served; no session made", request->url_path,
+                 request->remote_address != NULL ? request->remote_address : "?");
+        return OUTCOME_REQUEST_ABANDONED;
+    }
     record->session_id = session_id;
     struct store_event event = answer_event(context, request, reply, record);
     enum outcome outcome = lifecycle_create(context->store, &session, &admission, &event);

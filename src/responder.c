@@ -5,11 +5,13 @@
 #include <fcgiapp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,35 +99,51 @@ static void collect_garbage_if_due(const struct configuration *configuration,
                  " busy", report.expired, report.purged, report.skipped);
 }
 
-/* Parses, handles and answers one request; the caller supplies the body and output. */
-static void serve_request(const struct configuration *configuration, struct store *store,
-                          char *const *environment, body_read_function *read_body,
-                          void *body_context, reply_write_function *write_reply,
-                          void *reply_context)
+/* How one request arrives and is answered: FastCGI streams or CGI stdin/stdout. */
+struct transport {
+    body_read_function *read_body;
+    void *body_context;
+    reply_write_function *write_reply;
+    void *reply_context;
+    bool (*request_abandoned)(void *connection); /* NULL: cannot tell */
+    void *connection;
+};
+
+/* Parses, handles and answers one request; what is left of its body is discarded
+ * before the answer (body_discard). Returns 0, or -1 when some of the body stays
+ * unread (the connection must end). */
+static int serve_request(const struct configuration *configuration, struct store *store,
+                         char *const *environment, const struct transport *transport)
 {
     struct bits_request request;
     struct body_reader body;
     struct reply reply;
-    struct protocol_context context = {configuration, store, (int64_t)time(NULL)};
+    struct protocol_context context = {
+        .configuration = configuration, .store = store, .now = (int64_t)time(NULL),
+        .request_abandoned = transport->request_abandoned, .connection = transport->connection};
 
     reply_init(&reply);
     if (cgi_request_parse(environment, &request) != 0) {
         log_error("out of memory reading the request");
         reply.out_of_memory = true;
-        reply_write(&reply, write_reply, reply_context);
-        return;
+        reply_write(&reply, transport->write_reply, transport->reply_context);
+        return -1;
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     /* Out of memory only costs the lines their prefix. */
     (void)log_request_begin(request.session_id_state == FIELD_VALID ? request.session_id : NULL,
                             request.remote_user, request.remote_address);
-    body_reader_init(&body, read_body, body_context, length);
+    body_reader_init(&body, transport->read_body, transport->body_context, length);
     router_handle(&context, &request, &body, &reply);
-    if (reply_write(&reply, write_reply, reply_context) != 0)
+    int discarded = body_discard(&body, configuration->max_fragment_size);
+    if (discarded != 0)
+        log_info("%" PRIu64 " body bytes left unread; the connection ends", body.remaining);
+    if (reply_write(&reply, transport->write_reply, transport->reply_context) != 0)
         log_warning("could not send the answer: the client went away");
     log_request_end();
     reply_free(&reply);
     cgi_request_free(&request);
+    return discarded;
 }
 
 static ssize_t fastcgi_read(void *context, void *buffer, size_t size)
@@ -141,6 +159,31 @@ static ssize_t fastcgi_read(void *context, void *buffer, size_t size)
         return -1;
     }
     return got;
+}
+
+static ssize_t fastcgi_read_request(void *context, void *buffer, size_t size)
+{
+    return fastcgi_read(((FCGX_Request *)context)->in, buffer, size);
+}
+
+/* The web server closed the connection (its client went away, so nobody waits for
+ * the answer): POLLRDHUP once it shut down or closed its end, even with unread input
+ * left. Web servers keep their end open until the answer arrives. */
+static bool fastcgi_request_abandoned(void *connection)
+{
+    struct pollfd peer = {.fd = *(int *)connection, .events = POLLRDHUP};
+
+    if (poll(&peer, 1, 0) <= 0)
+        return false;
+    return (peer.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* libfcgi's close reads until the peer is quiet for two seconds, to end the
+ * connection cleanly; a body left unread must not keep the responder that long. */
+static void fastcgi_stop_reading(FCGX_Request *request)
+{
+    if (shutdown(request->ipcFd, SHUT_RD) != 0)
+        log_warning("cannot shut the FastCGI connection down: %s", strerror(errno));
 }
 
 static int fastcgi_write(void *context, const void *buffer, size_t size)
@@ -166,7 +209,8 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
 {
     FCGX_Request request;
     struct store *store = responder_open_store(configuration);
-    struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};
+    struct protocol_context recovery = {
+        .configuration = configuration, .store = store, .now = (int64_t)time(NULL)};
 
     sigset_t stop_signals;
 
@@ -196,8 +240,10 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         sigset_t previous;
         bool blocked = sigprocmask(SIG_BLOCK, &stop_signals, &previous) == 0;
         log_set_sink(fastcgi_log_sink, request.err);
-        serve_request(configuration, store, request.envp, fastcgi_read, request.in,
-                      fastcgi_write, request.out);
+        struct transport transport = {fastcgi_read_request, &request, fastcgi_write,
+                                      request.out, fastcgi_request_abandoned, &request.ipcFd};
+        if (serve_request(configuration, store, request.envp, &transport) != 0)
+            fastcgi_stop_reading(&request);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
         collect_garbage_if_due(configuration, store);
@@ -245,9 +291,11 @@ int responder_run_cgi(const struct configuration *configuration)
         responder_cgi_unavailable();
         return 1;
     }
-    struct protocol_context recovery = {configuration, store, (int64_t)time(NULL)};
-    serve_request(configuration, store, environ, body_read_file_descriptor, &input,
-                  stdout_write, NULL);
+    struct protocol_context recovery = {
+        .configuration = configuration, .store = store, .now = (int64_t)time(NULL)};
+    struct transport transport = {body_read_file_descriptor, &input, stdout_write, NULL,
+                                  NULL, NULL};
+    (void)serve_request(configuration, store, environ, &transport);
     /* In CGI mode each request is a process: recovery and cleanup run after the
      * answer so that the client never waits for them. */
     close(STDOUT_FILENO);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* One-way dispatch: the router picks the handler; handlers never route. */
+/* One-way dispatch: the router picks the handler; handlers never route. What is left
+ * of a body is the responder's to dispose of (body_discard) before it answers. */
 #include <inttypes.h>
 #include <string.h>
 #include <strings.h>
@@ -70,23 +71,22 @@ static void record_event(struct protocol_context *context, const struct bits_req
                  reply->hresult, reply->message != NULL ? reply->message : "");
 }
 
-/* Answers a BITS_POST; returns the prefix that served it, NULL when none did. */
-static const struct upload_prefix *dispatch(struct protocol_context *context,
-                                            const struct bits_request *request,
-                                            struct body_reader *body, struct reply *reply,
-                                            struct request_record *record)
+/* Answers a BITS_POST. */
+static void dispatch(struct protocol_context *context, const struct bits_request *request,
+                     struct body_reader *body, struct reply *reply,
+                     struct request_record *record)
 {
     const char *remainder = "";
 
     if (request->malformed != NULL) {
         reply_set_error(reply, 400, HRESULT_E_INVALIDARG, BITS_CONTEXT_SERVER,
                         request->malformed);
-        return NULL;
+        return;
     }
     enum outcome checked = request_check(request);
     if (checked != OUTCOME_OK) {
         outcome_answer(reply, checked);
-        return NULL;
+        return;
     }
     /* Matched on the path as sent, so that paths_destination decodes the rest itself
      * and can tell an encoded slash from a real one. */
@@ -94,46 +94,34 @@ static const struct upload_prefix *dispatch(struct protocol_context *context,
         configuration_match(context->configuration, request->url_path_encoded, &remainder);
     if (prefix == NULL) {
         outcome_answer(reply, OUTCOME_NO_PREFIX);
-        return NULL;
+        return;
     }
     protocol_handle(context, prefix, remainder, request, body, reply, record);
-    return prefix;
 }
 
 void router_handle(struct protocol_context *context, const struct bits_request *request,
                    struct body_reader *body, struct reply *reply)
 {
     struct request_record record = {0};
-    uint64_t drain_limit = context->configuration->max_fragment_size;
 
     /* However many transactions the request needs, it waits lock_timeout in all. */
     store_set_deadline(context->store,
                        configuration_lock_timeout_milliseconds(context->configuration));
-
     /* Reply URLs are plain HTTP resources, whatever the method. */
     if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
         download_handle(context, request, reply);
-        body_drain(body, drain_limit);
         return;
     }
     if (strcasecmp(request->method, BITS_METHOD) != 0) {
         method_not_allowed(request, reply);
-        body_drain(body, drain_limit);
         return;
     }
     /* A database file replaced under us would split the sessions in two: refuse all,
      * retryably, until an administrator has put things right. */
     if (store_check_identity(context->store) != STORE_OK) {
         outcome_answer(reply, OUTCOME_DATABASE_REPLACED);
-        body_drain(body, drain_limit);
         return;
     }
-    const struct upload_prefix *prefix = dispatch(context, request, body, reply, &record);
-    /* Like IIS, drain up to the largest upload this prefix accepts, so that the
-     * keep-alive connection stays usable. */
-    if (prefix != NULL && prefix->max_upload_size > drain_limit)
-        drain_limit = prefix->max_upload_size;
-    if (body->remaining > 0 && body_drain(body, drain_limit) != 0)
-        log_warning("request body not drained; the web server will close the connection");
+    dispatch(context, request, body, reply, &record);
     record_event(context, request, reply, &record);
 }

@@ -285,7 +285,8 @@ static int harness_send(struct harness *harness, const struct packet *packet,
     if (cgi_request_parse(entries, &request) != 0)
         goto out;
     body_reader_init(&reader, memory_body_read, &source, packet->content_length);
-    struct protocol_context context = {harness->configuration, harness->store, harness->now};
+    struct protocol_context context = {
+        .configuration = harness->configuration, .store = harness->store, .now = harness->now};
     router_handle(&context, &request, &reader, reply);
     cgi_request_free(&request);
     trace(packet, reply);

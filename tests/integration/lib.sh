@@ -162,19 +162,23 @@ owner_from = remote_user
 EOF
 }
 
-# Starts two responder processes on $responder_socket with spawn-fcgi. spawn-fcgi
-# points its children's stderr to /dev/null, so a shell in between keeps it.
+# Starts two responder processes on $responder_socket as contrib/spawn-fcgi does: one
+# bitspool supervisor (-c 2) that replaces a responder that dies; its pid is in the
+# pid file, and killing it kills the responders too. spawn-fcgi points its child's
+# stderr to /dev/null, so a shell in between keeps it.
 start_responders() {
     spawn_fcgi=$(find_program spawn-fcgi) || skip "spawn-fcgi is not installed"
     responder_socket=$test_directory/bitspool.socket
     responder_pid_file=$test_directory/bitspool.pid
     # shellcheck disable=SC2016,SC2094 # $1 and $@ belong to the inner shell
-    "$spawn_fcgi" -s "$responder_socket" -F 2 -P "$responder_pid_file" -- \
+    "$spawn_fcgi" -s "$responder_socket" -F 1 -P "$responder_pid_file" -- \
         /bin/sh -c 'log=$1; shift; exec "$@" 2>>"$log"' sh "$responder_log" \
-        "$bitspool_binary" -f "$configuration" >>"$responder_log" 2>&1 ||
+        "$bitspool_binary" -f "$configuration" -c "${responder_count:-2}" \
+        >>"$responder_log" 2>&1 ||
         fail "spawn-fcgi could not start $bitspool_binary"
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-        if [ -S "$responder_socket" ] && responders_alive; then
+        if [ -S "$responder_socket" ] && responders_alive &&
+           [ -n "$(responder_children)" ]; then
             return 0
         fi
         sleep 0.2
@@ -188,8 +192,17 @@ responder_pids() {
     fi
 }
 
-# True when every responder spawn-fcgi started is still running: a crash on one
-# request must not go unnoticed just because nginx retried on the other one.
+# The responders themselves: the children of the supervisors in the pid file.
+responder_children() {
+    for pid in $(responder_pids); do
+        if [ -r "/proc/$pid/task/$pid/children" ]; then
+            tr '\n' ' ' <"/proc/$pid/task/$pid/children"
+        fi
+    done
+}
+
+# True when every supervisor spawn-fcgi started is still running (a responder that
+# dies is replaced by its supervisor, and check_responder_log reports it).
 responders_alive() {
     pids=$(responder_pids)
     [ -n "$pids" ] || return 1
@@ -249,6 +262,13 @@ check_responder_log() {
     if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$responder_log" >/dev/null
     then
         echo "FAIL: the responders reported sanitizer errors" >&2
+        return 1
+    fi
+    # A crash on one request must not go unnoticed because its supervisor replaced
+    # the responder and nginx retried on another.
+    if grep -E 'responder [0-9]+ ended' "$responder_log" >/dev/null; then
+        echo "FAIL: a responder died and was replaced:" >&2
+        grep -E 'responder [0-9]+ ended' "$responder_log" >&2
         return 1
     fi
     return 0

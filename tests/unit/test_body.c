@@ -85,7 +85,7 @@ static void test_transport_failure_is_a_connection_reset(void **state)
     assert_int_equal(errno, ECONNRESET);
 }
 
-static void test_drain_consumes_everything_within_limit(void **state)
+static void test_discard_consumes_a_body_within_limit(void **state)
 {
     (void)state;
     static char data[100000];
@@ -93,20 +93,40 @@ static void test_drain_consumes_everything_within_limit(void **state)
     struct body_reader body;
 
     body_reader_init(&body, memory_read, &source, sizeof data);
-    assert_int_equal(body_drain(&body, sizeof data), 0);
+    assert_int_equal(body_discard(&body, 1000), 0); /* within BODY_DISCARD_AT_LEAST */
     assert_int_equal(body.remaining, 0);
     assert_int_equal(source.offset, sizeof data);
 }
 
-static void test_drain_refuses_past_limit(void **state)
+/* A Ping declaring 2^62 bytes: nothing is read, the connection ends instead. */
+static void test_discard_leaves_a_body_past_limit_unread(void **state)
 {
     (void)state;
     struct memory_source source = {"abcdefgh", 8, 0, 0};
     struct body_reader body;
 
-    body_reader_init(&body, memory_read, &source, 8);
-    assert_int_equal(body_drain(&body, 7), -1);
+    body_reader_init(&body, memory_read, &source, UINT64_C(1) << 62);
+    assert_int_equal(body_discard(&body, UINT64_C(64) << 20), -1);
     assert_int_equal(source.offset, 0);
+    body_reader_init(&body, memory_read, &source, BODY_DISCARD_AT_LEAST + 1);
+    assert_int_equal(body_discard(&body, 8 << 20), -1);
+    assert_int_equal(source.offset, 0);
+    /* A configured max_fragment_size above the floor raises the limit. */
+    body_reader_init(&body, memory_read, &source, BODY_DISCARD_AT_LEAST + 1);
+    assert_int_equal(body_discard(&body, BODY_DISCARD_AT_LEAST + 8), -1); /* short body */
+    assert_int_equal(source.offset, 8);
+}
+
+/* A body that ends before its Content-Length: the discard reports it. */
+static void test_discard_reports_a_short_body(void **state)
+{
+    (void)state;
+    struct memory_source source = {"abc", 3, 0, 0};
+    struct body_reader body;
+
+    body_reader_init(&body, memory_read, &source, 10);
+    assert_int_equal(body_discard(&body, 10), -1);
+    assert_int_equal(source.offset, 3);
 }
 
 static void test_file_descriptor_reader(void **state)
@@ -132,8 +152,9 @@ int main(void)
         cmocka_unit_test(test_read_stops_at_declared_length),
         cmocka_unit_test(test_short_body_is_an_error),
         cmocka_unit_test(test_transport_failure_is_a_connection_reset),
-        cmocka_unit_test(test_drain_consumes_everything_within_limit),
-        cmocka_unit_test(test_drain_refuses_past_limit),
+        cmocka_unit_test(test_discard_consumes_a_body_within_limit),
+        cmocka_unit_test(test_discard_leaves_a_body_past_limit_unread),
+        cmocka_unit_test(test_discard_reports_a_short_body),
         cmocka_unit_test(test_file_descriptor_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

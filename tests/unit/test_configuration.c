@@ -99,6 +99,8 @@ static void assert_prefix_defaults(const struct upload_prefix *prefix)
     assert_int_equal(prefix->max_upload_size, INT64_MAX);
     assert_false(prefix->allow_overwrite);
     assert_true(prefix->create_directories);
+    assert_int_equal(prefix->max_path_depth, 32);
+    assert_int_equal(prefix->max_path_length, 1024);
     assert_int_equal(prefix->session_timeout, 14 * DAY);
     assert_int_equal(prefix->max_sessions_per_user, 50);
     assert_int_equal(prefix->owner_from, OWNER_FROM_NONE);
@@ -231,6 +233,8 @@ static void test_every_prefix_key_is_parsed(void **state)
                   "max_upload_size = 2G\n"
                   "allow_overwrite = yes\n"
                   "create_directories = no\n"
+                  "max_path_depth = 4\n"
+                  "max_path_length = 200\n"
                   "session_timeout = 12h\n"
                   "max_sessions_per_user = 0\n"
                   "owner_from = remote_user\n"
@@ -249,6 +253,8 @@ static void test_every_prefix_key_is_parsed(void **state)
     assert_int_equal(prefix->max_upload_size, UINT64_C(2) << 30);
     assert_true(prefix->allow_overwrite);
     assert_false(prefix->create_directories);
+    assert_int_equal(prefix->max_path_depth, 4);
+    assert_int_equal(prefix->max_path_length, 200);
     assert_int_equal(prefix->session_timeout, 12 * 3600);
     assert_int_equal(prefix->max_sessions_per_user, 0);
     assert_int_equal(prefix->owner_from, OWNER_FROM_REMOTE_USER);
@@ -518,6 +524,8 @@ static void test_example_file_documents_the_real_defaults(void **state)
     assert_int_equal(prefix->max_upload_size, INT64_MAX);
     assert_false(prefix->allow_overwrite);
     assert_true(prefix->create_directories);
+    assert_int_equal(prefix->max_path_depth, 32);
+    assert_int_equal(prefix->max_path_length, 1024);
     assert_int_equal(prefix->session_timeout, 14 * DAY);
     assert_int_equal(prefix->max_sessions_per_user, 50);
     assert_int_equal(prefix->owner_from, OWNER_FROM_NONE);

@@ -553,6 +553,38 @@ static void test_open_parent_reports_missing_root(void **state)
 
 #define ROOT_TEST(function) cmocka_unit_test_setup_teardown(function, set_up_root, tear_down_root)
 
+/* ---- bounds ---- */
+
+static void test_bounds_count_segments_and_bytes(void **state)
+{
+    (void)state;
+    assert_true(paths_within_bounds("file.bin", 1, 8));
+    assert_false(paths_within_bounds("file.bin", 1, 7));
+    assert_true(paths_within_bounds("a/b/c", 3, 5));
+    assert_false(paths_within_bounds("a/b/c", 2, 0));
+    assert_false(paths_within_bounds("a/b/c", 0, 4));
+    assert_true(paths_within_bounds("a/b/c/d/e/f/g/h", 0, 0));
+}
+
+static void test_names_fit_the_filesystem_limit(void **state)
+{
+    char long_name[300];
+
+    (void)state;
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    long max = pathconf("/tmp", _PC_NAME_MAX);
+    assert_true(max > 0 && max < (long)sizeof long_name - 1);
+    assert_int_equal(paths_names_fit("/tmp", "dir/short.bin"), 0);
+    assert_int_equal(paths_names_fit("/tmp", long_name), -ENAMETOOLONG);
+    char *nested = NULL;
+    assert_true(asprintf(&nested, "a/%s/b.bin", long_name) > 0);
+    assert_int_equal(paths_names_fit("/tmp", nested), -ENAMETOOLONG);
+    long_name[max] = '\0';
+    assert_int_equal(paths_names_fit("/tmp", long_name), 0);
+    free(nested);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +606,8 @@ int main(void)
         cmocka_unit_test(test_destination_refuses_backslash),
         cmocka_unit_test(test_destination_refuses_paths_without_a_file),
         cmocka_unit_test(test_destination_forbids_reserved_first_segment),
+        cmocka_unit_test(test_bounds_count_segments_and_bytes),
+        cmocka_unit_test(test_names_fit_the_filesystem_limit),
         cmocka_unit_test(test_destination_allows_reserved_name_deeper_or_as_prefix),
         cmocka_unit_test(test_destination_without_reserved_name_allows_everything_valid),
         ROOT_TEST(test_open_parent_of_file_in_root_is_root),

@@ -316,6 +316,113 @@ static void test_create_session_refuses_symlink_out_of_root(void **state)
     parameters_free(&extra);
 }
 
+/* Sends Create-Session for /uploads/ + `depth` nested one-letter directories + x.bin
+ * and returns the status. */
+static int create_nested(struct fixture *fixture, size_t depth)
+{
+    struct request_parameters extra = {0};
+    size_t size = sizeof "/uploads/" + 2 * depth + sizeof "x.bin";
+    char *url = malloc(size);
+
+    assert_non_null(url);
+    size_t used = (size_t)snprintf(url, size, "/uploads/");
+    for (size_t i = 0; i < depth; i++)
+        used += (size_t)snprintf(url + used, size - used, "d/");
+    snprintf(url + used, size - used, "x.bin");
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    int status = fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    parameters_free(&extra);
+    free(url);
+    return status;
+}
+
+static void test_create_session_bounds_path_depth(void **state)
+{
+    struct fixture *fixture = *state;
+    char directory[512];
+    struct stat status;
+
+    assert_int_equal(create_nested(fixture, 31), 200);
+    /* 2,100 segments: refused before any directory is made. */
+    create_nested(fixture, 2100);
+    assert_error_reply(fixture, 400, HRESULT_E_INVALIDARG);
+    create_nested(fixture, 32);
+    assert_error_reply(fixture, 400, HRESULT_E_INVALIDARG);
+    snprintf(directory, sizeof directory, "%s/d", fixture->root);
+    assert_int_equal(lstat(directory, &status), -1);
+}
+
+static void test_create_session_bounds_path_length(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    char url[1200];
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    /* Ten 100-byte directories and a file: 1,016 bytes pass, 1,116 do not. */
+    size_t used = (size_t)snprintf(url, sizeof url, "/uploads/");
+    for (int i = 0; i < 11; i++) {
+        memset(url + used, 'a' + i, 100);
+        used += 100;
+        url[used++] = '/';
+        url[used] = '\0';
+        if (i == 9) {
+            snprintf(url + used, sizeof url - used, "f.bin");
+            assert_int_equal(fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0,
+                                          &extra), 200);
+        }
+    }
+    snprintf(url + used, sizeof url - used, "f.bin");
+    fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 400, HRESULT_E_INVALIDARG);
+    parameters_free(&extra);
+}
+
+/* A name longer than the filesystem holds is a final 400, not a 500 retried for days,
+ * also when its directory would only be made at Close-Session. */
+static void test_create_session_refuses_names_the_filesystem_cannot_hold(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    char url[600];
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    int used = snprintf(url, sizeof url, "/uploads/");
+    memset(url + used, 'n', 300);
+    snprintf(url + used + 300, sizeof url - (size_t)used - 300, ".bin");
+    fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 400, HRESULT_E_INVALIDARG);
+    snprintf(url + used + 300, sizeof url - (size_t)used - 300, "/x.bin");
+    fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 400, HRESULT_E_INVALIDARG);
+    parameters_free(&extra);
+}
+
+static bool web_server_gave_up(void *connection)
+{
+    (void)connection;
+    return true;
+}
+
+/* A Create-Session whose client went away while it waited for a responder makes no
+ * session: nobody would ever learn its id. */
+static void test_create_session_of_an_abandoned_request_makes_no_session(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    uint64_t active = 99;
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture->request_abandoned = web_server_gave_up;
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 503, HRESULT_E_FAIL);
+    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_int_equal(store_session_count_active(fixture->store, "", &active), STORE_OK);
+    assert_int_equal(active, 0);
+    fixture->request_abandoned = NULL;
+    parameters_free(&extra);
+}
+
 static void test_create_session_announces_host_id(void **state)
 {
     struct fixture *fixture = *state;
@@ -930,7 +1037,8 @@ static void test_interrupted_commit_is_finished_by_recovery(void **state)
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, URL);
     char path[512];
-    struct protocol_context context = {fixture->configuration, fixture->store, fixture->now};
+    struct protocol_context context = {
+        .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now};
 
     send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
     assert_int_equal(store_session_set_state(fixture->store, id, SESSION_CLOSING, fixture->now),
@@ -1025,6 +1133,10 @@ int main(void)
         TEST(test_create_session_refuses_paths_leaving_the_root),
         TEST(test_create_session_refuses_the_spool_directory),
         TEST(test_create_session_refuses_symlink_out_of_root),
+        TEST(test_create_session_bounds_path_depth),
+        TEST(test_create_session_of_an_abandoned_request_makes_no_session),
+        TEST(test_create_session_bounds_path_length),
+        TEST(test_create_session_refuses_names_the_filesystem_cannot_hold),
         TEST(test_create_session_announces_host_id),
         TEST(test_create_session_limits_anonymous_sessions_per_address),
         TEST(test_create_session_limits_sessions_per_user),

@@ -134,7 +134,9 @@ int fixture_send(struct fixture *fixture, const char *url, const char *packet,
     reply_init(&fixture->reply);
     uint64_t declared = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&reader, memory_body_read, &source, declared);
-    struct protocol_context context = {fixture->configuration, fixture->store, fixture->now};
+    struct protocol_context context = {
+        .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now,
+        .request_abandoned = fixture->request_abandoned};
     router_handle(&context, &request, &reader, &fixture->reply);
     cgi_request_free(&request);
     parameters_free(&parameters);

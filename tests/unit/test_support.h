@@ -4,6 +4,7 @@
 #ifndef BITSPOOL_TEST_SUPPORT_H
 #define BITSPOOL_TEST_SUPPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ struct fixture {
     struct store *store;
     struct reply reply;
     int64_t now;
+    bool (*request_abandoned)(void *connection); /* passed to protocol_handle; NULL */
 };
 
 /* Creates the directory, writes bitspool.conf with `extra_configuration` appended to the

@@ -99,6 +99,28 @@ class SlowClient:
         self.connection.close()
 
 
+class AddressedTransport(HttpTransport):
+    """A connection from a loopback address of its own (127.0.0.2, 127.0.0.3, ...): to
+    the server, another client machine."""
+
+    def __init__(self, base_url, source, timeout=10):
+        super().__init__(base_url, timeout=timeout)
+        self.source = source
+
+    def _open(self):
+        self.connection = bits_client.http.client.HTTPConnection(
+            self.host, self.port, timeout=self.timeout, source_address=(self.source, 0))
+        self.connection.connect()
+        self.connections_opened += 1
+        self.requests_on_connection = 0
+
+
+def loopback_address(index):
+    """The index-th client address, from 127.0.0.2 on, never the server's 127.0.0.1."""
+    number = index + 2
+    return "127.0.%d.%d" % (number // 250, 1 + number % 250)
+
+
 class AbuseSuite(SuiteBase):
     def __init__(self, arguments):
         super().__init__(arguments)
@@ -403,6 +425,89 @@ class AbuseSuite(SuiteBase):
                 process.wait()
             log.close()
 
+    def client_from(self, index):
+        return BitsClient(AddressedTransport(self.arguments.url, loopback_address(index)))
+
+    def case_abandoned_anonymous_sessions_lock_out_nobody(self):
+        """Anonymous sessions are counted per client address: one address's abandoned
+        Create-Sessions, however many, must not stop another client (the old shared cap
+        let 50 requests refuse every anonymous upload for 14 days)."""
+        hostile = self.client_from(0)
+        created = refused = 0
+        for number in range(210):
+            answer = hostile.create_session(self.path("abandoned-%d.bin" % number))
+            if answer.status == 200:
+                created += 1
+            elif answer.status == 503 and answer.hresult == "0x80070045":
+                refused += 1
+        hostile.transport.close()
+        self.check("one address gets max_sessions_per_address (200) sessions, then a "
+                   "retryable 503 (%d made, %d refused)" % (created, refused),
+                   created == 200 and refused == 10)
+        honest = self.client_from(1)
+        answer = honest.create_session(self.path("after-abandoned.bin"))
+        self.check("another address still creates a session", answer.status == 200,
+                   answer.describe())
+        if answer.status == 200:
+            honest.cancel_session(self.path("after-abandoned.bin"), answer.session_id)
+        honest.transport.close()
+
+    def case_concurrent_anonymous_uploads_all_commit(self):
+        """256 anonymous machines uploading at once through nginx: every upload commits,
+        none is refused for the others' sake."""
+        count = 256
+        results = [None] * count
+
+        def upload(index):
+            client = self.client_from(300 + index)
+            path = self.path("concurrent-%d.bin" % index)
+            data = os.urandom(4096)
+            try:
+                created = client.create_session(path)
+                fragment = created.status == 200 and client.fragment(
+                    path, created.session_id, 0, len(data) - 1, len(data), data)
+                closed = fragment and fragment.status == 200 and client.close_session(
+                    path, created.session_id)
+                results[index] = bool(closed and closed.status == 200) and data
+            except (OSError, bits_client.http.client.HTTPException) as error:
+                results[index] = error
+            finally:
+                client.transport.close()
+
+        threads = [threading.Thread(target=upload, args=(index,)) for index in range(count)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        seconds = time.monotonic() - started
+        committed = 0
+        for index, data in enumerate(results):
+            name = os.path.join(self.arguments.root, os.path.basename(self.path(
+                "concurrent-%d.bin" % index)))
+            if isinstance(data, bytes) and os.path.isfile(name):
+                with open(name, "rb") as done:
+                    committed += done.read() == data
+        failures = [repr(result) for result in results if not isinstance(result, bytes)][:3]
+        self.check("%d concurrent uploads from %d addresses all commit byte-exact "
+                   "(%d did, %.1f s)" % (count, count, committed, seconds),
+                   committed == count, "; ".join(failures))
+
+    def case_ping_flood_does_not_grow_the_database(self):
+        """Pings and other requests that name no session are counted, not logged one
+        row each: a flood must not grow the events table."""
+        with sqlite3.connect(self.arguments.database) as connection:
+            before = connection.execute("SELECT count(*) FROM events").fetchone()[0]
+        for _ in range(2000):
+            self.client.ping(self.path("ping.bin"))
+        with sqlite3.connect(self.arguments.database) as connection:
+            after = connection.execute("SELECT count(*) FROM events").fetchone()[0]
+            pings = connection.execute("SELECT coalesce(sum(count), 0) FROM request_counts "
+                                       "WHERE packet = 'Ping'").fetchone()[0]
+        self.check("2,000 Pings add no events row (%d before, %d after)" % (before, after),
+                   after == before)
+        self.check("and are counted in request_counts (%d)" % pings, pings >= 2000)
+
     def case_path_bounds(self):
         """One request must not make thousands of directories, and a name the
         filesystem cannot hold is a final 400, not a 500 retried for days."""
@@ -430,7 +535,10 @@ class AbuseSuite(SuiteBase):
     CASES = ["case_slow_clients_do_not_block_uploads", "case_huge_bodies_are_refused_at_once",
              "case_refused_bodies_within_limit_are_read_first",
              "case_abandoned_create_session_makes_no_session",
-             "case_killed_responders_are_replaced", "case_path_bounds"]
+             "case_killed_responders_are_replaced", "case_path_bounds",
+             "case_abandoned_anonymous_sessions_lock_out_nobody",
+             "case_concurrent_anonymous_uploads_all_commit",
+             "case_ping_flood_does_not_grow_the_database"]
 
     def run(self):
         started = time.monotonic()

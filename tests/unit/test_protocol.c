@@ -939,6 +939,55 @@ static void test_repeated_close_answers_200(void **state)
     free(id);
 }
 
+/* A crash between link and unlink (how a commit goes where RENAME_NOREPLACE is
+ * missing) leaves the destination as the spool file's own inode: the retried commit must
+ * recognise its own upload, not find "someone else's" file there. */
+static void test_commit_interrupted_between_link_and_unlink_is_recognised(void **state)
+{
+    struct fixture *fixture = *state;
+    char *id = fixture_create_session(fixture, URL);
+    char spool_file[512], path[512];
+    size_t length = 0;
+
+    send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
+    assert_int_equal(store_session_set_state(fixture->store, id, SESSION_CLOSING, fixture->now),
+                     STORE_OK);
+    snprintf(spool_file, sizeof spool_file, "%s/.bitspool/%.36s.part", fixture->root, id + 1);
+    assert_int_equal(link(spool_file, URL_FILE(fixture, path)), 0); /* crash right after */
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    assert_int_equal(access(spool_file, F_OK), -1);
+    char *content = read_whole_file(path, &length);
+    assert_int_equal(length, 4);
+    assert_memory_equal(content, "abcd", 4);
+    free(content);
+    free(id);
+}
+
+/* A directory on the destination's path swapped for a symlink during the upload: the
+ * commit must not follow it, and no retry can make it succeed, so the upload is kept
+ * (stranded) and the client told it is done, rather than a Close that can only fail. */
+static void test_close_when_a_directory_was_replaced_by_a_symlink_strands(void **state)
+{
+    struct fixture *fixture = *state;
+    char directory[512], elsewhere[600], target[640];
+    char *id = fixture_create_session(fixture, "/uploads/sub/report.bin");
+
+    assert_int_equal(fixture_send(fixture, "/uploads/sub/report.bin", "Fragment", id,
+                                  "bytes 0-3/4", "abcd", 4, NULL), 200);
+    snprintf(directory, sizeof directory, "%s/sub", fixture->root);
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", fixture->directory);
+    assert_int_equal(mkdir(elsewhere, 0755), 0);
+    (void)rmdir(directory);
+    assert_int_equal(symlink(elsewhere, directory), 0);
+    assert_int_equal(fixture_send(fixture, "/uploads/sub/report.bin", "Close-Session", id, NULL,
+                                  NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_STRANDED);
+    snprintf(target, sizeof target, "%s/report.bin", elsewhere);
+    assert_int_equal(access(target, F_OK), -1);
+    free(id);
+}
+
 /* Another upload took the name (overwrites off): no retry can commit this one, so the
  * client is told it is done, the upload is kept in the spool and the session stranded,
  * where the administrator sees it. A Close that can only fail would be lost in the end. */
@@ -1166,6 +1215,8 @@ int main(void)
         TEST(test_close_before_complete_is_retryable_error),
         TEST(test_repeated_close_answers_200),
         TEST(test_close_when_destination_appeared_keeps_the_upload),
+        TEST(test_close_when_a_directory_was_replaced_by_a_symlink_strands),
+        TEST(test_commit_interrupted_between_link_and_unlink_is_recognised),
         TEST(test_cancel_removes_partial_data),
         TEST(test_spool_longer_than_record_is_truncated),
         TEST(test_spool_shorter_than_record_tells_the_real_offset),

@@ -153,6 +153,10 @@ static CURLcode configure_transport(struct exchange *exchange, CURLSH *share)
         result = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)options->stall_timeout_s);
     if (result == CURLE_OK)
         result = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (result == CURLE_OK && options->limit_rate > 0)
+        result = curl_easy_setopt(easy, CURLOPT_MAX_SEND_SPEED_LARGE,
+                                  (curl_off_t)(options->limit_rate > INT64_MAX ? INT64_MAX
+                                                                               : options->limit_rate));
     if (result == CURLE_OK)
         result = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
     if (result == CURLE_OK)

@@ -19,6 +19,7 @@ enum long_only_option {
     OPTION_RETRY_MAX_DELAY,
     OPTION_CONNECT_TIMEOUT,
     OPTION_STALL_TIMEOUT,
+    OPTION_LIMIT_RATE,
     OPTION_NO_PING,
     OPTION_CANCEL_ON_EXIT,
     OPTION_REPLY,
@@ -45,6 +46,7 @@ static const struct option long_options[] = {
     { "retry-max-delay", required_argument, NULL, OPTION_RETRY_MAX_DELAY },
     { "connect-timeout", required_argument, NULL, OPTION_CONNECT_TIMEOUT },
     { "stall-timeout", required_argument, NULL, OPTION_STALL_TIMEOUT },
+    { "limit-rate", required_argument, NULL, OPTION_LIMIT_RATE },
     { "no-ping", no_argument, NULL, OPTION_NO_PING },
     { "cancel-on-exit", no_argument, NULL, OPTION_CANCEL_ON_EXIT },
     { "reply", required_argument, NULL, OPTION_REPLY },
@@ -82,6 +84,7 @@ static const char usage_text[] =
     "      --retry-delay S       first back-off delay in seconds (1)\n"
     "      --retry-max-delay S   longest back-off delay in seconds (60)\n"
     "      --connect-timeout S   (30)   --stall-timeout S  (300)\n"
+    "      --limit-rate SIZE     send at most SIZE bytes per second\n"
     "      --no-ping             do not send a Ping before the session\n"
     "      --cancel-on-exit      cancel the session when interrupted\n"
     "      --reply FILE          upload-reply job: save the server's reply in FILE\n"
@@ -207,6 +210,7 @@ static int take_valued_option(struct upload_options *options, int option, char *
     case OPTION_CONNECT_TIMEOUT:
         return options_parse_seconds(argument, &options->connect_timeout_ms);
     case OPTION_STALL_TIMEOUT: return parse_seconds_s(argument, &options->stall_timeout_s);
+    case OPTION_LIMIT_RATE: return options_parse_size(argument, &options->limit_rate);
     case 'u': return take_user(options, argument);
     default: return 1;
     }

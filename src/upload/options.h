@@ -40,6 +40,7 @@ struct upload_options {
     uint64_t retry_max_delay_ms;
     uint64_t connect_timeout_ms;
     uint64_t stall_timeout_s;   /* abort a request that moves no byte for this long */
+    uint64_t limit_rate;        /* bytes per second, 0 for no limit */
     bool ping;
     bool cancel_on_exit;
     bool json;

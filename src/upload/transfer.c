@@ -171,11 +171,13 @@ static enum answer_verdict transport_failed(struct transfer *transfer, const str
 {
     snprintf(transfer->result->message, sizeof transfer->result->message, "%s to %s: %s",
              exchange_packet_name(packet->kind), packet->url, transfer->exchange->error);
-    if (code == CURLE_READ_ERROR || code == CURLE_ABORTED_BY_CALLBACK) {
-        if (code == CURLE_READ_ERROR)
-            set_message(transfer, "%s: cannot read the file (did it shrink?)",
-                        transfer->job->path);
-        return code == CURLE_READ_ERROR ? VERDICT_FINAL : VERDICT_TRANSIENT;
+    if (code == CURLE_READ_ERROR) {
+        set_message(transfer, "%s: cannot read the file (did it shrink?)", transfer->job->path);
+        return VERDICT_FINAL;
+    }
+    if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) {
+        set_message(transfer, "interrupted by signal %d", interrupt_signal());
+        return VERDICT_TRANSIENT;
     }
     if (is_connect_failure(code) && host_route_connect_failed(&transfer->route, monotonic_ms()))
         report_message("%s: the session's host is unreachable: back to %s", transfer->job->path,
@@ -401,8 +403,7 @@ static enum answer_verdict run_steps(struct transfer *transfer)
 {
     for (;;) {
         if (interrupt_requested()) {
-            set_message(transfer, "interrupted by signal %s", interrupt_signal() == 2 ? "INT"
-                                                                                    : "TERM");
+            set_message(transfer, "interrupted by signal %d", interrupt_signal());
             return VERDICT_TRANSIENT;
         }
         enum step step = next_step(transfer);

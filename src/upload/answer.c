@@ -222,6 +222,12 @@ static const char *hresult_name(uint32_t code)
 
 void answer_describe(const struct bits_answer *answer, char *text, size_t size)
 {
+    if (answer->status == 401 || answer->status == 407) {
+        snprintf(text, size, "HTTP %ld: the %s refused the credentials or wants some "
+                 "(--user, --netrc, --negotiate)", answer->status,
+                 answer->status == 401 ? "server" : "proxy");
+        return;
+    }
     if (!answer->is_ack) {
         snprintf(text, size, "HTTP %ld without a BITS Ack", answer->status);
         return;

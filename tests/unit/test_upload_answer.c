@@ -201,6 +201,10 @@ static void test_description_names_the_error(void **state)
     answer_describe(&answer, text, sizeof text);
     assert_string_equal(text, "HTTP 409, BITS-Error 0x80070050 (file exists)");
     answer_free(&answer);
+    answer_init(&answer);
+    answer.status = 401;
+    answer_describe(&answer, text, sizeof text);
+    assert_non_null(strstr(text, "--user"));
 }
 
 int main(void)

@@ -265,7 +265,7 @@ static int take_operands(struct upload_options *options, int count, char **opera
     options->files = (const char **)operands;
     options->file_count = (size_t)count - 1;
     if (options->state_path != NULL &&
-        (options->file_count != 1 || options->list_path != NULL || options->parallel != 1)) {
+        (options->file_count != 1 || options->list_path != NULL)) {
         fprintf(errors, "bitspool-upload: --state records one upload: give exactly one FILE\n");
         return -1;
     }

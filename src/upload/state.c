@@ -155,7 +155,8 @@ static int sync_parent(const char *path)
         return -1;
     int result = fsync(directory);
     int saved_errno = errno;
-    close(directory);
+    if (close(directory) != 0 && result == 0)
+        return -1;
     errno = saved_errno;
     return result;
 }

@@ -97,7 +97,7 @@ static int take_header(struct bits_answer *answer, const char *name, const char 
     else if (strcasecmp(name, "BITS-Error") == 0 || strcasecmp(name, "BITS-Error-Code") == 0)
         take_hresult(answer, value, &answer->error_code, &answer->has_error);
     else if (strcasecmp(name, "BITS-Error-Context") == 0)
-        take_hresult(answer, value, &answer->error_context, NULL);
+        take_hresult(answer, value, &answer->error_context, &answer->has_context);
     else if (strcasecmp(name, "BITS-Received-Content-Range") == 0)
         take_uint64(answer, value, &answer->received, &answer->has_received);
     else if (strcasecmp(name, "BITS-Protocol") == 0)
@@ -186,6 +186,10 @@ enum answer_verdict answer_verdict(const struct bits_answer *answer, enum packet
 {
     if (!answer->is_ack || answer->malformed)
         return answer->malformed ? VERDICT_FINAL : verdict_without_ack(answer);
+    /* The Windows client takes any context but these two as an invalid response. */
+    if (answer->has_context && answer->error_context != BITS_CONTEXT_SERVER &&
+        answer->error_context != BITS_CONTEXT_SERVER_APPLICATION)
+        return VERDICT_FINAL;
     if (answer->status == 416 && kind == PACKET_FRAGMENT)
         return verdict_of_success(answer, kind, total);
     if (answer->status >= 200 && answer->status < 300 && !answer->has_error)

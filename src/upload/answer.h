@@ -16,7 +16,8 @@ struct bits_answer {
     bool is_ack;                /* BITS-Packet-Type: Ack */
     bool has_error;             /* BITS-Error or BITS-Error-Code was present and valid */
     uint32_t error_code;        /* the HRESULT */
-    uint32_t error_context;     /* BITS-Error-Context, 0 when absent */
+    bool has_context;
+    uint32_t error_context;     /* BITS-Error-Context */
     bool has_received;          /* BITS-Received-Content-Range */
     uint64_t received;          /* the next byte offset the server expects */
     bool has_protocol;          /* BITS-Protocol named the one protocol GUID */

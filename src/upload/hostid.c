@@ -14,7 +14,7 @@ void host_route_init(struct host_route *route, const char *origin)
 {
     memset(route, 0, sizeof *route);
     route->origin = origin;
-    route->fallback_timeout = HOST_ID_DEFAULT_FALLBACK_SECONDS;
+    route->fallback_timeout = HOST_ID_NO_FALLBACK;
 }
 
 void host_route_free(struct host_route *route)
@@ -88,7 +88,7 @@ int host_route_follow(struct host_route *route, const char *host_id, bool has_ti
 {
     host_route_free(route);
     route->failing = false;
-    route->fallback_timeout = has_timeout ? timeout : HOST_ID_DEFAULT_FALLBACK_SECONDS;
+    route->fallback_timeout = has_timeout ? timeout : HOST_ID_NO_FALLBACK;
     if (host_id == NULL)
         return 0;
     route->target = host_route_rewrite(route->origin, host_id);
@@ -108,7 +108,7 @@ int host_route_restore(struct host_route *route, const char *target, uint64_t ti
 
 bool host_route_connect_failed(struct host_route *route, uint64_t now_ms)
 {
-    if (route->target == NULL)
+    if (route->target == NULL || route->fallback_timeout == HOST_ID_NO_FALLBACK)
         return false;
     if (!route->failing) {
         route->failing = true;

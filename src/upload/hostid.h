@@ -8,8 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* IIS's default when the Ack names a host but no timeout: one day. */
-#define HOST_ID_DEFAULT_FALLBACK_SECONDS 86400u
+/* A host id without BITS-Host-Id-Fallback-Timeout: IIS leaves the header out only when
+ * the timeout is configured as "none", so the client never falls back. */
+#define HOST_ID_NO_FALLBACK UINT64_MAX
 
 struct host_route {
     const char *origin;          /* the upload URL (not owned) */

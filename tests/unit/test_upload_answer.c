@@ -176,6 +176,23 @@ static void test_answers_without_ack(void **state)
     assert_int_equal(verdict_of(413, NULL, false), VERDICT_FINAL); /* a web server's own */
 }
 
+static void test_an_unknown_error_context_is_final(void **state)
+{
+    (void)state;
+    struct bits_answer answer;
+    const char *const lines[] = { "BITS-Packet-Type: Ack\r\n", "BITS-Error: 0x80070070\r\n",
+                                  "BITS-Error-Context: 0x6\r\n", NULL };
+    receive(&answer, 500, lines);
+    assert_int_equal(answer_verdict(&answer, PACKET_FRAGMENT, 10), VERDICT_FINAL);
+    answer_free(&answer);
+    const char *const application[] = { "BITS-Packet-Type: Ack\r\n",
+                                        "BITS-Error: 0x80070070\r\n",
+                                        "BITS-Error-Context: 0x7\r\n", NULL };
+    receive(&answer, 500, application);
+    assert_int_equal(answer_verdict(&answer, PACKET_FRAGMENT, 10), VERDICT_TRANSIENT);
+    answer_free(&answer);
+}
+
 static void test_overlong_session_id_is_malformed(void **state)
 {
     (void)state;
@@ -219,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_create_needs_session_and_protocol),
         cmocka_unit_test(test_final_and_transient_errors),
         cmocka_unit_test(test_answers_without_ack),
+        cmocka_unit_test(test_an_unknown_error_context_is_final),
         cmocka_unit_test(test_overlong_session_id_is_malformed),
         cmocka_unit_test(test_description_names_the_error),
     };

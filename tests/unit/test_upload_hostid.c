@@ -72,7 +72,10 @@ static void test_route_without_host_id_and_default_timeout(void **state)
     assert_int_equal(host_route_follow(&route, NULL, false, 0), 0);
     assert_string_equal(host_route_url(&route), "http://farm/up/f");
     assert_int_equal(host_route_follow(&route, "node3", false, 0), 0);
-    assert_true(route.fallback_timeout == HOST_ID_DEFAULT_FALLBACK_SECONDS);
+    assert_true(route.fallback_timeout == HOST_ID_NO_FALLBACK);
+    assert_false(host_route_connect_failed(&route, 0));
+    assert_false(host_route_connect_failed(&route, UINT64_MAX - 1)); /* never falls back */
+    assert_string_equal(host_route_url(&route), "http://node3/up/f");
     assert_int_equal(host_route_restore(&route, "http://node3/up/f", 5), 0);
     assert_string_equal(host_route_url(&route), "http://node3/up/f");
     assert_int_equal(host_route_restore(&route, NULL, 5), 0);

@@ -11,6 +11,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 static char *read_line_without_echo(FILE *terminal)
 {
     struct termios saved, quiet;
@@ -68,4 +70,74 @@ int credentials_complete(char **user)
     free(*user);
     *user = joined;
     return 0;
+}
+
+/* Overwrites the password of "scheme://name:password@host..." in place. */
+static void blank_url_password(char *url)
+{
+    char *authority = strstr(url, "://");
+    if (authority == NULL)
+        return;
+    authority += 3;
+    size_t length = strcspn(authority, "/?#");
+    char *at = memchr(authority, '@', length);
+    char *colon = at != NULL ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+    if (colon != NULL)
+        memset(colon + 1, '*', (size_t)(at - colon - 1));
+}
+
+/* "name:password" from the parsed URL, decoded; NULL without a name. */
+static char *user_of(CURLU *parsed)
+{
+    char *name = NULL, *password = NULL, *joined = NULL;
+    if (curl_url_get(parsed, CURLUPART_USER, &name, CURLU_URLDECODE) != CURLUE_OK)
+        return NULL;
+    if (curl_url_get(parsed, CURLUPART_PASSWORD, &password, CURLU_URLDECODE) != CURLUE_OK)
+        joined = strdup(name);
+    else
+        joined = join_user(name, password);
+    curl_free(name);
+    curl_free(password);
+    return joined;
+}
+
+static char *url_without_user(CURLU *parsed)
+{
+    char *text = NULL, *copy = NULL;
+    if (curl_url_set(parsed, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+        curl_url_set(parsed, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+        curl_url_get(parsed, CURLUPART_URL, &text, 0) == CURLUE_OK) {
+        copy = strdup(text);
+        curl_free(text);
+    }
+    return copy;
+}
+
+char *credentials_from_url(char *url, char **user)
+{
+    CURLU *parsed = curl_url();
+    char *clean = NULL;
+    if (parsed == NULL)
+        return NULL;
+    if (curl_url_set(parsed, CURLUPART_URL, url, CURLU_GUESS_SCHEME) != CURLUE_OK)
+        goto out;
+    char *found = user_of(parsed);
+    if (found == NULL) {
+        clean = strdup(url);
+        goto out;
+    }
+    clean = url_without_user(parsed);
+    if (clean != NULL && *user == NULL) {
+        *user = found;
+        found = NULL;
+    }
+    if (found != NULL) {
+        memset(found, 0, strlen(found));
+        free(found);
+    }
+    if (clean != NULL)
+        blank_url_password(url);
+out:
+    curl_url_cleanup(parsed);
+    return clean;
 }

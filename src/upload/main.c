@@ -69,6 +69,12 @@ int main(int argc, char **argv)
         return parsed > 0 ? UPLOAD_EXIT_SUCCESS : UPLOAD_EXIT_USAGE;
     }
     int status = UPLOAD_EXIT_USAGE;
+    char *url = credentials_from_url((char *)options.url, &options.user);
+    if (url == NULL) {
+        fprintf(stderr, "bitspool-upload: not a URL: %s\n", options.url);
+        goto out;
+    }
+    options.url = url;
     if (jobs_build(&options, &list, stderr) != 0 || prepare(&options) != 0)
         goto out;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -79,6 +85,7 @@ int main(int argc, char **argv)
     status = upload_all(&options, &list);
     curl_global_cleanup();
 out:
+    free(url);
     jobs_free(&list);
     options_free(&options);
     return status;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "upload/credentials.h"
 #include "upload/jobs.h"
 #include "upload/options.h"
 
@@ -185,6 +186,42 @@ static void test_jobs_from_list(void **state)
     assert_int_equal(remove(path), 0);
 }
 
+static void test_url_credentials_move_to_the_user(void **state)
+{
+    (void)state;
+    char url[] = "https://alice:s%40cret@bits.example:8443/up/f?x=1";
+    char *user = NULL;
+    char *clean = credentials_from_url(url, &user);
+    assert_string_equal(clean, "https://bits.example:8443/up/f?x=1");
+    assert_string_equal(user, "alice:s@cret");
+    assert_string_equal(url, "https://alice:********@bits.example:8443/up/f?x=1");
+    free(clean);
+    free(user);
+}
+
+static void test_user_option_wins_over_the_url(void **state)
+{
+    (void)state;
+    char url[] = "http://bob:pw@h/up/f";
+    char *user = strdup("alice:secret");
+    char *clean = credentials_from_url(url, &user);
+    assert_string_equal(clean, "http://h/up/f");
+    assert_string_equal(user, "alice:secret");
+    free(clean);
+    free(user);
+}
+
+static void test_url_without_credentials_stays_as_given(void **state)
+{
+    (void)state;
+    char url[] = "http://h:81/up/a%20b";
+    char *user = NULL;
+    char *clean = credentials_from_url(url, &user);
+    assert_string_equal(clean, url);
+    assert_null(user);
+    free(clean);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +234,9 @@ int main(void)
         cmocka_unit_test(test_directory_url_gets_encoded_names),
         cmocka_unit_test(test_jobs_from_operands),
         cmocka_unit_test(test_jobs_from_list),
+        cmocka_unit_test(test_url_credentials_move_to_the_user),
+        cmocka_unit_test(test_user_option_wins_over_the_url),
+        cmocka_unit_test(test_url_without_credentials_stays_as_given),
     };
     return cmocka_run_group_tests(tests, open_sink, close_sink);
 }

@@ -172,7 +172,7 @@ static enum answer_verdict transport_failed(struct transfer *transfer, const str
     snprintf(transfer->result->message, sizeof transfer->result->message, "%s to %s: %s",
              exchange_packet_name(packet->kind), packet->url, transfer->exchange->error);
     if (code == CURLE_READ_ERROR) {
-        set_message(transfer, "%s: cannot read the file (did it shrink?)", transfer->job->path);
+        set_message(transfer, "cannot read the file (did it shrink?)");
         return VERDICT_FINAL;
     }
     if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) {
@@ -265,8 +265,8 @@ static enum answer_verdict take_received(struct transfer *transfer, uint64_t sen
     if (++transfer->stalls < TRANSFER_STALLS_PER_FAILURE)
         return VERDICT_OK;
     transfer->stalls = 0;
-    set_message(transfer, "the server did not advance the received range of %s",
-                transfer->job->path);
+    set_message(transfer, "the server did not advance the received range %d times in a row",
+                TRANSFER_STALLS_PER_FAILURE);
     return VERDICT_TRANSIENT;
 }
 
@@ -347,7 +347,7 @@ static enum answer_verdict perform_step(struct transfer *transfer, enum step ste
 static enum answer_verdict start_over(struct transfer *transfer)
 {
     if (++transfer->restarts > TRANSFER_MAXIMUM_RESTARTS) {
-        set_message(transfer, "the server lost the session of %s too often", transfer->job->path);
+        set_message(transfer, "the server lost the session %d times", TRANSFER_MAXIMUM_RESTARTS + 1);
         return VERDICT_FINAL;
     }
     report_message("%s: the server lost session %s: starting over with a new one",
@@ -422,11 +422,11 @@ static int open_file(struct transfer *transfer)
     struct stat status;
     transfer->fd = open(transfer->job->path, O_RDONLY | O_CLOEXEC);
     if (transfer->fd < 0 || fstat(transfer->fd, &status) != 0) {
-        set_message(transfer, "cannot read %s: %s", transfer->job->path, strerror(errno));
+        set_message(transfer, "cannot read the file: %s", strerror(errno));
         return -1;
     }
     if (!S_ISREG(status.st_mode)) {
-        set_message(transfer, "%s is not a regular file", transfer->job->path);
+        set_message(transfer, "not a regular file");
         return -1;
     }
     transfer->size = (uint64_t)status.st_size;

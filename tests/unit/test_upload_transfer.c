@@ -201,7 +201,7 @@ static void test_a_lost_session_is_recreated_three_times_then_final(void **state
     struct transfer_result result;
     struct counts counts = run(*state, SCRIPT_LOST, 16384, &result);
     assert_int_equal(result.outcome, OUTCOME_FINAL);
-    assert_non_null(strstr(result.message, "lost the session"));
+    assert_non_null(strstr(result.message, "lost the session 4 times"));
     assert_int_equal(counts.create, 1 + 3);
     assert_int_equal(counts.fragment, 1 + 3);
     assert_int_equal(counts.close, 0);

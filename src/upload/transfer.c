@@ -166,6 +166,30 @@ static bool is_connect_failure(CURLcode code)
            code == CURLE_OPERATION_TIMEDOUT;
 }
 
+/* Failures that the same command will meet again: a certificate the client does not
+ * trust or cannot present, a URL or protocol libcurl cannot use. The Windows client
+ * likewise gives up on certificate errors. */
+static bool is_final_transport_failure(CURLcode code)
+{
+    switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_LOGIN_DENIED:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static enum answer_verdict transport_failed(struct transfer *transfer, const struct packet *packet,
                                             CURLcode code)
 {
@@ -175,6 +199,8 @@ static enum answer_verdict transport_failed(struct transfer *transfer, const str
         set_message(transfer, "cannot read the file (did it shrink?)");
         return VERDICT_FINAL;
     }
+    if (is_final_transport_failure(code))
+        return VERDICT_FINAL;
     if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) {
         set_message(transfer, "interrupted by signal %d", interrupt_signal());
         return VERDICT_TRANSIENT;

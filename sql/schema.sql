@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: BSD-2-Clause
--- bitspool session database, schema version 2.
+-- bitspool session database, schema version 3.
 -- The one source of the schema: embedded into the programs at build time and applied
--- by store.c when PRAGMA user_version is 0. Later versions add migrations in store.c.
+-- by store.c when PRAGMA user_version is 0. An older database is brought up to date by
+-- the migrations: store.c (version 1 to 2) and sql/migrate-3.sql (2 to 3).
 -- Times are Unix seconds (UTC); the views show them readable for the sqlite3 shell.
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -13,9 +14,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     client_address TEXT,
     content_name   TEXT,                    -- the client's local file name
     user_agent     TEXT,
+    -- 'stranded' (version 3): complete but impossible to commit (the destination was
+    -- taken or its path replaced meanwhile); the upload stays in the spool for the
+    -- administrator and the client was told it is done.
     state          TEXT NOT NULL DEFAULT 'open'
                    CHECK (state IN ('open', 'complete', 'closing', 'committed',
-                                    'cancelled', 'expired')),
+                                    'cancelled', 'expired', 'stranded')),
     total_size     INTEGER CHECK (total_size IS NULL OR total_size >= 0),
     held_size      INTEGER NOT NULL DEFAULT 0 CHECK (held_size >= 0),
     job_kind       TEXT NOT NULL DEFAULT 'upload'
@@ -53,6 +57,18 @@ CREATE TABLE IF NOT EXISTS events (
 
 CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, at);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (at);
+
+-- Requests that name no session (Ping, refused Create-Session, malformed packets) are
+-- counted here instead of getting an events row each, so that a flood of them cannot
+-- grow the database (version 3). hresult is '' for success.
+CREATE TABLE IF NOT EXISTS request_counts (
+    packet         TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    hresult        TEXT NOT NULL,
+    count          INTEGER NOT NULL CHECK (count >= 0),
+    last_at        INTEGER NOT NULL,
+    PRIMARY KEY (packet, status, hresult)
+);
 
 -- Key/value bookkeeping (last cleanup time, ...).
 CREATE TABLE IF NOT EXISTS meta (

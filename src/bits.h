@@ -14,7 +14,7 @@
 /* IIS refuses request headers longer than this with 400; so do we. */
 #define BITS_MAX_HEADER_LENGTH 4096
 
-/* HRESULTs the client understands (see protocol.md, "HRESULTs worth knowing"). */
+/* HRESULTs the client understands (docs/protocol.md, "HRESULTs worth knowing"). */
 #define HRESULT_E_INVALIDARG 0x80070057u
 #define HRESULT_E_ACCESSDENIED 0x80070005u
 #define HRESULT_E_OUTOFMEMORY 0x8007000Eu

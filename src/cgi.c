@@ -2,9 +2,11 @@
 /* CGI/FastCGI parameters -> struct bits_request: copies, trims and syntax-checks what
  * the web server passed; deciding what a packet needs is protocol.c's business. */
 #include "cgi.h"
+#include "session_id.h"
 #include "paths.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,42 +151,9 @@ const char *cgi_packet_type_name(enum packet_type type)
     return type == PACKET_MISSING ? "(missing)" : "(unknown)";
 }
 
-static bool is_dash_position(size_t index)
-{
-    return index == 9 || index == 14 || index == 19 || index == 24;
-}
-
-int cgi_session_id_normalise(const char *text, char normalised[BITS_SESSION_ID_SIZE])
-{
-    char result[BITS_SESSION_ID_SIZE];
-
-    if (text == NULL || strlen(text) != BITS_SESSION_ID_LENGTH)
-        return -1;
-    if (text[0] != '{' || text[BITS_SESSION_ID_LENGTH - 1] != '}')
-        return -1;
-    result[0] = '{';
-    result[BITS_SESSION_ID_LENGTH - 1] = '}';
-    result[BITS_SESSION_ID_LENGTH] = '\0';
-    for (size_t index = 1; index < BITS_SESSION_ID_LENGTH - 1; index++) {
-        char character = text[index];
-        if (is_dash_position(index)) {
-            if (character != '-')
-                return -1;
-        } else if (!isxdigit((unsigned char)character)) {
-            return -1;
-        } else if (character >= 'a' && character <= 'f') {
-            character = (char)(character - 'a' + 'A');
-        }
-        result[index] = character;
-    }
-    memcpy(normalised, result, sizeof result);
-    return 0;
-}
-
 static void parse_session_id(struct bits_request *request, char *const *environment)
 {
     const char *value = header_value(request, environment, "HTTP_BITS_SESSION_ID");
-    char candidate[BITS_SESSION_ID_SIZE];
     const char *start;
     size_t length;
 
@@ -195,11 +164,7 @@ static void parse_session_id(struct bits_request *request, char *const *environm
     }
     request->session_id_state = FIELD_INVALID;
     trim(value, &start, &length);
-    if (length != BITS_SESSION_ID_LENGTH)
-        return;
-    memcpy(candidate, start, length);
-    candidate[length] = '\0';
-    if (cgi_session_id_normalise(candidate, request->session_id) == 0)
+    if (session_id_normalise(start, length, false, request->session_id) == 0)
         request->session_id_state = FIELD_VALID;
 }
 
@@ -410,4 +375,20 @@ void cgi_request_free(struct bits_request *request)
     free(request->url_path);
     free(request->url_path_encoded);
     memset(request, 0, sizeof *request);
+}
+
+char *cgi_original_url(const struct bits_request *request)
+{
+    const char *host = request->server_name != NULL ? request->server_name : "localhost";
+    bool needs_brackets = strchr(host, ':') != NULL && host[0] != '['; /* IPv6 literal */
+    char *url = NULL;
+
+    if (asprintf(&url, "%s://%s%s%s%s%s%s%s%s", request->https ? "https" : "http",
+                 needs_brackets ? "[" : "", host, needs_brackets ? "]" : "",
+                 request->server_port != NULL ? ":" : "",
+                 request->server_port != NULL ? request->server_port : "",
+                 request->url_path_encoded, request->query_string != NULL ? "?" : "",
+                 request->query_string != NULL ? request->query_string : "") < 0)
+        return NULL;
+    return url;
 }

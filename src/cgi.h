@@ -73,10 +73,11 @@ void cgi_request_free(struct bits_request *request);
 /* Looks up NAME in a "NAME=value" array; NULL when absent. */
 const char *cgi_parameter(char *const *environment, const char *name);
 
-/* Validates and normalises a session id: a braced GUID in any letter case becomes
- * upper case in normalised (BITS_SESSION_ID_SIZE bytes). Returns 0 or -1. */
-int cgi_session_id_normalise(const char *text, char normalised[BITS_SESSION_ID_SIZE]);
-
 const char *cgi_packet_type_name(enum packet_type type);
+
+/* The upload URL as IIS hands it to an upload-reply application: scheme, host, always
+ * the port, the path as received (still escaped) and the query string. malloc'd; NULL
+ * when out of memory. */
+char *cgi_original_url(const struct bits_request *request);
 
 #endif

@@ -9,6 +9,7 @@
 #include "configuration.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,8 @@ static const struct choice notification_choices[] = {{"none", NOTIFICATION_NONE}
                                                      {"reference", NOTIFICATION_BY_REFERENCE},
                                                      {"value", NOTIFICATION_BY_VALUE},
                                                      {NULL, 0}};
+static const struct choice owner_from_choices[] = {
+    {"none", OWNER_FROM_NONE}, {"remote_user", OWNER_FROM_REMOTE_USER}, {NULL, 0}};
 
 static void store_sync(void *section, int value)
 {
@@ -91,6 +94,11 @@ static void store_log_level(void *section, int value)
 static void store_notification(void *section, int value)
 {
     ((struct upload_prefix *)section)->notification = (enum notification_mode)value;
+}
+
+static void store_owner_from(void *section, int value)
+{
+    ((struct upload_prefix *)section)->owner_from = (enum owner_source)value;
 }
 
 /* The global "spool" has no field in struct configuration: it only supplies the
@@ -123,7 +131,11 @@ static const struct key keys[] = {
     PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite),
     PREFIX("create_directories", VALUE_BOOLEAN, create_directories),
     PREFIX("session_timeout", VALUE_DURATION, session_timeout),
+    PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout),
     PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user),
+    PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address),
+    {"owner_from", SCOPE_PREFIX, VALUE_CHOICE, 0, owner_from_choices, store_owner_from,
+     "none or remote_user"},
     PREFIX("host_id", VALUE_TEXT, host_id),
     PREFIX("host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout),
     {"notification", SCOPE_PREFIX, VALUE_CHOICE, 0, notification_choices, store_notification,
@@ -447,7 +459,10 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->allow_overwrite = false;
     prefix->create_directories = true;
     prefix->session_timeout = 14 * SECONDS_PER_DAY;
+    prefix->empty_session_timeout = 3600;
     prefix->max_sessions_per_user = 50;
+    prefix->max_sessions_per_address = 200;
+    prefix->owner_from = OWNER_FROM_NONE;
     prefix->host_id_fallback_timeout = SECONDS_PER_DAY;
     prefix->notification = NOTIFICATION_NONE;
     prefix->notification_timeout = 300;
@@ -949,4 +964,18 @@ const struct upload_prefix *configuration_prefix_named(const struct configuratio
             return &configuration->prefixes[index];
     }
     return NULL;
+}
+
+unsigned configuration_lock_timeout_milliseconds(const struct configuration *configuration)
+{
+    if (configuration->lock_timeout > UINT_MAX / 1000u)
+        return UINT_MAX;
+    return (unsigned)(configuration->lock_timeout * 1000u);
+}
+
+const char *configuration_owner(const struct upload_prefix *prefix, const char *remote_user)
+{
+    if (prefix->owner_from == OWNER_FROM_NONE)
+        return "";
+    return remote_user != NULL && remote_user[0] != '\0' ? remote_user : NULL;
 }

@@ -23,6 +23,14 @@ enum notification_mode {
     NOTIFICATION_BY_VALUE,
 };
 
+/* Where a session's owner comes from. The web server's REMOTE_USER is a checked login
+ * only where it authenticates the prefix: nginx fills $remote_user from any
+ * Authorization header, checked or not, so elsewhere it is a name the client chose. */
+enum owner_source {
+    OWNER_FROM_NONE,        /* every request is anonymous (owner ""), REMOTE_USER ignored */
+    OWNER_FROM_REMOTE_USER, /* the web server authenticates every request of the prefix */
+};
+
 /* One [/prefix] section. All paths absolute, all sizes in bytes, durations in seconds. */
 struct upload_prefix {
     char *url_prefix;      /* "/uploads": leading '/', no trailing '/' ("/" alone allowed) */
@@ -32,7 +40,14 @@ struct upload_prefix {
     bool allow_overwrite;       /* "allow_overwrite", default no */
     bool create_directories;    /* "create_directories": make missing parents, default yes */
     uint64_t session_timeout;   /* "session_timeout", default 14d */
+    /* "empty_session_timeout", default 1h: the same for sessions that never received a
+     * byte, which cost a client nothing to start again */
+    uint64_t empty_session_timeout;
     uint64_t max_sessions_per_user; /* "max_sessions_per_user", default 50, 0 = no limit */
+    /* "max_sessions_per_address", default 200: the same for sessions without an owner,
+     * counted per client address so that no client can lock the others out */
+    uint64_t max_sessions_per_address;
+    enum owner_source owner_from;   /* "owner_from": none (default) | remote_user */
     char *host_id;                  /* "host_id", NULL when unset */
     uint64_t host_id_fallback_timeout; /* "host_id_fallback_timeout", default 86400 */
     /* Upload-reply (server application notification). */
@@ -78,9 +93,19 @@ const struct upload_prefix *configuration_match(const struct configuration *conf
 const struct upload_prefix *configuration_prefix_named(const struct configuration *configuration,
                                                        const char *url_prefix);
 
+/* The owner a request with the web server's REMOTE_USER remote_user (NULL when
+ * absent) speaks for under prefix: remote_user where the prefix takes owners from it,
+ * "" (anonymous) elsewhere. NULL when the prefix takes owners from REMOTE_USER and
+ * there is none: the web server authenticated nobody, and the request must be refused
+ * rather than treated as anonymous. */
+const char *configuration_owner(const struct upload_prefix *prefix, const char *remote_user);
+
 /* Parses "123", "64K", "10M", "2G", "1T" (binary multiples) into bytes. 0 or -1. */
 int configuration_parse_size(const char *text, uint64_t *bytes);
 /* Parses "30", "30s", "15m", "12h", "14d" into seconds. 0 or -1. */
 int configuration_parse_duration(const char *text, uint64_t *seconds);
+
+/* lock_timeout in milliseconds, saturated: the unit of busy timeouts and lock waits. */
+unsigned configuration_lock_timeout_milliseconds(const struct configuration *configuration);
 
 #endif

@@ -23,8 +23,10 @@
 #include "cgi.h"
 #include "configuration.h"
 #include "gc.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "protocol.h"
+#include "session_id.h"
 #include "spool.h"
 #include "store.h"
 #include "upload_reply.h"
@@ -322,6 +324,7 @@ static const char *cancel_refusal(enum session_state state)
     switch (state) {
     case SESSION_OPEN:
     case SESSION_COMPLETE:
+    case SESSION_STRANDED: /* removes the kept upload: the administrator has dealt with it */
         return NULL;
     case SESSION_CLOSING:
         return "is being committed; run \"bitspoolctl gc\" to finish an interrupted commit";
@@ -335,10 +338,10 @@ static const char *cancel_refusal(enum session_state state)
     return "is in an unknown state";
 }
 
-/* The state change and its audit row go in one transaction. */
-static int record_cancel(struct ctl *ctl, const struct session *session)
+/* The administrator's event: who cancelled, as the audit trail must say. */
+static struct store_event cancel_event(const struct ctl *ctl, const struct session *session,
+                                       char *message, size_t size)
 {
-    char message[sizeof "cancelled with bitspoolctl by uid 4294967295"];
     struct store_event event = {
         .at = ctl->now,
         .session_id = session->id,
@@ -348,22 +351,11 @@ static int record_cancel(struct ctl *ctl, const struct session *session)
         .held_after = 0,
         .message = message,
     };
-    int length = snprintf(message, sizeof message, "cancelled with bitspoolctl by uid %lu",
+    int length = snprintf(message, size, "cancelled with bitspoolctl by uid %lu",
                           (unsigned long)getuid());
-    if (length < 0 || (size_t)length >= sizeof message)
+    if (length < 0 || (size_t)length >= size)
         event.message = "cancelled with bitspoolctl";
-
-    int result = store_begin(ctl->store);
-    if (result != STORE_OK)
-        return result;
-    result = store_session_set_state(ctl->store, session->id, SESSION_CANCELLED, ctl->now);
-    if (result == STORE_OK)
-        result = store_event_add(ctl->store, &event);
-    if (result == STORE_OK)
-        result = store_commit(ctl->store, false);
-    if (result != STORE_OK)
-        store_rollback(ctl->store);
-    return result;
+    return event;
 }
 
 /* Under the session's lock, as a client's Cancel-Session would be: a fragment being
@@ -387,24 +379,23 @@ static int cancel_locked(struct ctl *ctl, const struct upload_prefix *prefix, co
         fprintf(stderr, "bitspoolctl: session %s %s\n", id, refusal);
         goto out;
     }
-    int removed = spool_remove(prefix->spool_directory, id);
-    if (removed != 0) {
-        fprintf(stderr, "bitspoolctl: cannot remove the spool file of %s in %s: %s\n", id,
-                prefix->spool_directory, strerror(-removed));
+    char message[sizeof "cancelled with bitspoolctl by uid 4294967295"];
+    struct store_event event = cancel_event(ctl, &session, message, sizeof message);
+    uint64_t held = session.held_size;
+    enum outcome outcome = lifecycle_end(ctl->store, prefix, &session, SESSION_CANCELLED,
+                                         ACTOR_ADMINISTRATOR, &event, ctl->now);
+    if (outcome == OUTCOME_SPOOL_REMOVE_FAILED) {
+        fprintf(stderr, "bitspoolctl: cannot remove the spool file of %s in %s\n", id,
+                prefix->spool_directory);
         goto out;
     }
-    /* As a client's Cancel-Session does: no later cleanup looks at a cancelled session,
-     * and the reply may be served under reply_url. A failure is logged, and only litter. */
-    if (session.job_kind == JOB_UPLOAD_REPLY)
-        (void)upload_reply_remove(prefix, id);
-    if (record_cancel(ctl, &session) != STORE_OK) {
+    if (outcome != OUTCOME_OK) {
         fprintf(stderr, "bitspoolctl: the spool file of %s is removed but the database "
                         "could not record the cancel; run the command again\n", id);
         goto out;
     }
-    log_info("session %s cancelled by the administrator after %" PRIu64 " bytes", id,
-             session.held_size);
-    printf("session %s cancelled (%" PRIu64 " bytes discarded)\n", id, session.held_size);
+    log_info("session %s cancelled by the administrator after %" PRIu64 " bytes", id, held);
+    printf("session %s cancelled (%" PRIu64 " bytes discarded)\n", id, held);
     status = EXIT_SUCCESS;
 out:
     store_session_clear(&session);
@@ -558,6 +549,9 @@ static void print_prefix_settings(const struct upload_prefix *prefix)
     printf("create_directories = %s\n", prefix->create_directories ? "yes" : "no");
     print_duration_setting("session_timeout", prefix->session_timeout);
     printf("max_sessions_per_user = %" PRIu64 "\n", prefix->max_sessions_per_user);
+    printf("max_sessions_per_address = %" PRIu64 "\n", prefix->max_sessions_per_address);
+    printf("owner_from = %s\n",
+           prefix->owner_from == OWNER_FROM_REMOTE_USER ? "remote_user" : "none");
     print_text_setting("host_id", prefix->host_id);
     print_duration_setting("host_id_fallback_timeout", prefix->host_id_fallback_timeout);
     printf("notification = %s\n", notification_name(prefix->notification));
@@ -776,7 +770,8 @@ static int parse_arguments(const struct command *command, int argc, char **argv,
                 expected == 1 ? "one session ID" : "no arguments");
         return -1;
     }
-    if (expected == 1 && cgi_session_id_normalise(argv[optind], arguments->session_id) != 0) {
+    if (expected == 1 && session_id_normalise(argv[optind], strlen(argv[optind]), true,
+                                              arguments->session_id) != 0) {
         fprintf(stderr, "bitspoolctl: \"%s\" is not a session ID such as "
                         "{01234567-89AB-CDEF-0123-456789ABCDEF}\n", argv[optind]);
         return -1;

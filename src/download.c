@@ -15,11 +15,11 @@
 #include "bits.h"
 #include "download.h"
 #include "log.h"
+#include "session_id.h"
 #include "upload_reply.h"
 
 /* The URL segment after the session id; upload_reply.c serves the same name. */
 #define REPLY_SEGMENT "/reply"
-#define SESSION_ID_DIGITS_LENGTH (BITS_SESSION_ID_LENGTH - 2) /* the GUID without braces */
 
 /* What one download did, for its row in the events table. */
 struct download {
@@ -28,6 +28,7 @@ struct download {
     uint64_t range_first;
     uint64_t range_last;
     uint64_t bytes;
+    const char *owner; /* checked by configuration_owner; NULL until the prefix is known */
 };
 
 enum range_choice { RANGE_WHOLE, RANGE_PART, RANGE_UNSATISFIABLE };
@@ -56,8 +57,8 @@ static bool reply_url_path(const char *reply_url, const char **path, size_t *len
 /* "<ID>/reply" with an ID of the right length; the ID itself is checked later. */
 static bool is_reply_shape(const char *rest)
 {
-    return strlen(rest) == SESSION_ID_DIGITS_LENGTH + strlen(REPLY_SEGMENT) &&
-           strcmp(rest + SESSION_ID_DIGITS_LENGTH, REPLY_SEGMENT) == 0;
+    return strlen(rest) == SESSION_GUID_LENGTH + strlen(REPLY_SEGMENT) &&
+           strcmp(rest + SESSION_GUID_LENGTH, REPLY_SEGMENT) == 0;
 }
 
 /* The part of url after "<reply path>/" when url lies below prefix's reply_url. */
@@ -100,15 +101,9 @@ bool download_is_reply_url(const struct configuration *configuration,
 /* "<ID>/reply" -> the normalised braced session id. 0, or -1 when it is no such URL. */
 static int session_id_from(const char *rest, char session_id[BITS_SESSION_ID_SIZE])
 {
-    char braced[BITS_SESSION_ID_SIZE];
-
     if (!is_reply_shape(rest))
         return -1;
-    braced[0] = '{';
-    memcpy(braced + 1, rest, SESSION_ID_DIGITS_LENGTH);
-    braced[BITS_SESSION_ID_LENGTH - 1] = '}';
-    braced[BITS_SESSION_ID_LENGTH] = '\0';
-    return cgi_session_id_normalise(braced, session_id);
+    return session_id_normalise(rest, SESSION_GUID_LENGTH, true, session_id) == 0 ? 0 : -1;
 }
 
 static void answer_status(struct reply *reply, int status, const char *message)
@@ -274,9 +269,13 @@ out:
     free(path);
 }
 
-static bool session_is_readable_by(const struct session *session, const char *user)
+/* As for uploads, where the prefix takes no owners the session id is the credential. */
+static bool session_is_readable_by(const struct session *session,
+                                   const struct upload_prefix *prefix, const char *owner)
 {
-    return session->owner[0] == '\0' || strcmp(session->owner, user != NULL ? user : "") == 0;
+    if (prefix->owner_from == OWNER_FROM_NONE || session->owner[0] == '\0')
+        return true;
+    return owner != NULL && strcmp(session->owner, owner) == 0;
 }
 
 static void serve(struct protocol_context *context, const struct bits_request *request,
@@ -308,7 +307,8 @@ static void serve(struct protocol_context *context, const struct bits_request *r
         answer_status(reply, 404, "the session's replies are not served here");
         goto out;
     }
-    if (!session_is_readable_by(&session, request->remote_user)) {
+    download->owner = configuration_owner(prefix, request->remote_user);
+    if (!session_is_readable_by(&session, prefix, download->owner)) {
         log_warning("session %s: reply download refused to %s at %s: the session belongs "
                     "to another user", session.id,
                     request->remote_user != NULL ? request->remote_user : "(anonymous)",
@@ -351,7 +351,7 @@ static void record_download(struct protocol_context *context, const struct bits_
         .range_last = download->range_last,
         .bytes = download->bytes,
         .client_address = request->remote_address,
-        .owner = request->remote_user,
+        .owner = download->owner != NULL && download->owner[0] != '\0' ? download->owner : NULL,
         .message = reply->message,
     };
     if (store_event_add(context->store, &event) != STORE_OK)

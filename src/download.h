@@ -6,7 +6,9 @@
 
 #include <stdbool.h>
 
-#include "protocol.h"
+#include "cgi.h"
+#include "context.h"
+#include "reply.h"
 
 /* True when url_path_encoded (the path as sent) lies below the path of a prefix's
  * reply_url: "<path>/...", the path of an absolute reply_url being its path part. For

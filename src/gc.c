@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "gc.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "spool.h"
-#include "upload_reply.h"
 
 #define GC_DEFAULT_SESSION_TIMEOUT (14 * 86400)
 
@@ -28,6 +28,15 @@ static int64_t seconds_before(int64_t now, uint64_t seconds)
     return now - (int64_t)seconds;
 }
 
+/* A session that never received a byte costs its client nothing to start again, and
+ * abandoned ones (scanners, lost Create Acks) must not pile up for session_timeout. */
+static uint64_t timeout_of(const struct upload_prefix *prefix, const struct session *session)
+{
+    if (session->held_size == 0 && prefix->empty_session_timeout < prefix->session_timeout)
+        return prefix->empty_session_timeout;
+    return prefix->session_timeout;
+}
+
 static int expire_session(void *context, const struct session *stale)
 {
     struct gc_walk *walk = context;
@@ -41,7 +50,7 @@ static int expire_session(void *context, const struct session *stale)
                     "left alone", stale->id, stale->url_prefix);
         return 0;
     }
-    if (stale->progress_at >= seconds_before(walk->now, prefix->session_timeout))
+    if (stale->progress_at >= seconds_before(walk->now, timeout_of(prefix, stale)))
         return 0;
     if (spool_lock(prefix->spool_directory, stale->id, 0, &lock_fd) != 0) {
         walk->report->skipped++;
@@ -51,21 +60,14 @@ static int expire_session(void *context, const struct session *stale)
     if (store_session_load(walk->store, stale->id, &session) != STORE_OK)
         goto unlock;
     bool still_stale = (session.state == SESSION_OPEN || session.state == SESSION_COMPLETE) &&
-                       session.progress_at < seconds_before(walk->now, prefix->session_timeout);
+                       session.progress_at < seconds_before(walk->now, timeout_of(prefix, &session));
     if (still_stale) {
-        int removed = spool_remove(prefix->spool_directory, session.id);
-        /* A reply that cannot be removed is logged litter, as at close: it must not
-         * keep the session from expiring. */
-        if (removed == 0 && session.job_kind == JOB_UPLOAD_REPLY)
-            upload_reply_remove(prefix, session.id);
-        if (removed != 0)
-            log_error("gc: cannot remove the spool file of %s: %s", session.id,
-                      strerror(-removed));
-        else if (store_session_set_state(walk->store, session.id, SESSION_EXPIRED, walk->now) ==
-                 STORE_OK) {
+        uint64_t held = session.held_size;
+        if (lifecycle_end(walk->store, prefix, &session, SESSION_EXPIRED, ACTOR_GC, NULL,
+                          walk->now) == OUTCOME_OK) {
             walk->report->expired++;
             log_info("session %s expired after %" PRIu64 " of %" PRIu64 " bytes", session.id,
-                     session.held_size, session.total_size);
+                     held, session.total_size);
         }
     }
     store_session_clear(&session);
@@ -84,6 +86,65 @@ static int forget_session(void *context, const struct session *session)
         spool_remove_lock(prefix->spool_directory, session->id);
     walk->report->purged++;
     return 0;
+}
+
+struct orphan_walk {
+    struct gc_walk *gc;
+    const struct upload_prefix *prefix;
+};
+
+/* An upload in the spool: an orphan when no session row knows it. Kept while it may
+ * still be recovered (a database restored from a backup knows it again), removed once
+ * untouched for the prefix's session_timeout. */
+static int visit_upload(void *context, const char *session_id, int64_t modified_at)
+{
+    struct orphan_walk *walk = context;
+    struct gc_walk *gc = walk->gc;
+    struct session session;
+
+    int result = store_session_load(gc->store, session_id, &session);
+    if (result == STORE_OK)
+        store_session_clear(&session);
+    if (result != STORE_NOT_FOUND)
+        return 0;
+    if (modified_at >= seconds_before(gc->now, walk->prefix->session_timeout)) {
+        log_warning("gc: %s/%.36s.part belongs to no session in the database (a lost or "
+                    "replaced database?); kept for session_timeout in case it is restored",
+                    walk->prefix->spool_directory, session_id + 1);
+        gc->report->orphans_kept++;
+        return 0;
+    }
+    if (spool_remove(walk->prefix->spool_directory, session_id) == 0) {
+        (void)spool_remove_lock(walk->prefix->spool_directory, session_id);
+        log_warning("gc: removed %s/%.36s.part, which no session in the database knows and "
+                    "nothing touched for session_timeout", walk->prefix->spool_directory,
+                    session_id + 1);
+        gc->report->orphans_removed++;
+    }
+    return 0;
+}
+
+static bool spool_seen_before(const struct configuration *configuration, size_t index)
+{
+    for (size_t i = 0; i < index; i++) {
+        if (strcmp(configuration->prefixes[i].spool_directory,
+                   configuration->prefixes[index].spool_directory) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void find_orphans(struct gc_walk *walk)
+{
+    for (size_t i = 0; i < walk->configuration->prefix_count; i++) {
+        struct orphan_walk orphans = {walk, &walk->configuration->prefixes[i]};
+        if (spool_seen_before(walk->configuration, i))
+            continue;
+        int result = spool_list_uploads(orphans.prefix->spool_directory, visit_upload, &orphans);
+        if (result != 0)
+            log_warning("gc: cannot list %s: %s", orphans.prefix->spool_directory,
+                        strerror(-result));
+    }
 }
 
 bool gc_due(const struct configuration *configuration, struct store *store, int64_t now)
@@ -117,13 +178,17 @@ int gc_run(const struct configuration *configuration, struct store *store, int64
 
     memset(report, 0, sizeof *report);
     for (size_t i = 0; i < configuration->prefix_count; i++) {
-        if (configuration->prefixes[i].session_timeout < shortest_timeout)
-            shortest_timeout = configuration->prefixes[i].session_timeout;
+        const struct upload_prefix *prefix = &configuration->prefixes[i];
+        if (prefix->session_timeout < shortest_timeout)
+            shortest_timeout = prefix->session_timeout;
+        if (prefix->empty_session_timeout < shortest_timeout)
+            shortest_timeout = prefix->empty_session_timeout;
     }
     int result = store_session_list_stale(store, seconds_before(now, shortest_timeout),
                                           expire_session, &walk);
     if (result != STORE_OK)
         return result;
+    find_orphans(&walk);
     return store_purge(store, seconds_before(now, configuration->closed_session_retention),
                        seconds_before(now, configuration->event_retention), forget_session,
                        &walk);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Cleanup: sessions without progress for their prefix's session_timeout expire (their
  * spool data is removed); finished sessions and old events are purged after their
- * retention. Run opportunistically by the responder and by `bitspoolctl gc`. */
+ * retention; spool uploads that no session row knows (a lost or replaced database) are
+ * reported, and removed once untouched for session_timeout. Run opportunistically by
+ * the responder and by `bitspoolctl gc`. */
 #ifndef BITSPOOL_GC_H
 #define BITSPOOL_GC_H
 
@@ -15,6 +17,8 @@ struct gc_report {
     uint64_t expired;  /* sessions expired now */
     uint64_t skipped;  /* stale sessions busy with a request, left for next time */
     uint64_t purged;   /* finished sessions whose rows were deleted */
+    uint64_t orphans_kept;    /* spool uploads no session row knows, reported and kept */
+    uint64_t orphans_removed; /* the same, untouched for session_timeout, removed */
 };
 
 /* True when gc_interval has passed since the last run recorded in the database, in

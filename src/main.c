@@ -3,7 +3,10 @@
  * systemd, or opened with -s), preforked responders, signals and clean shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,11 +31,33 @@
 #define EXIT_USAGE 64
 #define EXIT_CONFIGURATION 78
 
+/* What -M, -U and -G ask of a socket opened with -s unix:PATH: the web server's user
+ * must be able to connect, whatever the umask. -1 leaves that part as bind made it. */
+struct socket_access {
+    long mode;
+    uid_t owner;
+    gid_t group;
+};
+
 struct options {
     const char *configuration_path;
     const char *socket_address;
+    struct socket_access socket_access;
     unsigned long children;
     bool test_only;
+};
+
+static const struct option long_options[] = {
+    {"config", required_argument, NULL, 'f'},
+    {"socket", required_argument, NULL, 's'},
+    {"socket-mode", required_argument, NULL, 'M'},
+    {"socket-user", required_argument, NULL, 'U'},
+    {"socket-group", required_argument, NULL, 'G'},
+    {"children", required_argument, NULL, 'c'},
+    {"test", no_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 static volatile sig_atomic_t stopping;
@@ -40,56 +65,160 @@ static volatile sig_atomic_t stopping;
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: bitspool [-f FILE] [-s unix:PATH|tcp:HOST:PORT] [-c N] [-t]\n"
+            "usage: bitspool [-f FILE] [-s unix:PATH [-M MODE] [-U USER] [-G GROUP] |\n"
+            "                 -s tcp:HOST:PORT] [-c N] [-t]\n"
+            "       bitspool -h | -V\n"
             "  A BITS upload server: a FastCGI responder (listening socket on fd 0, from\n"
             "  systemd, or -s), or a CGI program when started by a web server without one.\n"
-            "  -f FILE  configuration (default: $BITSPOOL_CONFIG, else %s if present)\n"
-            "  -s ADDR  open this listening socket instead of using fd 0\n"
-            "  -c N     run N responder processes (default 1)\n"
-            "  -t       check the configuration and directories, then exit\n"
-            "  -V       print the version\n",
+            "  -f, --config=FILE         configuration (default: $BITSPOOL_CONFIG, else\n"
+            "                            %s if present)\n"
+            "  -s, --socket=ADDR         open this listening socket instead of using fd 0\n"
+            "  -M, --socket-mode=MODE    octal permissions of the unix: socket (e.g. 0660)\n"
+            "  -U, --socket-user=USER    owner of the unix: socket (name or number)\n"
+            "  -G, --socket-group=GROUP  group of the unix: socket (name or number)\n"
+            "  -c, --children=N          run N responder processes (default 1)\n"
+            "  -t, --test                check the configuration and directories, then exit\n"
+            "  -h, --help                print this help\n"
+            "  -V, --version             print the version\n",
             CONFIGURATION_DEFAULT_PATH);
 }
 
+/* An octal permission mode such as 0660: nothing but the permission bits. */
+static int parse_socket_mode(const char *text, long *mode)
+{
+    char *end = NULL;
+
+    errno = 0;
+    *mode = strtol(text, &end, 8);
+    if (errno != 0 || end == text || *end != '\0' || *mode < 0 || *mode > 0777) {
+        fprintf(stderr, "bitspool: -M wants an octal mode from 0 to 0777, got %s\n", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* A user or group is a name from the system's databases or a plain number. */
+static int parse_id(const char *text, unsigned long *id)
+{
+    char *end = NULL;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    *id = strtoul(text, &end, 10);
+    return errno == 0 && *end == '\0' && *id < (unsigned long)(uid_t)-1 ? 0 : -1;
+}
+
+static int parse_socket_user(const char *text, uid_t *owner)
+{
+    unsigned long id;
+    const struct passwd *user;
+
+    if (parse_id(text, &id) == 0) {
+        *owner = (uid_t)id;
+        return 0;
+    }
+    errno = 0;
+    if ((user = getpwnam(text)) == NULL) {
+        fprintf(stderr, "bitspool: -U: %s: %s\n", text,
+                errno != 0 ? strerror(errno) : "no such user");
+        return -1;
+    }
+    *owner = user->pw_uid;
+    return 0;
+}
+
+static int parse_socket_group(const char *text, gid_t *group)
+{
+    unsigned long id;
+    const struct group *entry;
+
+    if (parse_id(text, &id) == 0) {
+        *group = (gid_t)id;
+        return 0;
+    }
+    errno = 0;
+    if ((entry = getgrnam(text)) == NULL) {
+        fprintf(stderr, "bitspool: -G: %s: %s\n", text,
+                errno != 0 ? strerror(errno) : "no such group");
+        return -1;
+    }
+    *group = entry->gr_gid;
+    return 0;
+}
+
+static int parse_children(const char *text, unsigned long *children)
+{
+    char *end = NULL;
+
+    errno = 0;
+    *children = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || *children < 1 || *children > 1024) {
+        fprintf(stderr, "bitspool: -c wants a number of processes from 1 to 1024\n");
+        return -1;
+    }
+    return 0;
+}
+
+static bool socket_access_requested(const struct socket_access *access_wanted)
+{
+    return access_wanted->mode >= 0 || access_wanted->owner != (uid_t)-1 ||
+           access_wanted->group != (gid_t)-1;
+}
+
+/* One option with its argument; 1 means "print help/version and exit 0". */
+static int parse_option(int option, const char *argument, struct options *options)
+{
+    switch (option) {
+    case 'f':
+        options->configuration_path = argument;
+        return 0;
+    case 's':
+        options->socket_address = argument;
+        return 0;
+    case 'M':
+        return parse_socket_mode(argument, &options->socket_access.mode);
+    case 'U':
+        return parse_socket_user(argument, &options->socket_access.owner);
+    case 'G':
+        return parse_socket_group(argument, &options->socket_access.group);
+    case 'c':
+        return parse_children(argument, &options->children);
+    case 't':
+        options->test_only = true;
+        return 0;
+    case 'V':
+        printf("bitspool %s\n", PACKAGE_VERSION);
+        return 1;
+    case 'h':
+        usage(stdout);
+        return 1;
+    default:
+        usage(stderr);
+        return -1;
+    }
+}
+
+/* 0 to go on, 1 after --help or --version, -1 on a usage error. */
 static int parse_options(int argc, char **argv, struct options *options)
 {
     int option;
-    char *end = NULL;
 
     options->children = 1;
-    while ((option = getopt(argc, argv, "f:s:c:thV")) != -1) {
-        switch (option) {
-        case 'f':
-            options->configuration_path = optarg;
-            break;
-        case 's':
-            options->socket_address = optarg;
-            break;
-        case 'c':
-            errno = 0;
-            options->children = strtoul(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || options->children < 1 ||
-                options->children > 1024) {
-                fprintf(stderr, "bitspool: -c wants a number of processes from 1 to 1024\n");
-                return -1;
-            }
-            break;
-        case 't':
-            options->test_only = true;
-            break;
-        case 'V':
-            printf("bitspool %s\n", PACKAGE_VERSION);
-            exit(0);
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -1;
-        }
+    options->socket_access = (struct socket_access){.mode = -1, .owner = (uid_t)-1,
+                                                    .group = (gid_t)-1};
+    while ((option = getopt_long(argc, argv, "f:s:M:U:G:c:thV", long_options, NULL)) != -1) {
+        int result = parse_option(option, optarg, options);
+        if (result != 0)
+            return result;
     }
     if (optind != argc) {
         usage(stderr);
+        return -1;
+    }
+    if (socket_access_requested(&options->socket_access) &&
+        (options->socket_address == NULL || strncmp(options->socket_address, "unix:", 5) != 0)) {
+        fprintf(stderr, "bitspool: -M, -U and -G apply to a socket opened with -s unix:PATH\n");
         return -1;
     }
     return 0;
@@ -153,7 +282,25 @@ static int check_directories(const struct configuration *configuration)
     return result;
 }
 
-static int open_unix_socket(const char *path)
+/* The web server connects as another user: give the socket the mode and owner asked
+ * for, instead of what the umask left. */
+static int apply_socket_access(const char *path, const struct socket_access *access_wanted)
+{
+    if (access_wanted->mode >= 0 && chmod(path, (mode_t)access_wanted->mode) != 0) {
+        fprintf(stderr, "bitspool: cannot set mode %lo on %s: %s\n",
+                (unsigned long)access_wanted->mode, path, strerror(errno));
+        return -1;
+    }
+    if ((access_wanted->owner != (uid_t)-1 || access_wanted->group != (gid_t)-1) &&
+        chown(path, access_wanted->owner, access_wanted->group) != 0) {
+        fprintf(stderr, "bitspool: cannot change the owner of %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_unix_socket(const char *path, const struct socket_access *access_wanted)
 {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     struct stat status;
@@ -174,6 +321,10 @@ static int open_unix_socket(const char *path)
     if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
         listen(fd, LISTEN_BACKLOG) != 0) {
         fprintf(stderr, "bitspool: cannot listen on %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (apply_socket_access(path, access_wanted) != 0) {
         close(fd);
         return -1;
     }
@@ -224,10 +375,10 @@ out:
     return fd;
 }
 
-static int open_listen_socket(const char *address)
+static int open_listen_socket(const char *address, const struct socket_access *access_wanted)
 {
     if (strncmp(address, "unix:", 5) == 0)
-        return open_unix_socket(address + 5);
+        return open_unix_socket(address + 5, access_wanted);
     if (strncmp(address, "tcp:", 4) == 0)
         return open_tcp_socket(address + 4);
     fprintf(stderr, "bitspool: -s wants unix:PATH or tcp:HOST:PORT, got %s\n", address);
@@ -334,8 +485,9 @@ int main(int argc, char **argv)
     int listen_fd = -1;
     int status = 1;
 
-    if (parse_options(argc, argv, &options) != 0)
-        return EXIT_USAGE;
+    int parsed = parse_options(argc, argv, &options);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : EXIT_USAGE;
     const char *path = configuration_path(&options);
     if (configuration_load(path, &configuration, &error) != 0) {
         fprintf(stderr, "bitspool: configuration error: %s\n", error);
@@ -356,7 +508,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (options.socket_address != NULL)
-        listen_fd = open_listen_socket(options.socket_address);
+        listen_fd = open_listen_socket(options.socket_address, &options.socket_access);
     else if ((listen_fd = systemd_socket()) < 0 && !FCGX_IsCGI())
         listen_fd = 0;
     if (options.socket_address != NULL && listen_fd < 0)

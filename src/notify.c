@@ -31,7 +31,7 @@
  * for that, so it stays in our User-Agent. */
 #define NOTIFY_USER_AGENT "bitspool/" PACKAGE_VERSION " BITSExts 1.5"
 
-/* IIS refuses a reply URL longer than this (reference-iis.md section 7.7). */
+/* IIS refuses a reply URL longer than this (docs/protocol.md, "Upload-reply"). */
 #define STATIC_RESPONSE_URL_MAX_LENGTH 2200
 
 /* WinHTTP's default connect timeout, which is what IIS effectively uses. */

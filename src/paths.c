@@ -274,3 +274,28 @@ out:
     free(components);
     return result;
 }
+
+int paths_examine_destination(const char *root, const char *relative,
+                              enum destination_kind *kind)
+{
+    int directory_fd = -1;
+    const char *leaf = NULL;
+    struct stat status;
+
+    int result = paths_open_parent(root, relative, false, &directory_fd, &leaf);
+    if (result == -ENOENT) {
+        *kind = DESTINATION_PARENT_MISSING;
+        return 0;
+    }
+    if (result != 0)
+        return result;
+    if (fstatat(directory_fd, leaf, &status, AT_SYMLINK_NOFOLLOW) == 0)
+        *kind = S_ISDIR(status.st_mode) ? DESTINATION_DIRECTORY : DESTINATION_FILE;
+    else if (errno == ENOENT)
+        *kind = DESTINATION_ABSENT;
+    else
+        result = -errno;
+    if (close(directory_fd) != 0 && result == 0)
+        result = -errno;
+    return result;
+}

@@ -31,6 +31,19 @@ enum paths_result paths_destination(const char *remainder, bool decode,
 int paths_open_parent(const char *root, const char *relative, bool create_missing,
                       int *directory_fd, const char **leaf);
 
+/* What lies at `relative` below root, looked at without following symlinks. */
+enum destination_kind {
+    DESTINATION_ABSENT,         /* the parent exists, the name is free */
+    DESTINATION_PARENT_MISSING, /* a directory on the way does not exist */
+    DESTINATION_FILE,           /* something other than a directory is there */
+    DESTINATION_DIRECTORY,
+};
+
+/* Sets *kind. Returns 0, or -errno: -ELOOP or -ENOTDIR when the way leaves the root
+ * (a symlink or a file on the path), others for I/O trouble. */
+int paths_examine_destination(const char *root, const char *relative,
+                              enum destination_kind *kind);
+
 /* fsync a directory so that entries made or renamed in it survive a crash; EINVAL
  * (a filesystem that cannot sync directories) counts as done. 0 or -errno. */
 int paths_sync_directory(int directory_fd);

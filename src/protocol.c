@@ -1,42 +1,24 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The BITS packet state machine (protocol.md): checks each request against the
- * configuration and the session it names, moves bytes through the spool, records the
- * session and an audit event in the store, and fills in the Ack. */
+/* The BITS packets: each handler checks the request against the configuration and the
+ * session it names, moves bytes through the spool, and ends in one outcome; every change
+ * of a session is a lifecycle transition that carries the request's audit event. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bits.h"
-#include "download.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "outcome.h"
 #include "paths.h"
 #include "protocol.h"
+#include "range.h"
+#include "session_id.h"
 #include "spool.h"
 #include "upload_reply.h"
-
-/* BG_E_HTTP_ERROR_413: the code the client itself derives from a 413, so it shrinks
- * its fragments rather than giving up (BG_E_TOO_LARGE would be final). */
-#define HRESULT_BG_E_HTTP_ERROR_413 0x8019019Du
-
-/* What one request did, for its row in the events table. */
-struct exchange {
-    const char *session_id;
-    char created_session_id[BITS_SESSION_ID_SIZE];
-    bool has_range;
-    uint64_t range_first;
-    uint64_t range_last;
-    uint64_t bytes_written;
-    bool has_held_after;
-    uint64_t held_after;
-};
 
 /* A session checked out for one request: locked, loaded, owned by the caller. */
 struct session_access {
@@ -44,25 +26,91 @@ struct session_access {
     struct session session;
 };
 
-static void fail(struct reply *reply, int status, uint32_t hresult, const char *message)
+/* How a request ended when a transition must record it: the reply as it stands. */
+static struct store_event answer_event(const struct protocol_context *context,
+                                       const struct bits_request *request,
+                                       const struct reply *reply,
+                                       const struct request_record *record)
 {
-    reply_set_error(reply, status, hresult, BITS_CONTEXT_SERVER, message);
+    return audit_event(request, reply, record, context->now);
 }
 
-/* Transient trouble (a busy database, an I/O error) must be answered with a status the
- * client retries, never a 4xx: a 4xx Close-Session would count as success. */
-static void fail_transient(struct reply *reply, int store_result, const char *message)
+/* After a transition: on success the request's event is written; on failure the reply
+ * says so, unless it already carries an error, which is what happened to the bytes. */
+static void settled(struct reply *reply, struct request_record *record, enum outcome outcome,
+                    bool with_event)
 {
-    if (store_result == STORE_BUSY)
-        fail(reply, 503, HRESULT_SHARING_VIOLATION, "database busy, retry later");
-    else
-        fail(reply, 500, HRESULT_E_FAIL, message);
+    if (outcome == OUTCOME_OK) {
+        if (with_event)
+            record->event_recorded = true;
+        return;
+    }
+    if (reply->hresult == 0)
+        outcome_answer(reply, outcome);
 }
 
-static bool session_is_owned_by(const struct session *session, const struct bits_request *request)
+static enum outcome settle_progress(struct protocol_context *context,
+                                    const struct bits_request *request, struct session *session,
+                                    uint64_t held, enum lifecycle_actor actor,
+                                    struct reply *reply, struct request_record *record)
 {
-    const char *user = request->remote_user != NULL ? request->remote_user : "";
-    return strcmp(session->owner, user) == 0;
+    enum session_state to = session->total_known && held == session->total_size
+                                ? SESSION_COMPLETE
+                                : SESSION_OPEN;
+    /* With sync = fragment the Ack promises its bytes survive a power cut: so must the
+     * record of them, or a Close after a power cut would find them unaccounted for. */
+    bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
+                   held > session->held_size;
+    struct store_event event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_progress(context->store, session, held, to, actor, durable,
+                                              &event, context->now);
+    settled(reply, record, outcome, true);
+    return outcome;
+}
+
+/* A transition caused by request (NULL for recovery, which writes its own event). */
+static enum outcome settle_change(struct protocol_context *context,
+                                  const struct bits_request *request, struct session *session,
+                                  enum session_state to, enum lifecycle_actor actor,
+                                  struct reply *reply, struct request_record *record)
+{
+    struct store_event event;
+
+    if (request != NULL)
+        event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_change(context->store, session, to, actor,
+                                            request != NULL ? &event : NULL, context->now);
+    settled(reply, record, outcome, request != NULL);
+    return outcome;
+}
+
+/* The owner the request speaks for under prefix (configuration_owner): "" where the
+ * prefix takes no owners. Refuses the request when the prefix says the web server
+ * authenticates it and the web server passed no REMOTE_USER: a misconfiguration, and
+ * treating it as anonymous would share one owner among everybody. */
+static enum outcome request_owner(const struct upload_prefix *prefix,
+                                  const struct bits_request *request, const char **owner)
+{
+    *owner = configuration_owner(prefix, request->remote_user);
+    if (*owner != NULL)
+        return OUTCOME_OK;
+    log_error("[%s] has owner_from = remote_user, but the web server passed no REMOTE_USER "
+              "for %s from %s: make it authenticate this location and pass REMOTE_USER",
+              prefix->url_prefix, request->url_path,
+              request->remote_address != NULL ? request->remote_address : "?");
+    return OUTCOME_NO_AUTHENTICATED_USER;
+}
+
+/* Where the prefix takes no owners, and for anonymous sessions recorded before it took
+ * them, the session id (128 random bits) is the only credential: so sessions in flight
+ * survive a change of owner_from either way. */
+static bool session_is_owned_by(const struct session *session, const struct upload_prefix *prefix,
+                                const struct bits_request *request)
+{
+    if (prefix->owner_from == OWNER_FROM_NONE || session->owner[0] == '\0')
+        return true;
+    const char *owner = configuration_owner(prefix, request->remote_user);
+    return owner != NULL && strcmp(session->owner, owner) == 0;
 }
 
 /* The name of the spool directory as a first path segment below root, when the spool
@@ -86,37 +134,6 @@ static const char *reserved_segment(const struct upload_prefix *prefix, char *bu
     return buffer;
 }
 
-static int session_id_generate(char id[BITS_SESSION_ID_SIZE])
-{
-    unsigned char random_bytes[16];
-    size_t filled = 0;
-
-    while (filled < sizeof random_bytes) {
-        ssize_t got = getrandom(random_bytes + filled, sizeof random_bytes - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        filled += (size_t)got;
-    }
-    static const char hex[] = "0123456789ABCDEF";
-    static const int dash_after[] = {4, 6, 8, 10};
-    size_t out = 0, dash = 0;
-    id[out++] = '{';
-    for (size_t i = 0; i < sizeof random_bytes; i++) {
-        if (dash < 4 && (int)i == dash_after[dash]) {
-            id[out++] = '-';
-            dash++;
-        }
-        id[out++] = hex[random_bytes[i] >> 4];
-        id[out++] = hex[random_bytes[i] & 0x0f];
-    }
-    id[out++] = '}';
-    id[out] = '\0';
-    return 0;
-}
-
 static bool protocol_is_supported(const char *offered)
 {
     const char *cursor = offered;
@@ -132,118 +149,111 @@ static bool protocol_is_supported(const char *offered)
     return false;
 }
 
-/* Checks that `relative` may become a new upload: its parent is reachable without
- * symlinks and it does not exist yet unless overwrites are allowed. */
-static int destination_check(const struct upload_prefix *prefix, const char *relative,
-                             struct reply *reply)
-{
-    int directory_fd = -1;
-    const char *leaf = NULL;
-    struct stat status;
+/* ---- Create-Session ---- */
 
-    int result = paths_open_parent(prefix->root, relative, false, &directory_fd, &leaf);
-    if (result == -ENOENT) {
-        if (prefix->create_directories)
-            return 0;
-        fail(reply, 404, HRESULT_PATH_NOT_FOUND, "destination directory does not exist");
-        return -1;
-    }
-    if (result == -ELOOP || result == -ENOTDIR) {
-        fail(reply, 403, HRESULT_E_ACCESSDENIED, "destination path leaves the upload root");
-        return -1;
-    }
-    if (result != 0) {
-        log_error("cannot open the parent of %s below %s: %s", relative, prefix->root,
-                  strerror(-result));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot open the destination directory");
-        return -1;
-    }
-    result = 0;
-    if (fstatat(directory_fd, leaf, &status, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (S_ISDIR(status.st_mode)) {
-            fail(reply, 400, HRESULT_E_INVALIDARG, "destination is a directory");
-            result = -1;
-        } else if (!prefix->allow_overwrite && prefix->notification == NOTIFICATION_NONE) {
-            /* Upload-reply jobs usually post to one fixed URL and commit nothing there;
-             * like IIS, an existing file is no reason to refuse them. A copy the
-             * application asks for still never replaces it (a retried 500 at close). */
-            fail(reply, 409, HRESULT_FILE_EXISTS, "destination exists and overwrites are off");
-            result = -1;
-        }
-    } else if (errno != ENOENT) {
-        log_error("cannot stat %s below %s: %s", relative, prefix->root, strerror(errno));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot examine the destination");
-        result = -1;
-    }
-    close(directory_fd);
-    return result;
-}
-
-static void handle_create_session(struct protocol_context *context,
-                                  const struct upload_prefix *prefix, const char *remainder,
-                                  const struct bits_request *request, struct reply *reply,
-                                  struct exchange *exchange)
+static enum outcome destination_name(const struct upload_prefix *prefix, const char *remainder,
+                                     char **relative)
 {
-    char *session_id = exchange->created_session_id;
     char reserved_buffer[256];
-    char *relative = NULL;
-    const char *owner = request->remote_user != NULL ? request->remote_user : "";
 
-    if (request->supported_protocols == NULL) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Create-Session without BITS-Supported-Protocols");
-        return;
-    }
-    if (!protocol_is_supported(request->supported_protocols)) {
-        fail(reply, 400, HRESULT_BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH,
-             "client offers no protocol this server speaks");
-        return;
-    }
     switch (paths_destination(remainder, true,
                               reserved_segment(prefix, reserved_buffer, sizeof reserved_buffer),
-                              &relative)) {
+                              relative)) {
     case PATHS_OK:
-        break;
+        return OUTCOME_OK;
     case PATHS_FORBIDDEN:
-        fail(reply, 403, HRESULT_E_ACCESSDENIED, "destination inside the spool directory");
-        return;
+        return OUTCOME_DESTINATION_IN_SPOOL;
     case PATHS_NO_MEMORY:
-        fail(reply, 500, HRESULT_E_OUTOFMEMORY, "out of memory");
-        return;
+        return OUTCOME_OUT_OF_MEMORY;
     default:
-        fail(reply, 400, HRESULT_E_INVALIDARG, "destination path is not a valid file name");
-        return;
+        return OUTCOME_BAD_DESTINATION_NAME;
     }
-    if (destination_check(prefix, relative, reply) != 0)
-        goto out;
-    if (prefix->max_sessions_per_user > 0) {
-        uint64_t active = 0;
-        int result = store_session_count_active(context->store, owner, &active);
-        if (result != STORE_OK) {
-            fail_transient(reply, result, "cannot count the user's sessions");
-            goto out;
-        }
-        if (active >= prefix->max_sessions_per_user) {
-            fail(reply, 503, HRESULT_TOO_MANY_SESSIONS, "too many open sessions for this user");
-            goto out;
-        }
+}
+
+/* Whether `relative` may become a new upload: its parent is reachable without symlinks
+ * and it does not exist yet unless overwrites are allowed. */
+static enum outcome destination_check(const struct upload_prefix *prefix, const char *relative)
+{
+    enum destination_kind kind = DESTINATION_ABSENT;
+    int result = paths_examine_destination(prefix->root, relative, &kind);
+
+    if (result == -ELOOP || result == -ENOTDIR)
+        return OUTCOME_DESTINATION_OUTSIDE_ROOT;
+    if (result != 0) {
+        log_error("cannot examine %s below %s: %s", relative, prefix->root, strerror(-result));
+        return OUTCOME_DESTINATION_UNREADABLE;
     }
+    switch (kind) {
+    case DESTINATION_PARENT_MISSING:
+        return prefix->create_directories ? OUTCOME_OK : OUTCOME_DESTINATION_DIRECTORY_MISSING;
+    case DESTINATION_DIRECTORY:
+        return OUTCOME_DESTINATION_IS_DIRECTORY;
+    case DESTINATION_FILE:
+        /* Upload-reply jobs usually post to one fixed URL and commit nothing there;
+         * like IIS, an existing file is no reason to refuse them. A copy the
+         * application asks for still never replaces it (a retried 500 at close). */
+        if (!prefix->allow_overwrite && prefix->notification == NOTIFICATION_NONE)
+            return OUTCOME_DESTINATION_EXISTS;
+        return OUTCOME_OK;
+    case DESTINATION_ABSENT:
+        break;
+    }
+    return OUTCOME_OK;
+}
+
+static enum outcome create_session_check(const struct upload_prefix *prefix,
+                                         const char *remainder,
+                                         const struct bits_request *request, char **relative)
+{
+    if (request->supported_protocols == NULL)
+        return OUTCOME_NO_SUPPORTED_PROTOCOLS;
+    if (!protocol_is_supported(request->supported_protocols))
+        return OUTCOME_PROTOCOL_MISMATCH;
+    enum outcome outcome = destination_name(prefix, remainder, relative);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    outcome = destination_check(prefix, *relative);
+    if (outcome != OUTCOME_OK)
+        return outcome;
     int prepared = spool_directory_prepare(prefix->spool_directory);
     if (prepared != 0) {
         log_error("spool directory %s unusable: %s", prefix->spool_directory,
                   strerror(-prepared));
-        fail(reply, 500, HRESULT_E_FAIL, "spool directory unusable");
-        goto out;
+        return OUTCOME_SPOOL_UNUSABLE;
     }
-    if (session_id_generate(session_id) != 0) {
-        log_error("getrandom failed: %s", strerror(errno));
-        fail(reply, 500, HRESULT_E_FAIL, "no randomness for a session id");
-        goto out;
+    return OUTCOME_OK;
+}
+
+static void add_created_headers(struct reply *reply, const struct upload_prefix *prefix,
+                                const char *session_id)
+{
+    reply_add_header(reply, "BITS-Protocol", BITS_PROTOCOL_GUID);
+    reply_add_header(reply, "BITS-Session-Id", session_id);
+    reply_add_header(reply, "Accept-Encoding", "Identity");
+    if (prefix->host_id != NULL) {
+        reply_add_header(reply, "BITS-Host-Id", prefix->host_id);
+        reply_add_header_uint64(reply, "BITS-Host-Id-Fallback-Timeout",
+                                prefix->host_id_fallback_timeout);
+    }
+}
+
+static enum outcome insert_session(struct protocol_context *context,
+                                   const struct upload_prefix *prefix,
+                                   const struct bits_request *request, char *relative,
+                                   struct reply *reply, struct request_record *record)
+{
+    char *session_id = record->created_session_id;
+    int generated = session_id_generate(session_id);
+
+    if (generated != 0) {
+        log_error("getrandom failed: %s", strerror(-generated));
+        return OUTCOME_NO_RANDOMNESS;
     }
     struct session session = {
         .url_path = request->url_path,
         .url_prefix = prefix->url_prefix,
         .destination = relative,
-        .owner = (char *)owner,
+        .owner = (char *)record->owner,
         .client_address = request->remote_address,
         .content_name = request->content_name,
         .user_agent = request->user_agent,
@@ -254,25 +264,111 @@ static void handle_create_session(struct protocol_context *context,
         .progress_at = context->now,
     };
     memcpy(session.id, session_id, sizeof session.id);
-    int result = store_session_insert(context->store, &session);
-    if (result != STORE_OK) {
-        fail_transient(reply, result, "cannot record the new session");
+    /* Upload-reply jobs often share one URL and commit nothing there: no reservation. */
+    struct lifecycle_admission admission = {
+        .per_owner = prefix->max_sessions_per_user,
+        .per_address = prefix->max_sessions_per_address,
+        .reserve_destination = !prefix->allow_overwrite &&
+                               prefix->notification == NOTIFICATION_NONE,
+    };
+    record->session_id = session_id;
+    struct store_event event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_create(context->store, &session, &admission, &event);
+    if (outcome != OUTCOME_OK)
+        record->session_id = NULL;
+    return outcome;
+}
+
+static void handle_create_session(struct protocol_context *context,
+                                  const struct upload_prefix *prefix, const char *remainder,
+                                  const struct bits_request *request, struct reply *reply,
+                                  struct request_record *record)
+{
+    char *relative = NULL;
+    const char *owner = record->owner;
+
+    enum outcome outcome = create_session_check(prefix, remainder, request, &relative);
+    if (outcome == OUTCOME_OK)
+        outcome = insert_session(context, prefix, request, relative, reply, record);
+    if (outcome != OUTCOME_OK) {
+        outcome_answer(reply, outcome);
         goto out;
     }
-    exchange->session_id = session_id;
-    reply_add_header(reply, "BITS-Protocol", BITS_PROTOCOL_GUID);
-    reply_add_header(reply, "BITS-Session-Id", session_id);
-    reply_add_header(reply, "Accept-Encoding", "Identity");
-    if (prefix->host_id != NULL) {
-        reply_add_header(reply, "BITS-Host-Id", prefix->host_id);
-        reply_add_header_uint64(reply, "BITS-Host-Id-Fallback-Timeout",
-                                prefix->host_id_fallback_timeout);
-    }
-    log_info("session %s created for %s by %s%s%s", session_id, request->url_path,
-             request->remote_address != NULL ? request->remote_address : "?",
+    record->event_recorded = true;
+    add_created_headers(reply, prefix, record->created_session_id);
+    log_info("session %s created for %s by %s%s%s", record->created_session_id,
+             request->url_path, request->remote_address != NULL ? request->remote_address : "?",
              owner[0] != '\0' ? " user " : "", owner);
 out:
     free(relative);
+}
+
+/* ---- checking out a session ---- */
+
+static enum outcome session_lock(struct protocol_context *context,
+                                 const struct upload_prefix *prefix, const char *id,
+                                 int *lock_fd)
+{
+    unsigned timeout = configuration_lock_timeout_milliseconds(context->configuration);
+    int result = spool_lock(prefix->spool_directory, id, timeout, lock_fd);
+
+    if (result == 0)
+        return OUTCOME_OK;
+    if (result == -EWOULDBLOCK)
+        return OUTCOME_SESSION_BUSY;
+    if (result == -ENOENT)
+        return OUTCOME_SESSION_NOT_FOUND; /* no spool directory: this host never had it */
+    log_error("cannot lock session %s in %s: %s", id, prefix->spool_directory,
+              strerror(-result));
+    return OUTCOME_LOCK_FAILED;
+}
+
+static enum outcome session_load(struct protocol_context *context, const char *id,
+                                 struct session *session)
+{
+    int result = store_session_load(context->store, id, session);
+
+    if (result == STORE_NOT_FOUND)
+        return OUTCOME_SESSION_NOT_FOUND;
+    return result == STORE_OK ? OUTCOME_OK : outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+}
+
+static enum outcome session_check_out(struct protocol_context *context,
+                                      const struct upload_prefix *prefix,
+                                      const struct bits_request *request,
+                                      struct session_access *access)
+{
+    const char *id = request->session_id;
+
+    if (request->session_id_state == FIELD_ABSENT)
+        return OUTCOME_MISSING_SESSION_ID;
+    if (request->session_id_state == FIELD_INVALID)
+        return OUTCOME_BAD_SESSION_ID;
+    /* Look before locking, so that probing with made-up ids creates no lock files. */
+    enum outcome outcome = session_load(context, id, &access->session);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    store_session_clear(&access->session);
+    outcome = session_lock(context, prefix, id, &access->lock_fd);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    outcome = session_load(context, id, &access->session);
+    if (outcome != OUTCOME_OK)
+        return outcome;
+    if (!session_is_owned_by(&access->session, prefix, request))
+        return OUTCOME_NOT_OWNER;
+    /* A session lives at its URL; the same id elsewhere is not this session. */
+    if (strcmp(access->session.url_path, request->url_path) != 0 ||
+        strcmp(access->session.url_prefix, prefix->url_prefix) != 0)
+        return OUTCOME_SESSION_NOT_AT_URL;
+    return OUTCOME_OK;
+}
+
+static void session_release(struct session_access *access)
+{
+    store_session_clear(&access->session);
+    spool_unlock(access->lock_fd);
+    access->lock_fd = -1;
 }
 
 /* Locks and loads the session named by the request; answers the request itself when
@@ -281,78 +377,14 @@ static int session_acquire(struct protocol_context *context, const struct upload
                            const struct bits_request *request, struct session_access *access,
                            struct reply *reply)
 {
+    memset(&access->session, 0, sizeof access->session);
     access->lock_fd = -1;
-    if (request->session_id_state == FIELD_ABSENT) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "missing BITS-Session-Id");
-        return -1;
-    }
-    if (request->session_id_state == FIELD_INVALID) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "BITS-Session-Id is not a braced GUID");
-        return -1;
-    }
-    /* Look before locking, so that probing with made-up ids creates no lock files. */
-    int result = store_session_load(context->store, request->session_id, &access->session);
-    if (result == STORE_NOT_FOUND) {
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "unknown session");
-        return -1;
-    }
-    if (result != STORE_OK) {
-        fail_transient(reply, result, "cannot load the session");
-        return -1;
-    }
-    store_session_clear(&access->session);
-    uint64_t seconds = context->configuration->lock_timeout;
-    unsigned timeout = seconds > UINT_MAX / 1000u ? UINT_MAX : (unsigned)(seconds * 1000u);
-    result = spool_lock(prefix->spool_directory, request->session_id, timeout,
-                        &access->lock_fd);
-    if (result == -EWOULDBLOCK) {
-        fail(reply, 503, HRESULT_SHARING_VIOLATION, "session busy with another request");
-        return -1;
-    }
-    if (result == -ENOENT) {
-        /* No spool directory: this host never had the session. */
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "unknown session");
-        return -1;
-    }
-    if (result != 0) {
-        log_error("cannot lock session %s in %s: %s", request->session_id,
-                  prefix->spool_directory, strerror(-result));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot lock the session");
-        return -1;
-    }
-    result = store_session_load(context->store, request->session_id, &access->session);
-    if (result == STORE_NOT_FOUND) {
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "unknown session");
-        goto unlock;
-    }
-    if (result != STORE_OK) {
-        fail_transient(reply, result, "cannot load the session");
-        goto unlock;
-    }
-    if (!session_is_owned_by(&access->session, request)) {
-        fail(reply, 403, HRESULT_E_ACCESSDENIED, "session belongs to another user");
-        goto release;
-    }
-    /* A session lives at its URL; the same id elsewhere is not this session. */
-    if (strcmp(access->session.url_path, request->url_path) != 0 ||
-        strcmp(access->session.url_prefix, prefix->url_prefix) != 0) {
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "unknown session at this URL");
-        goto release;
-    }
-    return 0;
-release:
-    store_session_clear(&access->session);
-unlock:
-    spool_unlock(access->lock_fd);
-    access->lock_fd = -1;
+    enum outcome outcome = session_check_out(context, prefix, request, access);
+    if (outcome == OUTCOME_OK)
+        return 0;
+    session_release(access);
+    outcome_answer(reply, outcome);
     return -1;
-}
-
-static void session_release(struct session_access *access)
-{
-    store_session_clear(&access->session);
-    spool_unlock(access->lock_fd);
-    access->lock_fd = -1;
 }
 
 static void add_progress_headers(struct reply *reply, const struct session *session,
@@ -364,170 +396,276 @@ static void add_progress_headers(struct reply *reply, const struct session *sess
         reply_add_header(reply, "BITS-Reply-URL", session->reply_url);
 }
 
-static int record_progress(struct protocol_context *context, struct session *session,
-                           uint64_t held, enum session_state state)
+/* ---- the spool must hold every byte before an upload is handed on ---- */
+
+/* With sync=close a crash may have lost acknowledged bytes, and those must be neither
+ * committed short nor handed to an application. A loss reopens the session and the
+ * client resends from what is held: 416 for a Fragment, a retried 500 for a Close.
+ * Returns 0 with *file open (when file is not NULL), or -1 with the reply set. */
+static int open_complete(struct protocol_context *context, const struct upload_prefix *prefix,
+                         struct session *session, enum lifecycle_actor actor,
+                         const struct bits_request *request, struct reply *reply,
+                         struct request_record *record, struct spool_file **file)
 {
-    int result = store_session_update_progress(context->store, session->id, held,
-                                               session->total_known, session->total_size,
-                                               state, context->now);
-    if (result == STORE_OK) {
-        session->held_size = held;
-        session->state = state;
+    struct spool_file *opened = NULL;
+    uint64_t held = 0;
+
+    int result = spool_open(prefix->spool_directory, session->id, false, &opened);
+    if (result == 0)
+        result = spool_reconcile(opened, session->held_size, &held);
+    if (result != 0 && result != -ENOENT) {
+        log_error("session %s: cannot read the spool file: %s", session->id, strerror(-result));
+        spool_close(opened);
+        outcome_answer(reply, OUTCOME_SPOOL_READ_FAILED);
+        return -1;
     }
-    return result;
+    /* An application must be handed a file; a commit finds a missing one renamed. */
+    if (held == session->total_size && (opened != NULL || file == NULL)) {
+        if (file != NULL)
+            *file = opened;
+        else
+            spool_close(opened);
+        return 0;
+    }
+    spool_close(opened);
+    log_error("session %s: spool holds %" PRIu64 " of %" PRIu64 " bytes; reopened so the "
+              "client resends", session->id, held, session->total_size);
+    if (actor == ACTOR_FRAGMENT) {
+        reply->status = 416;
+        reply->message = "upload incomplete: data lost since the last Ack";
+        add_progress_headers(reply, session, held);
+    } else {
+        outcome_answer(reply, OUTCOME_DATA_LOST);
+    }
+    record->has_held_after = true;
+    record->held_after = held;
+    settle_progress(context, request, session, held, actor, reply, record);
+    return -1;
 }
 
-static int fragment_validate(const struct protocol_context *context,
-                             const struct upload_prefix *prefix,
-                             const struct bits_request *request, uint64_t *length,
-                             struct reply *reply)
+/* ---- upload-reply ---- */
+
+static void record_answer(struct protocol_context *context, const struct bits_request *request,
+                          struct session *session, struct upload_reply_verdict *verdict,
+                          struct reply *reply, struct request_record *record)
 {
-    if (request->range_state == FIELD_ABSENT) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Fragment without Content-Range");
-        return -1;
+    struct store_event event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_record_answer(context->store, session, verdict->status,
+                                                   verdict->reply_url,
+                                                   verdict->copy_to_destination, &event,
+                                                   context->now);
+    if (outcome != OUTCOME_OK) {
+        /* The application was told; told again next time, which it must tolerate. */
+        outcome_answer(reply, outcome);
+        return;
     }
-    if (request->range_state == FIELD_INVALID) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Content-Range is not bytes FIRST-LAST/TOTAL");
-        return -1;
-    }
-    if (request->content_length_state != FIELD_VALID) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Fragment without a valid Content-Length");
-        return -1;
-    }
-    if (range_check_fragment(&request->range, request->content_length, length) != 0) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Content-Range does not fit Content-Length");
-        return -1;
-    }
-    if (request->range.total > prefix->max_upload_size) {
-        fail(reply, 0, HRESULT_BG_E_TOO_LARGE, "upload larger than max_upload_size");
-        return -1;
-    }
-    if (request->content_length > context->configuration->max_fragment_size) {
-        fail(reply, 413, HRESULT_BG_E_HTTP_ERROR_413, "fragment larger than max_fragment_size");
-        return -1;
-    }
-    return 0;
+    record->event_recorded = true;
+    session->notify_status = verdict->status;
+    session->copy_to_destination = verdict->copy_to_destination;
+    free(session->reply_url);
+    session->reply_url = verdict->reply_url;
+    verdict->reply_url = NULL;
 }
 
-/* Checks there is room for the bytes this fragment adds, keeping the reserve. */
-static int free_space_check(const struct protocol_context *context, struct spool_file *file,
-                            uint64_t adding, struct reply *reply)
+static void notify_application(struct protocol_context *context,
+                               const struct upload_prefix *prefix,
+                               const struct bits_request *request, struct session *session,
+                               struct reply *reply, struct request_record *record)
+{
+    struct spool_file *file = NULL;
+    struct upload_reply_verdict verdict = {0};
+    char *original_url = NULL;
+
+    if (open_complete(context, prefix, session, ACTOR_FRAGMENT, request, reply, record,
+                      &file) != 0)
+        return;
+    original_url = cgi_original_url(request);
+    int result = original_url == NULL ? -ENOMEM
+                                      : upload_reply_notify(prefix, session->id, spool_path(file),
+                                                            original_url, request->query_string,
+                                                            &verdict);
+    if (result != 0) {
+        outcome_answer(reply, result == -ENOMEM ? OUTCOME_OUT_OF_MEMORY
+                                                : OUTCOME_REPLY_DIRECTORY_FAILED);
+        goto out;
+    }
+    upload_reply_ack(reply, session, &verdict);
+    if (verdict.cacheable)
+        record_answer(context, request, session, &verdict, reply, record);
+out:
+    upload_reply_verdict_clear(&verdict);
+    free(original_url);
+    spool_close(file);
+}
+
+/* A Fragment for an upload-reply session that holds every byte: the application's
+ * cached final answer, or a notification now (again, after an earlier failure). The
+ * session's lock keeps at most one notification in flight. */
+static void answer_upload_reply(struct protocol_context *context,
+                                const struct upload_prefix *prefix,
+                                const struct bits_request *request, struct session *session,
+                                struct reply *reply, struct request_record *record)
+{
+    /* The completing fragment's own transition wrote its row; the answer gets its own. */
+    record->event_recorded = false;
+    if (session->notify_status != 0) {
+        struct upload_reply_verdict verdict = upload_reply_cached_verdict(session->notify_status);
+        upload_reply_ack(reply, session, &verdict);
+        return;
+    }
+    notify_application(context, prefix, request, session, reply, record);
+}
+
+/* ---- Fragment ---- */
+
+static enum outcome fragment_check(const struct protocol_context *context,
+                                   const struct upload_prefix *prefix,
+                                   const struct bits_request *request, uint64_t *length)
+{
+    if (request->range_state == FIELD_ABSENT)
+        return OUTCOME_MISSING_RANGE;
+    if (request->range_state == FIELD_INVALID)
+        return OUTCOME_BAD_RANGE;
+    if (request->content_length_state != FIELD_VALID)
+        return OUTCOME_MISSING_FRAGMENT_LENGTH;
+    if (range_check_fragment(&request->range, request->content_length, length) != 0)
+        return OUTCOME_RANGE_LENGTH_MISMATCH;
+    if (request->range.total > prefix->max_upload_size)
+        return OUTCOME_TOO_LARGE;
+    if (request->content_length > context->configuration->max_fragment_size)
+        return OUTCOME_FRAGMENT_TOO_LARGE;
+    return OUTCOME_OK;
+}
+
+/* Whether there is room for the bytes this fragment adds, keeping the reserve. */
+static enum outcome free_space_check(const struct protocol_context *context,
+                                     struct spool_file *file, uint64_t adding)
 {
     uint64_t reserve = context->configuration->min_free_space;
     uint64_t available = 0;
 
     if (reserve == 0)
-        return 0;
+        return OUTCOME_OK;
     if (spool_free_space(file, &available) != 0)
-        return 0; /* cannot tell: let the write itself fail if it must */
+        return OUTCOME_OK; /* cannot tell: let the write itself fail if it must */
     if (available < reserve || available - reserve < adding) {
         log_warning("refusing %" PRIu64 " bytes: %" PRIu64 " free, reserve %" PRIu64, adding,
                     available, reserve);
-        fail(reply, 500, HRESULT_DISK_FULL, "not enough free space");
-        return -1;
+        return OUTCOME_FREE_SPACE_RESERVE;
     }
-    return 0;
+    return OUTCOME_OK;
+}
+
+static enum outcome append_failure(int append_result)
+{
+    if (append_result == -ENOSPC)
+        return OUTCOME_DISK_FULL;
+    if (append_result == -EPIPE)
+        return OUTCOME_BODY_SHORT;
+    return OUTCOME_SPOOL_WRITE_FAILED;
+}
+
+/* Writes the fragment's new bytes after the held ones; *held_after is what the spool
+ * holds afterwards, also after a failure. The reply says how it went. */
+static void append_body(struct protocol_context *context, const struct bits_request *request,
+                        struct body_reader *body, uint64_t length, struct spool_file *file,
+                        const struct session *session, uint64_t held, uint64_t *held_after,
+                        struct reply *reply)
+{
+    uint64_t end = request->range.first + length;
+
+    *held_after = held;
+    if (end > held) {
+        enum outcome space = free_space_check(context, file, end - held);
+        if (space != OUTCOME_OK) {
+            outcome_answer(reply, space);
+            return;
+        }
+    }
+    bool sync = context->configuration->sync == SYNC_EVERY_FRAGMENT;
+    int result = spool_append(file, held, request->range.first, length, body, sync, held_after);
+    if (result != 0) {
+        log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 " failed after %" PRIu64
+                    " bytes: %s", session->id, request->range.first, request->range.last,
+                    *held_after - held, strerror(-result));
+        outcome_answer(reply, append_failure(result));
+        return;
+    }
+    add_progress_headers(reply, session, *held_after);
 }
 
 static void fragment_append(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
                             uint64_t length, struct session *session, struct reply *reply,
-                            struct exchange *exchange)
+                            struct request_record *record)
 {
     struct spool_file *file = NULL;
     uint64_t held = 0, held_after = 0;
 
     int result = spool_open(prefix->spool_directory, session->id, true, &file);
+    if (result == 0)
+        result = spool_reconcile(file, session->held_size, &held);
     if (result != 0) {
-        log_error("cannot open spool file of %s: %s", session->id, strerror(-result));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot open the spool file");
-        return;
-    }
-    result = spool_reconcile(file, session->held_size, &held);
-    if (result != 0) {
-        log_error("cannot reconcile spool file of %s: %s", session->id, strerror(-result));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot read the spool file");
+        log_error("session %s: cannot open or read the spool file: %s", session->id,
+                  strerror(-result));
+        outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
         goto out;
     }
-    if (held != session->held_size) {
+    if (held != session->held_size)
         log_warning("session %s: spool holds %" PRIu64 " bytes, database said %" PRIu64
                     "; the client resends from %" PRIu64, session->id, held,
                     session->held_size, held);
-        result = record_progress(context, session, held, SESSION_OPEN);
-        if (result != STORE_OK) {
-            fail_transient(reply, result, "cannot record the reconciled size");
-            goto out;
-        }
-    }
+    held_after = held;
     if (request->range.first > held) {
         reply->status = 416;
         reply->message = "gap: resume from the received range";
         add_progress_headers(reply, session, held);
-        exchange->has_held_after = true;
-        exchange->held_after = held;
-        goto out;
+    } else {
+        append_body(context, request, body, length, file, session, held, &held_after, reply);
+        record->bytes_written = held_after - held;
     }
-    uint64_t end = request->range.first + length;
-    if (end > held && free_space_check(context, file, end - held, reply) != 0)
+    record->has_held_after = true;
+    record->held_after = held_after;
+    /* A gap or a refusal that changed nothing is left to the router's event. */
+    if (held_after == session->held_size && reply->status != 200)
         goto out;
-    bool sync = context->configuration->sync == SYNC_EVERY_FRAGMENT;
-    int append_result = spool_append(file, held, request->range.first, length, body, sync,
-                                     &held_after);
-    exchange->bytes_written = held_after - held;
-    exchange->has_held_after = true;
-    exchange->held_after = held_after;
-    enum session_state state =
-        held_after == session->total_size ? SESSION_COMPLETE : SESSION_OPEN;
-    result = record_progress(context, session, held_after, state);
-    if (append_result != 0) {
-        log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 " failed after %" PRIu64
-                    " bytes: %s", session->id, request->range.first, request->range.last,
-                    held_after - held, strerror(-append_result));
-        if (append_result == -ENOSPC)
-            fail(reply, 500, HRESULT_DISK_FULL, "disk full");
-        else if (append_result == -EPIPE)
-            fail(reply, 400, HRESULT_E_INVALIDARG, "body shorter than Content-Length");
-        else
-            fail(reply, 500, HRESULT_E_FAIL, "cannot write the spool file");
+    enum session_state before = session->state;
+    if (settle_progress(context, request, session, held_after, ACTOR_FRAGMENT, reply, record) !=
+            OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
+        before == SESSION_COMPLETE)
         goto out;
+    log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
+    if (session->job_kind == JOB_UPLOAD_REPLY) {
+        spool_close(file);
+        file = NULL;
+        reply_clear_headers(reply);
+        answer_upload_reply(context, prefix, request, session, reply, record);
     }
-    if (result != STORE_OK) {
-        /* The bytes are in the spool but not on record: the next request truncates
-         * them away and the client resends; nothing acknowledged is lost. */
-        fail_transient(reply, result, "cannot record progress");
-        goto out;
-    }
-    if (state == SESSION_COMPLETE)
-        log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
-    if (state == SESSION_COMPLETE && session->job_kind == JOB_UPLOAD_REPLY)
-        upload_reply_answer(context, prefix, request, session, reply);
-    else
-        add_progress_headers(reply, session, held_after);
 out:
     spool_close(file);
 }
 
 static void handle_fragment(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
-                            struct reply *reply, struct exchange *exchange)
+                            struct reply *reply, struct request_record *record)
 {
     struct session_access access;
     uint64_t length = 0;
 
-    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not recorded. */
-    exchange->has_range = request->range_state == FIELD_VALID &&
-                          request->range.last <= (uint64_t)INT64_MAX &&
-                          request->range.total <= (uint64_t)INT64_MAX;
-    exchange->range_first = request->range.first;
-    exchange->range_last = request->range.last;
-    if (fragment_validate(context, prefix, request, &length, reply) != 0)
+    record->has_range = request->range_state == FIELD_VALID;
+    record->range_first = request->range.first;
+    record->range_last = request->range.last;
+    enum outcome checked = fragment_check(context, prefix, request, &length);
+    if (checked != OUTCOME_OK) {
+        outcome_answer(reply, checked);
         return;
+    }
     if (session_acquire(context, prefix, request, &access, reply) != 0)
         return;
     struct session *session = &access.session;
-    exchange->session_id = request->session_id;
+    record->session_id = request->session_id;
     if (session->total_known && session->total_size != request->range.total) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "TOTAL differs from the session's first fragment");
+        outcome_answer(reply, OUTCOME_TOTAL_CHANGED);
         goto out;
     }
     switch (session->state) {
@@ -536,381 +674,302 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     case SESSION_COMPLETE:
         /* Notify the application, again after a failure, or replay its final answer. */
         if (session->job_kind == JOB_UPLOAD_REPLY) {
-            upload_reply_answer(context, prefix, request, session, reply);
+            answer_upload_reply(context, prefix, request, session, reply, record);
             goto out;
         }
         /* fall through */
     case SESSION_CLOSING:
     case SESSION_COMMITTED:
+    case SESSION_STRANDED:
         /* Repeat the last answer: the client may not have seen it. */
         reply->message = "upload already complete";
         add_progress_headers(reply, session, session->total_size);
         goto out;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "session cancelled or expired");
+        outcome_answer(reply, OUTCOME_SESSION_ENDED);
         goto out;
     }
     if (!session->total_known) {
         session->total_known = true;
         session->total_size = request->range.total;
     }
-    fragment_append(context, prefix, request, body, length, session, reply, exchange);
+    fragment_append(context, prefix, request, body, length, session, reply, record);
 out:
     session_release(&access);
 }
 
-/* Sets a state in a transaction of its own, committed with a synced log. */
-static int record_state_durably(struct protocol_context *context, const char *id,
-                                enum session_state state)
-{
-    int result = store_begin(context->store);
+/* ---- Close-Session and the commit ---- */
 
-    if (result == STORE_OK)
-        result = store_session_set_state(context->store, id, state, context->now);
-    if (result == STORE_OK)
-        return store_commit(context->store, true);
-    store_rollback(context->store);
-    return result;
-}
-
-/* Moves a complete upload to its destination. The order is the crash-safety argument
- * of design.md: mark closing (durable), rename and fsync, mark committed (durable).
- * A crash in between leaves `closing`, which session_finish_closing completes. */
-static int session_commit(struct protocol_context *context, const struct upload_prefix *prefix,
-                          struct session *session, struct reply *reply)
+/* Puts a complete upload in place: renamed to its destination, or, for an upload-reply
+ * job whose application did not ask for a copy, removed. */
+static enum outcome move_into_place(const struct upload_prefix *prefix,
+                                    const struct session *session)
 {
     struct spool_file *file = NULL;
     int result;
 
-    if (session->state != SESSION_CLOSING) {
-        /* Durable before the rename: a power loss must not keep the rename and lose
-         * the mark, or the session would look complete with no spool file. */
-        result = record_state_durably(context, session->id, SESSION_CLOSING);
-        if (result != STORE_OK) {
-            fail_transient(reply, result, "cannot record the close");
-            return -1;
-        }
-        session->state = SESSION_CLOSING;
-    }
     if (!upload_reply_commits_upload(session)) {
-        /* The application had the upload and did not ask for it to be kept. */
         result = spool_remove(prefix->spool_directory, session->id);
-        if (result != 0) {
-            log_error("session %s: cannot remove spool file: %s", session->id,
-                      strerror(-result));
-            fail(reply, 500, HRESULT_E_FAIL, "cannot remove the upload");
-            goto roll_back;
-        }
-        goto committed;
+        if (result != 0)
+            log_error("session %s: cannot remove spool file: %s", session->id, strerror(-result));
+        return result == 0 ? OUTCOME_OK : OUTCOME_SPOOL_REMOVE_FAILED;
     }
     result = spool_open(prefix->spool_directory, session->id, false, &file);
-    if (result == -ENOENT) {
-        /* The rename happened before a crash: only the record is missing. */
-        goto committed;
-    }
+    if (result == -ENOENT)
+        return OUTCOME_OK; /* the rename happened before a crash: only the record is missing */
     if (result != 0) {
         log_error("cannot open spool file of %s: %s", session->id, strerror(-result));
-        fail(reply, 500, HRESULT_E_FAIL, "cannot open the spool file");
-        goto roll_back;
+        return OUTCOME_SPOOL_OPEN_FAILED;
     }
     result = spool_commit(file, prefix->root, session->destination, prefix->allow_overwrite,
                           prefix->create_directories);
     spool_close(file);
-    if (result == -EEXIST) {
-        log_warning("session %s: %s/%s exists and overwrites are off; the client will retry",
-                    session->id, prefix->root, session->destination);
-        fail(reply, 500, HRESULT_FILE_EXISTS, "destination exists and overwrites are off");
-        goto roll_back;
-    }
+    if (result == -EEXIST)
+        return OUTCOME_COMMIT_EXISTS;
+    if (result == -ELOOP || result == -ENOTDIR)
+        return OUTCOME_DESTINATION_REPLACED;
     if (result != 0) {
         log_error("session %s: cannot commit to %s/%s: %s", session->id, prefix->root,
                   session->destination, strerror(-result));
-        fail(reply, 500, result == -ENOSPC ? HRESULT_DISK_FULL : HRESULT_E_FAIL,
-             "cannot commit the upload");
-        goto roll_back;
+        return result == -ENOSPC ? OUTCOME_COMMIT_DISK_FULL : OUTCOME_COMMIT_FAILED;
     }
-committed:
-    result = record_state_durably(context, session->id, SESSION_COMMITTED);
-    if (result != STORE_OK) {
-        /* Stays `closing` with no spool file: the next request records the commit. */
-        fail_transient(reply, result, "cannot record the commit");
-        return -1;
-    }
-    session->state = SESSION_COMMITTED;
-    if (session->job_kind == JOB_UPLOAD_REPLY)
-        upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
+    return OUTCOME_OK;
+}
+
+/* A commit that no retry can make: the session is stranded, its upload kept in the
+ * spool, and the client told that it is done. */
+static int session_strand(struct protocol_context *context, const struct upload_prefix *prefix,
+                          struct session *session, enum lifecycle_actor actor,
+                          enum outcome why, const struct bits_request *request,
+                          struct reply *reply, struct request_record *record)
+{
+    log_error("session %s: cannot commit to %s/%s: %s; the complete upload is kept as %s/%.36s"
+              ".part (state stranded) for the administrator", session->id, prefix->root,
+              session->destination, outcome_entry(why)->message, prefix->spool_directory,
+              session->id + 1);
+    reply->message = "complete upload kept for the administrator: not committable";
+    return settle_change(context, request, session, SESSION_STRANDED, actor, reply, record) ==
+                   OUTCOME_OK
+               ? 0
+               : -1;
+}
+
+static void log_committed(const struct upload_prefix *prefix, const struct session *session)
+{
     if (upload_reply_commits_upload(session))
         log_info("session %s committed: %s/%s, %" PRIu64 " bytes", session->id, prefix->root,
                  session->destination, session->total_size);
     else
         log_info("session %s closed: the application had its %" PRIu64 " bytes", session->id,
                  session->total_size);
-    return 0;
-roll_back:
-    /* Back to complete only while the spool file is there: after a failure past the
-     * rename (a directory fsync), `closing` lets the next request record the commit. */
-    if (spool_exists(prefix->spool_directory, session->id) &&
-        store_session_set_state(context->store, session->id, SESSION_COMPLETE, context->now) ==
-            STORE_OK)
-        session->state = SESSION_COMPLETE;
-    return -1;
 }
 
-/* Before Close-Session commits, the spool must really hold every byte: with sync=close
- * a crash may have lost acknowledged bytes, and those must not be committed short. */
-static int session_verify_complete(struct protocol_context *context,
-                                   const struct upload_prefix *prefix, struct session *session,
-                                   struct reply *reply)
+/* Moves a complete upload to its destination: mark closing (durable), rename and fsync,
+ * mark committed (durable). A crash in between leaves `closing`, which the next request
+ * or start-up recovery completes. request is NULL for recovery. */
+static int session_commit(struct protocol_context *context, const struct upload_prefix *prefix,
+                          struct session *session, enum lifecycle_actor actor,
+                          const struct bits_request *request, struct reply *reply,
+                          struct request_record *record)
 {
-    struct spool_file *file = NULL;
-    uint64_t held = 0;
-
-    int result = spool_open(prefix->spool_directory, session->id, false, &file);
-    if (result == 0)
-        result = spool_reconcile(file, session->held_size, &held);
-    spool_close(file);
-    if (result != 0 && result != -ENOENT) {
-        fail(reply, 500, HRESULT_E_FAIL, "cannot read the spool file");
+    if (session->state != SESSION_CLOSING) {
+        enum outcome marked =
+            lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL, context->now);
+        if (marked != OUTCOME_OK) {
+            outcome_answer(reply, marked);
+            return -1;
+        }
+    }
+    enum outcome moved = move_into_place(prefix, session);
+    if (moved == OUTCOME_COMMIT_EXISTS || moved == OUTCOME_DESTINATION_REPLACED)
+        return session_strand(context, prefix, session, actor, moved, request, reply, record);
+    if (moved != OUTCOME_OK) {
+        outcome_answer(reply, moved);
+        /* Back to complete only while the spool file is there: after a failure past the
+         * rename (a directory fsync), `closing` lets the next request record the commit. */
+        if (spool_exists(prefix->spool_directory, session->id))
+            settle_change(context, request, session, SESSION_COMPLETE, actor, reply, record);
         return -1;
     }
-    if (held == session->total_size)
-        return 0;
-    log_error("session %s: spool holds %" PRIu64 " of %" PRIu64 " bytes at close; reopened",
-              session->id, held, session->total_size);
-    record_progress(context, session, held, SESSION_OPEN);
-    fail(reply, 500, HRESULT_E_INVALIDARG, "upload incomplete: data lost since the last Ack");
-    return -1;
+    if (settle_change(context, request, session, SESSION_COMMITTED, actor, reply, record) !=
+        OUTCOME_OK)
+        return -1; /* stays `closing` with no spool file: the next request records it */
+    if (session->job_kind == JOB_UPLOAD_REPLY)
+        upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
+    log_committed(prefix, session);
+    return 0;
 }
 
-static void handle_close_session(struct protocol_context *context,
-                                 const struct upload_prefix *prefix,
-                                 const struct bits_request *request, struct reply *reply,
-                                 struct exchange *exchange)
+/* A packet that acts on the session the request names, under its lock: returns 0
+ * when the Ack is a success that names the session. */
+typedef int session_packet(struct protocol_context *context, const struct upload_prefix *prefix,
+                           const struct bits_request *request, struct session *session,
+                           struct reply *reply, struct request_record *record);
+
+static void with_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                         const struct bits_request *request, struct reply *reply,
+                         struct request_record *record, session_packet *packet)
 {
     struct session_access access;
 
     if (session_acquire(context, prefix, request, &access, reply) != 0)
         return;
-    struct session *session = &access.session;
-    exchange->session_id = request->session_id;
+    record->session_id = request->session_id;
+    if (packet(context, prefix, request, &access.session, reply, record) == 0)
+        reply_add_header(reply, "BITS-Session-Id", access.session.id);
+    session_release(&access);
+}
+
+/* A Close-Session for a session that never had a Fragment: an empty file is what such a
+ * client uploaded. Refusing it would be a Close that can only fail. */
+static int complete_empty(struct protocol_context *context, const struct upload_prefix *prefix,
+                          struct session *session, struct reply *reply)
+{
+    struct spool_file *file = NULL;
+    uint64_t size = 0;
+    int result = spool_open(prefix->spool_directory, session->id, true, &file);
+
+    if (result == 0)
+        result = spool_size(file, &size);
+    spool_close(file);
+    if (result != 0) {
+        log_error("session %s: cannot create the spool file: %s", session->id, strerror(-result));
+        outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
+        return -1;
+    }
+    if (size != 0) {
+        /* Fragments came, and the record of them was lost (sync = close and a power
+         * cut): committing an empty file would throw their bytes away. */
+        log_error("session %s: Close-Session with no Fragment on record, but the spool "
+                  "holds %" PRIu64 " bytes; the record of its fragments was lost",
+                  session->id, size);
+        outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
+        return -1;
+    }
+    session->total_known = true;
+    session->total_size = 0;
+    enum outcome outcome = lifecycle_progress(context->store, session, 0, SESSION_COMPLETE,
+                                              ACTOR_CLOSE_SESSION, false, NULL, context->now);
+    if (outcome != OUTCOME_OK) {
+        outcome_answer(reply, outcome);
+        return -1;
+    }
+    return 0;
+}
+
+static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                         const struct bits_request *request, struct session *session,
+                         struct reply *reply, struct request_record *record)
+{
     switch (session->state) {
     case SESSION_COMMITTED:
         reply->message = "already committed";
-        break;
+        return 0;
+    case SESSION_STRANDED:
+        reply->message = "complete upload kept for the administrator: not committable";
+        return 0;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "session cancelled or expired");
-        goto out;
+        outcome_answer(reply, OUTCOME_SESSION_ENDED);
+        return -1;
     case SESSION_OPEN:
+        if (!session->total_known && session->held_size == 0) {
+            if (complete_empty(context, prefix, session, reply) != 0)
+                return -1;
+            break;
+        }
         /* A 4xx would be taken as success and the upload lost: 500, retried. */
-        fail(reply, 500, HRESULT_E_INVALIDARG, "Close-Session before the upload is complete");
-        goto out;
+        outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
+        return -1;
     case SESSION_COMPLETE:
-        if (session_verify_complete(context, prefix, session, reply) != 0)
-            goto out;
+        if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record,
+                          NULL) != 0)
+            return -1;
         /* fall through */
     case SESSION_CLOSING:
-        if (session_commit(context, prefix, session, reply) != 0)
-            goto out;
         break;
     }
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-out:
-    session_release(&access);
+    return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record);
 }
 
-static void handle_cancel_session(struct protocol_context *context,
-                                  const struct upload_prefix *prefix,
-                                  const struct bits_request *request, struct reply *reply,
-                                  struct exchange *exchange)
-{
-    struct session_access access;
+/* ---- Cancel-Session ---- */
 
-    if (session_acquire(context, prefix, request, &access, reply) != 0)
-        return;
-    struct session *session = &access.session;
-    exchange->session_id = request->session_id;
+static int cancel_session(struct protocol_context *context, const struct upload_prefix *prefix,
+                          const struct bits_request *request, struct session *session,
+                          struct reply *reply, struct request_record *record)
+{
     switch (session->state) {
     case SESSION_CANCELLED:
         reply->message = "already cancelled";
-        break;
+        return 0;
     case SESSION_COMMITTED:
         reply->message = "already committed; nothing to cancel";
-        break;
+        return 0;
+    case SESSION_STRANDED:
+        reply->message = "upload complete and kept; nothing to cancel";
+        return 0;
     case SESSION_EXPIRED:
-        fail(reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, "session expired");
-        goto out;
+        outcome_answer(reply, OUTCOME_SESSION_EXPIRED);
+        return -1;
     case SESSION_CLOSING:
         /* The commit may already have happened: finish it rather than lose it. */
-        if (session_commit(context, prefix, session, reply) != 0)
-            goto out;
         reply->message = "commit finished; nothing to cancel";
-        break;
+        return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, reply,
+                              record);
     case SESSION_OPEN:
-    case SESSION_COMPLETE: {
-        int removed = spool_remove(prefix->spool_directory, session->id);
-        if (removed != 0) {
-            log_error("session %s: cannot remove spool file: %s", session->id,
-                      strerror(-removed));
-            fail(reply, 500, HRESULT_E_FAIL, "cannot remove the partial upload");
-            goto out;
-        }
-        if (session->job_kind == JOB_UPLOAD_REPLY)
-            upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
-        int result = store_session_set_state(context->store, session->id, SESSION_CANCELLED,
-                                             context->now);
-        if (result != STORE_OK) {
-            fail_transient(reply, result, "cannot record the cancel");
-            goto out;
-        }
-        log_info("session %s cancelled after %" PRIu64 " bytes", session->id,
-                 session->held_size);
+    case SESSION_COMPLETE:
         break;
     }
-    }
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-out:
-    session_release(&access);
-}
-
-static void method_not_allowed(const struct bits_request *request, struct reply *reply)
-{
-    static const char text[] =
-        "This URL accepts BITS uploads only (method BITS_POST), as sent by Windows BITS\n"
-        "clients: bitsadmin /upload, Start-BitsTransfer -TransferType Upload.\n";
-
-    reply->is_ack = false;
-    reply->status = 405;
-    reply->message = "method not allowed";
-    reply_add_header(reply, "Allow", BITS_METHOD);
-    reply_add_header(reply, "Content-Type", "text/plain; charset=utf-8");
-    if (strcasecmp(request->method, "HEAD") != 0)
-        reply_set_body(reply, text, sizeof text - 1);
-}
-
-/* Checks what every BITS_POST needs whatever its packet; 0 when dispatch may go on. */
-static int request_check(const struct bits_request *request, struct reply *reply)
-{
-    if (request->malformed != NULL) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, request->malformed);
+    uint64_t held = session->held_size;
+    struct store_event event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_end(context->store, prefix, session, SESSION_CANCELLED,
+                                         ACTOR_CANCEL_SESSION, &event, context->now);
+    settled(reply, record, outcome, true);
+    if (outcome != OUTCOME_OK)
         return -1;
-    }
-    if (request->packet_type == PACKET_MISSING) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "missing BITS-Packet-Type");
-        return -1;
-    }
-    if (request->packet_type == PACKET_UNKNOWN) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "unknown BITS-Packet-Type");
-        return -1;
-    }
-    if (request->content_length_state == FIELD_INVALID) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Content-Length is not a number");
-        return -1;
-    }
-    if (request->content_encoding != NULL &&
-        strcasecmp(request->content_encoding, "identity") != 0) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "Content-Encoding other than identity");
-        return -1;
-    }
-    if (request->url_path == NULL) {
-        fail(reply, 400, HRESULT_E_INVALIDARG, "no URL path (REQUEST_URI) from the web server");
-        return -1;
-    }
+    log_info("session %s cancelled after %" PRIu64 " bytes", session->id, held);
     return 0;
 }
 
-static void record_event(struct protocol_context *context, const struct bits_request *request,
-                         const struct reply *reply, const struct exchange *exchange)
+void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
+                     const char *remainder, const struct bits_request *request,
+                     struct body_reader *body, struct reply *reply,
+                     struct request_record *record)
 {
-    struct store_event event = {
-        .at = context->now,
-        .session_id = exchange->session_id,
-        .packet = request->packet_type_name != NULL ? request->packet_type_name : "(none)",
-        .status = reply->status,
-        .hresult = reply->hresult,
-        .has_range = exchange->has_range,
-        .range_first = exchange->range_first,
-        .range_last = exchange->range_last,
-        .bytes = exchange->bytes_written,
-        .has_held_after = exchange->has_held_after,
-        .held_after = exchange->held_after,
-        .client_address = request->remote_address,
-        .owner = request->remote_user,
-        .message = reply->message,
-    };
-    if (request->packet_type != PACKET_MISSING && request->packet_type != PACKET_UNKNOWN)
-        event.packet = cgi_packet_type_name(request->packet_type);
-    if (store_event_add(context->store, &event) != STORE_OK)
-        log_warning("could not record the event for %s", event.packet);
-    if (reply->hresult != 0)
-        log_info("%s %s %s: %d 0x%08" PRIX32 " %s",
-                 request->remote_address != NULL ? request->remote_address : "?", event.packet,
-                 request->url_path != NULL ? request->url_path : "?", reply->status,
-                 reply->hresult, reply->message != NULL ? reply->message : "");
-}
-
-void protocol_handle(struct protocol_context *context, const struct bits_request *request,
-                     struct body_reader *body, struct reply *reply)
-{
-    struct exchange exchange = {0};
-    const char *remainder = "";
-    uint64_t drain_limit = context->configuration->max_fragment_size;
-
-    /* Reply URLs are plain HTTP resources, whatever the method. */
-    if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
-        download_handle(context, request, reply);
-        body_drain(body, drain_limit);
+    enum outcome owned = request_owner(prefix, request, &record->owner);
+    if (owned != OUTCOME_OK) {
+        outcome_answer(reply, owned);
         return;
     }
-    if (strcasecmp(request->method, BITS_METHOD) != 0) {
-        method_not_allowed(request, reply);
-        body_drain(body, drain_limit);
-        return;
-    }
-    if (request_check(request, reply) != 0)
-        goto out;
-    /* Matched on the path as sent, so that paths_destination decodes the rest itself
-     * and can tell an encoded slash from a real one. */
-    const struct upload_prefix *prefix =
-        configuration_match(context->configuration, request->url_path_encoded, &remainder);
-    if (prefix == NULL) {
-        fail(reply, 404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL");
-        goto out;
-    }
-    /* Like IIS, drain up to the largest upload this prefix accepts. */
-    if (prefix->max_upload_size > drain_limit)
-        drain_limit = prefix->max_upload_size;
     switch (request->packet_type) {
-    case PACKET_PING:
-        break;
     case PACKET_CREATE_SESSION:
-        handle_create_session(context, prefix, remainder, request, reply, &exchange);
+        handle_create_session(context, prefix, remainder, request, reply, record);
         break;
     case PACKET_FRAGMENT:
-        handle_fragment(context, prefix, request, body, reply, &exchange);
+        handle_fragment(context, prefix, request, body, reply, record);
         break;
     case PACKET_CLOSE_SESSION:
-        handle_close_session(context, prefix, request, reply, &exchange);
+        with_session(context, prefix, request, reply, record, close_session);
         break;
     case PACKET_CANCEL_SESSION:
-        handle_cancel_session(context, prefix, request, reply, &exchange);
+        with_session(context, prefix, request, reply, record, cancel_session);
         break;
-    default:
+    case PACKET_PING:
+    case PACKET_MISSING:
+    case PACKET_UNKNOWN:
         break;
     }
-out:
-    /* Unread body bytes are drained so that the keep-alive connection stays usable. */
-    if (body->remaining > 0 && body_drain(body, drain_limit) != 0)
-        log_warning("request body not drained; the web server will close the connection");
-    record_event(context, request, reply, &exchange);
 }
+
+/* ---- recovery ---- */
 
 static int recover_session(void *walk_context, const struct session *listed)
 {
     struct protocol_context *context = walk_context;
     const struct upload_prefix *prefix =
         configuration_prefix_named(context->configuration, listed->url_prefix);
+    struct request_record record = {0};
     struct session session;
     struct reply reply;
     int lock_fd = -1;
@@ -920,7 +979,8 @@ static int recover_session(void *walk_context, const struct session *listed)
     if (store_session_load(context->store, listed->id, &session) == STORE_OK) {
         if (session.state == SESSION_CLOSING) {
             reply_init(&reply);
-            if (session_commit(context, prefix, &session, &reply) == 0)
+            if (session_commit(context, prefix, &session, ACTOR_RECOVERY, NULL, &reply,
+                               &record) == 0)
                 log_info("session %s: interrupted commit finished", session.id);
             reply_free(&reply);
         }

@@ -1,27 +1,24 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The BITS packet state machine: a parsed request, the store and the spool in, an
- * Ack out. No direct I/O of its own, so every row of protocol.md is unit tested. */
+/* The BITS packets (docs/protocol.md): Create-Session, Fragment, Close-Session and
+ * Cancel-Session decided against the configuration and the session they name. State
+ * changes go through lifecycle.c, bytes through spool.c, answers through outcome.c;
+ * the router in front has already matched the prefix. */
 #ifndef BITSPOOL_PROTOCOL_H
 #define BITSPOOL_PROTOCOL_H
 
-#include <stdint.h>
-
+#include "audit.h"
 #include "body.h"
 #include "cgi.h"
-#include "configuration.h"
+#include "context.h"
 #include "reply.h"
-#include "store.h"
 
-struct protocol_context {
-    const struct configuration *configuration;
-    struct store *store;
-    int64_t now; /* Unix seconds, set for each request */
-};
-
-/* Handles one request. The body is consumed (or drained) before the reply is final;
- * reply must be initialised by the caller, who writes and frees it. */
-void protocol_handle(struct protocol_context *context, const struct bits_request *request,
-                     struct body_reader *body, struct reply *reply);
+/* Answers one BITS_POST packet for prefix (remainder: the URL path below it, as sent).
+ * Fills reply and record; when a transition wrote the request's event it sets
+ * record->event_recorded. Leaves the unread body to the caller. */
+void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
+                     const char *remainder, const struct bits_request *request,
+                     struct body_reader *body, struct reply *reply,
+                     struct request_record *record);
 
 /* Finishes every commit that a crash interrupted (sessions left `closing`): the
  * rename is done again or, when it already happened, recorded. Run at start-up.

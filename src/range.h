@@ -22,7 +22,7 @@ int range_parse_uint64(const char *text, uint64_t *value);
  * TOTAL are refused. Returns 0 on success, -1 otherwise. No semantic checks. */
 int range_parse(const char *text, struct content_range *range);
 
-/* Checks a parsed range against the request's Content-Length, as protocol.md's
+/* Checks a parsed range against the request's Content-Length, as docs/protocol.md's
  * fragment rules say. On success stores in *length the number of body bytes the
  * fragment carries (0 for the zero-byte form "bytes 0-18446744073709551615/0" and for
  * the empty "resume" form "bytes N-(N-1)/N") and returns 0. Returns -1 when

@@ -28,7 +28,7 @@ static void reply_close_body_file(struct reply *reply)
     reply->body_file.fd = -1;
 }
 
-static void reply_clear_headers(struct reply *reply)
+void reply_clear_headers(struct reply *reply)
 {
     for (size_t i = 0; i < reply->header_count; i++) {
         free(reply->headers[i].name);

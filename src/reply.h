@@ -57,6 +57,9 @@ int reply_set_body(struct reply *reply, const void *body, size_t length);
  * Returns 0, or -1 when the region does not fit in an off_t. */
 int reply_set_body_file(struct reply *reply, int fd, uint64_t offset, uint64_t length);
 
+/* Drops every header added so far (the body and status stay). */
+void reply_clear_headers(struct reply *reply);
+
 /* Turns the reply into an error Ack: drops any headers added so far, sets status,
  * BITS-Error and BITS-Error-Code ("0x%08X"), BITS-Error-Context ("0x%X"). status 0
  * means the status the IIS extension derives from the HRESULT (reply_status_for). */

@@ -19,8 +19,10 @@
 #include "gc.h"
 #include "log.h"
 #include "protocol.h"
+#include "router.h"
 #include "reply.h"
 #include "responder.h"
+#include "spool.h"
 #include "store.h"
 
 extern char **environ;
@@ -32,15 +34,43 @@ void responder_stop(void)
     stop_requested = 1;
 }
 
+static int count_upload(void *context, const char *session_id, int64_t modified_at)
+{
+    (void)session_id;
+    (void)modified_at;
+    ++*(uint64_t *)context;
+    return 0;
+}
+
+/* A missing database while the spool holds uploads was lost, not never made: a new,
+ * empty one would forget every session those uploads belong to. */
+static bool database_lost(const struct configuration *configuration)
+{
+    uint64_t uploads = 0;
+
+    if (access(configuration->database, F_OK) == 0 || errno != ENOENT)
+        return false;
+    for (size_t i = 0; i < configuration->prefix_count; i++)
+        (void)spool_list_uploads(configuration->prefixes[i].spool_directory, count_upload,
+                                 &uploads);
+    if (uploads == 0)
+        return false;
+    log_error("database %s does not exist, but the spool holds %" PRIu64 " uploads of "
+              "sessions it knew: refusing to start an empty one; restore it from a backup "
+              "(docs/operations.md, \"Recovering the database\")", configuration->database,
+              uploads);
+    return true;
+}
+
 static struct store *responder_open_store(const struct configuration *configuration)
 {
     struct store *store = NULL;
     char *error = NULL;
-    uint64_t busy = configuration->lock_timeout * 1000u;
+    unsigned busy = configuration_lock_timeout_milliseconds(configuration);
 
-    if (configuration->lock_timeout > UINT_MAX / 1000u)
-        busy = UINT_MAX;
-    if (store_open(configuration->database, (unsigned)busy, &store, &error) != STORE_OK) {
+    if (database_lost(configuration))
+        return NULL;
+    if (store_open(configuration->database, busy, &store, &error) != STORE_OK) {
         log_error("cannot open database %s: %s", configuration->database,
                   error != NULL ? error : "unknown error");
         free(error);
@@ -86,7 +116,7 @@ static void serve_request(const struct configuration *configuration, struct stor
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&body, read_body, body_context, length);
-    protocol_handle(&context, &request, &body, &reply);
+    router_handle(&context, &request, &body, &reply);
     if (reply_write(&reply, write_reply, reply_context) != 0)
         log_warning("could not send the answer to %s: the client went away",
                     request.remote_address != NULL ? request.remote_address : "?");

@@ -8,6 +8,7 @@
 
 #include "spool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,18 +23,20 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "clock.h"
+#include "fault.h"
 #include "paths.h"
+#include "session_id.h"
 
 /* Without config.h (a direct compiler run) assume glibc's renameat2 (2.28 and later). */
 #if !defined(HAVE_CONFIG_H) || defined(HAVE_RENAMEAT2)
 #define SPOOL_USE_RENAMEAT2 1
 #endif
 
-#define GUID_LENGTH (BITS_SESSION_ID_LENGTH - 2)
 #define PART_SUFFIX ".part"
 #define LOCK_SUFFIX ".lock"
 /* Room for the GUID, the longer suffix and the terminating NUL. */
-#define SESSION_FILE_NAME_SIZE (GUID_LENGTH + sizeof LOCK_SUFFIX)
+#define SESSION_FILE_NAME_SIZE (SESSION_GUID_LENGTH + sizeof LOCK_SUFFIX)
 #define LOCK_RETRY_MILLISECONDS 20u
 
 struct spool_file {
@@ -43,44 +46,19 @@ struct spool_file {
     char *path;
 };
 
-static bool is_upper_hex(char character)
-{
-    return (character >= '0' && character <= '9') || (character >= 'A' && character <= 'F');
-}
-
-/* Only the normalised form cgi.c produces, "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" in
- * upper case, ever becomes part of a file name. */
-static bool session_id_valid(const char *session_id)
-{
-    static const size_t dash_positions[] = { 9, 14, 19, 24 };
-    size_t next_dash = 0;
-
-    if (strlen(session_id) != BITS_SESSION_ID_LENGTH || session_id[0] != '{' ||
-        session_id[BITS_SESSION_ID_LENGTH - 1] != '}')
-        return false;
-    for (size_t index = 1; index < BITS_SESSION_ID_LENGTH - 1; index++) {
-        if (next_dash < sizeof dash_positions / sizeof dash_positions[0] &&
-            index == dash_positions[next_dash]) {
-            if (session_id[index] != '-')
-                return false;
-            next_dash++;
-        } else if (!is_upper_hex(session_id[index])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* "<GUID without braces><suffix>" into name. Returns 0 or -EINVAL for a bad id. */
 static int session_file_name(const char *session_id, const char *suffix,
                              char name[SESSION_FILE_NAME_SIZE])
 {
+    char guid[SESSION_GUID_SIZE];
     size_t suffix_length = strlen(suffix);
 
-    if (!session_id_valid(session_id) || GUID_LENGTH + suffix_length >= SESSION_FILE_NAME_SIZE)
+    /* Only the normal form ever becomes part of a file name. */
+    if (session_id_guid(session_id, guid) != 0 ||
+        SESSION_GUID_LENGTH + suffix_length >= SESSION_FILE_NAME_SIZE)
         return -EINVAL;
-    memcpy(name, session_id + 1, GUID_LENGTH);
-    memcpy(name + GUID_LENGTH, suffix, suffix_length + 1);
+    memcpy(name, guid, SESSION_GUID_LENGTH);
+    memcpy(name + SESSION_GUID_LENGTH, suffix, suffix_length + 1);
     return 0;
 }
 
@@ -174,25 +152,6 @@ out:
     return result;
 }
 
-static uint64_t monotonic_milliseconds(void)
-{
-    struct timespec now;
-
-    /* CLOCK_MONOTONIC cannot fail on Linux; a zero reading only shortens a wait. */
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-}
-
-static void sleep_milliseconds(uint64_t milliseconds)
-{
-    struct timespec pause = { (time_t)(milliseconds / 1000u),
-                              (long)(milliseconds % 1000u) * 1000000L };
-
-    /* An interrupted sleep only makes the next attempt come sooner. */
-    (void)nanosleep(&pause, NULL);
-}
-
 /* A lock taken on a file that spool_remove_lock unlinked meanwhile protects nothing:
  * the next request creates a new file. Returns 1 when fd is still the file at path,
  * 0 when it is not, -errno when that cannot be told. */
@@ -213,7 +172,7 @@ int spool_lock(const char *spool_directory, const char *session_id,
 {
     int result = 0;
     char *path = session_file_path(spool_directory, session_id, LOCK_SUFFIX, &result);
-    uint64_t deadline = monotonic_milliseconds() + timeout_milliseconds;
+    uint64_t deadline = clock_milliseconds() + timeout_milliseconds;
     int fd = -1;
 
     if (path == NULL)
@@ -244,12 +203,12 @@ int spool_lock(const char *spool_directory, const char *session_id,
             result = -errno;
             goto out;
         }
-        uint64_t now = monotonic_milliseconds();
+        uint64_t now = clock_milliseconds();
         if (now >= deadline) {
             result = -EWOULDBLOCK;
             goto out;
         }
-        sleep_milliseconds(deadline - now < LOCK_RETRY_MILLISECONDS ? deadline - now
+        clock_pause_milliseconds(deadline - now < LOCK_RETRY_MILLISECONDS ? deadline - now
                                                                     : LOCK_RETRY_MILLISECONDS);
     }
     *lock_fd = fd;
@@ -378,6 +337,9 @@ static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t o
                     size_t *written)
 {
     *written = 0;
+    int injected = fault_check(FAULT_SPOOL_WRITE);
+    if (injected != 0)
+        return -injected;
     while (*written < size) {
         ssize_t count = pwrite(fd, buffer + *written, size - *written,
                                (off_t)(offset + *written));
@@ -452,6 +414,16 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
     return result;
 }
 
+int spool_size(struct spool_file *file, uint64_t *size)
+{
+    struct stat status;
+
+    if (fstat(file->file_fd, &status) != 0)
+        return -errno;
+    *size = status.st_size > 0 ? (uint64_t)status.st_size : 0;
+    return 0;
+}
+
 int spool_sync(struct spool_file *file)
 {
     if (fdatasync(file->file_fd) != 0)
@@ -489,15 +461,37 @@ static int link_then_unlink(struct spool_file *file, int parent_fd, const char *
     return 0;
 }
 
+/* True when the destination already is the spool file itself: a crash came between
+ * link and unlink, and the commit happened. */
+static bool destination_is_spool_file(struct spool_file *file, int parent_fd, const char *leaf)
+{
+    struct stat destination, spool;
+
+    return fstatat(parent_fd, leaf, &destination, AT_SYMLINK_NOFOLLOW) == 0 &&
+           fstat(file->file_fd, &spool) == 0 && destination.st_dev == spool.st_dev &&
+           destination.st_ino == spool.st_ino;
+}
+
 static int rename_without_replacing(struct spool_file *file, int parent_fd, const char *leaf)
 {
+    int result;
+
 #ifdef SPOOL_USE_RENAMEAT2
     if (renameat2(file->directory_fd, file->name, parent_fd, leaf, RENAME_NOREPLACE) == 0)
         return 0;
-    if (errno != EINVAL && errno != ENOSYS)
-        return -errno;
+    result = -errno;
+    if (result != -EINVAL && result != -ENOSYS)
+        goto out;
 #endif
-    return link_then_unlink(file, parent_fd, leaf);
+    result = link_then_unlink(file, parent_fd, leaf);
+#ifdef SPOOL_USE_RENAMEAT2
+out:
+#endif
+    if (result == -EEXIST && destination_is_spool_file(file, parent_fd, leaf)) {
+        (void)unlinkat(file->directory_fd, file->name, 0); /* only litter if it stays */
+        return 0;
+    }
+    return result;
 }
 
 int spool_commit(struct spool_file *file, const char *root, const char *relative_destination,
@@ -563,6 +557,50 @@ int spool_remove(const char *spool_directory, const char *session_id)
 int spool_remove_lock(const char *spool_directory, const char *session_id)
 {
     return remove_session_file(spool_directory, session_id, LOCK_SUFFIX);
+}
+
+/* The session id of "<GUID>.part", or -EINVAL for any other name. */
+static int upload_session_id(const char *name, char session_id[BITS_SESSION_ID_SIZE])
+{
+    size_t length = strlen(name);
+
+    if (length != SESSION_GUID_LENGTH + strlen(PART_SUFFIX) ||
+        strcmp(name + SESSION_GUID_LENGTH, PART_SUFFIX) != 0)
+        return -EINVAL;
+    return session_id_normalise(name, SESSION_GUID_LENGTH, true, session_id);
+}
+
+static int visit_upload(DIR *directory, const struct dirent *entry,
+                        spool_upload_visitor *visit, void *context)
+{
+    char session_id[BITS_SESSION_ID_SIZE];
+    struct stat status;
+
+    if (upload_session_id(entry->d_name, session_id) != 0)
+        return 0;
+    if (fstatat(dirfd(directory), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : -errno; /* removed meanwhile: nothing to visit */
+    return visit(context, session_id, (int64_t)status.st_mtime) != 0 ? 1 : 0;
+}
+
+int spool_list_uploads(const char *spool_directory, spool_upload_visitor *visit, void *context)
+{
+    DIR *directory = opendir(spool_directory);
+    struct dirent *entry;
+    int result = 0;
+
+    if (directory == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    errno = 0;
+    while (result == 0 && (entry = readdir(directory)) != NULL) {
+        result = visit_upload(directory, entry, visit, context);
+        errno = 0;
+    }
+    if (result == 0 && errno != 0)
+        result = -errno;
+    if (closedir(directory) != 0 && result == 0)
+        result = -errno;
+    return result < 0 ? result : 0;
 }
 
 const char *spool_path(const struct spool_file *file)

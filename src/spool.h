@@ -47,6 +47,9 @@ int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *h
 int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
                  struct body_reader *body, bool sync, uint64_t *held_after);
 
+/* The bytes the file holds now (fstat). Returns 0 or -errno. */
+int spool_size(struct spool_file *file, uint64_t *size);
+
 /* fdatasync. Returns 0 or -errno. */
 int spool_sync(struct spool_file *file);
 
@@ -70,6 +73,12 @@ int spool_remove(const char *spool_directory, const char *session_id);
 
 /* Removes the session's lock file once its row is purged; a missing file is fine. */
 int spool_remove_lock(const char *spool_directory, const char *session_id);
+
+/* Calls visit for each upload in the spool directory (<ID>.part) with its session id
+ * and modification time, until visit returns non-zero. A missing directory has none.
+ * Returns 0 or -errno. For gc's search for uploads the database does not know. */
+typedef int spool_upload_visitor(void *context, const char *session_id, int64_t modified_at);
+int spool_list_uploads(const char *spool_directory, spool_upload_visitor *visit, void *context);
 
 /* The file's path, for notification by reference and for logs. */
 const char *spool_path(const struct spool_file *file);

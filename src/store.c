@@ -8,20 +8,24 @@
 
 #include "store.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
+#include "clock.h"
+#include "fault.h"
 #include "log.h"
 #include "schema.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
 
@@ -33,6 +37,7 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [0] = NULL,
     [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
           "CHECK (copy_to_destination IN (0, 1))",
+    [2] = migrate_3_sql,
 };
 
 static const char *const state_names[] = {
@@ -42,6 +47,7 @@ static const char *const state_names[] = {
     [SESSION_COMMITTED] = "committed",
     [SESSION_CANCELLED] = "cancelled",
     [SESSION_EXPIRED] = "expired",
+    [SESSION_STRANDED] = "stranded",
 };
 #define STATE_COUNT (sizeof state_names / sizeof state_names[0])
 _Static_assert(STATE_COUNT == SESSION_STATE_COUNT, "store.h counts the states differently");
@@ -111,12 +117,15 @@ enum statement_id {
     STATEMENT_SESSION_SET_REPLY,
     STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
     STATEMENT_SESSION_COUNT_ACTIVE,
+    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
+    STATEMENT_SESSION_COUNT_RESERVING,
     STATEMENT_SESSION_LIST_STALE,
     STATEMENT_SESSION_LIST,
     STATEMENT_SESSION_LIST_FINISHED,
     STATEMENT_SESSION_DELETE_FINISHED,
     STATEMENT_EVENT_DELETE_OLD,
     STATEMENT_EVENT_INSERT,
+    STATEMENT_REQUEST_COUNT_ADD,
     STATEMENT_EVENT_LIST,
     STATEMENT_SESSION_COUNT_BY_STATE,
     STATEMENT_SESSION_COUNT_COMMITTED,
@@ -151,6 +160,12 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
     [STATEMENT_SESSION_COUNT_ACTIVE] =
         "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
+    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
+        "AND client_address IS ?1",
+    [STATEMENT_SESSION_COUNT_RESERVING] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
+        "AND url_prefix = ?1 AND destination = ?2 AND total_size IS NOT NULL",
     [STATEMENT_SESSION_LIST_STALE] =
         "SELECT " SESSION_COLUMNS " FROM sessions "
         "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
@@ -169,6 +184,10 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
         "range_last, bytes, held_after, client_address, owner, message) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STATEMENT_REQUEST_COUNT_ADD] =
+        "INSERT INTO request_counts (packet, status, hresult, count, last_at) "
+        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (packet, status, hresult) "
+        "DO UPDATE SET count = count + 1, last_at = excluded.last_at",
     [STATEMENT_EVENT_LIST] =
         "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = ?1 ORDER BY at, id",
     [STATEMENT_SESSION_COUNT_BY_STATE] =
@@ -188,6 +207,13 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
 struct store {
     sqlite3 *database;
     bool in_memory; /* no write-ahead log, nothing to make durable */
+    unsigned busy_timeout; /* milliseconds one statement waits for another's lock */
+    uint64_t busy_since;   /* when the statement now waiting started to */
+    uint64_t deadline;     /* the request's: no lock wait goes past it; 0 when none */
+    bool deadline_logged;
+    char *path;            /* the database file as opened, NULL in memory */
+    dev_t device;          /* and its identity then, to notice it deleted or replaced */
+    ino_t inode;
     sqlite3_stmt *statements[STATEMENT_COUNT];
 };
 
@@ -219,7 +245,11 @@ static int failure(struct store *store, int code, const char *what)
 {
     if (is_busy(code))
         return STORE_BUSY;
-    log_error("database: %s: %s (%d)", what, sqlite3_errmsg(store->database), code);
+    /* The connection's message belongs to its last real error, not to this code. */
+    const char *message = sqlite3_errcode(store->database) == code
+                              ? sqlite3_errmsg(store->database)
+                              : sqlite3_errstr(code);
+    log_error("database: %s: %s (%d)", what, message, code);
     return STORE_ERROR;
 }
 
@@ -247,13 +277,27 @@ static void release(sqlite3_stmt *statement)
     (void)sqlite3_clear_bindings(statement);
 }
 
-static void start_bindings(struct bindings *bindings, struct store *store,
-                           sqlite3_stmt *statement)
+/* Prepares statement id and starts binding its parameters 1, 2, ... in turn. A failure
+ * here or in any binding is remembered and returned by the call that runs it, so that
+ * each query reads as its bindings and one run. */
+static void statement_start(struct bindings *bindings, struct store *store,
+                            enum statement_id id)
 {
     bindings->store = store;
-    bindings->statement = statement;
+    bindings->statement = NULL;
     bindings->next_index = 1;
-    bindings->result = STORE_OK;
+    bindings->result = prepare(store, id, &bindings->statement);
+    if (bindings->result != STORE_OK)
+        bindings->statement = NULL;
+}
+
+/* True when an earlier failure means this parameter is not bound. */
+static bool binding_skipped(struct bindings *bindings)
+{
+    if (bindings->result == STORE_OK)
+        return false;
+    bindings->next_index++;
+    return true;
 }
 
 static void check_binding(struct bindings *bindings, int code)
@@ -272,6 +316,8 @@ static void bind_text(struct bindings *bindings, const char *text)
 {
     int code;
 
+    if (binding_skipped(bindings))
+        return;
     if (text == NULL)
         code = sqlite3_bind_null(bindings->statement, bindings->next_index);
     else
@@ -282,28 +328,90 @@ static void bind_text(struct bindings *bindings, const char *text)
 
 static void bind_integer(struct bindings *bindings, int64_t value)
 {
+    if (binding_skipped(bindings))
+        return;
     check_binding(bindings, sqlite3_bind_int64(bindings->statement, bindings->next_index, value));
 }
 
 static void bind_null(struct bindings *bindings)
 {
+    if (binding_skipped(bindings))
+        return;
     check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
 }
 
 /* Skips a parameter whose value the caller has refused (and logged). */
 static void refuse_binding(struct bindings *bindings)
 {
-    bindings->result = STORE_ERROR;
+    if (bindings->result == STORE_OK)
+        bindings->result = STORE_ERROR;
     bindings->next_index++;
 }
 
-/* Releases the statement after a failed binding, so that the caller can just return. */
-static bool bindings_failed(struct bindings *bindings)
+/* STORE_OK when the statement is prepared and bound, ready to step; otherwise the first
+ * failure, with the statement released so that the caller can just return it. */
+static int statement_ready(struct bindings *bindings)
 {
-    if (bindings->result == STORE_OK)
-        return false;
-    release(bindings->statement);
-    return true;
+    if (bindings->result != STORE_OK && bindings->statement != NULL) {
+        release(bindings->statement);
+        bindings->statement = NULL;
+    }
+    return bindings->result;
+}
+
+static int step(sqlite3_stmt *statement);
+static int execute(struct store *store, sqlite3_stmt *statement, const char *what);
+static int execute_update(struct store *store, sqlite3_stmt *statement, const char *what);
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
+                          void *context);
+
+/* Releases a statement that returned rows, whether or not all were read. */
+static void finish_rows(struct bindings *bindings)
+{
+    if (bindings->statement != NULL)
+        release(bindings->statement);
+    bindings->statement = NULL;
+}
+
+/* Steps a started statement to its next row: STORE_OK with the row in
+ * bindings->statement, STORE_NOT_FOUND after the last row, or the failure; in the last
+ * two cases the statement is released. */
+static int next_row(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    if (result != STORE_OK)
+        return result;
+    int code = step(bindings->statement);
+    if (code == SQLITE_ROW)
+        return STORE_OK;
+    result = code == SQLITE_DONE ? STORE_NOT_FOUND : failure(bindings->store, code, what);
+    finish_rows(bindings);
+    bindings->result = result;
+    return result;
+}
+
+/* Runs a bound statement that returns no rows. */
+static int run(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute(bindings->store, bindings->statement, what) : result;
+}
+
+/* The same for an UPDATE of one session row: STORE_NOT_FOUND when no row matched. */
+static int run_update(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute_update(bindings->store, bindings->statement, what)
+                              : result;
+}
+
+/* Runs a bound statement listing sessions and visits each. */
+static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
+{
+    return list_and_visit(bindings, visit, context);
 }
 
 /* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
@@ -361,10 +469,18 @@ static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
     bind_text(bindings, job_kind_names[kind]);
 }
 
+/* sqlite3_step with the tests' fault point in front of it. */
+static int step(sqlite3_stmt *statement)
+{
+    int injected = fault_check(FAULT_STORE_STEP);
+
+    return injected != 0 ? injected : sqlite3_step(statement);
+}
+
 /* Runs a statement that returns no rows and releases it. */
 static int execute(struct store *store, sqlite3_stmt *statement, const char *what)
 {
-    int code = sqlite3_step(statement);
+    int code = step(statement);
     int result = STORE_OK;
 
     if (code != SQLITE_DONE)
@@ -544,16 +660,49 @@ fail:
     return STORE_ERROR;
 }
 
+/* SQLite's busy handler: waits for another connection's lock up to the statement's busy
+ * timeout, and never past the request's deadline, so that a request which runs several
+ * transactions while another process holds the database still waits lock_timeout in
+ * all, not once per transaction. */
+static int wait_for_lock(void *context, int attempts)
+{
+    struct store *store = context;
+    uint64_t now = clock_milliseconds();
+
+    if (attempts == 0)
+        store->busy_since = now;
+    uint64_t limit = store->busy_since + store->busy_timeout;
+    if (store->deadline != 0 && store->deadline < limit)
+        limit = store->deadline;
+    if (now >= limit) {
+        if (store->deadline != 0 && now >= store->deadline && !store->deadline_logged) {
+            log_warning("database: another process has held it locked for this request's "
+                        "whole lock_timeout; answering busy (503) for the rest of the request");
+            store->deadline_logged = true;
+        }
+        return 0;
+    }
+    uint64_t pause = attempts < 10 ? (uint64_t)attempts + 1 : 20;
+    clock_pause_milliseconds(pause < limit - now ? pause : limit - now);
+    return 1;
+}
+
+void store_set_deadline(struct store *store, unsigned milliseconds)
+{
+    store->deadline = milliseconds == 0 ? 0 : clock_milliseconds() + milliseconds;
+    store->deadline_logged = false;
+}
+
 static int configure_connection(struct store *store, unsigned busy_timeout_milliseconds,
                                 char **error)
 {
-    int timeout = busy_timeout_milliseconds > INT_MAX ? INT_MAX : (int)busy_timeout_milliseconds;
     const char *file_name;
 
     if (sqlite3_extended_result_codes(store->database, 1) != SQLITE_OK)
         return open_failure(store->database, "enabling extended result codes", error);
-    if (sqlite3_busy_timeout(store->database, timeout) != SQLITE_OK)
-        return open_failure(store->database, "setting the busy timeout", error);
+    store->busy_timeout = busy_timeout_milliseconds;
+    if (sqlite3_busy_handler(store->database, wait_for_lock, store) != SQLITE_OK)
+        return open_failure(store->database, "setting the busy handler", error);
     file_name = sqlite3_db_filename(store->database, "main");
     store->in_memory = file_name == NULL || file_name[0] == '\0';
     if (set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)
@@ -574,6 +723,44 @@ static void prefix_error_with_path(char **error, const char *path)
         return;
     set_error(error, "%s: %s", path, message);
     free(message);
+}
+
+/* The file the connection opened, so that store_check_identity can tell when another
+ * file has taken its name. */
+static int remember_identity(struct store *store, const char *path, char **error)
+{
+    struct stat status;
+
+    if (store->in_memory)
+        return STORE_OK;
+    if (stat(path, &status) != 0) {
+        set_error(error, "cannot stat the database file: %s", strerror(errno));
+        return STORE_ERROR;
+    }
+    store->path = strdup(path);
+    if (store->path == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    store->device = status.st_dev;
+    store->inode = status.st_ino;
+    return STORE_OK;
+}
+
+int store_check_identity(struct store *store)
+{
+    struct stat status;
+
+    if (store->path == NULL)
+        return STORE_OK;
+    bool found = stat(store->path, &status) == 0;
+    if (found && status.st_dev == store->device && status.st_ino == store->inode)
+        return STORE_OK;
+    log_error("database %s was %s while bitspool runs: refusing service (503) rather than "
+              "keeping sessions in a file nobody else sees; put the original back, or "
+              "restart the responders to use the new one (docs/operations.md, \"Recovering "
+              "the database\")", store->path, found ? "replaced" : "deleted");
+    return STORE_REPLACED;
 }
 
 int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
@@ -603,6 +790,8 @@ int store_open(const char *path, unsigned busy_timeout_milliseconds, struct stor
         goto fail;
     if (migrate(opened->database, error) != STORE_OK)
         goto fail;
+    if (remember_identity(opened, path, error) != STORE_OK)
+        goto fail;
     *store = opened;
     return STORE_OK;
 fail:
@@ -620,6 +809,7 @@ void store_close(struct store *store)
     /* An open transaction is rolled back by the close. */
     if (sqlite3_close(store->database) != SQLITE_OK)
         log_error("database: closing: %s", sqlite3_errmsg(store->database));
+    free(store->path);
     free(store);
 }
 
@@ -632,7 +822,7 @@ int store_schema_version(void)
 
 static int run_statement(struct store *store, enum statement_id id, const char *what)
 {
-    sqlite3_stmt *statement;
+    sqlite3_stmt *statement = NULL;
     int result = prepare(store, id, &statement);
 
     if (result != STORE_OK)
@@ -843,38 +1033,34 @@ static struct session *session_list_grow(struct session_list *list)
 
 /* Reads every row of a bound statement and releases it, so that no statement is
  * running when the visitor is called (it may use the store). */
-static int collect_sessions(struct store *store, sqlite3_stmt *statement,
-                            struct session_list *list)
+static int collect_sessions(struct bindings *bindings, struct session_list *list)
 {
-    int result = STORE_OK;
-    int code;
+    int result;
 
     memset(list, 0, sizeof *list);
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
+    while ((result = next_row(bindings, "listing sessions")) == STORE_OK) {
         struct session *slot = session_list_grow(list);
         if (slot == NULL) {
             log_error("database: out of memory listing sessions");
             result = STORE_ERROR;
-            break;
+        } else if ((result = read_session_row(bindings->statement, slot)) == STORE_OK) {
+            list->count++;
+            continue;
         }
-        result = read_session_row(statement, slot);
-        if (result != STORE_OK)
-            break;
-        list->count++;
+        finish_rows(bindings);
+        break;
     }
-    if (result == STORE_OK && code != SQLITE_DONE)
-        result = failure(store, code, "listing sessions");
-    release(statement);
-    if (result != STORE_OK)
-        session_list_free(list);
+    if (result == STORE_NOT_FOUND)
+        return STORE_OK;
+    session_list_free(list);
     return result;
 }
 
-static int list_and_visit(struct store *store, sqlite3_stmt *statement,
-                          store_session_visitor *visit, void *context)
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
+                          void *context)
 {
     struct session_list list;
-    int result = collect_sessions(store, statement, &list);
+    int result = collect_sessions(bindings, &list);
 
     if (result != STORE_OK)
         return result;
@@ -891,17 +1077,12 @@ static int list_and_visit(struct store *store, sqlite3_stmt *statement,
 int store_session_insert(struct store *store, const struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result;
 
     if (memchr(session->id, '\0', sizeof session->id) == NULL) {
         log_error("database: a session id is not terminated");
         return STORE_ERROR;
     }
-    result = prepare(store, STATEMENT_SESSION_INSERT, &statement);
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
     bind_text(&bindings, session->id);
     bind_text(&bindings, session->url_path);
     bind_text(&bindings, session->url_prefix);
@@ -924,33 +1105,21 @@ int store_session_insert(struct store *store, const struct session *session)
     bind_integer(&bindings, session->progress_at);
     bind_integer_or_null(&bindings, session->finished_at);
     bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "inserting a session");
+    return run(&bindings, "inserting a session");
 }
 
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_LOAD, &statement);
-    int code;
 
     memset(session, 0, sizeof *session);
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LOAD);
     bind_text(&bindings, id);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = sqlite3_step(statement);
-    if (code == SQLITE_ROW)
-        result = read_session_row(statement, session);
-    else if (code == SQLITE_DONE)
-        result = STORE_NOT_FOUND;
-    else
-        result = failure(store, code, "loading a session");
-    release(statement);
+    int result = next_row(&bindings, "loading a session");
+    if (result == STORE_OK) {
+        result = read_session_row(bindings.statement, session);
+        finish_rows(&bindings);
+    }
     return result;
 }
 
@@ -972,167 +1141,141 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   enum session_state state, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_UPDATE_PROGRESS, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
     bind_text(&bindings, id);
     bind_size(&bindings, held_size);
     bind_integer(&bindings, total_known ? 1 : 0);
     bind_size(&bindings, total_known ? total_size : 0);
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "recording progress");
+    return run_update(&bindings, "recording progress");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
                             int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_SET_STATE, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
     bind_text(&bindings, id);
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
     bind_integer(&bindings, state_is_final(state) ? 1 : 0);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "setting a session's state");
+    return run_update(&bindings, "setting a session's state");
 }
 
 int store_session_set_reply(struct store *store, const char *id, int notify_status,
                             const char *reply_url, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_SET_REPLY, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
     bind_text(&bindings, id);
     bind_integer_or_null(&bindings, notify_status);
     bind_text(&bindings, reply_url);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "caching the application's reply");
+    return run_update(&bindings, "caching the application's reply");
 }
 
 int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION);
     bind_text(&bindings, id);
     bind_integer(&bindings, copy_to_destination ? 1 : 0);
     bind_integer(&bindings, now);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute_update(store, statement, "recording BITS-Copy-File-To-Destination");
+    return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
+}
+
+/* Runs a started and bound count(*) query. */
+static int count_rows(struct bindings *bindings, uint64_t *count)
+{
+    int result = next_row(bindings, "counting sessions");
+
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* count(*) always answers a row */
+    if (result == STORE_OK) {
+        *count = (uint64_t)sqlite3_column_int64(bindings->statement, 0); /* never negative */
+        finish_rows(bindings);
+    }
+    return result;
 }
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_ACTIVE, &statement);
-    int code;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE);
     bind_text(&bindings, owner);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = sqlite3_step(statement);
-    if (code == SQLITE_ROW)
-        *count = (uint64_t)sqlite3_column_int64(statement, 0); /* count(*) is never negative */
-    else
-        result = failure(store, code, "counting sessions");
-    release(statement);
-    return result;
+    return count_rows(&bindings, count);
+}
+
+int store_session_count_active_from(struct store *store, const char *client_address,
+                                    uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE_FROM);
+    bind_text(&bindings, client_address);
+    return count_rows(&bindings, count);
+}
+
+int store_session_count_reserving(struct store *store, const char *url_prefix,
+                                  const char *destination, uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_RESERVING);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, destination);
+    return count_rows(&bindings, count);
 }
 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
                              void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_LIST_STALE, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_STALE);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return list_and_visit(store, statement, visit, context);
+    return run_listing(&bindings, visit, context);
 }
 
 int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_LIST, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST);
     if (state_filter >= 0)
         bind_state(&bindings, (enum session_state)state_filter);
     else
         bind_null(&bindings);
     /* A negative LIMIT is no limit in SQLite. */
     bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return list_and_visit(store, statement, visit, context);
+    return run_listing(&bindings, visit, context);
 }
 
 static int delete_old_events(struct store *store, int64_t events_before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_EVENT_DELETE_OLD, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_DELETE_OLD);
     bind_integer(&bindings, events_before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "deleting old events");
+    return run(&bindings, "deleting old events");
 }
 
 static int delete_finished_session(struct store *store, const char *id, int64_t before)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_DELETE_FINISHED, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
     bind_text(&bindings, id);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "deleting a finished session");
+    return run(&bindings, "deleting a finished session");
 }
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
@@ -1142,18 +1285,13 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 {
     struct bindings bindings;
     struct session_list list;
-    sqlite3_stmt *statement;
     int result = delete_old_events(store, events_before);
 
-    if (result == STORE_OK)
-        result = prepare(store, STATEMENT_SESSION_LIST_FINISHED, &statement);
     if (result != STORE_OK)
         return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
     bind_integer(&bindings, before);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    result = collect_sessions(store, statement, &list);
+    result = collect_sessions(&bindings, &list);
     if (result != STORE_OK)
         return result;
     for (size_t index = 0; index < list.count; index++) {
@@ -1169,30 +1307,34 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 /* ---- events and meta ---- */
 
+/* "0x%08X" into text, which must outlive the statement's run: it is not copied. */
+static void bind_hresult(struct bindings *bindings, uint32_t hresult,
+                         char text[sizeof "0x12345678"])
+{
+    int length = snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult);
+
+    if (length < 0 || (size_t)length >= sizeof "0x12345678")
+        refuse_binding(bindings);
+    else
+        bind_text(bindings, text);
+}
+
 int store_event_add(struct store *store, const struct store_event *event)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
     char hresult[sizeof "0x12345678"];
-    int result = prepare(store, STATEMENT_EVENT_INSERT, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
     bind_integer(&bindings, event->at);
     bind_text(&bindings, event->session_id);
     bind_text(&bindings, event->packet);
     bind_integer(&bindings, event->status);
-    if (event->hresult == 0) {
+    if (event->hresult == 0)
         bind_null(&bindings);
-    } else {
-        int length = snprintf(hresult, sizeof hresult, "0x%08" PRIX32, event->hresult);
-        if (length < 0 || (size_t)length >= sizeof hresult)
-            bindings.result = STORE_ERROR;
-        check_binding(&bindings, sqlite3_bind_text(statement, bindings.next_index, hresult,
-                                                   -1, SQLITE_TRANSIENT));
-    }
-    if (event->has_range) {
+    else
+        bind_hresult(&bindings, event->hresult, hresult);
+    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
+    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
         bind_size(&bindings, event->range_first);
         bind_size(&bindings, event->range_last);
     } else {
@@ -1207,9 +1349,24 @@ int store_event_add(struct store *store, const struct store_event *event)
     bind_text(&bindings, event->client_address);
     bind_text(&bindings, event->owner);
     bind_text(&bindings, event->message);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "recording an event");
+    return run(&bindings, "recording an event");
+}
+
+int store_request_count_add(struct store *store, const char *packet, int status,
+                            uint32_t hresult, int64_t at)
+{
+    struct bindings bindings;
+    char text[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
+    bind_text(&bindings, packet);
+    bind_integer(&bindings, status);
+    if (hresult == 0)
+        bind_text(&bindings, "");
+    else
+        bind_hresult(&bindings, hresult, text);
+    bind_integer(&bindings, at);
+    return run(&bindings, "counting a request");
 }
 
 /* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
@@ -1290,119 +1447,84 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 {
     struct bindings bindings;
     struct store_event event;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_EVENT_LIST, &statement);
-    int code;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_LIST);
     bind_text(&bindings, session_id);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
-        result = read_event_row(statement, &event);
-        if (result != STORE_OK || visit(context, &event) != 0)
+    while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
+        result = read_event_row(bindings.statement, &event);
+        if (result != STORE_OK || visit(context, &event) != 0) {
+            finish_rows(&bindings);
             break;
+        }
     }
-    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
-        result = failure(store, code, "listing events");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 int store_meta_get(struct store *store, const char *key, char **value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_META_GET, &statement);
-    int code;
 
     *value = NULL;
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_META_GET);
     bind_text(&bindings, key);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = sqlite3_step(statement);
-    if (code == SQLITE_ROW)
-        result = copy_text_column(statement, 0, value);
-    else if (code == SQLITE_DONE)
-        result = STORE_NOT_FOUND;
-    else
-        result = failure(store, code, "reading meta");
-    release(statement);
+    int result = next_row(&bindings, "reading meta");
+    if (result == STORE_OK) {
+        result = copy_text_column(bindings.statement, 0, value);
+        finish_rows(&bindings);
+    }
     return result;
 }
 
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_META_SET, &statement);
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_META_SET);
     bind_text(&bindings, key);
     bind_text(&bindings, value);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    return execute(store, statement, "writing meta");
+    return run(&bindings, "writing meta");
 }
 
 /* ---- statistics ---- */
 
 static int count_sessions_by_state(struct store *store, struct store_statistics *statistics)
 {
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_BY_STATE, &statement);
-    int code;
+    struct bindings bindings;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(statement, 0);
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
+    /* sum() stops with an error rather than wrap past INT64_MAX. */
+    while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
+        sqlite3_stmt *row = bindings.statement;
+        const char *name = (const char *)sqlite3_column_text(row, 0);
         int state = name != NULL ? store_session_state_from_name(name) : -1;
-        if (state < 0) {
+        if (state < 0)
             log_error("database: sessions in an unknown state");
-            result = STORE_ERROR;
-            break;
-        }
-        if (read_size_column(statement, 1, &statistics->sessions[state]) != STORE_OK ||
-            read_size_column(statement, 2, &statistics->held_bytes[state]) != STORE_OK) {
-            result = STORE_ERROR;
-            break;
+        if (state < 0 || read_size_column(row, 1, &statistics->sessions[state]) != STORE_OK ||
+            read_size_column(row, 2, &statistics->held_bytes[state]) != STORE_OK) {
+            finish_rows(&bindings);
+            return STORE_ERROR;
         }
     }
-    /* sum() stops with an error rather than wrap past INT64_MAX. */
-    if (result == STORE_OK && code != SQLITE_DONE)
-        result = failure(store, code, "counting sessions by state");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 static int count_commits(struct store *store, int64_t since, struct store_statistics *statistics)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_SESSION_COUNT_COMMITTED, &statement);
-    int code;
 
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_COMMITTED);
+    bind_integer(&bindings, since);
+    int result = next_row(&bindings, "counting commits");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* an aggregate always answers a row */
     if (result != STORE_OK)
         return result;
-    start_bindings(&bindings, store, statement);
-    bind_integer(&bindings, since);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    code = sqlite3_step(statement);
-    if (code != SQLITE_ROW)
-        result = failure(store, code, "counting commits");
-    else if (read_size_column(statement, 0, &statistics->committed) != STORE_OK ||
-             read_size_column(statement, 1, &statistics->committed_bytes) != STORE_OK)
+    if (read_size_column(bindings.statement, 0, &statistics->committed) != STORE_OK ||
+        read_size_column(bindings.statement, 1, &statistics->committed_bytes) != STORE_OK)
         result = STORE_ERROR;
-    release(statement);
+    finish_rows(&bindings);
     return result;
 }
 
@@ -1416,39 +1538,34 @@ int store_statistics(struct store *store, int64_t since, struct store_statistics
     return result;
 }
 
+/* One row of the error counts: its HRESULT and how often it was answered. */
+static int read_error_count(sqlite3_stmt *row, uint32_t *hresult, uint64_t *count)
+{
+    if (parse_hresult(sqlite3_column_text(row, 0), hresult) != STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    return read_size_column(row, 1, count);
+}
+
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context)
 {
     struct bindings bindings;
-    sqlite3_stmt *statement;
-    int result = prepare(store, STATEMENT_EVENT_COUNT_ERRORS, &statement);
-    int code;
+    uint32_t hresult;
+    uint64_t count;
+    int result;
 
-    if (result != STORE_OK)
-        return result;
-    start_bindings(&bindings, store, statement);
+    statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
     bind_integer(&bindings, since);
-    if (bindings_failed(&bindings))
-        return STORE_ERROR;
-    while ((code = sqlite3_step(statement)) == SQLITE_ROW) {
-        uint32_t hresult;
-        uint64_t count;
-        if (parse_hresult(sqlite3_column_text(statement, 0), &hresult) != STORE_OK) {
-            log_error("database: an event has a malformed hresult");
-            result = STORE_ERROR;
+    while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
+        result = read_error_count(bindings.statement, &hresult, &count);
+        if (result != STORE_OK || visit(context, hresult, count) != 0) {
+            finish_rows(&bindings);
             break;
         }
-        if (read_size_column(statement, 1, &count) != STORE_OK) {
-            result = STORE_ERROR;
-            break;
-        }
-        if (visit(context, hresult, count) != 0)
-            break;
     }
-    if (result == STORE_OK && code != SQLITE_ROW && code != SQLITE_DONE)
-        result = failure(store, code, "counting errors");
-    release(statement);
-    return result;
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
 /* ---- state names ---- */

@@ -15,6 +15,7 @@ enum store_result {
     STORE_NOT_FOUND = 1,
     STORE_ERROR = -1, /* logged with SQLite's message */
     STORE_BUSY = -2,  /* still locked after the busy timeout: a retryable condition */
+    STORE_REPLACED = -3, /* the database file was deleted or replaced under us */
 };
 
 enum session_state {
@@ -24,6 +25,7 @@ enum session_state {
     SESSION_COMMITTED,
     SESSION_CANCELLED,
     SESSION_EXPIRED,
+    SESSION_STRANDED,  /* complete, not committable: kept in the spool for the administrator */
 };
 
 enum job_kind { JOB_UPLOAD, JOB_UPLOAD_REPLY };
@@ -57,7 +59,7 @@ struct store_event {
     const char *packet;
     int status;
     uint32_t hresult; /* 0 for success */
-    bool has_range;
+    bool has_range; /* a range beyond SQLite's integers (the zero-byte form) is not kept */
     uint64_t range_first;
     uint64_t range_last;
     uint64_t bytes;
@@ -77,6 +79,16 @@ struct store;
 int store_open(const char *path, unsigned busy_timeout_milliseconds, struct store **store,
                char **error);
 void store_close(struct store *store);
+
+/* From now until the next call, waits for other processes' locks end this many
+ * milliseconds from now in all, however many statements run meanwhile: the bound of
+ * one request. 0 leaves only the busy timeout of each statement. */
+void store_set_deadline(struct store *store, unsigned milliseconds);
+
+/* Checks that the database file is still the one opened: an administrator who deletes
+ * or replaces it while responders run would otherwise split the sessions between the
+ * unlinked file and a new one. STORE_OK, or STORE_REPLACED (logged as an error). */
+int store_check_identity(struct store *store);
 
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
@@ -117,6 +129,17 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
 /* Counts the owner's sessions that are open or complete. */
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count);
 
+/* Counts the anonymous (owner '') sessions from client_address that are open or
+ * complete; a NULL address counts those without one. */
+int store_session_count_active_from(struct store *store, const char *client_address,
+                                    uint64_t *count);
+
+/* Counts the sessions of url_prefix that are open, complete or closing for
+ * destination and have had a Fragment: those that reserve it. (A session without one
+ * may be the orphan of a lost Create-Session Ack, whose client is creating another.) */
+int store_session_count_reserving(struct store *store, const char *url_prefix,
+                                  const char *destination, uint64_t *count);
+
 /* Calls visit for every session in one of the states open, complete, closing whose
  * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The
  * session passed is freed after visit returns. Used by gc. */
@@ -137,6 +160,12 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 int store_event_add(struct store *store, const struct store_event *event);
 
+/* Counts one request that named no session (Ping, a refused Create-Session, a malformed
+ * packet) under its packet, status and HRESULT (0 for success): such requests keep
+ * one row each kind, never one each. */
+int store_request_count_add(struct store *store, const char *packet, int status,
+                            uint32_t hresult, int64_t at);
+
 /* Calls visit for each event of the session, oldest first, until it returns non-zero.
  * The event's strings belong to SQLite and last only during the call, and visit must
  * not list events itself. For bitspoolctl. */
@@ -145,7 +174,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
                      void *context);
 
 /* The number of values of enum session_state, to size arrays indexed by state. */
-#define SESSION_STATE_COUNT 6
+#define SESSION_STATE_COUNT 7
 
 struct store_statistics {
     uint64_t sessions[SESSION_STATE_COUNT];   /* rows in each state */

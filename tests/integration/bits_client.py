@@ -84,7 +84,7 @@ class Response:
 
 
 def ack_problems(response, packet_type):
-    """What is wrong with response as the Ack of packet_type, per protocol.md."""
+    """What is wrong with response as the Ack of packet_type, per docs/protocol.md."""
     problems = []
     if not response.is_ack:
         problems.append("no BITS-Packet-Type: Ack")

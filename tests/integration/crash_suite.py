@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""Crash safety through a web server and FastCGI responders (design.md "State and crash
+"""Crash safety through a web server and FastCGI responders (docs/architecture.md, "State and crash
 safety"): responders killed mid-fragment, a spool file longer or shorter than the
 database says, a commit interrupted before or after its rename, and a lost Close Ack."""
 

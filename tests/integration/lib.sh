@@ -139,7 +139,8 @@ sys.exit(1)
 EOF
 }
 
-# Writes bitspool.conf: /uploads as the suite expects it, /private for owner checks.
+# Writes bitspool.conf: /uploads as the suite expects it (open: REMOTE_USER ignored),
+# /private for owner checks (the web server authenticates it).
 write_bitspool_config() {
     cat >"$configuration" <<EOF
 # Written by tests/integration/lib.sh.
@@ -157,6 +158,7 @@ allow_overwrite = no
 [/private]
 root = $private_root
 allow_overwrite = no
+owner_from = remote_user
 EOF
 }
 

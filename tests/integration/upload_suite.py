@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""The core integration suite: real uploads and the rows of protocol.md against a
+"""The core integration suite: real uploads and the rows of docs/protocol.md against a
 running bitspool, over HTTP (nginx, Apache) or as a plain CGI program."""
 
 import argparse
@@ -577,6 +577,23 @@ class Suite(SuiteBase):
         self.check("the existing file is untouched",
                    open(existing, "rb").read() == b"already here")
 
+        # An unfinished session that has had a Fragment reserves its destination: a
+        # second upload to the same name is refused at once, not found unable to commit
+        # at its very end.
+        name = "reserved.bin"
+        path = self.path(name)
+        first = self.new_session(path)
+        client.fragment(path, first, 0, 4, 5, b"first")
+        self.expect("Create-Session for a name an open session reserves: 409 ERROR_FILE_EXISTS",
+                    client.create_session(path), 409, FILE_EXISTS)
+        self.expect("the session holding the name commits",
+                    client.close_session(path, first), 200)
+        self.expect("Create-Session for a committed upload: 409 ERROR_FILE_EXISTS",
+                    client.create_session(path), 409, FILE_EXISTS)
+
+        # Two sessions created before either sent a byte: the second finds the name
+        # taken at its close. No retry could commit it, so the client is told it is
+        # done and the upload is kept, stranded, for the administrator.
         name = "race.bin"
         path = self.path(name)
         first = self.new_session(path)
@@ -585,14 +602,15 @@ class Suite(SuiteBase):
         client.fragment(path, second, 0, 5, 6, b"second")
         self.expect("first of two sessions to one new file commits",
                     client.close_session(path, first), 200)
-        self.expect("Create-Session for a committed upload: 409 ERROR_FILE_EXISTS",
-                    client.create_session(path), 409, FILE_EXISTS)
-        late = client.close_session(path, second)
-        self.check("the second session's close does not claim success",
-                   late.status != 200, late.describe())
+        self.expect("the second session's close is final: 200",
+                    client.close_session(path, second), 200)
+        self.check_state("the second session is 'stranded' in the database", second,
+                         "stranded")
         self.check("the second session did not overwrite the first",
                    open(self.destination(name), "rb").read() == b"first")
-        client.cancel_session(path, second)
+        kept = os.path.join(self.arguments.spool, second.strip("{}").upper() + ".part")
+        self.check("the stranded upload is kept in the spool",
+                   os.path.isfile(kept) and open(kept, "rb").read() == b"second", kept)
 
     def row_limits(self):
         client = self.client

@@ -317,20 +317,6 @@ static void test_session_id_of_100_characters_is_invalid(void **state)
     free(entry);
 }
 
-static void test_session_id_normalise_leaves_output_alone_on_failure(void **state)
-{
-    char normalised[BITS_SESSION_ID_SIZE] = "untouched";
-
-    (void)state;
-    assert_int_equal(cgi_session_id_normalise("{0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5}",
-                                              normalised), -1);
-    assert_int_equal(cgi_session_id_normalise(" " VALID_ID_UPPER, normalised), -1);
-    assert_int_equal(cgi_session_id_normalise(NULL, normalised), -1);
-    assert_string_equal(normalised, "untouched");
-    assert_int_equal(cgi_session_id_normalise(VALID_ID_LOWER, normalised), 0);
-    assert_string_equal(normalised, VALID_ID_UPPER);
-}
-
 static void assert_content_range(char *first, char *second, enum field_state expected_state,
                                  uint64_t first_byte, uint64_t last_byte, uint64_t total)
 {
@@ -622,7 +608,6 @@ int main(void)
         cmocka_unit_test(test_session_id_absent),
         cmocka_unit_test(test_session_id_invalid_shapes_are_not_kept),
         cmocka_unit_test(test_session_id_of_100_characters_is_invalid),
-        cmocka_unit_test(test_session_id_normalise_leaves_output_alone_on_failure),
         cmocka_unit_test(test_content_range_from_http_header),
         cmocka_unit_test(test_content_range_falls_back_to_content_range),
         cmocka_unit_test(test_content_range_prefers_http_header),

@@ -105,6 +105,7 @@ static void assert_prefix_defaults(const struct upload_prefix *prefix)
     assert_true(prefix->create_directories);
     assert_int_equal(prefix->session_timeout, 14 * DAY);
     assert_int_equal(prefix->max_sessions_per_user, 50);
+    assert_int_equal(prefix->owner_from, OWNER_FROM_NONE);
     assert_null(prefix->host_id);
     assert_int_equal(prefix->host_id_fallback_timeout, 86400);
     assert_int_equal(prefix->notification, NOTIFICATION_NONE);
@@ -236,6 +237,7 @@ static void test_every_prefix_key_is_parsed(void **state)
                   "create_directories = no\n"
                   "session_timeout = 12h\n"
                   "max_sessions_per_user = 0\n"
+                  "owner_from = remote_user\n"
                   "host_id = node1.example\n"
                   "host_id_fallback_timeout = 15m\n"
                   "notification = value\n"
@@ -253,6 +255,7 @@ static void test_every_prefix_key_is_parsed(void **state)
     assert_false(prefix->create_directories);
     assert_int_equal(prefix->session_timeout, 12 * 3600);
     assert_int_equal(prefix->max_sessions_per_user, 0);
+    assert_int_equal(prefix->owner_from, OWNER_FROM_REMOTE_USER);
     assert_string_equal(prefix->host_id, "node1.example");
     assert_int_equal(prefix->host_id_fallback_timeout, 900);
     assert_int_equal(prefix->notification, NOTIFICATION_BY_VALUE);
@@ -521,6 +524,7 @@ static void test_example_file_documents_the_real_defaults(void **state)
     assert_true(prefix->create_directories);
     assert_int_equal(prefix->session_timeout, 14 * DAY);
     assert_int_equal(prefix->max_sessions_per_user, 50);
+    assert_int_equal(prefix->owner_from, OWNER_FROM_NONE);
     assert_int_equal(prefix->host_id_fallback_timeout, 86400);
     assert_int_equal(prefix->notification, NOTIFICATION_NONE);
     assert_int_equal(prefix->notification_timeout, 300);
@@ -530,6 +534,34 @@ static void test_example_file_documents_the_real_defaults(void **state)
     assert_non_null(prefix->reply_url);
     configuration_free(configuration);
     free(text);
+}
+
+/* ---- owners ---- */
+
+/* REMOTE_USER names the owner only where the prefix says the web server authenticates
+ * it; elsewhere it may come from an Authorization header nobody checked. */
+static void test_owner_is_remote_user_only_where_the_prefix_takes_it(void **state)
+{
+    struct configuration *configuration =
+        load_text("[/open]\nroot = /o\n"
+                  "[/explicitly-open]\nroot = /e\nowner_from = None\n"
+                  "[/private]\nroot = /p\nowner_from = REMOTE_USER\n");
+    const struct upload_prefix *open = &configuration->prefixes[0];
+    const struct upload_prefix *explicitly_open = &configuration->prefixes[1];
+    const struct upload_prefix *private = &configuration->prefixes[2];
+
+    (void)state;
+    assert_string_equal(configuration_owner(open, "mallory"), "");
+    assert_string_equal(configuration_owner(open, NULL), "");
+    assert_string_equal(configuration_owner(explicitly_open, "alice"), "");
+    assert_int_equal(private->owner_from, OWNER_FROM_REMOTE_USER);
+    assert_string_equal(configuration_owner(private, "alice"), "alice");
+    assert_string_equal(configuration_owner(private, "HOST$@EXAMPLE.TEST"),
+                        "HOST$@EXAMPLE.TEST");
+    /* No user where one is promised: the caller refuses rather than go anonymous. */
+    assert_null(configuration_owner(private, NULL));
+    assert_null(configuration_owner(private, ""));
+    configuration_free(configuration);
 }
 
 /* ---- errors ---- */
@@ -741,6 +773,8 @@ static void test_error_bad_choice_for_every_choice_key(void **state)
     expect_error("log_level = warn\n[/u]\nroot = /r\n", 1, "log_level", "warning");
     expect_error("[/u]\nroot = /r\nnotification = 1\n", 3, "notification",
                  "none, reference or value");
+    expect_error("[/u]\nroot = /r\nowner_from = yes\n", 3, "owner_from",
+                 "none or remote_user");
 }
 
 static void test_error_no_prefix_at_all(void **state)
@@ -955,6 +989,7 @@ int main(void)
         cmocka_unit_test(test_long_bad_value_is_cut_short_in_the_message),
         cmocka_unit_test(test_prefix_trailing_slashes_are_removed),
         cmocka_unit_test(test_example_file_documents_the_real_defaults),
+        cmocka_unit_test(test_owner_is_remote_user_only_where_the_prefix_takes_it),
         cmocka_unit_test(test_error_file_that_cannot_be_opened),
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_key_in_the_wrong_section),

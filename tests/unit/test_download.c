@@ -126,7 +126,8 @@ static void insert_session(struct fixture *fixture, const char *session_id, cons
  * alice's and an unauthenticated one, both complete and with their reply file. */
 static int setup(void **state)
 {
-    struct fixture *fixture = fixture_create("notification = value\n"
+    struct fixture *fixture = fixture_create("owner_from = remote_user\n"
+                                             "notification = value\n"
                                              "notification_url = http://127.0.0.1:9/process\n"
                                              "reply_url = /bits-replies/\n");
 
@@ -244,6 +245,18 @@ static void test_session_without_owner_is_readable_by_anyone(void **state)
     assert_int_equal(body_length, REPLY_SIZE);
     assert_memory_equal(body, REPLY_TEXT, REPLY_SIZE);
     free(output.data);
+}
+
+/* Where the prefix takes no owners, REMOTE_USER may be any name a client sent: the
+ * session id is the credential, also for a session recorded under a name. */
+static void test_open_prefix_serves_the_reply_to_whoever_names_the_session(void **state)
+{
+    struct fixture *fixture = *state;
+    struct upload_prefix *uploads = (struct upload_prefix *)uploads_prefix(fixture);
+
+    uploads->owner_from = OWNER_FROM_NONE;
+    assert_int_equal(request(fixture, "GET", ALICE_URL, "bob", NULL), 200);
+    assert_int_equal(request(fixture, "GET", ALICE_URL, NULL, NULL), 200);
 }
 
 static void test_unknown_session_is_404(void **state)
@@ -379,6 +392,8 @@ static void test_uploads_are_still_bits(void **state)
 
     assert_int_equal(request(fixture, "GET", "/uploads/report.bin", "alice", NULL), 405);
     assert_string_equal(reply_header(&fixture->reply, "Allow"), "BITS_POST");
+    /* fixture_create_session sends no REMOTE_USER, which an authenticated prefix refuses. */
+    ((struct upload_prefix *)uploads_prefix(fixture))->owner_from = OWNER_FROM_NONE;
     char *id = fixture_create_session(fixture, "/uploads/new.bin");
     free(id);
 }
@@ -511,6 +526,7 @@ int main(void)
         TEST(test_another_user_gets_403_and_nothing_of_the_reply),
         TEST(test_anonymous_client_gets_403_for_an_owned_session),
         TEST(test_session_without_owner_is_readable_by_anyone),
+        TEST(test_open_prefix_serves_the_reply_to_whoever_names_the_session),
         TEST(test_unknown_session_is_404),
         TEST(test_urls_that_name_no_reply_are_404),
         TEST(test_lower_case_id_names_the_same_reply),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Unit tests for protocol.c: every row of protocol.md's packet and fragment tables,
+/* Unit tests for protocol.c: every row of docs/protocol.md's packet and fragment tables,
  * the retry rules, and crash recovery, on a real temporary spool and database. */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +22,13 @@
 static int setup(void **state)
 {
     *state = fixture_create(NULL);
+    return 0;
+}
+
+/* [/uploads] behind the web server's authentication: sessions belong to REMOTE_USER. */
+static int setup_authenticated(void **state)
+{
+    *state = fixture_create("owner_from = remote_user\n");
     return 0;
 }
 
@@ -179,6 +186,34 @@ static void test_create_session_always_makes_a_new_session(void **state)
     free(second);
 }
 
+/* A session that has had a Fragment reserves its name (overwrites off): a second upload
+ * to it is refused now, not stranded at its end; with overwrites on, nothing is reserved. */
+static void test_create_session_refuses_a_name_an_upload_in_progress_reserves(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    char *first = fixture_create_session(fixture, URL);
+
+    send_fragment(fixture, first, "abcd", 0, 2, 4, 200);
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_int_equal(fixture->reply.status, 409);
+    assert_error_reply(fixture, 409, HRESULT_FILE_EXISTS);
+    assert_int_equal(fixture_send(fixture, URL, "Cancel-Session", first, NULL, NULL, 0, NULL),
+                     200);
+    char *again = fixture_create_session(fixture, URL);
+    assert_int_equal(fixture_send(fixture, URL, "Cancel-Session", again, NULL, NULL, 0, NULL),
+                     200);
+    free(again);
+    char *open_first = fixture_create_session(fixture, "/open/shared.bin");
+    fixture_send(fixture, "/open/shared.bin", "Fragment", open_first, "bytes 0-1/4", "ab", 2,
+                 NULL);
+    free(fixture_create_session(fixture, "/open/shared.bin"));
+    parameters_free(&extra);
+    free(open_first);
+    free(first);
+}
+
 static void test_create_session_negotiates_case_insensitively(void **state)
 {
     struct fixture *fixture = *state;
@@ -291,17 +326,50 @@ static void test_create_session_announces_host_id(void **state)
     free(id);
 }
 
+static int create_as(struct fixture *fixture, const char *url, const char *address,
+                     const char *user)
+{
+    struct request_parameters extra = {0};
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    if (address != NULL)
+        parameters_add(&extra, "REMOTE_ADDR", address);
+    if (user != NULL)
+        parameters_add(&extra, "REMOTE_USER", user);
+    int status = fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    parameters_free(&extra);
+    return status;
+}
+
+/* Anonymous sessions are counted per address: one client's many sessions must never
+ * lock out another (the old shared cap let 50 requests stop every anonymous upload). */
+static void test_create_session_limits_anonymous_sessions_per_address(void **state)
+{
+    struct fixture *fixture = *state;
+
+    assert_int_equal(create_as(fixture, "/open/a.bin", "198.51.100.1", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/b.bin", "198.51.100.1", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/c.bin", "198.51.100.1", NULL), 503);
+    assert_error_reply(fixture, 503, HRESULT_TOO_MANY_SESSIONS);
+    assert_int_equal(create_as(fixture, "/open/d.bin", "198.51.100.2", NULL), 200);
+    assert_int_equal(create_as(fixture, "/open/e.bin", "198.51.100.2", NULL), 200);
+}
+
 static void test_create_session_limits_sessions_per_user(void **state)
 {
     struct fixture *fixture = *state;
-    struct request_parameters extra = {0};
+    struct upload_prefix *open =
+        (struct upload_prefix *)configuration_prefix_named(fixture->configuration, "/open");
 
-    free(fixture_create_session(fixture, "/open/a.bin"));
-    free(fixture_create_session(fixture, "/open/b.bin"));
-    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
-    fixture_send(fixture, "/open/c.bin", "Create-Session", NULL, NULL, NULL, 0, &extra);
+    open->owner_from = OWNER_FROM_REMOTE_USER;
+
+    assert_int_equal(create_as(fixture, "/open/a.bin", "198.51.100.1", "alice"), 200);
+    assert_int_equal(create_as(fixture, "/open/b.bin", "198.51.100.2", "alice"), 200);
+    assert_int_equal(create_as(fixture, "/open/c.bin", "198.51.100.3", "alice"), 503);
     assert_error_reply(fixture, 503, HRESULT_TOO_MANY_SESSIONS);
-    parameters_free(&extra);
+    /* Neither another user nor an anonymous client from alice's address is affected. */
+    assert_int_equal(create_as(fixture, "/open/d.bin", "198.51.100.1", "bob"), 200);
+    assert_int_equal(create_as(fixture, "/uploads/e.bin", "198.51.100.1", NULL), 200);
 }
 
 /* ---- Fragment ---- */
@@ -576,6 +644,135 @@ static void test_session_of_another_user_is_refused(void **state)
     free(id);
 }
 
+static char *create_session_as(struct fixture *fixture, const char *user)
+{
+    struct request_parameters extra = {0};
+
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    if (user != NULL)
+        parameters_add(&extra, "REMOTE_USER", user);
+    assert_int_equal(fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra),
+                     200);
+    parameters_free(&extra);
+    char *id = strdup(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_non_null(id);
+    return id;
+}
+
+static char *session_owner(struct fixture *fixture, const char *id)
+{
+    struct session session;
+
+    assert_int_equal(store_session_load(fixture->store, id, &session), STORE_OK);
+    char *owner = strdup(session.owner);
+    assert_non_null(owner);
+    store_session_clear(&session);
+    return owner;
+}
+
+/* Counts the session's events that recorded an owner. */
+static int count_owner(void *context, const struct store_event *event)
+{
+    if (event->owner != NULL)
+        (*(int *)context)++;
+    return 0;
+}
+
+/* nginx passes $remote_user from any Authorization header, checked or not: on a prefix
+ * that takes no owners, a name sent with Create-Session only neither owns the session
+ * nor makes the later packets (without it, or with another) 403. */
+static void test_open_prefix_ignores_remote_user(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters mallory = {0};
+    char *id = create_session_as(fixture, "alice");
+    char *owner = session_owner(fixture, id);
+    int owned_events = 0;
+
+    assert_string_equal(owner, "");
+    send_fragment(fixture, id, "abcd", 0, 2, 4, 200);
+    parameters_add(&mallory, "REMOTE_USER", "mallory");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", id, "bytes 2-3/4", "cd", 2,
+                                  &mallory), 200);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    assert_int_equal(store_event_list(fixture->store, id, count_owner, &owned_events),
+                     STORE_OK);
+    assert_int_equal(owned_events, 0);
+    parameters_free(&mallory);
+    free(owner);
+    free(id);
+}
+
+static void test_authenticated_prefix_records_the_user_as_owner(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters alice = {0};
+    char *id = create_session_as(fixture, "HOST$@EXAMPLE.TEST");
+    char *owner = session_owner(fixture, id);
+    int owned_events = 0;
+
+    assert_string_equal(owner, "HOST$@EXAMPLE.TEST");
+    parameters_add(&alice, "REMOTE_USER", "HOST$@EXAMPLE.TEST");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", id, "bytes 0-3/4", "abcd", 4,
+                                  &alice), 200);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, &alice),
+                     200);
+    assert_int_equal(store_event_list(fixture->store, id, count_owner, &owned_events),
+                     STORE_OK);
+    assert_int_equal(owned_events, 3);
+    parameters_free(&alice);
+    free(owner);
+    free(id);
+}
+
+/* A prefix said to be authenticated that gets no REMOTE_USER is misconfigured: going
+ * anonymous would give everybody one owner, so every packet is refused. */
+static void test_authenticated_prefix_refuses_requests_without_a_user(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters extra = {0};
+    uint64_t before = 0, after = 0;
+
+    assert_int_equal(store_session_count_active(fixture->store, "", &before), STORE_OK);
+    parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
+    fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
+    assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
+    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL);
+    assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
+    assert_int_equal(store_session_count_active(fixture->store, "", &after), STORE_OK);
+    assert_int_equal(after, before);
+    parameters_free(&extra);
+}
+
+static struct upload_prefix *uploads_prefix(struct fixture *fixture)
+{
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(fixture->configuration, "/uploads");
+    assert_non_null(prefix);
+    return (struct upload_prefix *)prefix;
+}
+
+/* Sessions in flight when an administrator changes owner_from finish either way. */
+static void test_sessions_outlive_a_change_of_owner_from(void **state)
+{
+    struct fixture *fixture = *state;
+    struct request_parameters alice = {0};
+    char *anonymous = create_session_as(fixture, NULL);
+
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_REMOTE_USER;
+    char *owned = create_session_as(fixture, "alice");
+    parameters_add(&alice, "REMOTE_USER", "alice");
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", anonymous, "bytes 0-3/4", "abcd", 4,
+                                  &alice), 200);
+    uploads_prefix(fixture)->owner_from = OWNER_FROM_NONE;
+    send_fragment(fixture, owned, "abcd", 0, 4, 4, 200);
+    parameters_free(&alice);
+    free(anonymous);
+    free(owned);
+}
+
 static void test_session_lives_at_its_url(void **state)
 {
     struct fixture *fixture = *state;
@@ -587,6 +784,25 @@ static void test_session_lives_at_its_url(void **state)
 }
 
 /* ---- Close-Session and Cancel-Session ---- */
+
+/* Create-Session then Close-Session with no Fragment: the client uploaded an empty
+ * file, and must get a final answer rather than a 500 for ever. */
+static void test_close_without_any_fragment_commits_an_empty_file(void **state)
+{
+    struct fixture *fixture = *state;
+    char *id = fixture_create_session(fixture, URL);
+    char path[512];
+    size_t length = 99;
+
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    char *content = read_whole_file(URL_FILE(fixture, path), &length);
+    assert_non_null(content);
+    assert_int_equal(length, 0);
+    free(content);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    free(id);
+}
 
 static void test_close_before_complete_is_retryable_error(void **state)
 {
@@ -616,11 +832,14 @@ static void test_repeated_close_answers_200(void **state)
     free(id);
 }
 
+/* Another upload took the name (overwrites off): no retry can commit this one, so the
+ * client is told it is done, the upload is kept in the spool and the session stranded,
+ * where the administrator sees it. A Close that can only fail would be lost in the end. */
 static void test_close_when_destination_appeared_keeps_the_upload(void **state)
 {
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, URL);
-    char path[512];
+    char path[512], spool_file[512];
     size_t length = 0;
 
     send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
@@ -628,17 +847,20 @@ static void test_close_when_destination_appeared_keeps_the_upload(void **state)
     assert_non_null(file);
     fputs("someone else's", file);
     fclose(file);
-    fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL);
-    assert_error_reply(fixture, 500, HRESULT_FILE_EXISTS);
-    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMPLETE);
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_STRANDED);
     char *content = read_whole_file(path, &length);
     assert_string_equal(content, "someone else's");
     free(content);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
-    content = read_whole_file(path, &length);
+    snprintf(spool_file, sizeof spool_file, "%s/.bitspool/%.36s.part", fixture->root, id + 1);
+    content = read_whole_file(spool_file, &length);
+    assert_non_null(content);
     assert_int_equal(length, 4);
+    assert_memory_equal(content, "abcd", 4);
     free(content);
+    /* A repeated Close gets the same final answer. */
+    assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_STRANDED);
     free(id);
 }
 
@@ -756,11 +978,35 @@ static void test_every_packet_is_an_event(void **state)
     free(id);
 }
 
+/* A Ping flood, as from an anonymous scanner, must not grow the events table: requests
+ * that name no session are counted, one row per kind. */
+static void test_requests_without_a_session_are_counted_not_logged(void **state)
+{
+    struct fixture *fixture = *state;
+    char database[512];
+    char command[1400];
+
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL), 200);
+    fixture_send(fixture, URL, "Fragment", NULL, "bytes 0-3/4", "abcd", 4, NULL);
+    snprintf(database, sizeof database, "%s/bitspool.db", fixture->directory);
+    snprintf(command, sizeof command,
+             "test \"$(sqlite3 '%s' \"SELECT (SELECT count(*) FROM events) || ' ' || "
+             "(SELECT group_concat(packet || ':' || status || ':' || count, ' ') FROM "
+             "(SELECT * FROM request_counts ORDER BY packet))\")\" = "
+             "'0 Fragment:400:1 Ping:200:100'",
+             database);
+    assert_int_equal(system(command), 0);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TEST_AUTHENTICATED(name) \
+    cmocka_unit_test_setup_teardown(name, setup_authenticated, teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_ping_answers_ack),
+        TEST(test_requests_without_a_session_are_counted_not_logged),
         TEST(test_packet_type_is_case_insensitive),
         TEST(test_other_methods_get_405),
         TEST(test_missing_packet_type_is_invalid),
@@ -770,6 +1016,7 @@ int main(void)
         TEST(test_content_encoding_is_refused),
         TEST(test_create_session_answers_protocol_and_id),
         TEST(test_create_session_always_makes_a_new_session),
+        TEST(test_create_session_refuses_a_name_an_upload_in_progress_reserves),
         TEST(test_create_session_negotiates_case_insensitively),
         TEST(test_create_session_protocol_mismatch),
         TEST(test_create_session_without_protocols_is_invalid),
@@ -779,6 +1026,7 @@ int main(void)
         TEST(test_create_session_refuses_the_spool_directory),
         TEST(test_create_session_refuses_symlink_out_of_root),
         TEST(test_create_session_announces_host_id),
+        TEST(test_create_session_limits_anonymous_sessions_per_address),
         TEST(test_create_session_limits_sessions_per_user),
         TEST(test_fragments_in_order_then_close_commit),
         TEST(test_resent_fragment_rewrites_nothing),
@@ -796,8 +1044,13 @@ int main(void)
         TEST(test_fragment_needs_range_and_session),
         TEST(test_unknown_session_is_not_found),
         TEST(test_session_id_is_case_insensitive),
-        TEST(test_session_of_another_user_is_refused),
+        TEST_AUTHENTICATED(test_session_of_another_user_is_refused),
+        TEST(test_open_prefix_ignores_remote_user),
+        TEST_AUTHENTICATED(test_authenticated_prefix_records_the_user_as_owner),
+        TEST_AUTHENTICATED(test_authenticated_prefix_refuses_requests_without_a_user),
+        TEST(test_sessions_outlive_a_change_of_owner_from),
         TEST(test_session_lives_at_its_url),
+        TEST(test_close_without_any_fragment_commits_an_empty_file),
         TEST(test_close_before_complete_is_retryable_error),
         TEST(test_repeated_close_answers_200),
         TEST(test_close_when_destination_appeared_keeps_the_upload),

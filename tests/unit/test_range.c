@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for range.c: decimal numbers, Content-Range syntax and the fragment
- * rules of protocol.md, with their 64-bit boundaries. */
+ * rules of docs/protocol.md, with their 64-bit boundaries. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

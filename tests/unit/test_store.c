@@ -255,9 +255,9 @@ static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(
     struct fixture *fixture = *state;
     sqlite3 *raw = open_raw(fixture->path);
 
-    assert_int_equal(store_schema_version(), 2);
+    assert_int_equal(store_schema_version(), 3);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                             "('sessions', 'events', 'meta', "
                                             "'session_overview', 'event_log')"),
@@ -300,7 +300,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master "
                                             "WHERE name = 'session_overview'"),
                      0);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -311,7 +311,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     char *error = NULL;
     sqlite3 *raw = open_raw(fixture->path);
 
-    execute_raw(raw, "PRAGMA user_version = 3");
+    execute_raw(raw, "PRAGMA user_version = 4");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     assert_int_equal(store_open(fixture->path, 100, &store, &error), STORE_ERROR);
     assert_null(store);
@@ -319,7 +319,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     /* The message names the database, then says why. */
     assert_memory_equal(error, fixture->path, strlen(fixture->path));
     assert_string_equal(error + strlen(fixture->path),
-                        ": database schema version 3 is newer than this bitspool (2)");
+                        ": database schema version 4 is newer than this bitspool (3)");
     free(error);
 }
 
@@ -356,7 +356,51 @@ static void test_open_migrates_a_version_1_database(void **state)
     assert_true(loaded.copy_to_destination);
     store_session_clear(&loaded);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* Version 2 knew no 'stranded' state and no request_counts: the migration rebuilds the
+ * sessions table with its rows and adds both. */
+static void test_open_migrates_a_version_2_database(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    raw = open_raw(fixture->path);
+    execute_raw(raw, "DROP VIEW session_overview");
+    execute_raw(raw, "DROP TABLE request_counts");
+    execute_raw(raw, "CREATE TABLE old_sessions (id TEXT PRIMARY KEY, url_path TEXT NOT NULL, "
+                     "url_prefix TEXT NOT NULL, destination TEXT NOT NULL, owner TEXT NOT NULL "
+                     "DEFAULT '', client_address TEXT, content_name TEXT, user_agent TEXT, "
+                     "state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'complete', "
+                     "'closing', 'committed', 'cancelled', 'expired')), total_size INTEGER, "
+                     "held_size INTEGER NOT NULL DEFAULT 0, job_kind TEXT NOT NULL DEFAULT "
+                     "'upload', reply_url TEXT, notify_status INTEGER, created_at INTEGER NOT "
+                     "NULL, updated_at INTEGER NOT NULL, progress_at INTEGER NOT NULL, "
+                     "finished_at INTEGER, copy_to_destination INTEGER NOT NULL DEFAULT 0)");
+    execute_raw(raw, "INSERT INTO old_sessions SELECT * FROM sessions");
+    execute_raw(raw, "DROP TABLE sessions");
+    execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
+    execute_raw(raw, "PRAGMA user_version = 2");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_int_equal(loaded.state, SESSION_COMPLETE);
+    assert_string_equal(loaded.owner, "alice");
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_set_state(fixture->store, SESSION_A, SESSION_STRANDED, 20),
+                     STORE_OK);
+    assert_int_equal(store_request_count_add(fixture->store, "Ping", 200, 0, 30), STORE_OK);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
+    assert_int_equal(query_raw_integer(raw, "SELECT count FROM request_counts"), 1);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -403,7 +447,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     raw = open_raw(path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 2);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     remove_database_files(path);
@@ -916,7 +960,7 @@ static void test_event_add_stores_every_field(void **state)
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
-static void test_event_add_refuses_sizes_above_int64_max(void **state)
+static void test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges(void **state)
 {
     struct fixture *fixture = *state;
     struct store_event event = {.at = 1, .packet = "Fragment", .status = 200,
@@ -924,13 +968,18 @@ static void test_event_add_refuses_sizes_above_int64_max(void **state)
     sqlite3 *raw;
 
     assert_int_equal(store_event_add(fixture->store, &event), STORE_ERROR);
+    assert_int_equal(logged_count, 1);
+    /* The zero-byte form's LAST (2^64-1) is no SQLite integer: the range is not kept,
+     * the event is. */
     event.bytes = 0;
     event.has_range = true;
     event.range_last = UINT64_MAX;
-    assert_int_equal(store_event_add(fixture->store, &event), STORE_ERROR);
-    assert_int_equal(logged_count, 2);
+    assert_int_equal(store_event_add(fixture->store, &event), STORE_OK);
+    assert_int_equal(logged_count, 1);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events WHERE range_last IS NULL"),
+                     1);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -1324,6 +1373,8 @@ int main(void)
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up,
+                                        tear_down),
         cmocka_unit_test(test_open_reports_an_unopenable_path),
         cmocka_unit_test_setup_teardown(
             test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),
@@ -1359,7 +1410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops,
                                         set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max, set_up,
+        cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges, set_up,
                                         tear_down),
         cmocka_unit_test_setup_teardown(
             test_event_list_returns_one_sessions_events_oldest_first_with_every_field, set_up,

@@ -32,7 +32,7 @@ struct fixture *fixture_create(const char *extra_configuration)
     fprintf(file,
             "[global]\ndatabase = %s/bitspool.db\nlock_timeout = 1\nmax_fragment_size = 1M\n"
             "gc_interval = 1h\n"
-            "[/open]\nroot = %s\nallow_overwrite = yes\nmax_sessions_per_user = 2\n"
+            "[/open]\nroot = %s\nallow_overwrite = yes\nmax_sessions_per_user = 2\nmax_sessions_per_address = 2\n"
             "host_id = bits1.example.net\n"
             "[/uploads]\nroot = %s\nmax_upload_size = 4M\nsession_timeout = 1h\n%s\n",
             fixture->directory, fixture->second_root, fixture->root,
@@ -135,7 +135,7 @@ int fixture_send(struct fixture *fixture, const char *url, const char *packet,
     uint64_t declared = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&reader, memory_body_read, &source, declared);
     struct protocol_context context = {fixture->configuration, fixture->store, fixture->now};
-    protocol_handle(&context, &request, &reader, &fixture->reply);
+    router_handle(&context, &request, &reader, &fixture->reply);
     cgi_request_free(&request);
     parameters_free(&parameters);
     return fixture->reply.status;

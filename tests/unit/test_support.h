@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "protocol.h"
+#include "router.h"
 #include "reply.h"
 
 struct fixture {

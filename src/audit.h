@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* What one request did, and the audit event (a row of the events table) made of it
+ * together with the request and its Ack. */
+#ifndef BITSPOOL_AUDIT_H
+#define BITSPOOL_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bits.h"
+#include "cgi.h"
+#include "reply.h"
+#include "store.h"
+
+struct request_record {
+    const char *session_id; /* NULL until the request names a known session */
+    char created_session_id[BITS_SESSION_ID_SIZE];
+    bool has_range;
+    uint64_t range_first;
+    uint64_t range_last;
+    uint64_t bytes_written;
+    bool has_held_after;
+    uint64_t held_after;
+    bool event_recorded; /* a transition already wrote this request's event */
+    const char *owner;   /* the checked owner (configuration_owner); NULL until known */
+};
+
+/* The event for request answered with reply. Its strings point into the three. */
+struct store_event audit_event(const struct bits_request *request, const struct reply *reply,
+                               const struct request_record *record, int64_t now);
+
+#endif

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The transition table and the transactions that apply it (see lifecycle.h for the
+ * diagram and the invariants). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "log.h"
+#include "spool.h"
+#include "upload_reply.h"
+
+#define PACKETS (ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION | ACTOR_CANCEL_SESSION)
+#define COMMITTERS (ACTOR_CLOSE_SESSION | ACTOR_CANCEL_SESSION | ACTOR_RECOVERY)
+
+struct transition {
+    enum session_state from;
+    enum session_state to;
+    unsigned actors; /* enum lifecycle_actor bits allowed to cause it */
+    bool durable;
+};
+
+static const struct transition transitions[] = {
+    {SESSION_OPEN, SESSION_OPEN, ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION, false},
+    {SESSION_OPEN, SESSION_COMPLETE, ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION, false},
+    {SESSION_COMPLETE, SESSION_OPEN, ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION, false},
+    {SESSION_COMPLETE, SESSION_CLOSING, ACTOR_CLOSE_SESSION, true},
+    {SESSION_CLOSING, SESSION_COMMITTED, COMMITTERS, true},
+    {SESSION_CLOSING, SESSION_COMPLETE, COMMITTERS, false},
+    {SESSION_CLOSING, SESSION_STRANDED, COMMITTERS, true},
+    {SESSION_STRANDED, SESSION_CANCELLED, ACTOR_ADMINISTRATOR, false},
+    {SESSION_OPEN, SESSION_CANCELLED, ACTOR_CANCEL_SESSION | ACTOR_ADMINISTRATOR, false},
+    {SESSION_COMPLETE, SESSION_CANCELLED, ACTOR_CANCEL_SESSION | ACTOR_ADMINISTRATOR, false},
+    {SESSION_OPEN, SESSION_EXPIRED, ACTOR_GC, false},
+    {SESSION_COMPLETE, SESSION_EXPIRED, ACTOR_GC, false},
+};
+
+static const struct transition *transition_find(enum session_state from, enum session_state to,
+                                                enum lifecycle_actor actor)
+{
+    for (size_t i = 0; i < sizeof transitions / sizeof transitions[0]; i++) {
+        const struct transition *candidate = &transitions[i];
+        if (candidate->from == from && candidate->to == to &&
+            (candidate->actors & (unsigned)actor) != 0)
+            return candidate;
+    }
+    return NULL;
+}
+
+static const char *actor_name(enum lifecycle_actor actor)
+{
+    switch (actor) {
+    case ACTOR_CREATE_SESSION: return "Create-Session";
+    case ACTOR_FRAGMENT: return "Fragment";
+    case ACTOR_CLOSE_SESSION: return "Close-Session";
+    case ACTOR_CANCEL_SESSION: return "Cancel-Session";
+    case ACTOR_RECOVERY: return "(recovery)";
+    case ACTOR_GC: return "(gc)";
+    case ACTOR_ADMINISTRATOR: return "(bitspoolctl)";
+    }
+    return "(unknown)";
+}
+
+/* The event of an actor that answers no packet: status 0, the new state as message. */
+static struct store_event actor_event(const struct session *session, enum session_state to,
+                                      enum lifecycle_actor actor, int64_t now)
+{
+    return (struct store_event){
+        .at = now,
+        .session_id = session->id,
+        .packet = actor_name(actor),
+        .has_held_after = true,
+        .held_after = session->held_size,
+        .message = store_session_state_name(to),
+    };
+}
+
+static enum outcome finish(struct store *store, int result, bool durable)
+{
+    if (result == STORE_OK)
+        result = store_commit(store, durable);
+    if (result == STORE_OK)
+        return OUTCOME_OK;
+    store_rollback(store);
+    return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+}
+
+static int check_limit(struct store *store, const struct session *session,
+                       const struct lifecycle_admission *admission, bool *over)
+{
+    bool by_owner = session->owner != NULL && session->owner[0] != '\0';
+    uint64_t limit = by_owner ? admission->per_owner : admission->per_address;
+    uint64_t active = 0;
+
+    *over = false;
+    if (limit == 0)
+        return STORE_OK;
+    int result = by_owner ? store_session_count_active(store, session->owner, &active)
+                          : store_session_count_active_from(store, session->client_address,
+                                                            &active);
+    if (result == STORE_OK)
+        *over = active >= limit;
+    return result;
+}
+
+static int check_reservation(struct store *store, const struct session *session,
+                             const struct lifecycle_admission *admission, bool *reserved)
+{
+    uint64_t reserving = 0;
+
+    *reserved = false;
+    if (!admission->reserve_destination)
+        return STORE_OK;
+    int result = store_session_count_reserving(store, session->url_prefix,
+                                               session->destination, &reserving);
+    if (result == STORE_OK)
+        *reserved = reserving > 0;
+    return result;
+}
+
+/* STORE_OK with *refusal OUTCOME_OK when the session may be created. */
+static int admit(struct store *store, const struct session *session,
+                 const struct lifecycle_admission *admission, enum outcome *refusal)
+{
+    bool refused = false;
+    int result = check_limit(store, session, admission, &refused);
+
+    *refusal = OUTCOME_OK;
+    if (result != STORE_OK)
+        return result;
+    if (refused) {
+        *refusal = OUTCOME_TOO_MANY_SESSIONS;
+        return STORE_OK;
+    }
+    result = check_reservation(store, session, admission, &refused);
+    if (result == STORE_OK && refused)
+        *refusal = OUTCOME_DESTINATION_RESERVED;
+    return result;
+}
+
+enum outcome lifecycle_create(struct store *store, const struct session *session,
+                              const struct lifecycle_admission *admission,
+                              const struct store_event *event)
+{
+    enum outcome refusal = OUTCOME_OK;
+    int result = store_begin(store);
+
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    result = admit(store, session, admission, &refusal);
+    if (result == STORE_OK && refusal != OUTCOME_OK) {
+        store_rollback(store);
+        return refusal;
+    }
+    if (result == STORE_OK)
+        result = store_session_insert(store, session);
+    if (result == STORE_OK)
+        result = store_event_add(store, event);
+    return finish(store, result, false);
+}
+
+static bool allowed(const struct session *session, enum session_state to,
+                    enum lifecycle_actor actor, const struct transition **found)
+{
+    *found = transition_find(session->state, to, actor);
+    if (*found != NULL)
+        return true;
+    log_error("session %s: %s may not move it from %s to %s", session->id, actor_name(actor),
+              store_session_state_name(session->state), store_session_state_name(to));
+    return false;
+}
+
+enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
+                                enum session_state to, enum lifecycle_actor actor,
+                                bool durable, const struct store_event *event, int64_t now)
+{
+    const struct transition *transition;
+    struct store_event own;
+
+    if ((to != SESSION_OPEN && to != SESSION_COMPLETE) || !allowed(session, to, actor, &transition))
+        return OUTCOME_DATABASE_FAILED;
+    if (event == NULL) {
+        own = actor_event(session, to, actor, now);
+        own.held_after = held;
+        event = &own;
+    }
+    int result = store_begin(store);
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    result = store_session_update_progress(store, session->id, held, session->total_known,
+                                           session->total_size, to, now);
+    if (result == STORE_OK)
+        result = store_event_add(store, event);
+    enum outcome outcome = finish(store, result, durable || transition->durable);
+    if (outcome == OUTCOME_OK) {
+        session->held_size = held;
+        session->state = to;
+    }
+    return outcome;
+}
+
+enum outcome lifecycle_change(struct store *store, struct session *session,
+                              enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now)
+{
+    const struct transition *transition;
+    struct store_event own;
+
+    if (to == SESSION_OPEN || !allowed(session, to, actor, &transition))
+        return OUTCOME_DATABASE_FAILED;
+    if (event == NULL && to != SESSION_CLOSING) {
+        own = actor_event(session, to, actor, now);
+        event = &own;
+    }
+    int result = store_begin(store);
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    result = store_session_set_state(store, session->id, to, now);
+    /* The closing mark carries no event: the step that ends the commit does. */
+    if (result == STORE_OK && to != SESSION_CLOSING)
+        result = store_event_add(store, event);
+    enum outcome outcome = finish(store, result, transition->durable);
+    if (outcome == OUTCOME_OK)
+        session->state = to;
+    return outcome;
+}
+
+enum outcome lifecycle_record_answer(struct store *store, struct session *session,
+                                     int notify_status, const char *reply_url,
+                                     bool copy_to_destination, const struct store_event *event,
+                                     int64_t now)
+{
+    int result = store_begin(store);
+
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    result = store_session_set_copy_to_destination(store, session->id, copy_to_destination, now);
+    if (result == STORE_OK)
+        result = store_session_set_reply(store, session->id, notify_status, reply_url, now);
+    if (result == STORE_OK && event != NULL)
+        result = store_event_add(store, event);
+    /* Durable: a final answer, once given, is never asked of the application again. */
+    return finish(store, result, true);
+}
+
+enum outcome lifecycle_end(struct store *store, const struct upload_prefix *prefix,
+                           struct session *session, enum session_state to,
+                           enum lifecycle_actor actor, const struct store_event *event,
+                           int64_t now)
+{
+    const struct transition *transition;
+
+    if ((to != SESSION_CANCELLED && to != SESSION_EXPIRED) ||
+        !allowed(session, to, actor, &transition))
+        return OUTCOME_DATABASE_FAILED;
+    int removed = spool_remove(prefix->spool_directory, session->id);
+    if (removed != 0) {
+        log_error("session %s: cannot remove the spool file in %s: %s", session->id,
+                  prefix->spool_directory, strerror(-removed));
+        return OUTCOME_SPOOL_REMOVE_FAILED;
+    }
+    /* A reply that cannot be removed is logged litter: it must not keep the session
+     * from ending, and nothing serves the reply of an ended session. */
+    if (session->job_kind == JOB_UPLOAD_REPLY)
+        (void)upload_reply_remove(prefix, session->id);
+    return lifecycle_change(store, session, to, actor, event, now);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The session lifecycle: the one module that creates sessions and changes their state
+ * or held size. Each change is one write transaction that also holds the audit event
+ * of the request (or actor) that caused it, so after any crash the session row and its
+ * events tell the same story.
+ *
+ *                 Create-Session
+ *       (none) ───────────────────> open ◄─────────────────┐ reconcile: spool holds
+ *                                    │  ▲ Fragment          │ less than recorded
+ *                        Fragment    │  └─(progress)        │ (Fragment, Close-Session)
+ *                      (last byte)   ▼                      │
+ *                                 complete ─────────────────┘
+ *                                    │  ▲
+ *                    Close-Session   │  │ commit failed before the rename
+ *                                    ▼  │ (Close-, Cancel-Session, recovery)
+ *                                  closing ──────────────────> committed
+ *                                        Close-, Cancel-Session, recovery
+ *
+ *       open, complete ── Cancel-Session, bitspoolctl cancel ──> cancelled
+ *       open, complete ── gc (no progress within session_timeout) ──> expired
+ *       closing ── destination taken or its path replaced ──> stranded
+ *       stranded ── bitspoolctl cancel (the administrator has dealt with it) ──> cancelled
+ *
+ * Transitions and the function that performs each:
+ *   (none)   -> open       [lifecycle_create]    Create-Session
+ *   open     -> open       [lifecycle_progress]  Fragment; reconcile by Fragment or Close
+ *   open     -> complete   [lifecycle_progress]  Fragment; Close-Session of a session that
+ *                                                 never had a Fragment (an empty file)
+ *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
+ *   complete -> closing    [lifecycle_change]    Close-Session (durable)
+ *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
+ *   closing  -> stranded   [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   stranded -> cancelled  [lifecycle_end]       administrator
+ *   open, complete -> cancelled [lifecycle_end]  Cancel-Session, administrator
+ *   open, complete -> expired   [lifecycle_end]  gc
+ *
+ * A stranded upload is complete and kept in the spool, but its destination was taken
+ * by another upload (with overwrites off) or a directory on its path was replaced:
+ * retrying could never succeed, so the client is told the upload is done (a Close that
+ * can only fail would be retried for as long as the session lives, then lost), and the
+ * administrator, told by an error line, decides what becomes of it.
+ *
+ * Invariants:
+ *   1. Only this module writes sessions.state and sessions.held_size.
+ *   2. Every transition but complete -> closing writes its event in its own transaction.
+ *      The closing mark is the durable half of a two-step commit: the request's event is
+ *      written with the step that ends it (committed, or back to complete), and a
+ *      session found `closing` after a crash is exactly an interrupted commit, which
+ *      recovery finishes and records.
+ *   3. closing and committed are recorded with a synced log (synchronous=FULL): a power
+ *      loss must not keep a rename and lose its mark.
+ *   4. The caller holds the session's lock; the transition re-checks the state it
+ *      expects, so a table row is never applied to a state it does not start from. */
+#ifndef BITSPOOL_LIFECYCLE_H
+#define BITSPOOL_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "configuration.h"
+#include "outcome.h"
+#include "store.h"
+
+/* Who asks for a transition: a packet, or an actor outside any request. */
+enum lifecycle_actor {
+    ACTOR_CREATE_SESSION = 1u << 0,
+    ACTOR_FRAGMENT = 1u << 1,
+    ACTOR_CLOSE_SESSION = 1u << 2,
+    ACTOR_CANCEL_SESSION = 1u << 3,
+    ACTOR_RECOVERY = 1u << 4,      /* finishing interrupted commits */
+    ACTOR_GC = 1u << 5,            /* expiry */
+    ACTOR_ADMINISTRATOR = 1u << 6, /* bitspoolctl */
+};
+
+/* What a new session must satisfy. The limits count open or complete sessions: by
+ * owner when the session has one, else by client address; 0 means no limit. With
+ * reserve_destination (overwrites off), an unfinished session that has had a Fragment
+ * reserves its destination, so that a second upload to the same name is refused now
+ * rather than found unable to commit at its end. */
+struct lifecycle_admission {
+    uint64_t per_owner;
+    uint64_t per_address;
+    bool reserve_destination;
+};
+
+/* Inserts session (state open) and event after checking admission in the same write
+ * transaction: race-free across responders. Returns OUTCOME_OK,
+ * OUTCOME_TOO_MANY_SESSIONS, OUTCOME_DESTINATION_RESERVED, or a database outcome. */
+enum outcome lifecycle_create(struct store *store, const struct session *session,
+                              const struct lifecycle_admission *admission,
+                              const struct store_event *event);
+
+/* Records held bytes (and the total, once known) and moves between open and complete,
+ * with the event of the packet that caused it. durable commits with a synced log: for
+ * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
+ * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
+ * updated. */
+enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
+                                enum session_state to, enum lifecycle_actor actor,
+                                bool durable, const struct store_event *event, int64_t now);
+
+/* Every other transition of the table. event NULL: the actor's own event is written
+ * (for gc, recovery and the administrator, which answer no packet). Returns
+ * OUTCOME_OK, OUTCOME_DATABASE_BUSY or _FAILED; a transition that the table does not
+ * allow is refused with OUTCOME_DATABASE_FAILED and logged: a programming error. */
+enum outcome lifecycle_change(struct store *store, struct session *session,
+                              enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now);
+
+/* Ends an open or complete session (cancelled or expired): removes its spool data and
+ * any reply, then records the state with event (NULL: the actor's own). The one way a
+ * session ends without a commit, whoever asks. Returns OUTCOME_OK,
+ * OUTCOME_SPOOL_REMOVE_FAILED (logged; nothing recorded) or a database outcome. */
+enum outcome lifecycle_end(struct store *store, const struct upload_prefix *prefix,
+                           struct session *session, enum session_state to,
+                           enum lifecycle_actor actor, const struct store_event *event,
+                           int64_t now);
+
+/* Caches an upload-reply application's answer (status, reply URL, copy to destination)
+ * with the event of the Fragment that carried it, in one transaction. */
+enum outcome lifecycle_record_answer(struct store *store, struct session *session,
+                                     int notify_status, const char *reply_url,
+                                     bool copy_to_destination, const struct store_event *event,
+                                     int64_t now);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The outcome table. Status and HRESULT pairs follow how the Windows client classifies
+ * errors (docs/protocol.md, "Errors"): 4xx is final, and final success on Close-Session,
+ * so everything that a retry may cure is a 5xx. */
+#include "bits.h"
+#include "outcome.h"
+#include "store.h"
+
+/* BG_E_HTTP_ERROR_413: the code the client itself derives from a 413, so it shrinks
+ * its fragments rather than giving up (BG_E_TOO_LARGE would be final). */
+#define HRESULT_BG_E_HTTP_ERROR_413 0x8019019Du
+
+#define INVALID(message) {400, HRESULT_E_INVALIDARG, message}
+
+static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
+    [OUTCOME_OK] = {200, 0, NULL},
+    [OUTCOME_MISSING_PACKET_TYPE] = INVALID("missing BITS-Packet-Type"),
+    [OUTCOME_UNKNOWN_PACKET_TYPE] = INVALID("unknown BITS-Packet-Type"),
+    [OUTCOME_BAD_CONTENT_LENGTH] = INVALID("Content-Length is not a number"),
+    [OUTCOME_CONTENT_ENCODING] = INVALID("Content-Encoding other than identity"),
+    [OUTCOME_NO_URL_PATH] = INVALID("no URL path (REQUEST_URI) from the web server"),
+    [OUTCOME_NO_SUPPORTED_PROTOCOLS] = INVALID("Create-Session without BITS-Supported-Protocols"),
+    [OUTCOME_BAD_DESTINATION_NAME] = INVALID("destination path is not a valid file name"),
+    [OUTCOME_DESTINATION_IS_DIRECTORY] = INVALID("destination is a directory"),
+    [OUTCOME_MISSING_SESSION_ID] = INVALID("missing BITS-Session-Id"),
+    [OUTCOME_BAD_SESSION_ID] = INVALID("BITS-Session-Id is not a braced GUID"),
+    [OUTCOME_MISSING_RANGE] = INVALID("Fragment without Content-Range"),
+    [OUTCOME_BAD_RANGE] = INVALID("Content-Range is not bytes FIRST-LAST/TOTAL"),
+    [OUTCOME_MISSING_FRAGMENT_LENGTH] = INVALID("Fragment without a valid Content-Length"),
+    [OUTCOME_RANGE_LENGTH_MISMATCH] = INVALID("Content-Range does not fit Content-Length"),
+    [OUTCOME_TOTAL_CHANGED] = INVALID("TOTAL differs from the session's first fragment"),
+    [OUTCOME_BODY_SHORT] = INVALID("body shorter than Content-Length"),
+    [OUTCOME_PROTOCOL_MISMATCH] = {400, HRESULT_BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH,
+                                   "client offers no protocol this server speaks"},
+    [OUTCOME_NO_PREFIX] = {404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL"},
+    [OUTCOME_DESTINATION_DIRECTORY_MISSING] = {404, HRESULT_PATH_NOT_FOUND,
+                                               "destination directory does not exist"},
+    [OUTCOME_DESTINATION_OUTSIDE_ROOT] = {403, HRESULT_E_ACCESSDENIED,
+                                          "destination path leaves the upload root"},
+    [OUTCOME_DESTINATION_IN_SPOOL] = {403, HRESULT_E_ACCESSDENIED,
+                                      "destination inside the spool directory"},
+    [OUTCOME_DESTINATION_EXISTS] = {409, HRESULT_FILE_EXISTS,
+                                    "destination exists and overwrites are off"},
+    [OUTCOME_DESTINATION_RESERVED] = {409, HRESULT_FILE_EXISTS,
+                                      "destination reserved by an upload in progress"},
+    [OUTCOME_NOT_OWNER] = {403, HRESULT_E_ACCESSDENIED, "session belongs to another user"},
+    [OUTCOME_NO_AUTHENTICATED_USER] = {403, HRESULT_E_ACCESSDENIED,
+                                       "the web server authenticated no user"},
+    [OUTCOME_TOO_LARGE] = {0, HRESULT_BG_E_TOO_LARGE, "upload larger than max_upload_size"},
+    [OUTCOME_FRAGMENT_TOO_LARGE] = {413, HRESULT_BG_E_HTTP_ERROR_413,
+                                    "fragment larger than max_fragment_size"},
+    [OUTCOME_SESSION_NOT_FOUND] = {0, HRESULT_BG_E_SESSION_NOT_FOUND, "unknown session"},
+    [OUTCOME_SESSION_NOT_AT_URL] = {0, HRESULT_BG_E_SESSION_NOT_FOUND,
+                                    "unknown session at this URL"},
+    [OUTCOME_SESSION_ENDED] = {0, HRESULT_BG_E_SESSION_NOT_FOUND, "session cancelled or expired"},
+    [OUTCOME_SESSION_EXPIRED] = {0, HRESULT_BG_E_SESSION_NOT_FOUND, "session expired"},
+    [OUTCOME_TOO_MANY_SESSIONS] = {503, HRESULT_TOO_MANY_SESSIONS,
+                                   "too many open sessions for this user"},
+    [OUTCOME_DATABASE_BUSY] = {503, HRESULT_SHARING_VIOLATION, "database busy, retry later"},
+    [OUTCOME_DATABASE_FAILED] = {500, HRESULT_E_FAIL, "database error"},
+    [OUTCOME_DATABASE_REPLACED] = {503, HRESULT_E_FAIL,
+                                   "database file deleted or replaced; retry later"},
+    [OUTCOME_SESSION_BUSY] = {503, HRESULT_SHARING_VIOLATION, "session busy with another request"},
+    [OUTCOME_LOCK_FAILED] = {500, HRESULT_E_FAIL, "cannot lock the session"},
+    [OUTCOME_OUT_OF_MEMORY] = {500, HRESULT_E_OUTOFMEMORY, "out of memory"},
+    [OUTCOME_NO_RANDOMNESS] = {500, HRESULT_E_FAIL, "no randomness for a session id"},
+    [OUTCOME_SPOOL_UNUSABLE] = {500, HRESULT_E_FAIL, "spool directory unusable"},
+    [OUTCOME_SPOOL_OPEN_FAILED] = {500, HRESULT_E_FAIL, "cannot open the spool file"},
+    [OUTCOME_SPOOL_READ_FAILED] = {500, HRESULT_E_FAIL, "cannot read the spool file"},
+    [OUTCOME_SPOOL_WRITE_FAILED] = {500, HRESULT_E_FAIL, "cannot write the spool file"},
+    [OUTCOME_SPOOL_REMOVE_FAILED] = {500, HRESULT_E_FAIL, "cannot remove the spool file"},
+    [OUTCOME_DISK_FULL] = {500, HRESULT_DISK_FULL, "disk full"},
+    [OUTCOME_FREE_SPACE_RESERVE] = {500, HRESULT_DISK_FULL, "not enough free space"},
+    [OUTCOME_DESTINATION_UNREADABLE] = {500, HRESULT_E_FAIL, "cannot examine the destination"},
+    [OUTCOME_CLOSE_BEFORE_COMPLETE] = {500, HRESULT_E_INVALIDARG,
+                                       "Close-Session before the upload is complete"},
+    [OUTCOME_DATA_LOST] = {500, HRESULT_E_INVALIDARG,
+                           "upload incomplete: data lost since the last Ack"},
+    [OUTCOME_COMMIT_EXISTS] = {500, HRESULT_FILE_EXISTS,
+                               "destination exists and overwrites are off"},
+    [OUTCOME_DESTINATION_REPLACED] = {500, HRESULT_E_ACCESSDENIED,
+                                      "a directory on the destination's path was replaced"},
+    [OUTCOME_COMMIT_FAILED] = {500, HRESULT_E_FAIL, "cannot commit the upload"},
+    [OUTCOME_COMMIT_DISK_FULL] = {500, HRESULT_DISK_FULL, "cannot commit the upload"},
+    [OUTCOME_REPLY_DIRECTORY_FAILED] = {500, HRESULT_E_FAIL, "cannot create the reply directory"},
+};
+
+const struct outcome_entry *outcome_entry(enum outcome outcome)
+{
+    if ((unsigned)outcome >= OUTCOME_COUNT)
+        outcome = OUTCOME_OK;
+    return &outcome_table[outcome];
+}
+
+void outcome_answer(struct reply *reply, enum outcome outcome)
+{
+    const struct outcome_entry *entry = outcome_entry(outcome);
+
+    if (entry->hresult == 0) {
+        reply->status = entry->status;
+        reply->message = entry->message;
+        return;
+    }
+    reply_set_error(reply, entry->status, entry->hresult, BITS_CONTEXT_SERVER, entry->message);
+}
+
+enum outcome outcome_from_store(int store_result, enum outcome otherwise)
+{
+    return store_result == STORE_BUSY ? OUTCOME_DATABASE_BUSY : otherwise;
+}

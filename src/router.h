@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The front of every request: decides who answers it (reply downloads, BITS_POST
+ * packets, 405 for the rest), owns the transport concerns (the unread body, the audit
+ * row of requests no transition recorded) and leaves decisions to the packet code. */
+#ifndef BITSPOOL_ROUTER_H
+#define BITSPOOL_ROUTER_H
+
+#include "body.h"
+#include "cgi.h"
+#include "context.h"
+#include "reply.h"
+
+/* Handles one request. The body is consumed (or drained) before the reply is final;
+ * reply must be initialised by the caller, who writes and frees it. */
+void router_handle(struct protocol_context *context, const struct bits_request *request,
+                   struct body_reader *body, struct reply *reply);
+
+#endif

@@ -133,6 +133,20 @@ static CURLcode configure_tls(CURL *easy, const struct upload_options *options)
     return result;
 }
 
+static CURLcode configure_resolve(struct exchange *exchange)
+{
+    const struct upload_options *options = exchange->options;
+    for (size_t index = 0; index < options->resolve_count; index++) {
+        struct curl_slist *longer = curl_slist_append(exchange->resolve, options->resolve[index]);
+        if (longer == NULL)
+            return CURLE_OUT_OF_MEMORY;
+        exchange->resolve = longer;
+    }
+    if (exchange->resolve == NULL)
+        return CURLE_OK;
+    return curl_easy_setopt(exchange->easy, CURLOPT_RESOLVE, exchange->resolve);
+}
+
 static CURLcode configure_transport(struct exchange *exchange, CURLSH *share)
 {
     CURL *easy = exchange->easy;
@@ -180,6 +194,8 @@ int exchange_open(struct exchange *exchange, const struct upload_options *option
         result = configure_authentication(exchange->easy, options);
     if (result == CURLE_OK)
         result = configure_tls(exchange->easy, options);
+    if (result == CURLE_OK)
+        result = configure_resolve(exchange);
     if (result != CURLE_OK) {
         fprintf(stderr, "bitspool-upload: libcurl refused a setting: %s\n",
                 curl_easy_strerror(result));
@@ -194,6 +210,8 @@ void exchange_close(struct exchange *exchange)
     if (exchange->easy != NULL)
         curl_easy_cleanup(exchange->easy);
     exchange->easy = NULL;
+    curl_slist_free_all(exchange->resolve);
+    exchange->resolve = NULL;
 }
 
 void exchange_content_range(uint64_t offset, uint64_t length, uint64_t total, char *text,

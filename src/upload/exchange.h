@@ -22,6 +22,7 @@ struct exchange {
     exchange_progress_function *progress;
     void *progress_context;
     bool abortable;            /* an interrupt aborts the request in flight */
+    struct curl_slist *resolve; /* --resolve entries, alive as long as the handle */
     char error[CURL_ERROR_SIZE];
 };
 

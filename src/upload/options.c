@@ -35,6 +35,7 @@ enum long_only_option {
     OPTION_CERT,
     OPTION_KEY,
     OPTION_CACERT,
+    OPTION_RESOLVE,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
     { "key", required_argument, NULL, OPTION_KEY },
     { "cacert", required_argument, NULL, OPTION_CACERT },
     { "insecure", no_argument, NULL, 'k' },
+    { "resolve", required_argument, NULL, OPTION_RESOLVE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -96,6 +98,7 @@ static const char usage_text[] =
     "      --basic, --digest, --ntlm, --negotiate   authentication scheme\n"
     "  -n, --netrc, --netrc-file FILE               credentials from a netrc file\n"
     "      --cert FILE, --key FILE, --cacert FILE, -k, --insecure   TLS\n"
+    "      --resolve HOST:PORT:ADDRESS  connect there for HOST:PORT (as curl)\n"
     "  -h, --help, -V, --version\n"
     "Exit status: 0 success, 1 final failure, 2 usage, 75 transient failure.\n";
 
@@ -197,6 +200,18 @@ static int parse_fragment_size(const char *text, uint64_t *size)
     return 0;
 }
 
+static int add_resolve(struct upload_options *options, const char *entry)
+{
+    if (strchr(entry, ':') == NULL)
+        return -1;
+    const char **longer = realloc(options->resolve, (options->resolve_count + 1) * sizeof *longer);
+    if (longer == NULL)
+        return -1;
+    options->resolve = longer;
+    options->resolve[options->resolve_count++] = entry;
+    return 0;
+}
+
 /* Options that take a value which must be checked. Returns 0, or -1 when invalid. */
 static int take_valued_option(struct upload_options *options, int option, char *argument)
 {
@@ -212,6 +227,7 @@ static int take_valued_option(struct upload_options *options, int option, char *
     case OPTION_STALL_TIMEOUT: return parse_seconds_s(argument, &options->stall_timeout_s);
     case OPTION_LIMIT_RATE: return options_parse_size(argument, &options->limit_rate);
     case 'u': return take_user(options, argument);
+    case OPTION_RESOLVE: return add_resolve(options, argument);
     default: return 1;
     }
 }
@@ -281,6 +297,7 @@ int options_parse(int argc, char **argv, struct upload_options *options, FILE *o
 {
     set_defaults(options);
     optind = 1;
+    opterr = 0; /* our own messages, on the stream the caller gave */
     int option;
     while ((option = getopt_long(argc, argv, "s:f:j:qvu:nkhV", long_options, NULL)) != -1) {
         if (option == 'h' || option == 'V') {
@@ -294,7 +311,10 @@ int options_parse(int argc, char **argv, struct upload_options *options, FILE *o
             if (option != '?')
                 fprintf(errors, "bitspool-upload: invalid value for --%s: %s\n",
                         option_name(option), optarg != NULL ? optarg : "");
-            fputs(usage_text, errors);
+            else
+                fprintf(errors, "bitspool-upload: unknown option or missing value: %s\n",
+                        argv[optind - 1]);
+            fputs("Try 'bitspool-upload --help'.\n", errors);
             return -1;
         }
     }
@@ -303,6 +323,9 @@ int options_parse(int argc, char **argv, struct upload_options *options, FILE *o
 
 void options_free(struct upload_options *options)
 {
+    free(options->resolve);
+    options->resolve = NULL;
+    options->resolve_count = 0;
     if (options->user != NULL) {
         memset(options->user, 0, strlen(options->user));
         free(options->user);

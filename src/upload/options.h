@@ -54,6 +54,8 @@ struct upload_options {
     const char *key;
     const char *cacert;
     bool insecure;
+    const char **resolve;       /* --resolve HOST:PORT:ADDRESS, as curl's */
+    size_t resolve_count;
 };
 
 /* Parses argv. The password of --user is copied and blanked in argv, so that ps and

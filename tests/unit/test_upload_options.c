@@ -69,7 +69,7 @@ static void test_values(void **state)
     assert_int_equal(parse_words(&options, "-f", "512K", "-j4",
                            "--retry-delay", "0.05", "--retries",
                            "3", "--json", "--no-ping",
-                           "--digest", "--ntlm", "a", "b",
+                           "--digest", "--ntlm", "--resolve", "h:80:127.0.0.1", "a", "b",
                            "http://h/u/", NULL),
                      0);
     assert_true(options.fragment_size == 512u << 10);
@@ -79,6 +79,8 @@ static void test_values(void **state)
     assert_true(options.json && !options.ping);
     assert_int_equal(options.auth, AUTH_DIGEST | AUTH_NTLM);
     assert_int_equal(options.file_count, 2);
+    assert_int_equal(options.resolve_count, 1);
+    assert_string_equal(options.resolve[0], "h:80:127.0.0.1");
     options_free(&options);
 }
 

@@ -69,7 +69,10 @@ static void test_bad_ids_leave_output_alone(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(session_id_normalise(bad[i], strlen(bad[i]), true, id), -EINVAL);
     assert_int_equal(session_id_normalise(NULL, 0, true, id), -EINVAL);
-    assert_int_equal(session_id_normalise("{0A1B2C3D\0", 38, false, id), -EINVAL);
+    /* A NUL inside the 38 bytes: a whole 38-byte buffer, so that nothing reads past it. */
+    char with_nul[] = "{0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D}";
+    with_nul[9] = '\0';
+    assert_int_equal(session_id_normalise(with_nul, 38, false, id), -EINVAL);
     assert_string_equal(id, "untouched");
 }
 

@@ -863,6 +863,32 @@ static void with_session(struct protocol_context *context, const struct upload_p
     session_release(&access);
 }
 
+/* An upload-reply job's application must have had the upload before Close-Session
+ * disposes of it: a client that closes after a failed notification is answered after
+ * the application has been asked again, and a Close that the application cannot yet
+ * answer is a retryable error that keeps the upload, never a 200 that deletes it. */
+static int notified_before_close(struct protocol_context *context,
+                                 const struct upload_prefix *prefix,
+                                 const struct bits_request *request, struct session *session,
+                                 struct reply *reply, struct request_record *record)
+{
+    if (session->job_kind != JOB_UPLOAD_REPLY || session->notify_status != 0)
+        return 0;
+    notify_application(context, prefix, request, session, reply, record);
+    if (session->notify_status == 0) {
+        record->event_recorded = false; /* the router records this Close's answer */
+        if (reply->status == 200)
+            outcome_answer(reply, OUTCOME_DATABASE_FAILED);
+        return -1;
+    }
+    /* The application's answer has its own event row; the Close answers for itself. */
+    reply_clear_headers(reply);
+    reply->status = 200;
+    reply->hresult = 0;
+    reply->message = NULL;
+    return 0;
+}
+
 /* A Close-Session for a session that never had a Fragment: an empty file is what such a
  * client uploaded. Refusing it would be a Close that can only fail. */
 static int complete_empty(struct protocol_context *context, const struct upload_prefix *prefix,
@@ -926,7 +952,8 @@ static int close_session(struct protocol_context *context, const struct upload_p
         return -1;
     case SESSION_COMPLETE:
         if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record,
-                          NULL) != 0)
+                          NULL) != 0 ||
+            notified_before_close(context, prefix, request, session, reply, record) != 0)
             return -1;
         /* fall through */
     case SESSION_CLOSING:

@@ -615,6 +615,35 @@ static void test_application_500_is_passed_on_with_context_7_and_retried(void **
     test_finish(test);
 }
 
+/* A client that closes after a failed notification: the application is asked again
+ * before the upload is disposed of, and while it cannot answer the Close is a retryable
+ * error that keeps the upload (a 200 then would delete what the application never had). */
+static void test_close_after_a_failed_notification_asks_the_application_first(void **state)
+{
+    const struct answer answers[] = {{.status = 500}, {.status = 503}, replying};
+    struct test *test = test_start(BY_VALUE, answers, 3);
+    char *id = fixture_create_session(test->fixture, URL);
+
+    (void)state;
+    upload(test, id, NULL);
+    assert_int_equal(requests_received(test), 1);
+    int status = send_packet(test, "Close-Session", id);
+    assert_true(status >= 500);
+    assert_int_equal(requests_received(test), 2);
+    assert_true(spool_exists(test->prefix->spool_directory, id));
+    struct session session = load(test, id);
+    assert_int_equal(session.state, SESSION_COMPLETE);
+    store_session_clear(&session);
+    assert_int_equal(send_packet(test, "Close-Session", id), 200);
+    assert_int_equal(requests_received(test), 3);
+    session = load(test, id);
+    assert_int_equal(session.state, SESSION_COMMITTED);
+    assert_int_equal(session.notify_status, 200);
+    store_session_clear(&session);
+    free(id);
+    test_finish(test);
+}
+
 static void test_application_403_is_cached_and_replayed(void **state)
 {
     const struct answer answers[] = {{.status = 403}, replying};
@@ -835,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_without_reply_url_the_ack_has_no_reply_url),
         cmocka_unit_test(test_copy_to_destination_commits_the_upload_at_close),
         cmocka_unit_test(test_application_500_is_passed_on_with_context_7_and_retried),
+        cmocka_unit_test(test_close_after_a_failed_notification_asks_the_application_first),
         cmocka_unit_test(test_application_403_is_cached_and_replayed),
         cmocka_unit_test(test_application_404_is_passed_on_and_not_cached),
         cmocka_unit_test(test_application_redirect_is_a_retryable_502),

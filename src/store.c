@@ -862,6 +862,40 @@ static int open_flags(enum store_open_mode mode)
     return SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 }
 
+/* SQLite's own log: what it notices about the files, above all a corrupt database or a
+ * write-ahead log recovered after a crash, reaches bitspool's log. Busy, constraint and
+ * open failures are reported by the calls that meet them, with more context. */
+static void log_from_sqlite(void *context, int code, const char *message)
+{
+    (void)context;
+    switch (code & 0xff) {
+    case SQLITE_NOTICE:
+        log_info("database: %s", message);
+        break;
+    case SQLITE_WARNING:
+        log_warning("database: %s", message);
+        break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        log_error("database: %s (%d): restore it from a backup (docs/operations.md, "
+                  "\"Recovering the database\")", message, code);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Once per process, before SQLite initialises (it refuses later, which only costs the
+ * lines above). */
+static void route_sqlite_log(void)
+{
+    static bool routed;
+
+    if (!routed)
+        (void)sqlite3_config(SQLITE_CONFIG_LOG, log_from_sqlite, NULL);
+    routed = true;
+}
+
 int store_open(const char *path, enum store_open_mode mode,
                unsigned busy_timeout_milliseconds, struct store **store, char **error)
 {
@@ -870,6 +904,7 @@ int store_open(const char *path, enum store_open_mode mode,
 
     *store = NULL;
     *error = NULL;
+    route_sqlite_log();
     opened = calloc(1, sizeof *opened);
     if (opened == NULL) {
         set_error(error, "out of memory");

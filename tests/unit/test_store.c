@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1462,6 +1464,51 @@ static void test_begin_is_busy_while_another_connection_holds_the_write_lock(voi
     store_close(other);
 }
 
+/* SQLite's own notices reach bitspool's log: here the recovery of a write-ahead log
+ * that a process killed mid-work left behind. */
+static void test_sqlite_notices_reach_the_log(void **state)
+{
+    struct fixture *fixture = *state;
+
+    store_close(fixture->store);
+    fixture->store = NULL;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct store *store = open_or_fail(fixture->path, 1000);
+        insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 10);
+        _exit(0); /* no close: the log stays, as after a crash */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* Info lines go to the log target (stderr here), not to the web server's copy. */
+    char captured[160];
+    snprintf(captured, sizeof captured, "%s/stderr.txt", fixture->directory);
+    int saved = dup(STDERR_FILENO);
+    int file = open(captured, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && file >= 0);
+    assert_int_equal(dup2(file, STDERR_FILENO), STDERR_FILENO);
+    fixture->store = open_or_fail(fixture->path, 1000);
+    struct session loaded;
+    int loaded_result = store_session_load(fixture->store, SESSION_A, &loaded);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    close(file);
+    assert_int_equal(loaded_result, STORE_OK);
+    store_session_clear(&loaded);
+    FILE *lines = fopen(captured, "r");
+    char line[512];
+    bool seen = false;
+    assert_non_null(lines);
+    while (fgets(line, sizeof line, lines) != NULL)
+        seen = seen || (strstr(line, "info: database: recovered") != NULL &&
+                        strstr(line, "frames from WAL file") != NULL);
+    fclose(lines);
+    unlink(captured);
+    assert_true(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1477,6 +1524,7 @@ int main(void)
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_sqlite_notices_reach_the_log, set_up, tear_down),
         cmocka_unit_test(test_open_reports_an_unopenable_path),
         cmocka_unit_test_setup_teardown(
             test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),

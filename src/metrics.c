@@ -265,6 +265,27 @@ static void put_sessions_total(FILE *out, const struct configuration *configurat
     }
 }
 
+static bool has_prefix(const struct metric_rows *rows, const char *prefix)
+{
+    for (size_t i = 0; i < rows->count; i++) {
+        if (strcmp(rows->rows[i].url_prefix, prefix) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The gauges of a configured prefix without a session in the spool: zeros rather
+ * than no series, so that a dashboard shows an idle prefix as idle. */
+static void put_idle_prefixes(FILE *out, const struct configuration *configuration,
+                              const struct metric_rows *rows, const char *name)
+{
+    for (size_t p = 0; p < configuration->prefix_count; p++) {
+        const char *prefix = configuration->prefixes[p].url_prefix;
+        if (!has_prefix(rows, prefix))
+            put_prefixed(out, name, prefix, NULL, 0);
+    }
+}
+
 static void put_oldest(FILE *out, const struct metric_rows *rows, int64_t now)
 {
     put_family(out, "bitspool_oldest_open_session_age_seconds", "gauge",
@@ -283,15 +304,26 @@ static void put_oldest(FILE *out, const struct metric_rows *rows, int64_t now)
     }
 }
 
-static void put_active(FILE *out, const struct metric_rows *rows, int64_t now)
+static void put_active(FILE *out, const struct configuration *configuration,
+                       const struct metric_rows *rows, int64_t now)
 {
     put_family(out, "bitspool_sessions", "gauge",
                "Sessions whose data is in the spool, by prefix and state.");
     put_labelled(out, "bitspool_sessions", "state", rows, false);
+    for (size_t p = 0; p < configuration->prefix_count; p++) {
+        const char *prefix = configuration->prefixes[p].url_prefix;
+        if (has_prefix(rows, prefix))
+            continue;
+        fprintf(out, "bitspool_sessions{prefix=\"");
+        put_label_value(out, prefix);
+        fprintf(out, "\",state=\"open\"} 0\n");
+    }
     put_family(out, "bitspool_spool_held_bytes", "gauge",
                "Bytes the spool holds for those sessions, by prefix.");
     put_prefix_sums(out, "bitspool_spool_held_bytes", rows, true, NULL);
+    put_idle_prefixes(out, configuration, rows, "bitspool_spool_held_bytes");
     put_oldest(out, rows, now);
+    put_idle_prefixes(out, configuration, rows, "bitspool_oldest_open_session_age_seconds");
 }
 
 static void put_spool_space(FILE *out, const struct configuration *configuration)
@@ -370,7 +402,7 @@ static void put_everything(FILE *out, const struct configuration *configuration,
                "Upload-reply notifications answered, by the application's HTTP status.");
     put_labelled(out, "bitspool_notifications_total", "status", &tables->notifications, true);
     put_latency(out, &tables->latency);
-    put_active(out, &tables->active, now);
+    put_active(out, configuration, &tables->active, now);
     put_spool_space(out, configuration);
     put_responders(out, configuration);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for the metrics and the health check: counters moved by exactly what a
- * request did, kept through a purge, the text format's labels and histogram, the
+ * request did (sessions created, committed, cancelled, expired), kept through a purge, the text format's labels and histogram, the
  * health probe's 200 and 503 without an audit row, and the responders' scoreboard. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "gc.h"
 #include "metrics.h"
 #include "scoreboard.h"
 #include "test_support.h"
@@ -154,6 +155,30 @@ static void test_a_refused_request_is_counted_by_its_hresult(void **state)
     assert_sample(text, "bitspool_spool_held_bytes{prefix=\"/uploads\"} 4");
     free(text);
     free(id);
+}
+
+static void test_cancelled_and_expired_sessions_are_counted(void **state)
+{
+    struct fixture *fixture = *state;
+    struct gc_report report;
+    char *cancelled = fixture_create_session(fixture, "/uploads/cancelled.bin");
+    char *idle = fixture_create_session(fixture, "/uploads/idle.bin");
+
+    assert_int_equal(fixture_send(fixture, "/uploads/cancelled.bin", "Cancel-Session", cancelled,
+                                  NULL, NULL, 0, NULL), 200);
+    /* [/uploads] has session_timeout = 1h, and the idle session never had a byte. */
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * 86400,
+                            &report), STORE_OK);
+    char *text = scrape(fixture);
+    assert_sample(text, "bitspool_sessions_total{prefix=\"/uploads\",event=\"created\"} 2");
+    assert_sample(text, "bitspool_sessions_total{prefix=\"/uploads\",event=\"cancelled\"} 1");
+    assert_sample(text, "bitspool_sessions_total{prefix=\"/uploads\",event=\"expired\"} 1");
+    assert_sample(text, "bitspool_sessions_total{prefix=\"/uploads\",event=\"committed\"} 0");
+    /* gc's own events are no packets. */
+    assert_null(strstr(text, "packet=\"(gc)\""));
+    free(text);
+    free(cancelled);
+    free(idle);
 }
 
 static int ignore_session(void *context, const struct session *session)
@@ -312,6 +337,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_an_upload_moves_its_counters_by_exactly_its_packets,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_refused_request_is_counted_by_its_hresult, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_and_expired_sessions_are_counted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_purge_of_everything_lowers_no_counter, setup,
                                         teardown),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "fault.h"
 #include "gc.h"
 #include "metrics.h"
 #include "scoreboard.h"
@@ -286,6 +287,25 @@ static void test_health_is_503_when_the_database_file_is_gone(void **state)
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 200);
 }
 
+static void test_a_database_failure_is_a_503_not_half_the_metrics(void **state)
+{
+    struct fixture *fixture = *state;
+
+    upload(fixture, URL);
+    fault_arm(FAULT_STORE_STEP, 2, SQLITE_IOERR, FAULT_FAIL, 1);
+    assert_int_equal(get(fixture, "GET", "/bitspool/metrics"), 503);
+    assert_false(fixture->reply.is_ack);
+    assert_null(strstr(fixture->reply.body, "bitspool_"));
+    fault_arm(FAULT_STORE_STEP, 1, SQLITE_IOERR, FAULT_FAIL, 1);
+    assert_int_equal(get(fixture, "GET", "/bitspool/health"), 503);
+    assert_non_null(strstr(fixture->reply.body, "database cannot be read"));
+    fault_disarm_all();
+    assert_int_equal(get(fixture, "GET", "/bitspool/health"), 200);
+    char *text = scrape(fixture);
+    assert_sample(text, "bitspool_sessions_total{prefix=\"/uploads\",event=\"committed\"} 1");
+    free(text);
+}
+
 static void test_only_get_and_head_read_the_metrics(void **state)
 {
     struct fixture *fixture = *state;
@@ -348,6 +368,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_health_answers_200_then_503_without_an_audit_row,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_is_503_when_the_database_file_is_gone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_database_failure_is_a_503_not_half_the_metrics,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_get_and_head_read_the_metrics, setup,
                                         teardown),

@@ -49,22 +49,23 @@ static enum outcome request_check(const struct bits_request *request)
 }
 
 /* A request no transition recorded, in one transaction: its audit row (or its
- * request_counts row when it names no session) and its metrics counter. */
-static int record_untold(struct store *store, const struct store_event *event)
+ * request_counts row when it names no session) and its metrics counter, unless a
+ * transition's event counted it already. */
+static int record_untold(struct store *store, const struct store_event *event,
+                         bool counted)
 {
     int result = store_begin(store);
 
     if (result != STORE_OK)
         return result;
-    if (event->session_id != NULL) {
+    if (event->session_id != NULL)
         result = store_event_add(store, event);
-    } else {
+    else
         result = store_request_count_add(store, event->packet, event->status, event->hresult,
                                          event->at);
-        if (result == STORE_OK)
-            result = store_metric_packet_add(store, event->url_prefix, event->packet,
-                                             event->status, event->hresult, event->bytes);
-    }
+    if (result == STORE_OK && event->session_id == NULL && !counted)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet,
+                                         event->status, event->hresult, event->bytes);
     if (result == STORE_OK)
         result = store_commit(store, false);
     if (result != STORE_OK)
@@ -82,7 +83,7 @@ static void record_event(struct protocol_context *context, const struct bits_req
     int result = STORE_OK;
 
     if (record->session_id == NULL || !record->event_recorded)
-        result = record_untold(context->store, &event);
+        result = record_untold(context->store, &event, record->event_recorded);
     if (result != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
     log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,

@@ -48,11 +48,26 @@ static enum outcome request_check(const struct bits_request *request)
     return OUTCOME_OK;
 }
 
+/* The metrics of a request no transition counted: a packet naming no session (one
+ * with a session is counted with its event), a notification not kept. */
+static int count_untold(struct store *store, const struct store_event *event,
+                        const struct request_record *record)
+{
+    int result = STORE_OK;
+
+    if (event->session_id == NULL && !record->event_recorded)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet,
+                                         event->status, event->hresult, event->bytes);
+    if (result == STORE_OK && record->notification_status != 0)
+        result = store_metric_notification_add(store, event->url_prefix,
+                                               record->notification_status);
+    return result;
+}
+
 /* A request no transition recorded, in one transaction: its audit row (or its
- * request_counts row when it names no session) and its metrics counter, unless a
- * transition's event counted it already. */
+ * request_counts row when it names no session) and its metrics counters. */
 static int record_untold(struct store *store, const struct store_event *event,
-                         bool counted)
+                         const struct request_record *record)
 {
     int result = store_begin(store);
 
@@ -63,9 +78,8 @@ static int record_untold(struct store *store, const struct store_event *event,
     else
         result = store_request_count_add(store, event->packet, event->status, event->hresult,
                                          event->at);
-    if (result == STORE_OK && event->session_id == NULL && !counted)
-        result = store_metric_packet_add(store, event->url_prefix, event->packet,
-                                         event->status, event->hresult, event->bytes);
+    if (result == STORE_OK)
+        result = count_untold(store, event, record);
     if (result == STORE_OK)
         result = store_commit(store, false);
     if (result != STORE_OK)
@@ -83,7 +97,7 @@ static void record_event(struct protocol_context *context, const struct bits_req
     int result = STORE_OK;
 
     if (record->session_id == NULL || !record->event_recorded)
-        result = record_untold(context->store, &event, record->event_recorded);
+        result = record_untold(context->store, &event, record);
     if (result != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
     log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,

@@ -639,6 +639,9 @@ static void test_application_500_is_passed_on_with_context_7_and_retried(void **
     assert_string_equal(body, DATA);
     free(body);
     assert_reply_file_holds(test, id, REPLY_PREFIX DATA);
+    /* Every notification is counted by its result: the failed one and the retry. */
+    assert_int_equal(notifications_answered(test, 500), 1);
+    assert_int_equal(notifications_answered(test, 200), 1);
     free(url);
     free(id);
     test_finish(test);
@@ -705,6 +708,7 @@ static void test_application_timeout_is_a_504_with_the_winhttp_timeout(void **st
     (void)state;
     upload(test, id, NULL);
     assert_application_error(test, 504, 0x80072EE2u);
+    assert_int_equal(notifications_answered(test, 504), 1);
     struct session session = load(test, id);
     assert_int_equal(session.notify_status, 0);
     store_session_clear(&session);

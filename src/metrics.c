@@ -214,8 +214,20 @@ static void put_histogram_of(FILE *out, const char *prefix, const uint64_t count
     put_prefixed(out, "bitspool_fragment_duration_seconds_count", prefix, NULL, cumulative);
 }
 
-static void put_latency(FILE *out, const struct metric_rows *rows)
+static bool has_prefix(const struct metric_rows *rows, const char *prefix)
 {
+    for (size_t i = 0; i < rows->count; i++) {
+        if (strcmp(rows->rows[i].url_prefix, prefix) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void put_latency(FILE *out, const struct configuration *configuration,
+                        const struct metric_rows *rows)
+{
+    const uint64_t none[METRICS_LATENCY_BUCKETS] = {0};
+
     put_family(out, "bitspool_fragment_duration_seconds", "histogram",
                "Time from a Fragment's arrival to its Ack, body and sync included.");
     for (size_t i = 0; i < rows->count;) {
@@ -229,6 +241,10 @@ static void put_latency(FILE *out, const struct metric_rows *rows)
             microseconds += row->amount;
         }
         put_histogram_of(out, first->url_prefix, counts, microseconds);
+    }
+    for (size_t p = 0; p < configuration->prefix_count; p++) {
+        if (!has_prefix(rows, configuration->prefixes[p].url_prefix))
+            put_histogram_of(out, configuration->prefixes[p].url_prefix, none, 0);
     }
 }
 
@@ -263,15 +279,6 @@ static void put_sessions_total(FILE *out, const struct configuration *configurat
             fprintf(out, "\",event=\"%s\"} 0\n", session_events[e]);
         }
     }
-}
-
-static bool has_prefix(const struct metric_rows *rows, const char *prefix)
-{
-    for (size_t i = 0; i < rows->count; i++) {
-        if (strcmp(rows->rows[i].url_prefix, prefix) == 0)
-            return true;
-    }
-    return false;
 }
 
 /* The gauges of a configured prefix without a session in the spool: zeros rather
@@ -399,9 +406,9 @@ static void put_everything(FILE *out, const struct configuration *configuration,
     put_prefix_sums(out, "bitspool_received_bytes_total", &tables->packets, true, NULL);
     put_sessions_total(out, configuration, &tables->sessions);
     put_family(out, "bitspool_notifications_total", "counter",
-               "Upload-reply notifications answered, by the application's HTTP status.");
+               "Upload-reply notifications, by the status of the Ack made of the answer.");
     put_labelled(out, "bitspool_notifications_total", "status", &tables->notifications, true);
-    put_latency(out, &tables->latency);
+    put_latency(out, configuration, &tables->latency);
     put_active(out, configuration, &tables->active, now);
     put_spool_space(out, configuration);
     put_responders(out, configuration);

@@ -107,6 +107,8 @@ static void test_an_upload_moves_its_counters_by_exactly_its_packets(void **stat
     char *before = scrape(fixture);
     assert_sample(before, "bitspool_sessions_total{prefix=\"/uploads\",event=\"created\"} 0");
     assert_sample(before, "bitspool_sessions_total{prefix=\"/uploads\",event=\"committed\"} 0");
+    assert_sample(before, "bitspool_fragment_duration_seconds_count{prefix=\"/uploads\"} 0");
+    assert_sample(before, "bitspool_spool_held_bytes{prefix=\"/open\"} 0");
     free(before);
     upload(fixture, "/uploads/one.bin");
     upload(fixture, "/uploads/two.bin");

@@ -4,6 +4,7 @@
  * health probe's 200 and 503 without an audit row, and the responders' scoreboard. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,13 @@ static char *scrape(struct fixture *fixture)
     char *text = strndup(fixture->reply.body, fixture->reply.body_length);
     assert_non_null(text);
     return text;
+}
+
+/* Whether the reply's body (not NUL-terminated) holds text. */
+static bool body_holds(const struct fixture *fixture, const char *text)
+{
+    return fixture->reply.body != NULL &&
+           memmem(fixture->reply.body, fixture->reply.body_length, text, strlen(text)) != NULL;
 }
 
 static void assert_sample(const char *text, const char *sample)
@@ -270,7 +278,7 @@ static void test_health_answers_200_then_503_without_an_audit_row(void **state)
     assert_true(fixture->reply.head_only);
     fixture->configuration->min_free_space = UINT64_MAX;
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 503);
-    assert_non_null(strstr(fixture->reply.body, "below min_free_space"));
+    assert_true(body_holds(fixture, "below min_free_space"));
     fixture->configuration->min_free_space = 0;
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 200);
     assert_int_equal(audit_rows(fixture), before);
@@ -297,10 +305,10 @@ static void test_a_database_failure_is_a_503_not_half_the_metrics(void **state)
     fault_arm(FAULT_STORE_STEP, 2, SQLITE_IOERR, FAULT_FAIL, 1);
     assert_int_equal(get(fixture, "GET", "/bitspool/metrics"), 503);
     assert_false(fixture->reply.is_ack);
-    assert_null(strstr(fixture->reply.body, "bitspool_"));
+    assert_false(body_holds(fixture, "bitspool_"));
     fault_arm(FAULT_STORE_STEP, 1, SQLITE_IOERR, FAULT_FAIL, 1);
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 503);
-    assert_non_null(strstr(fixture->reply.body, "database cannot be read"));
+    assert_true(body_holds(fixture, "database cannot be read"));
     fault_disarm_all();
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 200);
     char *text = scrape(fixture);

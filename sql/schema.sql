@@ -1,8 +1,9 @@
 -- SPDX-License-Identifier: BSD-2-Clause
--- bitspool session database, schema version 3.
+-- bitspool session database, schema version 4.
 -- The one source of the schema: embedded into the programs at build time and applied
 -- by store.c when PRAGMA user_version is 0. An older database is brought up to date by
--- the migrations: store.c (version 1 to 2) and sql/migrate-3.sql (2 to 3).
+-- the migrations: store.c (version 1 to 2), sql/migrate-3.sql (2 to 3) and
+-- sql/migrate-4-metrics.sql (3 to 4).
 -- Times are Unix seconds (UTC); the views show them readable for the sqlite3 shell.
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -90,3 +91,45 @@ CREATE VIEW IF NOT EXISTS event_log AS
 SELECT datetime(at, 'unixepoch') AS time, session_id, packet, status, hresult,
        range_first, range_last, bytes, held_after, client_address, owner, message
 FROM events;
+
+-- ---- Metrics (version 4): counters that purges never lower (docs/metrics.md).
+
+-- Packets answered, by prefix ('' when none matched), packet type, HTTP status and
+-- HRESULT ('' for success), with the bytes they newly wrote to the spool. Counted by
+-- store.c with the packet's event (or its request_counts row), in its transaction.
+CREATE TABLE IF NOT EXISTS metric_packets (
+    url_prefix     TEXT NOT NULL,
+    packet         TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    hresult        TEXT NOT NULL,
+    count          INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+    bytes          INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+    PRIMARY KEY (url_prefix, packet, status, hresult)
+) WITHOUT ROWID;
+
+-- Sessions by what happened to them: 'created', 'committed', 'cancelled', 'expired',
+-- 'stranded'; bumped by lifecycle.c in the transaction of the transition.
+CREATE TABLE IF NOT EXISTS metric_sessions (
+    url_prefix     TEXT NOT NULL,
+    event          TEXT NOT NULL,
+    count          INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (url_prefix, event)
+) WITHOUT ROWID;
+
+-- Upload-reply notifications by the application's HTTP status.
+CREATE TABLE IF NOT EXISTS metric_notifications (
+    url_prefix     TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    count          INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (url_prefix, status)
+) WITHOUT ROWID;
+
+-- Fragment latency: the count and the summed microseconds of the Fragments whose time
+-- fell into each bucket (an index into metrics.c's bucket bounds; not cumulative).
+CREATE TABLE IF NOT EXISTS metric_fragment_latency (
+    url_prefix     TEXT NOT NULL,
+    bucket         INTEGER NOT NULL CHECK (bucket >= 0),
+    count          INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+    microseconds   INTEGER NOT NULL DEFAULT 0 CHECK (microseconds >= 0),
+    PRIMARY KEY (url_prefix, bucket)
+) WITHOUT ROWID;

@@ -22,6 +22,8 @@ struct store_event audit_event(const struct bits_request *request, const struct 
         /* Only a name the web server checked is recorded (owner_from). */
         .owner = record->owner != NULL && record->owner[0] != '\0' ? record->owner : NULL,
         .message = reply->message,
+        /* Packets without a prefix are counted under "" (store_metric_packet_add). */
+        .url_prefix = record->url_prefix != NULL ? record->url_prefix : "",
     };
     if (request->packet_type != PACKET_MISSING && request->packet_type != PACKET_UNKNOWN)
         event.packet = cgi_packet_type_name(request->packet_type);

@@ -23,6 +23,10 @@ struct request_record {
     uint64_t held_after;
     bool event_recorded; /* a transition already wrote this request's event */
     const char *owner;   /* the checked owner (configuration_owner); NULL until known */
+    const char *url_prefix; /* the prefix that serves the request; NULL when none */
+    /* The status of an upload-reply notification's verdict that no transition kept
+     * (not a final answer), for the metrics; 0 when none was made or it was kept. */
+    int notification_status;
 };
 
 /* The event for request answered with reply. Its strings point into the three. */

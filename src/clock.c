@@ -14,6 +14,15 @@ uint64_t clock_milliseconds(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
+uint64_t clock_microseconds(void)
+{
+    struct timespec now;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0;
+    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+}
+
 void clock_pause_milliseconds(uint64_t milliseconds)
 {
     struct timespec pause = {(time_t)(milliseconds / 1000u),

@@ -9,6 +9,8 @@
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t clock_milliseconds(void);
 
+/* Microseconds of CLOCK_MONOTONIC: for request latencies. */
+uint64_t clock_microseconds(void);
 /* Sleeps about this long; a signal only makes it shorter. */
 void clock_pause_milliseconds(uint64_t milliseconds);
 

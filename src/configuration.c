@@ -115,6 +115,8 @@ static const struct key keys[] = {
     GLOBAL("gc_interval", VALUE_DURATION, gc_interval),
     GLOBAL("lock_timeout", VALUE_DURATION, lock_timeout),
     GLOBAL("min_free_space", VALUE_SIZE, min_free_space),
+    GLOBAL("metrics_url", VALUE_PATH, metrics_url),
+    GLOBAL("health_url", VALUE_PATH, health_url),
     {"log", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_target_choices, store_log_target,
      "stderr or syslog"},
     {"log_level", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_level_choices, store_log_level,
@@ -916,6 +918,8 @@ void configuration_free(struct configuration *configuration)
         free_prefix(&configuration->prefixes[index]);
     free(configuration->prefixes);
     free(configuration->database);
+    free(configuration->metrics_url);
+    free(configuration->health_url);
     free(configuration->source);
     free(configuration);
 }

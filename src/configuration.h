@@ -71,6 +71,8 @@ struct configuration {
     uint64_t gc_interval;           /* "gc_interval": opportunistic cleanup, default 1h */
     uint64_t lock_timeout;          /* "lock_timeout": wait for a busy session, default 30s */
     uint64_t min_free_space;        /* "min_free_space": refuse fragments below, default 0 */
+    char *metrics_url;              /* "metrics_url": GET serves the metrics; NULL = none */
+    char *health_url;               /* "health_url": GET/HEAD answers 200 or 503; NULL = none */
     enum log_target log_target;     /* "log": stderr|syslog */
     enum log_level log_level;       /* "log_level": error|warning|info|debug, default info */
     struct upload_prefix *prefixes;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "lifecycle.h"
 #include "hresult.h"
 #include "log.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "session_id.h"
 #include "spool.h"
@@ -137,7 +139,8 @@ static void usage(FILE *out)
             "                       if present)\n"
             "  -J, --json           print JSON\n"
             "  -r, --raw            print raw columns separated by spaces, for scripts\n"
-            "  -o, --output COLS    columns to print (\"+COLS\" adds to the default)\n"
+            "  -o, --output COLS    columns to print (\"+COLS\" adds to the default);\n"
+            "                       for metrics, the file to write\n"
             "  -n, --noheadings     leave out the column names\n"
             "  -h, --help           print this help\n"
             "  -V, --version        print the version\n"
@@ -150,6 +153,9 @@ static void usage(FILE *out)
             "  gc                   finish interrupted commits, expire stale sessions, purge\n"
             "                       old rows now\n"
             "  stats                sessions per state, commits and errors of the last 24 h\n"
+            "  metrics [-o FILE]    the metrics in the Prometheus text format; with -o,\n"
+            "                       written atomically to FILE (node_exporter's textfile\n"
+            "                       collector)\n"
             "  migrate              back up the database and bring its schema up to date\n"
             "  check-config         show the effective configuration and check that the\n"
             "                       service user can use its directories and database\n"
@@ -782,6 +788,78 @@ out:
     return status;
 }
 
+/* ---- metrics ---- */
+
+static int write_all(int fd, const char *text, size_t length)
+{
+    while (length > 0) {
+        ssize_t written = write(fd, text, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return -1;
+        text += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
+/* Through a temporary file in the same directory and a rename, so that the textfile
+ * collector never reads half a file. */
+static int write_file_atomically(const char *path, const char *text, size_t length)
+{
+    char *temporary = NULL;
+
+    if (asprintf(&temporary, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        fprintf(stderr, "bitspoolctl: out of memory\n");
+        return -1;
+    }
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    bool written = fd >= 0 && write_all(fd, text, length) == 0 && fsync(fd) == 0;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && written) {
+        written = false;
+        saved = errno;
+    }
+    if (written && rename(temporary, path) != 0) {
+        written = false;
+        saved = errno;
+    }
+    if (!written) {
+        fprintf(stderr, "bitspoolctl: cannot write %s: %s\n", path, strerror(saved));
+        if (fd >= 0)
+            (void)unlink(temporary);
+    }
+    free(temporary);
+    return written ? 0 : -1;
+}
+
+/* A text format of its own, not a table: -o names the file to write, -J and -r have
+ * nothing to change. */
+static int command_metrics(struct ctl *ctl, const struct arguments *arguments)
+{
+    char *text = NULL;
+    size_t length = 0;
+    int status = EXIT_FAILURE;
+
+    if (arguments->output.format != CTL_FORMAT_TABLE || arguments->output.no_headings) {
+        fprintf(stderr, "bitspoolctl: metrics prints the Prometheus text format only "
+                        "(no --json, --raw or --noheadings)\n");
+        return EXIT_USAGE;
+    }
+    if (metrics_render(ctl->configuration, ctl->store, ctl->now, &text, &length) != 0) {
+        fprintf(stderr, "bitspoolctl: cannot read the metrics\n");
+        return EXIT_FAILURE;
+    }
+    if (arguments->output.columns != NULL)
+        status = write_file_atomically(arguments->output.columns, text, length) == 0
+                     ? EXIT_SUCCESS : EXIT_FAILURE;
+    else
+        status = fwrite(text, 1, length, stdout) == length ? EXIT_SUCCESS : EXIT_FAILURE;
+    free(text);
+    return status;
+}
+
 /* ---- migrate ---- */
 
 /* The store did the work when it opened the database: backed it up, migrated, logged. */
@@ -822,6 +900,7 @@ static const struct command commands[] = {
     {"cancel", TAKES_NOTHING, true, STORE_OPEN_READ_WRITE, command_cancel},
     {"gc", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_gc},
     {"stats", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_stats},
+    {"metrics", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_metrics},
     {"migrate", TAKES_NOTHING, false, STORE_OPEN_MIGRATE, command_migrate},
     {"check-config", TAKES_NOTHING, false, -1, command_check_config},
 };

@@ -133,6 +133,8 @@ static void add_global_settings(struct settings *settings,
     add_duration(settings, "gc_interval", configuration->gc_interval);
     add_duration(settings, "lock_timeout", configuration->lock_timeout);
     add_size(settings, "min_free_space", configuration->min_free_space);
+    add_setting(settings, "metrics_url", configuration->metrics_url);
+    add_setting(settings, "health_url", configuration->health_url);
     add_setting(settings, "log",
                 configuration->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr");
     add_setting(settings, "log_level",

@@ -155,8 +155,17 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
     if (result == STORE_OK)
         result = store_session_insert(store, session);
     if (result == STORE_OK)
+        result = store_metric_session_add(store, session->url_prefix, "created");
+    if (result == STORE_OK)
         result = store_event_add(store, event);
     return finish(store, result, false);
+}
+
+/* The ends of a session that its counter (bitspool_sessions_total) tells apart. */
+static bool counted_end(enum session_state state)
+{
+    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
+           state == SESSION_EXPIRED || state == SESSION_STRANDED;
 }
 
 static bool allowed(const struct session *session, enum session_state to,
@@ -219,6 +228,9 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     /* The closing mark carries no event: the step that ends the commit does. */
     if (result == STORE_OK && to != SESSION_CLOSING)
         result = store_event_add(store, event);
+    if (result == STORE_OK && counted_end(to))
+        result = store_metric_session_add(store, session->url_prefix,
+                                          store_session_state_name(to));
     enum outcome outcome = finish(store, result, transition->durable);
     if (outcome == OUTCOME_OK)
         session->state = to;
@@ -239,6 +251,8 @@ enum outcome lifecycle_record_answer(struct store *store, struct session *sessio
         result = store_session_set_reply(store, session->id, notify_status, reply_url, now);
     if (result == STORE_OK && event != NULL)
         result = store_event_add(store, event);
+    if (result == STORE_OK)
+        result = store_metric_notification_add(store, session->url_prefix, notify_status);
     /* Durable: a final answer, once given, is never asked of the application again. */
     return finish(store, result, true);
 }

@@ -51,7 +51,10 @@
  *   3. closing and committed are recorded with a synced log (synchronous=FULL): a power
  *      loss must not keep a rename and lose its mark.
  *   4. The caller holds the session's lock; the transition re-checks the state it
- *      expects, so a table row is never applied to a state it does not start from. */
+ *      expects, so a table row is never applied to a state it does not start from.
+ *   5. The metrics counters of a transition (sessions created and ended, notifications)
+ *      are bumped in its transaction; its packet event is counted by the database
+ *      (sql/migrate-4-metrics.sql), so a counter never disagrees with what it counts. */
 #ifndef BITSPOOL_LIFECYCLE_H
 #define BITSPOOL_LIFECYCLE_H
 

@@ -528,6 +528,8 @@ static void notify_application(struct protocol_context *context,
     upload_reply_ack(reply, session, &verdict);
     if (verdict.cacheable)
         record_answer(context, request, session, &verdict, reply, record);
+    else
+        record->notification_status = verdict.status;
 out:
     upload_reply_verdict_clear(&verdict);
     free(original_url);

@@ -24,6 +24,7 @@
 #include "router.h"
 #include "reply.h"
 #include "responder.h"
+#include "scoreboard.h"
 #include "spool.h"
 #include "store.h"
 
@@ -205,6 +206,18 @@ static void fastcgi_log_sink(void *context, const char *line)
     FCGX_FPrintF((FCGX_Stream *)context, "%s\n", line);
 }
 
+/* The scoreboard slot of this responder, NULL (logged) when it cannot have one. */
+static struct scoreboard *responder_scoreboard(const struct configuration *configuration)
+{
+    struct scoreboard *scoreboard = NULL;
+    char *path = scoreboard_path(configuration->database);
+
+    if (path != NULL)
+        (void)scoreboard_attach(path, &scoreboard);
+    free(path);
+    return scoreboard;
+}
+
 int responder_run_fastcgi(const struct configuration *configuration, int listen_fd)
 {
     FCGX_Request request;
@@ -228,6 +241,7 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         store_close(store);
         return 1;
     }
+    struct scoreboard *scoreboard = responder_scoreboard(configuration);
     while (!stop_requested) {
         if (FCGX_Accept_r(&request) < 0) {
             if (stop_requested || errno == EINTR)
@@ -240,16 +254,19 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         sigset_t previous;
         bool blocked = sigprocmask(SIG_BLOCK, &stop_signals, &previous) == 0;
         log_set_sink(fastcgi_log_sink, request.err);
+        scoreboard_set_busy(scoreboard, true);
         struct transport transport = {fastcgi_read_request, &request, fastcgi_write,
                                       request.out, fastcgi_request_abandoned, &request.ipcFd};
         if (serve_request(configuration, store, request.envp, &transport) != 0)
             fastcgi_stop_reading(&request);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
+        scoreboard_set_busy(scoreboard, false);
         collect_garbage_if_due(configuration, store);
         if (blocked && sigprocmask(SIG_SETMASK, &previous, NULL) != 0)
             log_warning("cannot unblock stop signals: %s", strerror(errno));
     }
+    scoreboard_detach(scoreboard);
     FCGX_Free(&request, 1);
     store_close(store);
     return 0;

@@ -2,13 +2,17 @@
 /* One-way dispatch: the router picks the handler; handlers never route. What is left
  * of a body is the responder's to dispose of (body_discard) before it answers. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "audit.h"
 #include "bits.h"
+#include "clock.h"
 #include "download.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "protocol.h"
 #include "router.h"
@@ -45,6 +49,45 @@ static enum outcome request_check(const struct bits_request *request)
     return OUTCOME_OK;
 }
 
+/* The metrics of a request no transition counted: a packet naming no session (one
+ * with a session is counted with its event), a notification not kept. */
+static int count_untold(struct store *store, const struct store_event *event,
+                        const struct request_record *record)
+{
+    int result = STORE_OK;
+
+    if (event->session_id == NULL && !record->event_recorded)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet,
+                                         event->status, event->hresult, event->bytes);
+    if (result == STORE_OK && record->notification_status != 0)
+        result = store_metric_notification_add(store, event->url_prefix,
+                                               record->notification_status);
+    return result;
+}
+
+/* A request no transition recorded, in one transaction: its audit row (or its
+ * request_counts row when it names no session) and its metrics counters. */
+static int record_untold(struct store *store, const struct store_event *event,
+                         const struct request_record *record)
+{
+    int result = store_begin(store);
+
+    if (result != STORE_OK)
+        return result;
+    if (event->session_id != NULL)
+        result = store_event_add(store, event);
+    else
+        result = store_request_count_add(store, event->packet, event->status, event->hresult,
+                                         event->at);
+    if (result == STORE_OK)
+        result = count_untold(store, event, record);
+    if (result == STORE_OK)
+        result = store_commit(store, false);
+    if (result != STORE_OK)
+        store_rollback(store);
+    return result;
+}
+
 /* The audit row of a request no transition recorded. A request that names no session
  * (Ping, a refused Create-Session) is only counted: a flood of them must not grow the
  * database, and there is no session whose story they tell. */
@@ -54,11 +97,8 @@ static void record_event(struct protocol_context *context, const struct bits_req
     struct store_event event = audit_event(request, reply, record, context->now);
     int result = STORE_OK;
 
-    if (record->session_id == NULL)
-        result = store_request_count_add(context->store, event.packet, event.status,
-                                         event.hresult, event.at);
-    else if (!record->event_recorded)
-        result = store_event_add(context->store, &event);
+    if (record->session_id == NULL || !record->event_recorded)
+        result = record_untold(context->store, &event, record);
     if (result != STORE_OK)
         log_warning("could not record the event for %s", event.packet);
     log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,
@@ -71,22 +111,120 @@ static void record_event(struct protocol_context *context, const struct bits_req
                  reply->hresult, reply->message != NULL ? reply->message : "");
 }
 
-/* Answers a BITS_POST. */
-static void dispatch(struct protocol_context *context, const struct bits_request *request,
-                     struct body_reader *body, struct reply *reply,
-                     struct request_record *record)
+/* Only GET and HEAD read the metrics and health URLs. */
+static bool method_reads(const struct bits_request *request, struct reply *reply)
+{
+    if (strcasecmp(request->method, "GET") == 0 || strcasecmp(request->method, "HEAD") == 0)
+        return true;
+    reply->is_ack = false;
+    reply->status = 405;
+    reply->message = "method not allowed";
+    reply_add_header(reply, "Allow", "GET, HEAD");
+    return false;
+}
+
+static void plain_text(const struct bits_request *request, struct reply *reply, int status,
+                       const char *content_type, const char *text, size_t length)
+{
+    reply->is_ack = false;
+    reply->status = status;
+    reply_add_header(reply, "Content-Type", content_type);
+    reply_add_header(reply, "Cache-Control", "no-store");
+    reply->head_only = strcasecmp(request->method, "HEAD") == 0;
+    reply_set_body(reply, text, length);
+}
+
+/* No audit row: a scrape is not an upload, and Prometheus asks every few seconds. */
+static void serve_metrics(struct protocol_context *context, const struct bits_request *request,
+                          struct reply *reply)
+{
+    char *text = NULL;
+    size_t length = 0;
+
+    if (!method_reads(request, reply))
+        return;
+    if (metrics_render(context->configuration, context->store, context->now, &text,
+                       &length) != 0) {
+        static const char failed[] = "metrics unavailable: see the error log\n";
+        plain_text(request, reply, 503, "text/plain; charset=utf-8", failed, sizeof failed - 1);
+        return;
+    }
+    plain_text(request, reply, 200, "text/plain; version=0.0.4; charset=utf-8", text, length);
+    free(text);
+}
+
+/* No audit row and no write: a load balancer may probe every second. */
+static void serve_health(struct protocol_context *context, const struct bits_request *request,
+                         struct reply *reply)
+{
+    char *problem = NULL;
+    static const char healthy[] = "ok\n";
+
+    if (!method_reads(request, reply))
+        return;
+    if (health_probe(context->configuration, context->store, &problem) == 0) {
+        plain_text(request, reply, 200, "text/plain; charset=utf-8", healthy,
+                   sizeof healthy - 1);
+        return;
+    }
+    log_warning("health check failed: %s", problem != NULL ? problem : "out of memory");
+    const char *text = problem != NULL ? problem : "unhealthy";
+    plain_text(request, reply, 503, "text/plain; charset=utf-8", text, strlen(text));
+    free(problem);
+}
+
+static bool is_url(const char *configured, const char *url_path)
+{
+    return configured != NULL && url_path != NULL && strcmp(configured, url_path) == 0;
+}
+
+/* Answers the plain HTTP resources (metrics, health, replies); false for the rest. */
+static bool serve_resource(struct protocol_context *context, const struct bits_request *request,
+                           struct reply *reply)
+{
+    const struct configuration *configuration = context->configuration;
+
+    if (is_url(configuration->metrics_url, request->url_path))
+        serve_metrics(context, request, reply);
+    else if (is_url(configuration->health_url, request->url_path))
+        serve_health(context, request, reply);
+    else if (download_is_reply_url(configuration, request->url_path_encoded))
+        download_handle(context, request, reply);
+    else
+        return false;
+    return true;
+}
+
+/* The Fragment's time, arrival to Ack, in the latency histogram. Its own small
+ * write: the Fragment's transaction is over before its time is known. */
+static void record_latency(struct store *store, const struct bits_request *request,
+                           const struct upload_prefix *prefix, uint64_t started)
+{
+    if (prefix == NULL || request->packet_type != PACKET_FRAGMENT)
+        return;
+    uint64_t elapsed = clock_microseconds() - started;
+    if (store_metric_latency_add(store, prefix->url_prefix, metrics_latency_bucket(elapsed),
+                                 elapsed) != STORE_OK)
+        log_warning("could not record the Fragment's latency");
+}
+
+/* Answers a BITS_POST; returns the prefix that served it, NULL when none did. */
+static const struct upload_prefix *dispatch(struct protocol_context *context,
+                                            const struct bits_request *request,
+                                            struct body_reader *body, struct reply *reply,
+                                            struct request_record *record)
 {
     const char *remainder = "";
 
     if (request->malformed != NULL) {
         reply_set_error(reply, 400, HRESULT_E_INVALIDARG, BITS_CONTEXT_SERVER,
                         request->malformed);
-        return;
+        return NULL;
     }
     enum outcome checked = request_check(request);
     if (checked != OUTCOME_OK) {
         outcome_answer(reply, checked);
-        return;
+        return NULL;
     }
     /* Matched on the path as sent, so that paths_destination decodes the rest itself
      * and can tell an encoded slash from a real one. */
@@ -94,22 +232,24 @@ static void dispatch(struct protocol_context *context, const struct bits_request
         configuration_match(context->configuration, request->url_path_encoded, &remainder);
     if (prefix == NULL) {
         outcome_answer(reply, OUTCOME_NO_PREFIX);
-        return;
+        return NULL;
     }
+    record->url_prefix = prefix->url_prefix;
     protocol_handle(context, prefix, remainder, request, body, reply, record);
+    return prefix;
 }
 
 void router_handle(struct protocol_context *context, const struct bits_request *request,
                    struct body_reader *body, struct reply *reply)
 {
     struct request_record record = {0};
+    uint64_t started = clock_microseconds();
 
     /* However many transactions the request needs, it waits lock_timeout in all. */
     store_set_deadline(context->store,
                        configuration_lock_timeout_milliseconds(context->configuration));
-    /* Reply URLs are plain HTTP resources, whatever the method. */
-    if (download_is_reply_url(context->configuration, request->url_path_encoded)) {
-        download_handle(context, request, reply);
+    /* Metrics, health and reply URLs are plain HTTP resources, whatever the method. */
+    if (serve_resource(context, request, reply)) {
         return;
     }
     if (strcasecmp(request->method, BITS_METHOD) != 0) {
@@ -122,6 +262,7 @@ void router_handle(struct protocol_context *context, const struct bits_request *
         outcome_answer(reply, OUTCOME_DATABASE_REPLACED);
         return;
     }
-    dispatch(context, request, body, reply, &record);
+    const struct upload_prefix *prefix = dispatch(context, request, body, reply, &record);
     record_event(context, request, reply, &record);
+    record_latency(context->store, request, prefix, started);
 }

@@ -6,5 +6,6 @@
 
 extern const char schema_sql[];      /* sql/schema.sql: a new database */
 extern const char migrate_3_sql[];   /* sql/migrate-3.sql: schema version 2 to 3 */
+extern const char migrate_4_metrics_sql[]; /* sql/migrate-4-metrics.sql: 3 to 4 */
 
 #endif

@@ -23,7 +23,7 @@
 #include "schema.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
 
@@ -36,6 +36,7 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
           "CHECK (copy_to_destination IN (0, 1))",
     [2] = migrate_3_sql,
+    [3] = migrate_4_metrics_sql,
 };
 
 static const char *const state_names[] = {
@@ -130,6 +131,16 @@ enum statement_id {
     STATEMENT_EVENT_COUNT_ERRORS,
     STATEMENT_META_GET,
     STATEMENT_META_SET,
+    STATEMENT_PROBE,
+    STATEMENT_METRIC_PACKET_ADD,
+    STATEMENT_METRIC_SESSION_ADD,
+    STATEMENT_METRIC_NOTIFICATION_ADD,
+    STATEMENT_METRIC_LATENCY_ADD,
+    STATEMENT_METRIC_LIST_PACKETS,
+    STATEMENT_METRIC_LIST_SESSIONS,
+    STATEMENT_METRIC_LIST_NOTIFICATIONS,
+    STATEMENT_METRIC_LIST_LATENCY,
+    STATEMENT_METRIC_LIST_ACTIVE,
     STATEMENT_COUNT
 };
 
@@ -200,6 +211,41 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_META_SET] =
         "INSERT INTO meta (key, value) VALUES (?1, ?2) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    /* Metrics: counters only ever grow; see sql/migrate-4-metrics.sql. The listings
+     * all answer the columns of struct store_metric_row in its order. */
+    [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
+    [STATEMENT_METRIC_PACKET_ADD] =
+        "INSERT INTO metric_packets (url_prefix, packet, status, hresult, count, bytes) "
+        "VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT (url_prefix, packet, status, hresult) "
+        "DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes",
+    [STATEMENT_METRIC_SESSION_ADD] =
+        "INSERT INTO metric_sessions (url_prefix, event, count) VALUES (?1, ?2, 1) "
+        "ON CONFLICT (url_prefix, event) DO UPDATE SET count = count + 1",
+    [STATEMENT_METRIC_NOTIFICATION_ADD] =
+        "INSERT INTO metric_notifications (url_prefix, status, count) VALUES (?1, ?2, 1) "
+        "ON CONFLICT (url_prefix, status) DO UPDATE SET count = count + 1",
+    [STATEMENT_METRIC_LATENCY_ADD] =
+        "INSERT INTO metric_fragment_latency (url_prefix, bucket, count, microseconds) "
+        "VALUES (?1, ?2, 1, ?3) ON CONFLICT (url_prefix, bucket) "
+        "DO UPDATE SET count = count + 1, microseconds = microseconds + excluded.microseconds",
+    [STATEMENT_METRIC_LIST_PACKETS] =
+        "SELECT url_prefix, packet, status, hresult, count, bytes, 0 FROM metric_packets "
+        "ORDER BY url_prefix, packet, status, hresult",
+    [STATEMENT_METRIC_LIST_SESSIONS] =
+        "SELECT url_prefix, event, 0, '', count, 0, 0 FROM metric_sessions "
+        "ORDER BY url_prefix, event",
+    [STATEMENT_METRIC_LIST_NOTIFICATIONS] =
+        "SELECT url_prefix, '', status, '', count, 0, 0 FROM metric_notifications "
+        "ORDER BY url_prefix, status",
+    [STATEMENT_METRIC_LIST_LATENCY] =
+        "SELECT url_prefix, '', bucket, '', count, microseconds, 0 "
+        "FROM metric_fragment_latency ORDER BY url_prefix, bucket",
+    /* Sessions whose data is in the spool, by prefix and state, with the oldest. */
+    [STATEMENT_METRIC_LIST_ACTIVE] =
+        "SELECT url_prefix, state, 0, '', count(*), coalesce(sum(held_size), 0), "
+        "min(created_at) FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
+        "GROUP BY url_prefix, state ORDER BY url_prefix, state",
 };
 
 struct store {
@@ -1485,7 +1531,11 @@ int store_event_add(struct store *store, const struct store_event *event)
     bind_text(&bindings, event->client_address);
     bind_text(&bindings, event->owner);
     bind_text(&bindings, event->message);
-    return run(&bindings, "recording an event");
+    int result = run(&bindings, "recording an event");
+    if (result == STORE_OK && event->url_prefix != NULL)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet, event->status,
+                                         event->hresult, event->bytes);
+    return result;
 }
 
 int store_request_count_add(struct store *store, const char *packet, int status,
@@ -1697,6 +1747,114 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
     while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
         result = read_error_count(bindings.statement, &hresult, &count);
         if (result != STORE_OK || visit(context, hresult, count) != 0) {
+            finish_rows(&bindings);
+            break;
+        }
+    }
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
+}
+
+/* ---- metrics ---- */
+
+int store_probe(struct store *store)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_PROBE);
+    int result = next_row(&bindings, "probing the database");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* an aggregate always answers a row */
+    if (result == STORE_OK)
+        finish_rows(&bindings);
+    return result;
+}
+
+int store_metric_packet_add(struct store *store, const char *url_prefix, const char *packet,
+                            int status, uint32_t hresult, uint64_t bytes)
+{
+    struct bindings bindings;
+    char text[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
+    bind_text(&bindings, url_prefix != NULL ? url_prefix : "");
+    bind_text(&bindings, packet);
+    bind_integer(&bindings, status);
+    if (hresult == 0)
+        bind_text(&bindings, "");
+    else
+        bind_hresult(&bindings, hresult, text);
+    bind_size(&bindings, bytes);
+    return run(&bindings, "counting a packet");
+}
+
+int store_metric_session_add(struct store *store, const char *url_prefix, const char *event)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_SESSION_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, event);
+    return run(&bindings, "counting a session");
+}
+
+int store_metric_notification_add(struct store *store, const char *url_prefix, int status)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_NOTIFICATION_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_integer(&bindings, status);
+    return run(&bindings, "counting a notification");
+}
+
+int store_metric_latency_add(struct store *store, const char *url_prefix, unsigned bucket,
+                             uint64_t microseconds)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_integer(&bindings, bucket);
+    bind_size(&bindings, microseconds);
+    return run(&bindings, "counting a fragment's latency");
+}
+
+static const enum statement_id metric_listings[] = {
+    [STORE_METRIC_PACKETS] = STATEMENT_METRIC_LIST_PACKETS,
+    [STORE_METRIC_SESSIONS] = STATEMENT_METRIC_LIST_SESSIONS,
+    [STORE_METRIC_NOTIFICATIONS] = STATEMENT_METRIC_LIST_NOTIFICATIONS,
+    [STORE_METRIC_LATENCY] = STATEMENT_METRIC_LIST_LATENCY,
+    [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
+};
+
+static int read_metric_row(sqlite3_stmt *row, struct store_metric_row *metric)
+{
+    metric->url_prefix = (const char *)sqlite3_column_text(row, 0);
+    metric->label = (const char *)sqlite3_column_text(row, 1);
+    metric->number = sqlite3_column_int64(row, 2);
+    metric->hresult = (const char *)sqlite3_column_text(row, 3);
+    metric->oldest_at = sqlite3_column_int64(row, 6);
+    if (metric->url_prefix == NULL || metric->label == NULL || metric->hresult == NULL) {
+        log_error("database: a metrics row without its labels");
+        return STORE_ERROR;
+    }
+    if (read_size_column(row, 4, &metric->count) != STORE_OK ||
+        read_size_column(row, 5, &metric->amount) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+int store_metric_list(struct store *store, enum store_metric_table table,
+                      store_metric_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_metric_row metric;
+    int result;
+
+    statement_start(&bindings, store, metric_listings[table]);
+    while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
+        result = read_metric_row(bindings.statement, &metric);
+        if (result != STORE_OK || visit(context, &metric) != 0) {
             finish_rows(&bindings);
             break;
         }

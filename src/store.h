@@ -68,6 +68,9 @@ struct store_event {
     const char *client_address;
     const char *owner;
     const char *message;
+    /* The prefix a packet's event counts under in the metrics; NULL for events that
+     * answer no packet (gc, recovery, bitspoolctl), which are not counted. */
+    const char *url_prefix;
 };
 
 struct store;
@@ -168,6 +171,8 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context);
 
+/* Appends the event and, for a packet (url_prefix set), counts it in the metrics: two
+ * statements, so call it inside a transaction. */
 int store_event_add(struct store *store, const struct store_event *event);
 
 /* Counts one request that named no session (Ping, a refused Create-Session, a malformed
@@ -207,6 +212,45 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
  * absent; *value is malloc'd. */
 int store_meta_get(struct store *store, const char *key, char **value);
 int store_meta_set(struct store *store, const char *key, const char *value);
+
+/* Reads the database (one SELECT, no write, no lock kept): the health check's probe. */
+int store_probe(struct store *store);
+
+/* ---- Metrics counters (docs/metrics.md). They only ever grow, and purges never touch
+ * them. Each adds 1 to its counter; call inside the transaction of what it counts.
+ * store_event_add counts a session's packets; store_metric_packet_add is for the
+ * requests that name no session. */
+int store_metric_packet_add(struct store *store, const char *url_prefix, const char *packet,
+                            int status, uint32_t hresult, uint64_t bytes);
+/* event: "created", "committed", "cancelled", "expired", "stranded". */
+int store_metric_session_add(struct store *store, const char *url_prefix, const char *event);
+int store_metric_notification_add(struct store *store, const char *url_prefix, int status);
+/* Adds one Fragment that took microseconds to bucket (metrics.c's bucket index). */
+int store_metric_latency_add(struct store *store, const char *url_prefix, unsigned bucket,
+                             uint64_t microseconds);
+
+enum store_metric_table {
+    STORE_METRIC_PACKETS,        /* label packet, number status, hresult, amount bytes */
+    STORE_METRIC_SESSIONS,       /* label event ("created", ...) */
+    STORE_METRIC_NOTIFICATIONS,  /* number the application's status */
+    STORE_METRIC_LATENCY,        /* number bucket, amount microseconds */
+    STORE_METRIC_ACTIVE_SESSIONS,/* gauges: label state, amount held bytes, oldest_at */
+};
+
+/* One row of a metrics table; the strings last only during the visit. */
+struct store_metric_row {
+    const char *url_prefix;
+    const char *label;
+    int64_t number;
+    const char *hresult; /* "" for success */
+    uint64_t count;
+    uint64_t amount;
+    int64_t oldest_at;   /* active sessions: the oldest one's created_at */
+};
+
+typedef int store_metric_visitor(void *context, const struct store_metric_row *row);
+int store_metric_list(struct store *store, enum store_metric_table table,
+                      store_metric_visitor *visit, void *context);
 
 const char *store_session_state_name(enum session_state state);
 int store_session_state_from_name(const char *name); /* -1 when unknown */

@@ -253,9 +253,9 @@ static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(
     struct fixture *fixture = *state;
     sqlite3 *raw = open_raw(fixture->path);
 
-    assert_int_equal(store_schema_version(), 3);
+    assert_int_equal(store_schema_version(), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                             "('sessions', 'events', 'meta', "
                                             "'session_overview', 'event_log')"),
@@ -298,7 +298,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master "
                                             "WHERE name = 'session_overview'"),
                      0);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -309,7 +309,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     char *error = NULL;
     sqlite3 *raw = open_raw(fixture->path);
 
-    execute_raw(raw, "PRAGMA user_version = 4");
+    execute_raw(raw, "PRAGMA user_version = 5");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE, 100, &store, &error),
                      STORE_ERROR);
@@ -318,7 +318,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     /* The message names the database, then says why. */
     assert_memory_equal(error, fixture->path, strlen(fixture->path));
     assert_string_equal(error + strlen(fixture->path),
-                        ": database schema version 4 is newer than this bitspool (3)");
+                        ": database schema version 5 is newer than this bitspool (4)");
     free(error);
 }
 
@@ -362,7 +362,7 @@ static void test_open_migrates_a_version_1_database(void **state)
     assert_true(loaded.copy_to_destination);
     store_session_clear(&loaded);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -404,7 +404,7 @@ static void test_open_migrates_a_version_2_database(void **state)
                      STORE_OK);
     assert_int_equal(store_request_count_add(fixture->store, "Ping", 200, 0, 30), STORE_OK);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count FROM request_counts"), 1);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
@@ -464,7 +464,7 @@ static void test_read_only_open_refuses_an_older_schema_and_leaves_it(void **sta
                          STORE_ERROR);
         assert_null(store);
         assert_non_null(error);
-        assert_non_null(strstr(error, "schema version 1 is older than this bitspool (3): "
+        assert_non_null(strstr(error, "schema version 1 is older than this bitspool (4): "
                                       "run \"bitspoolctl migrate\""));
         free(error);
     }
@@ -551,7 +551,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     raw = open_raw(path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     remove_database_files(path);

@@ -364,6 +364,30 @@ static struct session load(const struct test *test, const char *id)
     return session;
 }
 
+struct notification_count {
+    int status;
+    uint64_t count;
+};
+
+static int add_notification_count(void *context, const struct store_metric_row *row)
+{
+    struct notification_count *wanted = context;
+
+    if (row->number == wanted->status)
+        wanted->count += row->count;
+    return 0;
+}
+
+/* bitspool_notifications_total{status}: the application's answers counted. */
+static uint64_t notifications_answered(const struct test *test, int status)
+{
+    struct notification_count wanted = {status, 0};
+
+    assert_int_equal(store_metric_list(test->fixture->store, STORE_METRIC_NOTIFICATIONS,
+                                       add_notification_count, &wanted), STORE_OK);
+    return wanted.count;
+}
+
 /* Sends the whole upload in two fragments; returns the status of the completing one. */
 static int upload(struct test *test, const char *id, const char *query)
 {
@@ -404,6 +428,7 @@ static void test_by_value_posts_the_upload_and_returns_the_reply_url(void **stat
     assert_string_equal(session.reply_url, url);
     assert_false(session.copy_to_destination);
     store_session_clear(&session);
+    assert_int_equal(notifications_answered(test, 200), 1);
 
     /* Close without BITS-Copy-File-To-Destination: no commit, nothing left behind. */
     assert_int_equal(send_packet(test, "Close-Session", id), 200);
@@ -610,6 +635,9 @@ static void test_application_500_is_passed_on_with_context_7_and_retried(void **
     assert_string_equal(body, DATA);
     free(body);
     assert_reply_file_holds(test, id, REPLY_PREFIX DATA);
+    /* Every notification is counted by its result: the failed one and the retry. */
+    assert_int_equal(notifications_answered(test, 500), 1);
+    assert_int_equal(notifications_answered(test, 200), 1);
     free(url);
     free(id);
     test_finish(test);
@@ -659,6 +687,8 @@ static void test_application_403_is_cached_and_replayed(void **state)
     assert_int_equal(send_resume(test, id), 403);
     assert_application_error(test, 403, 0x80190193u);
     assert_int_equal(requests_received(test), 1);
+    /* The replayed answer is not a notification: counted once. */
+    assert_int_equal(notifications_answered(test, 403), 1);
     free(id);
     test_finish(test);
 }
@@ -703,6 +733,7 @@ static void test_application_timeout_is_a_504_with_the_winhttp_timeout(void **st
     (void)state;
     upload(test, id, NULL);
     assert_application_error(test, 504, 0x80072EE2u);
+    assert_int_equal(notifications_answered(test, 504), 1);
     struct session session = load(test, id);
     assert_int_equal(session.notify_status, 0);
     store_session_clear(&session);

@@ -85,7 +85,7 @@ struct command {
 enum session_column {
     SC_ID, SC_STATE, SC_OWNER, SC_ADDRESS, SC_HELD, SC_TOTAL, SC_PERCENT, SC_RATE, SC_IDLE,
     SC_CREATED, SC_PROGRESS, SC_FINISHED, SC_URL, SC_PREFIX, SC_DESTINATION, SC_NAME,
-    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_COUNT
+    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_SHA256, SC_COUNT
 };
 
 static const struct ctl_column session_columns[SC_COUNT] = {
@@ -109,6 +109,7 @@ static const struct ctl_column session_columns[SC_COUNT] = {
     [SC_JOB] = {"JOB", CTL_TEXT, false, "upload or upload-reply"},
     [SC_REPLY_URL] = {"REPLY-URL", CTL_TEXT, false, "upload-reply: the reply's URL"},
     [SC_NOTIFY] = {"NOTIFY", CTL_NUMBER, false, "upload-reply: the application's status"},
+    [SC_SHA256] = {"SHA256", CTL_TEXT, false, "SHA-256 of the file, once its commit began"},
 };
 
 enum event_column {
@@ -256,6 +257,7 @@ static void session_cells(const struct ctl *ctl, const struct session *session,
     cells[SC_ID] = session->id;
     cells[SC_STATE] = store_session_state_name(session->state);
     cells[SC_OWNER] = text_or_null(session->owner);
+    cells[SC_SHA256] = text_or_null(session->sha256);
     cells[SC_ADDRESS] = text_or_null(session->client_address);
     fill_progress(ctl, session, texts, cells);
     cells[SC_URL] = text_or_null(session->url_path);
@@ -490,7 +492,7 @@ static struct ctl_table *session_table(const struct ctl *ctl, const struct argum
 
     if (all.columns == NULL)
         all.columns = "ID,STATE,URL,PREFIX,DESTINATION,OWNER,ADDRESS,NAME,AGENT,HELD,TOTAL,"
-                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED";
+                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED,SHA256";
     struct ctl_table *selected = ctl_table_new("session", NULL, session_columns, SC_COUNT,
                                                &all, true);
     if (selected == NULL)

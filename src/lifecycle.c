@@ -170,9 +170,21 @@ static bool allowed(const struct session *session, enum session_state to,
     return false;
 }
 
+/* The state saved with a progress: only one that covers exactly the held bytes. */
+static int save_hash_state(struct store *store, struct session *session, uint64_t held,
+                           const struct content_hash *hash)
+{
+    session->has_hash_state = hash != NULL && content_hash_length(hash) == held;
+    if (session->has_hash_state)
+        content_hash_save(hash, session->hash_state);
+    return store_session_set_hash_state(store, session->id,
+                                        session->has_hash_state ? session->hash_state : NULL);
+}
+
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
-                                enum session_state to, enum lifecycle_actor actor,
-                                bool durable, const struct store_event *event, int64_t now)
+                                const struct content_hash *hash, enum session_state to,
+                                enum lifecycle_actor actor, bool durable,
+                                const struct store_event *event, int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -189,6 +201,8 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
         return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
     result = store_session_update_progress(store, session->id, held, session->total_known,
                                            session->total_size, to, now);
+    if (result == STORE_OK)
+        result = save_hash_state(store, session, held, hash);
     if (result == STORE_OK)
         result = store_event_add(store, event);
     enum outcome outcome = finish(store, result, durable || transition->durable);
@@ -216,6 +230,8 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     if (result != STORE_OK)
         return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
     result = store_session_set_state(store, session->id, to, now);
+    if (result == STORE_OK && to == SESSION_CLOSING)
+        result = store_session_set_sha256(store, session->id, session->sha256);
     /* The closing mark carries no event: the step that ends the commit does. */
     if (result == STORE_OK && to != SESSION_CLOSING)
         result = store_event_add(store, event);

@@ -59,6 +59,7 @@
 #include <stdint.h>
 
 #include "configuration.h"
+#include "content_hash.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -92,15 +93,19 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
                               const struct store_event *event);
 
 /* Records held bytes (and the total, once known) and moves between open and complete,
- * with the event of the packet that caused it. durable commits with a synced log: for
+ * with the event of the packet that caused it, and the SHA-256 state of the held bytes
+ * (hash NULL, or a hash of another length than held: saved as unknown, to be
+ * recomputed from the spool file). durable commits with a synced log: for
  * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
  * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
  * updated. */
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
-                                enum session_state to, enum lifecycle_actor actor,
-                                bool durable, const struct store_event *event, int64_t now);
+                                const struct content_hash *hash, enum session_state to,
+                                enum lifecycle_actor actor, bool durable,
+                                const struct store_event *event, int64_t now);
 
-/* Every other transition of the table. event NULL: the actor's own event is written
+/* Every other transition of the table. The closing mark also records session->sha256,
+ * the digest of the file about to be committed. event NULL: the actor's own event is written
  * (for gc, recovery and the administrator, which answer no packet). Returns
  * OUTCOME_OK, OUTCOME_DATABASE_BUSY or _FAILED; a transition that the table does not
  * allow is refused with OUTCOME_DATABASE_FAILED and logged: a programming error. */

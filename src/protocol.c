@@ -51,8 +51,9 @@ static void settled(struct reply *reply, struct request_record *record, enum out
 
 static enum outcome settle_progress(struct protocol_context *context,
                                     const struct bits_request *request, struct session *session,
-                                    uint64_t held, enum lifecycle_actor actor,
-                                    struct reply *reply, struct request_record *record)
+                                    uint64_t held, const struct content_hash *hash,
+                                    enum lifecycle_actor actor, struct reply *reply,
+                                    struct request_record *record)
 {
     enum session_state to = session->total_known && held == session->total_size
                                 ? SESSION_COMPLETE
@@ -62,8 +63,8 @@ static enum outcome settle_progress(struct protocol_context *context,
     bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
                    held > session->held_size;
     struct store_event event = answer_event(context, request, reply, record);
-    enum outcome outcome = lifecycle_progress(context->store, session, held, to, actor, durable,
-                                              &event, context->now);
+    enum outcome outcome = lifecycle_progress(context->store, session, held, hash, to, actor,
+                                              durable, &event, context->now);
     settled(reply, record, outcome, true);
     return outcome;
 }
@@ -439,7 +440,8 @@ static int open_complete(struct protocol_context *context, const struct upload_p
     }
     record->has_held_after = true;
     record->held_after = held;
-    settle_progress(context, request, session, held, actor, reply, record);
+    /* The saved hash state is of more bytes than are held now: recomputed later. */
+    settle_progress(context, request, session, held, NULL, actor, reply, record);
     return -1;
 }
 
@@ -600,12 +602,36 @@ static void append_body(struct protocol_context *context, const struct bits_requ
     add_progress_headers(reply, session, *held_after);
 }
 
+/* The SHA-256 state of the held bytes: the saved one when it is of exactly those bytes,
+ * else (a session from before hashing, a spool reconciled to fewer bytes, a failed
+ * save) recomputed by reading them once. Returns false when it cannot be had: the
+ * upload goes on and its digest is recomputed at the commit. */
+static bool held_hash(const struct session *session, struct spool_file *file, uint64_t held,
+                      struct content_hash *hash)
+{
+    if (session->has_hash_state &&
+        content_hash_load(hash, session->hash_state, sizeof session->hash_state) == 0 &&
+        content_hash_length(hash) == held)
+        return true;
+    if (held > 0)
+        log_info("session %s: recomputing the SHA-256 of the %" PRIu64 " bytes held",
+                 session->id, held);
+    int result = spool_hash_prefix(file, held, hash);
+    if (result == 0)
+        return true;
+    log_warning("session %s: cannot read the spool file for its SHA-256: %s", session->id,
+                strerror(-result));
+    return false;
+}
+
 static void fragment_append(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
                             uint64_t length, struct session *session, struct reply *reply,
                             struct request_record *record)
 {
     struct spool_file *file = NULL;
+    struct content_hash hash;
+    bool hashing = false;
     uint64_t held = 0, held_after = 0;
 
     int result = spool_open(prefix->spool_directory, session->id, true, &file);
@@ -622,6 +648,8 @@ static void fragment_append(struct protocol_context *context, const struct uploa
                     "; the client resends from %" PRIu64, session->id, held,
                     session->held_size, held);
     held_after = held;
+    hashing = held_hash(session, file, held, &hash);
+    spool_hash_attach(file, hashing ? &hash : NULL);
     if (request->range.first > held) {
         reply->status = 416;
         reply->message = "gap: resume from the received range";
@@ -636,8 +664,8 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     if (held_after == session->held_size && reply->status != 200)
         goto out;
     enum session_state before = session->state;
-    if (settle_progress(context, request, session, held_after, ACTOR_FRAGMENT, reply, record) !=
-            OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
+    if (settle_progress(context, request, session, held_after, hashing ? &hash : NULL,
+                        ACTOR_FRAGMENT, reply, record) != OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
         before == SESSION_COMPLETE)
         goto out;
     log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
@@ -761,11 +789,38 @@ static int session_strand(struct protocol_context *context, const struct upload_
                : -1;
 }
 
+/* Fixes the SHA-256 of the upload about to be committed in session->sha256: from the
+ * saved state when it is of every held byte, else by reading the spool file once. */
+static enum outcome commit_digest(const struct upload_prefix *prefix, struct session *session)
+{
+    struct spool_file *file = NULL;
+    struct content_hash hash;
+
+    if (session->has_hash_state &&
+        content_hash_load(&hash, session->hash_state, sizeof session->hash_state) == 0 &&
+        content_hash_length(&hash) == session->held_size) {
+        content_hash_hex(&hash, session->sha256);
+        return OUTCOME_OK;
+    }
+    int result = spool_open(prefix->spool_directory, session->id, false, &file);
+    if (result == 0)
+        result = spool_hash_prefix(file, session->held_size, &hash);
+    spool_close(file);
+    if (result != 0) {
+        log_error("session %s: cannot read the spool file for its SHA-256: %s", session->id,
+                  strerror(-result));
+        return OUTCOME_SPOOL_READ_FAILED;
+    }
+    content_hash_hex(&hash, session->sha256);
+    return OUTCOME_OK;
+}
+
 static void log_committed(const struct upload_prefix *prefix, const struct session *session)
 {
     if (upload_reply_commits_upload(session))
-        log_info("session %s committed: %s/%s, %" PRIu64 " bytes", session->id, prefix->root,
-                 session->destination, session->total_size);
+        log_info("session %s committed: %s/%s, %" PRIu64 " bytes, SHA-256 %s", session->id,
+                 prefix->root, session->destination, session->total_size,
+                 session->sha256[0] != '\0' ? session->sha256 : "unknown");
     else
         log_info("session %s closed: the application had its %" PRIu64 " bytes", session->id,
                  session->total_size);
@@ -780,8 +835,10 @@ static int session_commit(struct protocol_context *context, const struct upload_
                           struct request_record *record)
 {
     if (session->state != SESSION_CLOSING) {
-        enum outcome marked =
-            lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL, context->now);
+        enum outcome marked = commit_digest(prefix, session);
+        if (marked == OUTCOME_OK)
+            marked = lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL,
+                                      context->now);
         if (marked != OUTCOME_OK) {
             outcome_answer(reply, marked);
             return -1;
@@ -855,7 +912,7 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     }
     session->total_known = true;
     session->total_size = 0;
-    enum outcome outcome = lifecycle_progress(context->store, session, 0, SESSION_COMPLETE,
+    enum outcome outcome = lifecycle_progress(context->store, session, 0, NULL, SESSION_COMPLETE,
                                               ACTOR_CLOSE_SESSION, false, NULL, context->now);
     if (outcome != OUTCOME_OK) {
         outcome_answer(reply, outcome);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "body.h"
+#include "content_hash.h"
 
 /* The body is streamed through a buffer of this size; never held whole. */
 #define SPOOL_BUFFER_SIZE (64u * 1024u)
@@ -46,6 +47,15 @@ int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *h
  * when the body ended early, -ENOSPC when the disk is full). */
 int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
                  struct body_reader *body, bool sync, uint64_t *held_after);
+
+/* From now on each byte spool_append writes is also added to hash (NULL: none), as it
+ * is written: after a failure midway the hash still covers exactly the bytes held. */
+void spool_hash_attach(struct spool_file *file, struct content_hash *hash);
+
+/* Starts hash afresh with the file's first length bytes, read once through a
+ * SPOOL_BUFFER_SIZE buffer: how a missing or outdated saved state is recovered.
+ * Returns 0, -EIO when the file is shorter, or -errno. */
+int spool_hash_prefix(struct spool_file *file, uint64_t length, struct content_hash *hash);
 
 /* The bytes the file holds now (fstat). Returns 0 or -errno. */
 int spool_size(struct spool_file *file, uint64_t *size);

@@ -27,7 +27,7 @@
 #include "schema.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define STRINGIFY_EXPANDED(token) #token
 #define STRINGIFY(token) STRINGIFY_EXPANDED(token)
 
@@ -40,6 +40,7 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
           "CHECK (copy_to_destination IN (0, 1))",
     [2] = migrate_3_sql,
+    [3] = migrate_4_hooks_sql,
 };
 
 static const char *const state_names[] = {
@@ -64,7 +65,8 @@ static const char *const job_kind_names[] = {
 #define SESSION_COLUMNS                                                                   \
     "id, url_path, url_prefix, destination, owner, client_address, content_name, "        \
     "user_agent, state, total_size, held_size, job_kind, reply_url, notify_status, "      \
-    "created_at, updated_at, progress_at, finished_at, copy_to_destination"
+    "created_at, updated_at, progress_at, finished_at, copy_to_destination, sha256_state, "   \
+    "sha256"
 enum session_column {
     COLUMN_ID,
     COLUMN_URL_PATH,
@@ -85,6 +87,8 @@ enum session_column {
     COLUMN_PROGRESS_AT,
     COLUMN_FINISHED_AT,
     COLUMN_COPY_TO_DESTINATION,
+    COLUMN_SHA256_STATE,
+    COLUMN_SHA256,
 };
 
 /* The column list and its indexes must stay in the same order. */
@@ -118,6 +122,8 @@ enum statement_id {
     STATEMENT_SESSION_SET_STATE,
     STATEMENT_SESSION_SET_REPLY,
     STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
+    STATEMENT_SESSION_SET_HASH_STATE,
+    STATEMENT_SESSION_SET_SHA256,
     STATEMENT_SESSION_COUNT_ACTIVE,
     STATEMENT_SESSION_COUNT_ACTIVE_FROM,
     STATEMENT_SESSION_COUNT_RESERVING,
@@ -145,7 +151,8 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_ROLLBACK] = "ROLLBACK",
     [STATEMENT_SESSION_INSERT] =
         "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21)",
     [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
     /* SET expressions all see the old row, so progress_at compares with the old size. */
     [STATEMENT_SESSION_UPDATE_PROGRESS] =
@@ -160,6 +167,8 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
     [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
         "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = ?2 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = ?2 WHERE id = ?1",
     [STATEMENT_SESSION_COUNT_ACTIVE] =
         "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
     [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
@@ -340,6 +349,21 @@ static void bind_null(struct bindings *bindings)
     if (binding_skipped(bindings))
         return;
     check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
+}
+
+/* A NULL blob binds NULL. Like bind_text, the bytes outlive the statement's use. */
+static void bind_blob(struct bindings *bindings, const unsigned char *bytes, size_t size)
+{
+    int code;
+
+    if (binding_skipped(bindings))
+        return;
+    if (bytes == NULL || size > INT_MAX)
+        code = sqlite3_bind_null(bindings->statement, bindings->next_index);
+    else
+        code = sqlite3_bind_blob(bindings->statement, bindings->next_index, bytes, (int)size,
+                                 SQLITE_STATIC);
+    check_binding(bindings, code);
 }
 
 /* Skips a parameter whose value the caller has refused (and logged). */
@@ -1085,6 +1109,23 @@ static int read_text_columns(sqlite3_stmt *statement, struct session *session)
     return STORE_OK;
 }
 
+/* A state of another size or a digest of another length is not ours: left unknown, so
+ * that the state is recomputed from the spool file. */
+static void read_hash_columns(sqlite3_stmt *statement, struct session *session)
+{
+    const void *state = sqlite3_column_blob(statement, COLUMN_SHA256_STATE);
+    int state_size = sqlite3_column_bytes(statement, COLUMN_SHA256_STATE);
+    const unsigned char *digest = sqlite3_column_text(statement, COLUMN_SHA256);
+    int digest_size = sqlite3_column_bytes(statement, COLUMN_SHA256);
+
+    if (state != NULL && state_size == (int)CONTENT_HASH_STATE_SIZE) {
+        memcpy(session->hash_state, state, CONTENT_HASH_STATE_SIZE);
+        session->has_hash_state = true;
+    }
+    if (digest != NULL && digest_size == (int)CONTENT_HASH_HEX_SIZE - 1)
+        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
+}
+
 /* Reads the current row; on failure the session holds nothing to free. */
 static int read_session_row(sqlite3_stmt *statement, struct session *session)
 {
@@ -1104,6 +1145,7 @@ static int read_session_row(sqlite3_stmt *statement, struct session *session)
     session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
     session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
     session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
+    read_hash_columns(statement, session);
     return STORE_OK;
 fail:
     store_session_clear(session);
@@ -1210,6 +1252,9 @@ int store_session_insert(struct store *store, const struct session *session)
     bind_integer(&bindings, session->progress_at);
     bind_integer_or_null(&bindings, session->finished_at);
     bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
+    bind_blob(&bindings, session->has_hash_state ? session->hash_state : NULL,
+              CONTENT_HASH_STATE_SIZE);
+    bind_text(&bindings, session->sha256[0] != '\0' ? session->sha256 : NULL);
     return run(&bindings, "inserting a session");
 }
 
@@ -1255,6 +1300,27 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
     return run_update(&bindings, "recording progress");
+}
+
+int store_session_set_hash_state(struct store *store, const char *id,
+                                 const unsigned char state[CONTENT_HASH_STATE_SIZE])
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_HASH_STATE);
+    bind_text(&bindings, id);
+    bind_blob(&bindings, state, CONTENT_HASH_STATE_SIZE);
+    return run_update(&bindings, "saving the SHA-256 state");
+}
+
+int store_session_set_sha256(struct store *store, const char *id, const char *sha256)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_SHA256);
+    bind_text(&bindings, id);
+    bind_text(&bindings, sha256[0] != '\0' ? sha256 : NULL);
+    return run_update(&bindings, "recording the SHA-256");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bits.h"
+#include "content_hash.h"
 
 enum store_result {
     STORE_OK = 0,
@@ -51,6 +52,12 @@ struct session {
     int64_t updated_at;
     int64_t progress_at;
     int64_t finished_at; /* 0 when not finished */
+    /* The saved SHA-256 state of the upload's first bytes (content_hash_length says how
+     * many: usable only when that is held_size), and the digest of the committed file,
+     * "" until the commit starts. */
+    bool has_hash_state;
+    unsigned char hash_state[CONTENT_HASH_STATE_SIZE];
+    char sha256[CONTENT_HASH_HEX_SIZE];
 };
 
 struct store_event {
@@ -122,6 +129,14 @@ void store_session_clear(struct session *session);
 int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
                                   bool total_known, uint64_t total_size,
                                   enum session_state state, int64_t now);
+
+/* Saves the upload's SHA-256 state (content_hash_save), or NULL when it is not known
+ * (recomputed from the spool file when needed). Written with each progress. */
+int store_session_set_hash_state(struct store *store, const char *id,
+                                 const unsigned char state[CONTENT_HASH_STATE_SIZE]);
+
+/* Records the committed file's SHA-256 (hex), written with the closing mark. */
+int store_session_set_sha256(struct store *store, const char *id, const char *sha256);
 
 /* Sets state and updated_at; finished_at too for committed, cancelled, expired. */
 int store_session_set_state(struct store *store, const char *id, enum session_state state,

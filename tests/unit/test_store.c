@@ -255,9 +255,9 @@ static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(
     struct fixture *fixture = *state;
     sqlite3 *raw = open_raw(fixture->path);
 
-    assert_int_equal(store_schema_version(), 3);
+    assert_int_equal(store_schema_version(), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                             "('sessions', 'events', 'meta', "
                                             "'session_overview', 'event_log')"),
@@ -300,7 +300,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sqlite_master "
                                             "WHERE name = 'session_overview'"),
                      0);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -311,7 +311,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     char *error = NULL;
     sqlite3 *raw = open_raw(fixture->path);
 
-    execute_raw(raw, "PRAGMA user_version = 4");
+    execute_raw(raw, "PRAGMA user_version = 5");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE, 100, &store, &error),
                      STORE_ERROR);
@@ -320,7 +320,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     /* The message names the database, then says why. */
     assert_memory_equal(error, fixture->path, strlen(fixture->path));
     assert_string_equal(error + strlen(fixture->path),
-                        ": database schema version 4 is newer than this bitspool (3)");
+                        ": database schema version 5 is newer than this bitspool (4)");
     free(error);
 }
 
@@ -364,7 +364,7 @@ static void test_open_migrates_a_version_1_database(void **state)
     assert_true(loaded.copy_to_destination);
     store_session_clear(&loaded);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
 }
 
@@ -391,7 +391,10 @@ static void test_open_migrates_a_version_2_database(void **state)
                      "'upload', reply_url TEXT, notify_status INTEGER, created_at INTEGER NOT "
                      "NULL, updated_at INTEGER NOT NULL, progress_at INTEGER NOT NULL, "
                      "finished_at INTEGER, copy_to_destination INTEGER NOT NULL DEFAULT 0)");
-    execute_raw(raw, "INSERT INTO old_sessions SELECT * FROM sessions");
+    execute_raw(raw, "INSERT INTO old_sessions SELECT id, url_path, url_prefix, destination, "
+                     "owner, client_address, content_name, user_agent, state, total_size, "
+                     "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
+                     "progress_at, finished_at, copy_to_destination FROM sessions");
     execute_raw(raw, "DROP TABLE sessions");
     execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
     execute_raw(raw, "PRAGMA user_version = 2");
@@ -406,10 +409,67 @@ static void test_open_migrates_a_version_2_database(void **state)
                      STORE_OK);
     assert_int_equal(store_request_count_add(fixture->store, "Ping", 200, 0, 30), STORE_OK);
     raw = open_raw(fixture->path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count FROM request_counts"), 1);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* A version 3 database gains the SHA-256 columns (unknown for its sessions, so that
+ * their hash is recomputed from the spool) and the hook queue, and keeps its rows. */
+static void test_open_migrates_a_version_3_database(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    raw = open_raw(fixture->path);
+    execute_raw(raw, "DROP TABLE hook_queue");
+    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256_state");
+    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256");
+    execute_raw(raw, "PRAGMA user_version = 3");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_string_equal(loaded.owner, "alice");
+    assert_false(loaded.has_hash_state);
+    assert_string_equal(loaded.sha256, "");
+    store_session_clear(&loaded);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM hook_queue"), 0);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* The saved SHA-256 state comes back byte for byte; NULL forgets it; the digest too. */
+static void test_hash_state_and_digest_are_kept_with_the_session(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char saved[CONTENT_HASH_STATE_SIZE];
+    struct content_hash hash;
+    struct session loaded;
+    const char *digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
+    content_hash_start(&hash);
+    content_hash_add(&hash, "abc", 3);
+    content_hash_save(&hash, saved);
+    assert_int_equal(store_session_set_hash_state(fixture->store, SESSION_A, saved), STORE_OK);
+    assert_int_equal(store_session_set_sha256(fixture->store, SESSION_A, digest), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.has_hash_state);
+    assert_memory_equal(loaded.hash_state, saved, sizeof saved);
+    assert_string_equal(loaded.sha256, digest);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_set_hash_state(fixture->store, SESSION_A, NULL), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_false(loaded.has_hash_state);
+    store_session_clear(&loaded);
 }
 
 /* The one backup file a migration left in the fixture's directory, or NULL. */
@@ -466,7 +526,7 @@ static void test_read_only_open_refuses_an_older_schema_and_leaves_it(void **sta
                          STORE_ERROR);
         assert_null(store);
         assert_non_null(error);
-        assert_non_null(strstr(error, "schema version 1 is older than this bitspool (3): "
+        assert_non_null(strstr(error, "schema version 1 is older than this bitspool (4): "
                                       "run \"bitspoolctl migrate\""));
         free(error);
     }
@@ -553,7 +613,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     raw = open_raw(path);
-    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 3);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
     remove_database_files(path);
@@ -1479,6 +1539,10 @@ int main(void)
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_3_database, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_hash_state_and_digest_are_kept_with_the_session,
+                                        set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up,
                                         tear_down),
         cmocka_unit_test(test_open_reports_an_unopenable_path),

@@ -43,6 +43,7 @@ enum value_kind {
     VALUE_COUNT,       /* plain decimal number */
     VALUE_BOOLEAN,
     VALUE_CHOICE,      /* one of a fixed list of words, stored by a key-specific function */
+    VALUE_MODE,        /* octal permission bits, 0 to 0777 */
 };
 
 struct choice {
@@ -124,6 +125,9 @@ static const struct key keys[] = {
     {"log_level", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_level_choices, store_log_level,
      "error, warning, info or debug"},
     {GLOBAL_SPOOL_KEY, SCOPE_GLOBAL, VALUE_PATH, 0, NULL, NULL, NULL},
+    GLOBAL("hook_timeout", VALUE_DURATION, hook_timeout),
+    GLOBAL("hook_attempts", VALUE_COUNT, hook_attempts),
+    GLOBAL("hook_retry_delay", VALUE_DURATION, hook_retry_delay),
 
     PREFIX("root", VALUE_PATH, root),
     PREFIX("spool", VALUE_PATH, spool_directory),
@@ -144,6 +148,17 @@ static const struct key keys[] = {
     PREFIX("notification_timeout", VALUE_DURATION, notification_timeout),
     PREFIX("reply_directory", VALUE_PATH, reply_directory),
     PREFIX("reply_url", VALUE_TEXT, reply_url),
+    PREFIX("on_commit", VALUE_PATH, on_commit),
+    PREFIX("on_commit_url", VALUE_TEXT, on_commit_url),
+    PREFIX("on_create", VALUE_PATH, on_create),
+    PREFIX("on_create_timeout", VALUE_DURATION, on_create_timeout),
+    PREFIX("allow_names", VALUE_TEXT, allow_names),
+    PREFIX("deny_names", VALUE_TEXT, deny_names),
+    PREFIX("quota_per_user", VALUE_SIZE, quota_per_user),
+    PREFIX("quota_per_prefix", VALUE_SIZE, quota_per_prefix),
+    PREFIX("quota_window", VALUE_DURATION, quota_window),
+    PREFIX("file_mode", VALUE_MODE, file_mode),
+    PREFIX("file_group", VALUE_TEXT, file_group),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -400,6 +415,24 @@ static int store_choice(struct parser *parser, const struct key *key, void *sect
     return -1;
 }
 
+/* Octal digits only, as chmod takes them: "0640", "640". */
+static int store_mode(struct parser *parser, const struct key *key, unsigned *mode,
+                      const char *value)
+{
+    unsigned parsed = 0;
+    const char *cursor = value;
+
+    while (*cursor >= '0' && *cursor <= '7' && parsed <= 0777)
+        parsed = parsed * 8 + (unsigned)(*cursor++ - '0');
+    if (*value == '\0' || *cursor != '\0' || parsed > 0777) {
+        fail(parser, "%s: \"%.*s%s\" is not a file mode (expected octal such as 0640)",
+             key->name, quoted_length(value), value, ellipsis(value));
+        return -1;
+    }
+    *mode = parsed;
+    return 0;
+}
+
 static int store_value(struct parser *parser, const struct key *key, void *section,
                        const char *value)
 {
@@ -434,6 +467,8 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
         return -1;
     case VALUE_CHOICE:
         return store_choice(parser, key, section, value);
+    case VALUE_MODE:
+        return store_mode(parser, key, (unsigned *)(void *)field, value);
     }
     return -1;
 }
@@ -451,6 +486,9 @@ static void set_global_defaults(struct configuration *configuration)
     configuration->min_free_space = 0;
     configuration->log_target = LOG_TARGET_STDERR;
     configuration->log_level = LOG_LEVEL_INFO;
+    configuration->hook_timeout = 60;
+    configuration->hook_attempts = 5;
+    configuration->hook_retry_delay = 60;
 }
 
 static void set_prefix_defaults(struct upload_prefix *prefix)
@@ -466,6 +504,9 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->host_id_fallback_timeout = SECONDS_PER_DAY;
     prefix->notification = NOTIFICATION_NONE;
     prefix->notification_timeout = 300;
+    prefix->on_create_timeout = 10;
+    prefix->quota_window = 30 * SECONDS_PER_DAY;
+    prefix->file_mode = 0640;
 }
 
 static struct upload_prefix *current_prefix(struct parser *parser)
@@ -904,6 +945,12 @@ static void free_prefix(struct upload_prefix *prefix)
     free(prefix->notification_url);
     free(prefix->reply_directory);
     free(prefix->reply_url);
+    free(prefix->on_commit);
+    free(prefix->on_commit_url);
+    free(prefix->on_create);
+    free(prefix->allow_names);
+    free(prefix->deny_names);
+    free(prefix->file_group);
 }
 
 void configuration_free(struct configuration *configuration)

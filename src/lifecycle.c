@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "hooks.h"
 #include "log.h"
 #include "spool.h"
 #include "upload_reply.h"
@@ -213,9 +214,11 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
     return outcome;
 }
 
-enum outcome lifecycle_change(struct store *store, struct session *session,
-                              enum session_state to, enum lifecycle_actor actor,
-                              const struct store_event *event, int64_t now)
+/* hooks_of: the prefix whose commit hooks a committed transition queues, or NULL. */
+static enum outcome change(struct store *store, const struct upload_prefix *hooks_of,
+                           struct session *session, enum session_state to,
+                           enum lifecycle_actor actor, const struct store_event *event,
+                           int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -232,6 +235,9 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     result = store_session_set_state(store, session->id, to, now);
     if (result == STORE_OK && to == SESSION_CLOSING)
         result = store_session_set_sha256(store, session->id, session->sha256);
+    /* In the commit's own transaction: a crash after it cannot lose the hook. */
+    if (result == STORE_OK && to == SESSION_COMMITTED && hooks_of != NULL)
+        result = hooks_enqueue_commit(store, hooks_of, session, now);
     /* The closing mark carries no event: the step that ends the commit does. */
     if (result == STORE_OK && to != SESSION_CLOSING)
         result = store_event_add(store, event);
@@ -239,6 +245,22 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     if (outcome == OUTCOME_OK)
         session->state = to;
     return outcome;
+}
+
+enum outcome lifecycle_change(struct store *store, struct session *session,
+                              enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now)
+{
+    return change(store, NULL, session, to, actor, event, now);
+}
+
+enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *prefix,
+                              struct session *session, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now)
+{
+    const struct upload_prefix *hooks_of = upload_reply_commits_upload(session) ? prefix : NULL;
+
+    return change(store, hooks_of, session, SESSION_COMMITTED, actor, event, now);
 }
 
 enum outcome lifecycle_record_answer(struct store *store, struct session *session,

@@ -28,7 +28,8 @@
  *                                                 never had a Fragment (an empty file)
  *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
  *   complete -> closing    [lifecycle_change]    Close-Session (durable)
- *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   closing  -> committed  [lifecycle_commit]    Close-, Cancel-Session, recovery (durable);
+ *                                                 queues the commit hooks
  *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
  *   closing  -> stranded   [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
  *   stranded -> cancelled  [lifecycle_end]       administrator
@@ -111,6 +112,14 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
  * allow is refused with OUTCOME_DATABASE_FAILED and logged: a programming error. */
 enum outcome lifecycle_change(struct store *store, struct session *session,
                               enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now);
+
+/* closing -> committed, with the rows of prefix's commit hooks (on_commit,
+ * on_commit_url) queued in the same transaction when the upload was put in place
+ * (upload_reply_commits_upload): a hook is never lost to a crash after the commit,
+ * and never queued for a commit that did not happen. Otherwise as lifecycle_change. */
+enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *prefix,
+                              struct session *session, enum lifecycle_actor actor,
                               const struct store_event *event, int64_t now);
 
 /* Ends an open or complete session (cancelled or expired): removes its spool data and

@@ -85,6 +85,23 @@ static enum outcome settle_change(struct protocol_context *context,
     return outcome;
 }
 
+/* closing -> committed (with the commit hooks queued), recorded like settle_change. */
+static enum outcome settle_commit(struct protocol_context *context,
+                                  const struct upload_prefix *prefix,
+                                  const struct bits_request *request, struct session *session,
+                                  enum lifecycle_actor actor, struct reply *reply,
+                                  struct request_record *record)
+{
+    struct store_event event;
+
+    if (request != NULL)
+        event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_commit(context->store, prefix, session, actor,
+                                            request != NULL ? &event : NULL, context->now);
+    settled(reply, record, outcome, request != NULL);
+    return outcome;
+}
+
 /* The owner the request speaks for under prefix (configuration_owner): "" where the
  * prefix takes no owners. Refuses the request when the prefix says the web server
  * authenticates it and the web server passed no REMOTE_USER: a misconfiguration, and
@@ -855,8 +872,7 @@ static int session_commit(struct protocol_context *context, const struct upload_
             settle_change(context, request, session, SESSION_COMPLETE, actor, reply, record);
         return -1;
     }
-    if (settle_change(context, request, session, SESSION_COMMITTED, actor, reply, record) !=
-        OUTCOME_OK)
+    if (settle_commit(context, prefix, request, session, actor, reply, record) != OUTCOME_OK)
         return -1; /* stays `closing` with no spool file: the next request records it */
     if (session->job_kind == JOB_UPLOAD_REPLY)
         upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */

@@ -140,12 +140,73 @@ enum statement_id {
     STATEMENT_EVENT_COUNT_ERRORS,
     STATEMENT_META_GET,
     STATEMENT_META_SET,
+    STATEMENT_HOOK_INSERT,
+    STATEMENT_HOOK_NEXT_DUE,
+    STATEMENT_HOOK_CLAIM,
+    STATEMENT_HOOK_FINISH,
+    STATEMENT_HOOK_RETRY,
+    STATEMENT_HOOK_LIST,
     STATEMENT_COUNT
 };
+
+/* The column list and its indexes must stay in the same order. */
+#define HOOK_COLUMNS                                                                      \
+    "id, session_id, kind, target, path, size, owner, client_address, url_path, sha256, " \
+    "state, attempts, due_at, created_at, finished_at, last_result, last_duration_ms"
+enum hook_column {
+    HOOK_COLUMN_ID,
+    HOOK_COLUMN_SESSION_ID,
+    HOOK_COLUMN_KIND,
+    HOOK_COLUMN_TARGET,
+    HOOK_COLUMN_PATH,
+    HOOK_COLUMN_SIZE,
+    HOOK_COLUMN_OWNER,
+    HOOK_COLUMN_CLIENT_ADDRESS,
+    HOOK_COLUMN_URL_PATH,
+    HOOK_COLUMN_SHA256,
+    HOOK_COLUMN_STATE,
+    HOOK_COLUMN_ATTEMPTS,
+    HOOK_COLUMN_DUE_AT,
+    HOOK_COLUMN_CREATED_AT,
+    HOOK_COLUMN_FINISHED_AT,
+    HOOK_COLUMN_LAST_RESULT,
+    HOOK_COLUMN_LAST_DURATION_MS,
+};
+
+static const char *const hook_state_names[] = {
+    [HOOK_PENDING] = "pending",
+    [HOOK_RUNNING] = "running",
+    [HOOK_DONE] = "done",
+    [HOOK_DEAD] = "dead",
+};
+#define HOOK_STATE_COUNT (sizeof hook_state_names / sizeof hook_state_names[0])
+static const char *const hook_kind_names[] = {[HOOK_COMMAND] = "command", [HOOK_URL] = "url"};
 
 /* Parameters are numbered so that each text lists its bindings in the order the code
  * binds them. */
 static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_HOOK_INSERT] =
+        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
+        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?10)",
+    [STATEMENT_HOOK_NEXT_DUE] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE (state = 'pending' AND due_at <= ?1) "
+        "OR (state = 'running' AND claimed_until < ?1) ORDER BY due_at, id LIMIT 1",
+    /* The conditions are repeated: the claim is what keeps two runners off one row. */
+    [STATEMENT_HOOK_CLAIM] =
+        "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
+        "claimed_until = ?2 WHERE id = ?1 AND (state = 'pending' OR "
+        "(state = 'running' AND claimed_until < ?3))",
+    [STATEMENT_HOOK_FINISH] =
+        "UPDATE hook_queue SET state = ?3, due_at = ?4, last_result = ?5, "
+        "last_duration_ms = ?6, finished_at = CASE WHEN ?3 IN ('done', 'dead') THEN ?7 END, "
+        "claimed_until = NULL WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
+    [STATEMENT_HOOK_RETRY] =
+        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = ?2, "
+        "finished_at = NULL WHERE id = ?1 AND state IN ('pending', 'done', 'dead')",
+    [STATEMENT_HOOK_LIST] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY id DESC LIMIT ?2",
     [STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
     [STATEMENT_COMMIT] = "COMMIT",
     [STATEMENT_ROLLBACK] = "ROLLBACK",
@@ -1755,4 +1816,205 @@ int store_session_state_from_name(const char *name)
             return (int)index;
     }
     return -1;
+}
+
+/* ---- the hook queue ---- */
+
+const char *store_hook_state_name(enum hook_state state)
+{
+    return (unsigned)state < HOOK_STATE_COUNT ? hook_state_names[state] : "unknown";
+}
+
+int store_hook_state_from_name(const char *name)
+{
+    for (size_t index = 0; index < HOOK_STATE_COUNT; index++) {
+        if (strcmp(name, hook_state_names[index]) == 0)
+            return (int)index;
+    }
+    return -1;
+}
+
+void store_hook_clear(struct store_hook *hook)
+{
+    free(hook->session_id);
+    free(hook->target);
+    free(hook->path);
+    free(hook->owner);
+    free(hook->client_address);
+    free(hook->url_path);
+    free(hook->sha256);
+    free(hook->last_result);
+    memset(hook, 0, sizeof *hook);
+}
+
+int store_hook_insert(struct store *store, const struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
+    bind_text(&bindings, hook->session_id);
+    bind_text(&bindings, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
+    bind_text(&bindings, hook->target);
+    bind_text(&bindings, hook->path);
+    bind_size(&bindings, hook->size);
+    bind_text(&bindings, hook->owner != NULL ? hook->owner : "");
+    bind_text(&bindings, hook->client_address);
+    bind_text(&bindings, hook->url_path);
+    bind_text(&bindings, hook->sha256);
+    bind_integer(&bindings, hook->created_at);
+    return run(&bindings, "queueing a hook");
+}
+
+static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    static const struct {
+        enum hook_column column;
+        size_t offset;
+    } fields[] = {
+        {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
+        {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
+        {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
+        {HOOK_COLUMN_OWNER, offsetof(struct store_hook, owner)},
+        {HOOK_COLUMN_CLIENT_ADDRESS, offsetof(struct store_hook, client_address)},
+        {HOOK_COLUMN_URL_PATH, offsetof(struct store_hook, url_path)},
+        {HOOK_COLUMN_SHA256, offsetof(struct store_hook, sha256)},
+        {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
+    };
+
+    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
+        char **field = (char **)(void *)((char *)hook + fields[index].offset);
+        if (copy_text_column(statement, (int)fields[index].column, field) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    const char *kind = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_KIND);
+    const char *state = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_STATE);
+    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
+
+    memset(hook, 0, sizeof *hook);
+    if (kind == NULL || state_value < 0 || read_hook_texts(statement, hook) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
+        log_error("database: a hook_queue row cannot be read");
+        store_hook_clear(hook);
+        return STORE_ERROR;
+    }
+    hook->id = sqlite3_column_int64(statement, HOOK_COLUMN_ID);
+    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
+    hook->state = (enum hook_state)state_value;
+    hook->due_at = sqlite3_column_int64(statement, HOOK_COLUMN_DUE_AT);
+    hook->created_at = sqlite3_column_int64(statement, HOOK_COLUMN_CREATED_AT);
+    hook->finished_at = sqlite3_column_int64(statement, HOOK_COLUMN_FINISHED_AT);
+    hook->last_duration_ms = sqlite3_column_int64(statement, HOOK_COLUMN_LAST_DURATION_MS);
+    return STORE_OK;
+}
+
+static int next_due_hook(struct store *store, int64_t now, struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_NEXT_DUE);
+    bind_integer(&bindings, now);
+    int result = next_row(&bindings, "looking for a due hook");
+    if (result == STORE_OK) {
+        result = read_hook_row(bindings.statement, hook);
+        finish_rows(&bindings);
+    }
+    return result;
+}
+
+static int claim_hook(struct store *store, const struct store_hook *hook, int64_t now,
+                      int64_t claimed_until)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_CLAIM);
+    bind_integer(&bindings, hook->id);
+    bind_integer(&bindings, claimed_until);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "claiming a hook");
+}
+
+int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
+                     struct store_hook *hook)
+{
+    /* A look without the write lock first: most calls find nothing due. */
+    int result = next_due_hook(store, now, hook);
+
+    if (result != STORE_OK)
+        return result;
+    store_hook_clear(hook);
+    result = store_begin(store);
+    if (result != STORE_OK)
+        return result;
+    result = next_due_hook(store, now, hook);
+    if (result == STORE_OK)
+        result = claim_hook(store, hook, now, claimed_until);
+    if (result == STORE_OK)
+        result = store_commit(store, false);
+    if (result != STORE_OK) {
+        store_rollback(store);
+        store_hook_clear(hook);
+        return result;
+    }
+    hook->state = HOOK_RUNNING;
+    hook->attempts++;
+    return STORE_OK;
+}
+
+int store_hook_finish(struct store *store, const struct store_hook *hook,
+                      enum hook_state state, int64_t due_at, const char *result,
+                      int64_t duration_ms, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
+    bind_integer(&bindings, hook->id);
+    bind_size(&bindings, hook->attempts);
+    bind_text(&bindings, store_hook_state_name(state));
+    bind_integer(&bindings, due_at);
+    bind_text(&bindings, result);
+    bind_integer(&bindings, duration_ms);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "recording a hook's result");
+}
+
+int store_hook_retry(struct store *store, int64_t id, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_RETRY);
+    bind_integer(&bindings, id);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "requeueing a hook");
+}
+
+int store_hook_list(struct store *store, int state_filter, size_t limit,
+                    store_hook_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_hook hook;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_LIST);
+    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
+        bind_text(&bindings, hook_state_names[state_filter]);
+    else
+        bind_null(&bindings);
+    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
+        result = read_hook_row(bindings.statement, &hook);
+        if (result != STORE_OK)
+            break;
+        int stop = visit(context, &hook);
+        store_hook_clear(&hook);
+        if (stop != 0)
+            break;
+    }
+    finish_rows(&bindings);
+    return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
 }

@@ -223,6 +223,63 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
 int store_meta_get(struct store *store, const char *key, char **value);
 int store_meta_set(struct store *store, const char *key, const char *value);
 
+/* ---- the hook queue (docs/hooks.md) ---- */
+
+enum hook_state { HOOK_PENDING, HOOK_RUNNING, HOOK_DONE, HOOK_DEAD };
+enum hook_kind { HOOK_COMMAND, HOOK_URL };
+
+/* One row of hook_queue. Strings are malloc'd when loaded (store_hook_clear frees
+ * them); for store_hook_insert they are the caller's. */
+struct store_hook {
+    int64_t id;
+    char *session_id;
+    enum hook_kind kind;
+    char *target; /* the program or the URL */
+    char *path;   /* the committed file */
+    uint64_t size;
+    char *owner;
+    char *client_address;
+    char *url_path;
+    char *sha256;
+    enum hook_state state;
+    uint64_t attempts;
+    int64_t due_at;
+    int64_t created_at;
+    int64_t finished_at; /* 0 until done or dead */
+    char *last_result;   /* NULL before the first run */
+    int64_t last_duration_ms;
+};
+
+/* Queues a hook run (pending, due at created_at), inside the caller's transaction. */
+int store_hook_insert(struct store *store, const struct store_hook *hook);
+
+/* Claims the oldest due row: pending and due_at <= now, or running with a claim that
+ * expired before now (its runner died). In one write transaction: the row becomes
+ * running, its attempts counted, claimed until claimed_until. STORE_NOT_FOUND when
+ * none is due; on STORE_OK the caller frees *hook with store_hook_clear. */
+int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
+                     struct store_hook *hook);
+
+/* Records the result of the claimed run of hook (its id and attempts): state done,
+ * pending again at due_at, or dead. STORE_NOT_FOUND when the claim was lost. */
+int store_hook_finish(struct store *store, const struct store_hook *hook,
+                      enum hook_state state, int64_t due_at, const char *result,
+                      int64_t duration_ms, int64_t now);
+
+/* Makes a dead, done or pending row pending and due at now with its attempts reset;
+ * STORE_NOT_FOUND when no such row (or it is running). */
+int store_hook_retry(struct store *store, int64_t id, int64_t now);
+
+/* Calls visit for rows, newest first, at most limit (0 = all), with state_filter >= 0
+ * only that state. The row is freed after visit returns; visit must not use the store. */
+typedef int store_hook_visitor(void *context, const struct store_hook *hook);
+int store_hook_list(struct store *store, int state_filter, size_t limit,
+                    store_hook_visitor *visit, void *context);
+
+void store_hook_clear(struct store_hook *hook);
+const char *store_hook_state_name(enum hook_state state);
+int store_hook_state_from_name(const char *name); /* -1 when unknown */
+
 const char *store_session_state_name(enum session_state state);
 int store_session_state_from_name(const char *name); /* -1 when unknown */
 

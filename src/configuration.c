@@ -9,6 +9,7 @@
 #include "configuration.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -505,7 +506,7 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->notification = NOTIFICATION_NONE;
     prefix->notification_timeout = 300;
     prefix->on_create_timeout = 10;
-    prefix->quota_window = 30 * SECONDS_PER_DAY;
+    prefix->quota_window = 7 * SECONDS_PER_DAY;
     prefix->file_mode = 0640;
 }
 
@@ -619,6 +620,15 @@ static char *join_path(const char *directory, const char *name)
 }
 
 /* Fills the defaults that depend on other keys, once the whole section is known. */
+static size_t key_index(const char *name)
+{
+    for (size_t index = 0; index < KEY_COUNT; index++) {
+        if (strcmp(keys[index].name, name) == 0)
+            return index;
+    }
+    return 0;
+}
+
 static int finish_prefix(struct parser *parser)
 {
     struct upload_prefix *prefix;
@@ -650,6 +660,12 @@ static int finish_prefix(struct parser *parser)
         fail(parser, "section [%s]: spool %s is the root itself; use a directory inside "
              "it, such as %s/.bitspool", prefix->url_prefix, prefix->spool_directory,
              strcmp(prefix->root, "/") == 0 ? "" : prefix->root);
+        return -1;
+    }
+    if (prefix->file_group != NULL && getgrnam(prefix->file_group) == NULL) {
+        parser->line_number = parser->key_lines[key_index("file_group")];
+        fail(parser, "file_group: no group named \"%.*s%s\"", quoted_length(prefix->file_group),
+             prefix->file_group, ellipsis(prefix->file_group));
         return -1;
     }
     return 0;

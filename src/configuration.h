@@ -66,7 +66,7 @@ struct upload_prefix {
     char *deny_names;           /* "deny_names": glob patterns refused, NULL = none */
     uint64_t quota_per_user;    /* "quota_per_user": bytes held + committed, 0 = none */
     uint64_t quota_per_prefix;  /* "quota_per_prefix": the same for the whole prefix */
-    uint64_t quota_window;      /* "quota_window": commits counted this far back, 30d */
+    uint64_t quota_window;      /* "quota_window": commits counted this far back, 7d */
     unsigned file_mode;         /* "file_mode": of committed files, default 0640 */
     char *file_group;           /* "file_group": their group, NULL = the service user's */
 };

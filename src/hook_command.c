@@ -53,7 +53,7 @@ void hook_environment_free(struct hook_environment *environment)
 
 /* The descriptors a responder holds (its FastCGI socket, the database, spool files)
  * are none of the hook's business: everything above stderr is closed. */
-static void close_inherited_descriptors(void)
+static void close_inherited_descriptors(int keep_fd)
 {
     struct rlimit limit;
     int highest = 1024;
@@ -61,12 +61,15 @@ static void close_inherited_descriptors(void)
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
         limit.rlim_cur < 65536)
         highest = (int)limit.rlim_cur;
-    for (int fd = 3; fd < highest; fd++)
-        (void)close(fd);
+    for (int fd = 3; fd < highest; fd++) {
+        if (fd != keep_fd)
+            (void)close(fd);
+    }
 }
 
-/* In the child: only async-signal-safe calls until exec. */
-static void exec_child(const char *program, char *const *environment)
+/* In the child: only async-signal-safe calls until exec. An exec failure is written
+ * to report_fd (close-on-exec, so a successful exec just closes it). */
+static void exec_child(const char *program, char *const *environment, int report_fd)
 {
     char *const arguments[] = {(char *)program, NULL};
     int null_fd = open("/dev/null", O_RDONLY);
@@ -74,11 +77,14 @@ static void exec_child(const char *program, char *const *environment)
     (void)setpgid(0, 0);
     if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         _exit(126);
-    close_inherited_descriptors();
+    close_inherited_descriptors(report_fd);
     sigset_t none;
     (void)sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     execve(program, arguments, environment);
+    int error = errno;
+    ssize_t written = write(report_fd, &error, sizeof error);
+    (void)written;
     _exit(127);
 }
 
@@ -128,6 +134,19 @@ static void wait_bounded(pid_t pid, uint64_t deadline_ms, struct hook_command_re
     }
 }
 
+/* 0 once the child has executed its program (the pipe closed empty), else the errno
+ * of its failed exec. */
+static int read_exec_error(int fd)
+{
+    int error = 0;
+    ssize_t count;
+
+    while ((count = read(fd, &error, sizeof error)) < 0 && errno == EINTR)
+        continue;
+    (void)close(fd);
+    return count == (ssize_t)sizeof error ? error : 0;
+}
+
 void hook_command_run(const char *program, const struct hook_environment *environment,
                       uint64_t timeout_seconds, struct hook_command_result *result)
 {
@@ -140,18 +159,33 @@ void hook_command_run(const char *program, const struct hook_environment *enviro
         result->error_number = ENOMEM;
         return;
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(program, all);
-    free(all);
-    if (pid < 0) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        free(all);
         result->status = HOOK_COMMAND_NOT_STARTED;
         result->error_number = errno;
         return;
     }
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(program, all, report[1]);
+    int fork_error = errno;
+    free(all);
+    (void)close(report[1]);
+    if (pid < 0) {
+        (void)close(report[0]);
+        result->status = HOOK_COMMAND_NOT_STARTED;
+        result->error_number = fork_error;
+        return;
+    }
+    int exec_error = read_exec_error(report[0]);
     uint64_t limit = timeout_seconds > (uint64_t)INT32_MAX ? (uint64_t)INT32_MAX : timeout_seconds;
     wait_bounded(pid, limit == 0 ? 0 : started + limit * 1000u, result);
     result->duration_ms = (int64_t)(clock_milliseconds() - started);
+    if (exec_error != 0) {
+        result->status = HOOK_COMMAND_NOT_STARTED;
+        result->error_number = exec_error;
+    }
 }
 
 const char *hook_command_describe(const struct hook_command_result *result, char *text,

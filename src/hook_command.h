@@ -35,7 +35,7 @@ struct hook_command_result {
 };
 
 /* Runs program with environment (PATH is added) and waits at most timeout_seconds
- * (0: no limit). A program that cannot be executed exits 127, as under a shell. */
+ * (0: no limit). A program that cannot be executed is HOOK_COMMAND_NOT_STARTED. */
 void hook_command_run(const char *program, const struct hook_environment *environment,
                       uint64_t timeout_seconds, struct hook_command_result *result);
 

@@ -2,6 +2,7 @@
 /* The transition table and the transactions that apply it (see lifecycle.h for the
  * diagram and the invariants). */
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -119,6 +120,49 @@ static int check_reservation(struct store *store, const struct session *session,
     return result;
 }
 
+static int quota_room(struct store *store, const char *url_prefix, const char *owner,
+                      uint64_t limit, int64_t since, uint64_t adding, bool *over)
+{
+    uint64_t used = 0;
+    int result = limit == 0 ? STORE_OK
+                            : store_session_bytes_used(store, url_prefix, owner, since, &used);
+
+    *over = result == STORE_OK && limit != 0 && (used > limit || adding > limit - used);
+    if (*over)
+        log_warning("[%s] %s%s holds %" PRIu64 " bytes of its quota of %" PRIu64 ": %" PRIu64
+                    " more refused until some are freed", url_prefix,
+                    owner != NULL ? "user " : "the prefix", owner != NULL ? owner : "", used,
+                    limit, adding);
+    return result;
+}
+
+static int quota_exceeded(struct store *store, const struct lifecycle_quota *quota,
+                          const char *url_prefix, const char *owner, uint64_t adding,
+                          bool *over)
+{
+    int result = STORE_OK;
+
+    *over = false;
+    if (owner != NULL && owner[0] != '\0')
+        result = quota_room(store, url_prefix, owner, quota->per_owner, quota->committed_since,
+                            adding, over);
+    if (result == STORE_OK && !*over)
+        result = quota_room(store, url_prefix, NULL, quota->per_prefix,
+                            quota->committed_since, adding, over);
+    return result;
+}
+
+enum outcome lifecycle_check_quota(struct store *store, const struct lifecycle_quota *quota,
+                                   const char *url_prefix, const char *owner, uint64_t adding)
+{
+    bool over = false;
+    int result = quota_exceeded(store, quota, url_prefix, owner, adding, &over);
+
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    return over ? OUTCOME_QUOTA_EXCEEDED : OUTCOME_OK;
+}
+
 /* STORE_OK with *refusal OUTCOME_OK when the session may be created. */
 static int admit(struct store *store, const struct session *session,
                  const struct lifecycle_admission *admission, enum outcome *refusal)
@@ -134,8 +178,14 @@ static int admit(struct store *store, const struct session *session,
         return STORE_OK;
     }
     result = check_reservation(store, session, admission, &refused);
-    if (result == STORE_OK && refused)
+    if (result == STORE_OK && refused) {
         *refusal = OUTCOME_DESTINATION_RESERVED;
+        return STORE_OK;
+    }
+    result = quota_exceeded(store, &admission->quota, session->url_prefix, session->owner, 1,
+                            &refused);
+    if (result == STORE_OK && refused)
+        *refusal = OUTCOME_QUOTA_EXCEEDED;
     return result;
 }
 

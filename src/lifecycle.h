@@ -80,11 +80,24 @@ enum lifecycle_actor {
  * reserve_destination (overwrites off), an unfinished session that has had a Fragment
  * reserves its destination, so that a second upload to the same name is refused now
  * rather than found unable to commit at its end. */
+struct lifecycle_quota {
+    uint64_t per_owner;       /* bytes, 0 = none; applies to sessions with an owner */
+    uint64_t per_prefix;      /* bytes, 0 = none */
+    int64_t committed_since;  /* commits before this no longer count */
+};
+
 struct lifecycle_admission {
     uint64_t per_owner;
     uint64_t per_address;
     bool reserve_destination;
+    struct lifecycle_quota quota; /* a new session needs room for at least a byte */
 };
+
+/* Whether adding more bytes to url_prefix's sessions of owner stays within quota
+ * (store_session_bytes_used). OUTCOME_OK, OUTCOME_QUOTA_EXCEEDED (logged), or a
+ * database outcome. */
+enum outcome lifecycle_check_quota(struct store *store, const struct lifecycle_quota *quota,
+                                   const char *url_prefix, const char *owner, uint64_t adding);
 
 /* Inserts session (state open) and event after checking admission in the same write
  * transaction: race-free across responders. Returns OUTCOME_OK,

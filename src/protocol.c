@@ -3,6 +3,7 @@
  * session it names, moves bytes through the spool, and ends in one outcome; every change
  * of a session is a lifecycle transition that carries the request's audit event. */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "bits.h"
+#include "create_policy.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "outcome.h"
@@ -255,6 +257,15 @@ static void add_created_headers(struct reply *reply, const struct upload_prefix 
     }
 }
 
+static struct lifecycle_quota prefix_quota(const struct protocol_context *context,
+                                           const struct upload_prefix *prefix)
+{
+    uint64_t window = prefix->quota_window;
+    int64_t since = window >= (uint64_t)context->now ? 0 : context->now - (int64_t)window;
+
+    return (struct lifecycle_quota){prefix->quota_per_user, prefix->quota_per_prefix, since};
+}
+
 static enum outcome insert_session(struct protocol_context *context,
                                    const struct upload_prefix *prefix,
                                    const struct bits_request *request, char *relative,
@@ -288,6 +299,7 @@ static enum outcome insert_session(struct protocol_context *context,
         .per_address = prefix->max_sessions_per_address,
         .reserve_destination = !prefix->allow_overwrite &&
                                prefix->notification == NOTIFICATION_NONE,
+        .quota = prefix_quota(context, prefix),
     };
     record->session_id = session_id;
     struct store_event event = answer_event(context, request, reply, record);
@@ -306,6 +318,10 @@ static void handle_create_session(struct protocol_context *context,
     const char *owner = record->owner;
 
     enum outcome outcome = create_session_check(prefix, remainder, request, &relative);
+    if (outcome == OUTCOME_OK)
+        outcome = create_policy_check_name(prefix, relative);
+    if (outcome == OUTCOME_OK)
+        outcome = create_policy_run_hook(prefix, request, owner, relative);
     if (outcome == OUTCOME_OK)
         outcome = insert_session(context, prefix, request, relative, reply, record);
     if (outcome != OUTCOME_OK) {
@@ -742,6 +758,14 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
         goto out;
     }
     if (!session->total_known) {
+        /* The first Fragment announces the size: it must fit the quotas whole. */
+        struct lifecycle_quota quota = prefix_quota(context, prefix);
+        enum outcome room = lifecycle_check_quota(context->store, &quota, prefix->url_prefix,
+                                                  session->owner, request->range.total);
+        if (room != OUTCOME_OK) {
+            outcome_answer(reply, room);
+            goto out;
+        }
         session->total_known = true;
         session->total_size = request->range.total;
     }
@@ -751,6 +775,38 @@ out:
 }
 
 /* ---- Close-Session and the commit ---- */
+
+/* file_group by name, or (gid_t)-1 for none or a group that no longer exists (logged:
+ * the upload is committed all the same rather than held back by a name). */
+static gid_t file_group_id(const struct upload_prefix *prefix)
+{
+    struct group entry, *found = NULL;
+    char buffer[4096];
+
+    if (prefix->file_group == NULL)
+        return (gid_t)-1;
+    int error = getgrnam_r(prefix->file_group, &entry, buffer, sizeof buffer, &found);
+    if (found != NULL)
+        return found->gr_gid;
+    log_error("[%s] file_group %s: %s; committed files keep the service user's group",
+              prefix->url_prefix, prefix->file_group,
+              error != 0 ? strerror(error) : "no such group");
+    return (gid_t)-1;
+}
+
+/* file_mode and file_group, before the rename. A failure is logged, and the upload is
+ * committed with the mode it has: a Close must not fail for ever over permissions. */
+static void apply_file_permissions(const struct upload_prefix *prefix,
+                                   const struct session *session, struct spool_file *file)
+{
+    int result = spool_set_permissions(file, prefix->file_mode, file_group_id(prefix));
+
+    if (result != 0)
+        log_error("session %s: cannot give %s mode %04o%s%s: %s (is the service user a "
+                  "member of that group?)", session->id, spool_path(file), prefix->file_mode,
+                  prefix->file_group != NULL ? " and group " : "",
+                  prefix->file_group != NULL ? prefix->file_group : "", strerror(-result));
+}
 
 /* Puts a complete upload in place: renamed to its destination, or, for an upload-reply
  * job whose application did not ask for a copy, removed. */
@@ -773,6 +829,7 @@ static enum outcome move_into_place(const struct upload_prefix *prefix,
         log_error("cannot open spool file of %s: %s", session->id, strerror(-result));
         return OUTCOME_SPOOL_OPEN_FAILED;
     }
+    apply_file_permissions(prefix, session, file);
     result = spool_commit(file, prefix->root, session->destination, prefix->allow_overwrite,
                           prefix->create_directories);
     spool_close(file);

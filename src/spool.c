@@ -570,6 +570,18 @@ int spool_commit(struct spool_file *file, const char *root, const char *relative
     return result;
 }
 
+int spool_set_permissions(struct spool_file *file, unsigned mode, gid_t group)
+{
+    int result = 0;
+
+    if (group != (gid_t)-1 && fchown(file->file_fd, (uid_t)-1, group) != 0)
+        result = -errno;
+    /* After the chown, which may clear set-group-ID bits; and also when it failed. */
+    if (fchmod(file->file_fd, (mode_t)(mode & 07777u)) != 0 && result == 0)
+        result = -errno;
+    return result;
+}
+
 bool spool_exists(const char *spool_directory, const char *session_id)
 {
     int error = 0;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "body.h"
 #include "content_hash.h"
@@ -74,6 +75,11 @@ int spool_free_space(struct spool_file *file, uint64_t *bytes);
  * filesystem, or -errno. The file stays open and is closed by spool_close. */
 int spool_commit(struct spool_file *file, const char *root, const char *relative_destination,
                  bool allow_overwrite, bool create_directories);
+
+/* Gives the file the mode (permission bits) and, unless group is (gid_t)-1, the group
+ * a committed file is to have: done before spool_commit, so that the file appears at
+ * its destination as it is meant to be. Returns 0 or -errno. */
+int spool_set_permissions(struct spool_file *file, unsigned mode, gid_t group);
 
 /* True when the session's spool file exists (for finishing a crashed commit). */
 bool spool_exists(const char *spool_directory, const char *session_id);

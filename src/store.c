@@ -140,6 +140,7 @@ enum statement_id {
     STATEMENT_EVENT_COUNT_ERRORS,
     STATEMENT_META_GET,
     STATEMENT_META_SET,
+    STATEMENT_SESSION_BYTES_USED,
     STATEMENT_HOOK_INSERT,
     STATEMENT_HOOK_NEXT_DUE,
     STATEMENT_HOOK_CLAIM,
@@ -185,6 +186,11 @@ static const char *const hook_kind_names[] = {[HOOK_COMMAND] = "command", [HOOK_
 /* Parameters are numbered so that each text lists its bindings in the order the code
  * binds them. */
 static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_SESSION_BYTES_USED] =
+        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
+        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= ?3 "
+        "THEN total_size ELSE 0 END), 0) FROM sessions "
+        "WHERE url_prefix = ?1 AND (?2 IS NULL OR owner = ?2)",
     [STATEMENT_HOOK_INSERT] =
         "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
         "url_path, sha256, state, attempts, due_at, created_at) VALUES "
@@ -1816,6 +1822,18 @@ int store_session_state_from_name(const char *name)
             return (int)index;
     }
     return -1;
+}
+
+int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
+                             int64_t committed_since, uint64_t *bytes)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_BYTES_USED);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, owner);
+    bind_integer(&bindings, committed_since);
+    return count_rows(&bindings, bytes);
 }
 
 /* ---- the hook queue ---- */

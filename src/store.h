@@ -165,6 +165,12 @@ int store_session_count_active_from(struct store *store, const char *client_addr
 int store_session_count_reserving(struct store *store, const char *url_prefix,
                                   const char *destination, uint64_t *count);
 
+/* The bytes url_prefix's sessions (of owner, or all when owner is NULL) take up: the
+ * total (else the held size) of those not finished, plus the size of those committed
+ * at or after committed_since (while their rows are kept). For the byte quotas. */
+int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
+                             int64_t committed_since, uint64_t *bytes);
+
 /* Calls visit for every session in one of the states open, complete, closing whose
  * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The
  * session passed is freed after visit returns. Used by gc. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "hook_post.h"
+#include "http_test_server.h"
 #include "hooks.h"
 #include "store.h"
 #include "test_support.h"
@@ -361,6 +363,80 @@ static void test_the_json_document_escapes_what_a_client_chose(void **state)
     free(document);
 }
 
+/* The application: answers the first POST with 500, the second with 200, and keeps
+ * the second's Content-Type and body. */
+static void serve_two_posts(int listener, const char *directory)
+{
+    static const int statuses[] = {500, 200};
+    char path[256];
+
+    for (size_t index = 0; index < sizeof statuses / sizeof statuses[0]; index++) {
+        int status = statuses[index];
+        size_t head_length = 0, total = 0;
+        int connection = accept(listener, NULL, NULL);
+        char *request = connection >= 0 ? test_server_read_request(connection, &head_length,
+                                                                   &total)
+                                        : NULL;
+        if (request == NULL)
+            _exit(2);
+        char *type = test_server_header_value(request, "Content-Type");
+        snprintf(path, sizeof path, "%s/body", directory);
+        test_server_store_file(path, request + head_length, total - head_length);
+        snprintf(path, sizeof path, "%s/type", directory);
+        test_server_store_file(path, type != NULL ? type : "", type != NULL ? strlen(type) : 0);
+        test_server_answer(connection, status, NULL, NULL);
+        close(connection);
+        free(type);
+        free(request);
+    }
+    _exit(0);
+}
+
+static void test_on_commit_url_posts_the_json_document_until_a_2xx(void **state)
+{
+    char directory[] = "/tmp/bitspool-hook-url-XXXXXX";
+    char configuration[256], path[300], expected[1024];
+    int port = 0;
+    int listener = test_server_listen(4, &port);
+    size_t length = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(directory));
+    pid_t server = fork();
+    assert_true(server >= 0);
+    if (server == 0)
+        serve_two_posts(listener, directory);
+    close(listener);
+    snprintf(configuration, sizeof configuration,
+             "on_commit_url = http://127.0.0.1:%d/committed\n", port);
+    struct fixture *fixture = fixture_create(configuration);
+    fixture->configuration->hook_retry_delay = 0;
+    char *id = upload(fixture);
+    struct hooks_report report = run_due(fixture);
+    assert_int_equal(report.retried, 1);
+    assert_int_equal(report.done, 1);
+    snprintf(path, sizeof path, "%s/type", directory);
+    char *type = read_whole_file(path, &length);
+    assert_non_null(type);
+    assert_string_equal(type, "application/json");
+    snprintf(path, sizeof path, "%s/body", directory);
+    char *body = read_whole_file(path, &length);
+    assert_non_null(body);
+    snprintf(expected, sizeof expected,
+             "{\"event\":\"commit\",\"session_id\":\"%s\",\"path\":\"%s/report.bin\","
+             "\"size\":%zu,\"owner\":\"\",\"client_address\":\"192.0.2.7\",\"url\":\"%s\","
+             "\"sha256\":\"%s\",\"attempt\":2}\n", id, fixture->root, strlen(DATA), URL,
+             DATA_SHA256);
+    assert_string_equal(body, expected);
+    free(type);
+    free(body);
+    free(id);
+    test_server_stop(&server);
+    fixture_destroy(fixture);
+    snprintf(path, sizeof path, "rm -rf '%s'", directory);
+    assert_int_equal(system(path), 0);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -376,6 +452,7 @@ int main(void)
         TEST(test_a_claimed_row_is_not_taken_until_its_claim_expires),
         cmocka_unit_test(test_a_prefix_without_hooks_queues_nothing),
         cmocka_unit_test(test_the_json_document_escapes_what_a_client_chose),
+        cmocka_unit_test(test_on_commit_url_posts_the_json_document_until_a_2xx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,7 +94,14 @@ static CURLcode set_options(CURL *handle, const char *url, const char *document,
     if (code == CURLE_OK)
         code = curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
     if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    if (code == CURLE_OK)
         code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     return code;
 }
 

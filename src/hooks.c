@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hook_command.h"
 #include "hook_post.h"
 #include "log.h"
@@ -101,20 +102,10 @@ static int run_command(const struct store_hook *hook, uint64_t timeout, char *re
     return outcome.status == HOOK_COMMAND_EXITED && outcome.exit_code == 0 ? 0 : -1;
 }
 
-static int64_t milliseconds_since(const struct timespec *start)
-{
-    struct timespec now;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (int64_t)(now.tv_sec - start->tv_sec) * 1000 +
-           (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 static int run_post(const struct store_hook *hook, uint64_t timeout, char *result, size_t size,
                     int64_t *duration_ms)
 {
-    struct timespec start;
+    uint64_t start = clock_milliseconds();
     long status = 0;
     char *document = hook_post_document(hook);
 
@@ -122,10 +113,8 @@ static int run_post(const struct store_hook *hook, uint64_t timeout, char *resul
         snprintf(result, size, "not sent: out of memory");
         return -1;
     }
-    if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)
-        memset(&start, 0, sizeof start);
     int posted = hook_post(hook->target, document, timeout, &status, result, size);
-    *duration_ms = milliseconds_since(&start);
+    *duration_ms = (int64_t)(clock_milliseconds() - start);
     free(document);
     return posted;
 }

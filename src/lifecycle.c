@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lifecycle.h"
@@ -309,7 +310,16 @@ enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *p
                               const struct store_event *event, int64_t now)
 {
     const struct upload_prefix *hooks_of = upload_reply_commits_upload(session) ? prefix : NULL;
+    char message[sizeof "committed, SHA-256 " + CONTENT_HASH_HEX_SIZE];
+    struct store_event own;
 
+    /* The digest goes in the commit's event, unless the event already says why. */
+    if (session->sha256[0] != '\0' && (event == NULL || event->message == NULL)) {
+        own = event != NULL ? *event : actor_event(session, SESSION_COMMITTED, actor, now);
+        snprintf(message, sizeof message, "committed, SHA-256 %s", session->sha256);
+        own.message = message;
+        event = &own;
+    }
     return change(store, hooks_of, session, SESSION_COMMITTED, actor, event, now);
 }
 

@@ -53,9 +53,24 @@ static void close_session(struct fixture *fixture, const char *id)
     assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
 }
 
+static int find_commit_message(void *context, const struct store_event *event)
+{
+    char *found = context;
+
+    if (event->message != NULL && strncmp(event->message, "committed, SHA-256 ", 19) == 0)
+        snprintf(found, CONTENT_HASH_HEX_SIZE, "%s", event->message + 19);
+    return 0;
+}
+
+/* The committed state, the digest in the session row and in the commit's event. */
 static void assert_session_sha256(struct fixture *fixture, const char *id, const char *expected)
 {
     struct session session;
+    char in_event[CONTENT_HASH_HEX_SIZE] = "";
+
+    assert_int_equal(store_event_list(fixture->store, id, find_commit_message, in_event),
+                     STORE_OK);
+    assert_string_equal(in_event, expected);
 
     assert_int_equal(store_session_load(fixture->store, id, &session), STORE_OK);
     assert_int_equal(session.state, SESSION_COMMITTED);

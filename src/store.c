@@ -147,6 +147,7 @@ enum statement_id {
     STATEMENT_HOOK_FINISH,
     STATEMENT_HOOK_RETRY,
     STATEMENT_HOOK_LIST,
+    STATEMENT_HOOK_DELETE_DONE,
     STATEMENT_COUNT
 };
 
@@ -210,6 +211,8 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_HOOK_RETRY] =
         "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = ?2, "
         "finished_at = NULL WHERE id = ?1 AND state IN ('pending', 'done', 'dead')",
+    /* Dead rows stay until the administrator has dealt with them. */
+    [STATEMENT_HOOK_DELETE_DONE] = "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < ?1",
     [STATEMENT_HOOK_LIST] =
         "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE ?1 IS NULL OR state = ?1 "
         "ORDER BY id DESC LIMIT ?2",
@@ -1518,6 +1521,15 @@ static int delete_finished_session(struct store *store, const char *id, int64_t 
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
  * that stops leaves the rest for the next purge. */
+static int delete_done_hooks(struct store *store, int64_t before)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_DELETE_DONE);
+    bind_integer(&bindings, before);
+    return run(&bindings, "deleting old hook runs");
+}
+
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
@@ -1525,6 +1537,8 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
     struct session_list list;
     int result = delete_old_events(store, events_before);
 
+    if (result == STORE_OK)
+        result = delete_done_hooks(store, before);
     if (result != STORE_OK)
         return result;
     statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);

@@ -184,8 +184,8 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context);
 
 /* Deletes finished sessions (committed, cancelled, expired) finished before `before`
- * and calls visit for each first (to remove lock files). Deletes events before
- * events_before. */
+ * and calls visit for each first (to remove lock files), and the hook runs done before
+ * then (dead ones stay). Deletes events before events_before. */
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context);
 

@@ -328,6 +328,31 @@ static void test_a_claimed_row_is_not_taken_until_its_claim_expires(void **state
     free(id);
 }
 
+/* Retention: done rows go with the finished sessions; dead ones wait for the
+ * administrator. */
+static void test_purge_removes_done_runs_and_keeps_dead_ones(void **state)
+{
+    struct hook_setup *setup = *state;
+    struct store *store = setup->fixture->store;
+    struct store_hook row = {.session_id = "{S}", .target = "/bin/true", .path = "/p",
+                             .created_at = 10};
+    struct store_hook claimed;
+    enum hook_state outcomes[] = {HOOK_DONE, HOOK_DEAD};
+
+    for (size_t index = 0; index < 2; index++) {
+        assert_int_equal(store_hook_insert(store, &row), STORE_OK);
+        assert_int_equal(store_hook_claim(store, 20, 100, &claimed), STORE_OK);
+        assert_int_equal(store_hook_finish(store, &claimed, outcomes[index], 20, "x", 1, 30),
+                         STORE_OK);
+        store_hook_clear(&claimed);
+    }
+    assert_int_equal(queue(setup->fixture).count, 2);
+    assert_int_equal(store_purge(store, 31, 0, NULL, NULL), STORE_OK);
+    struct collected left = queue(setup->fixture);
+    assert_int_equal(left.count, 1);
+    assert_string_equal(left.state, "dead");
+}
+
 static void test_a_prefix_without_hooks_queues_nothing(void **state)
 {
     struct fixture *fixture = fixture_create(NULL);
@@ -450,6 +475,7 @@ int main(void)
         TEST(test_a_hook_that_outlives_its_timeout_is_killed),
         TEST(test_a_hook_survives_a_crash_right_after_the_commit),
         TEST(test_a_claimed_row_is_not_taken_until_its_claim_expires),
+        TEST(test_purge_removes_done_runs_and_keeps_dead_ones),
         cmocka_unit_test(test_a_prefix_without_hooks_queues_nothing),
         cmocka_unit_test(test_the_json_document_escapes_what_a_client_chose),
         cmocka_unit_test(test_on_commit_url_posts_the_json_document_until_a_2xx),

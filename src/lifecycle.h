@@ -130,7 +130,9 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
 /* closing -> committed, with the rows of prefix's commit hooks (on_commit,
  * on_commit_url) queued in the same transaction when the upload was put in place
  * (upload_reply_commits_upload): a hook is never lost to a crash after the commit,
- * and never queued for a commit that did not happen. Otherwise as lifecycle_change. */
+ * and never queued for a commit that did not happen. The event (or the actor's own)
+ * gets "committed, SHA-256 ..." as its message when it has none. Otherwise as
+ * lifecycle_change. */
 enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *prefix,
                               struct session *session, enum lifecycle_actor actor,
                               const struct store_event *event, int64_t now);

@@ -5,6 +5,7 @@
 #include "configuration.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -39,6 +40,7 @@ enum value_kind {
     VALUE_COUNT,       /* plain decimal number */
     VALUE_BOOLEAN,
     VALUE_CHOICE,      /* one of a fixed list of words, stored by a key-specific function */
+    VALUE_MODE,        /* octal permission bits, 0 to 0777 */
 };
 
 struct choice {
@@ -122,6 +124,9 @@ static const struct key keys[] = {
     {"log_level", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_level_choices, store_log_level,
      "error, warning, info or debug"},
     {GLOBAL_SPOOL_KEY, SCOPE_GLOBAL, VALUE_PATH, 0, NULL, NULL, NULL},
+    GLOBAL("hook_timeout", VALUE_DURATION, hook_timeout),
+    GLOBAL("hook_attempts", VALUE_COUNT, hook_attempts),
+    GLOBAL("hook_retry_delay", VALUE_DURATION, hook_retry_delay),
 
     PREFIX("root", VALUE_PATH, root),
     PREFIX("spool", VALUE_PATH, spool_directory),
@@ -144,6 +149,17 @@ static const struct key keys[] = {
     PREFIX("notification_timeout", VALUE_DURATION, notification_timeout),
     PREFIX("reply_directory", VALUE_PATH, reply_directory),
     PREFIX("reply_url", VALUE_TEXT, reply_url),
+    PREFIX("on_commit", VALUE_PATH, on_commit),
+    PREFIX("on_commit_url", VALUE_TEXT, on_commit_url),
+    PREFIX("on_create", VALUE_PATH, on_create),
+    PREFIX("on_create_timeout", VALUE_DURATION, on_create_timeout),
+    PREFIX("allow_names", VALUE_TEXT, allow_names),
+    PREFIX("deny_names", VALUE_TEXT, deny_names),
+    PREFIX("quota_per_user", VALUE_SIZE, quota_per_user),
+    PREFIX("quota_per_prefix", VALUE_SIZE, quota_per_prefix),
+    PREFIX("quota_window", VALUE_DURATION, quota_window),
+    PREFIX("file_mode", VALUE_MODE, file_mode),
+    PREFIX("file_group", VALUE_TEXT, file_group),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -400,6 +416,24 @@ static int store_choice(struct parser *parser, const struct key *key, void *sect
     return -1;
 }
 
+/* Octal digits only, as chmod takes them: "0640", "640". */
+static int store_mode(struct parser *parser, const struct key *key, unsigned *mode,
+                      const char *value)
+{
+    unsigned parsed = 0;
+    const char *cursor = value;
+
+    while (*cursor >= '0' && *cursor <= '7' && parsed <= 0777)
+        parsed = parsed * 8 + (unsigned)(*cursor++ - '0');
+    if (*value == '\0' || *cursor != '\0' || parsed > 0777) {
+        fail(parser, "%s: \"%.*s%s\" is not a file mode (expected octal such as 0640)",
+             key->name, quoted_length(value), value, ellipsis(value));
+        return -1;
+    }
+    *mode = parsed;
+    return 0;
+}
+
 static int store_value(struct parser *parser, const struct key *key, void *section,
                        const char *value)
 {
@@ -434,6 +468,8 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
         return -1;
     case VALUE_CHOICE:
         return store_choice(parser, key, section, value);
+    case VALUE_MODE:
+        return store_mode(parser, key, (unsigned *)(void *)field, value);
     }
     return -1;
 }
@@ -451,6 +487,9 @@ static void set_global_defaults(struct configuration *configuration)
     configuration->min_free_space = 0;
     configuration->log_target = LOG_TARGET_STDERR;
     configuration->log_level = LOG_LEVEL_INFO;
+    configuration->hook_timeout = 60;
+    configuration->hook_attempts = 5;
+    configuration->hook_retry_delay = 60;
 }
 
 static void set_prefix_defaults(struct upload_prefix *prefix)
@@ -470,6 +509,9 @@ static void set_prefix_defaults(struct upload_prefix *prefix)
     prefix->host_id_fallback_timeout = SECONDS_PER_DAY;
     prefix->notification = NOTIFICATION_NONE;
     prefix->notification_timeout = 300;
+    prefix->on_create_timeout = 10;
+    prefix->quota_window = 7 * SECONDS_PER_DAY;
+    prefix->file_mode = 0640;
 }
 
 static struct upload_prefix *current_prefix(struct parser *parser)
@@ -582,6 +624,15 @@ static char *join_path(const char *directory, const char *name)
 }
 
 /* Fills the defaults that depend on other keys, once the whole section is known. */
+static size_t key_index(const char *name)
+{
+    for (size_t index = 0; index < KEY_COUNT; index++) {
+        if (strcmp(keys[index].name, name) == 0)
+            return index;
+    }
+    return 0;
+}
+
 static int finish_prefix(struct parser *parser)
 {
     struct upload_prefix *prefix;
@@ -613,6 +664,12 @@ static int finish_prefix(struct parser *parser)
         fail(parser, "section [%s]: spool %s is the root itself; use a directory inside "
              "it, such as %s/.bitspool", prefix->url_prefix, prefix->spool_directory,
              strcmp(prefix->root, "/") == 0 ? "" : prefix->root);
+        return -1;
+    }
+    if (prefix->file_group != NULL && getgrnam(prefix->file_group) == NULL) {
+        parser->line_number = parser->key_lines[key_index("file_group")];
+        fail(parser, "file_group: no group named \"%.*s%s\"", quoted_length(prefix->file_group),
+             prefix->file_group, ellipsis(prefix->file_group));
         return -1;
     }
     return 0;
@@ -908,6 +965,12 @@ static void free_prefix(struct upload_prefix *prefix)
     free(prefix->notification_url);
     free(prefix->reply_directory);
     free(prefix->reply_url);
+    free(prefix->on_commit);
+    free(prefix->on_commit_url);
+    free(prefix->on_create);
+    free(prefix->allow_names);
+    free(prefix->deny_names);
+    free(prefix->file_group);
 }
 
 void configuration_free(struct configuration *configuration)

@@ -59,6 +59,18 @@ struct upload_prefix {
     char *reply_directory;                /* "reply_directory": default <spool>/replies */
     char *reply_url;                      /* "reply_url": URL prefix under which the web
                                              server serves reply_directory; NULL = none */
+    /* Acting on arriving files (docs/hooks.md). */
+    char *on_commit;            /* "on_commit": program run after each commit, NULL = none */
+    char *on_commit_url;        /* "on_commit_url": URL a JSON document is POSTed to */
+    char *on_create;            /* "on_create": program that allows (exit 0) a session */
+    uint64_t on_create_timeout; /* "on_create_timeout", default 10s */
+    char *allow_names;          /* "allow_names": glob patterns, blank-separated, NULL = all */
+    char *deny_names;           /* "deny_names": glob patterns refused, NULL = none */
+    uint64_t quota_per_user;    /* "quota_per_user": bytes held + committed, 0 = none */
+    uint64_t quota_per_prefix;  /* "quota_per_prefix": the same for the whole prefix */
+    uint64_t quota_window;      /* "quota_window": commits counted this far back, 7d */
+    unsigned file_mode;         /* "file_mode": of committed files, default 0640 */
+    char *file_group;           /* "file_group": their group, NULL = the service user's */
 };
 
 struct configuration {
@@ -75,6 +87,9 @@ struct configuration {
     char *health_url;               /* "health_url": GET/HEAD answers 200 or 503; NULL = none */
     enum log_target log_target;     /* "log": stderr|syslog */
     enum log_level log_level;       /* "log_level": error|warning|info|debug, default info */
+    uint64_t hook_timeout;          /* "hook_timeout": one on_commit run, default 60s */
+    uint64_t hook_attempts;         /* "hook_attempts": runs before dead-letter, default 5 */
+    uint64_t hook_retry_delay;      /* "hook_retry_delay": first backoff, doubled, 1m */
     struct upload_prefix *prefixes;
     size_t prefix_count;
 };

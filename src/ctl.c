@@ -24,6 +24,7 @@
 #include "cgi.h"
 #include "configuration.h"
 #include "ctl_check.h"
+#include "ctl_hooks.h"
 #include "ctl_output.h"
 #include "gc.h"
 #include "lifecycle.h"
@@ -58,6 +59,7 @@ struct arguments {
     bool has_since, has_until;
     int64_t since, until; /* Unix seconds, inclusive */
     char session_id[BITS_SESSION_ID_SIZE];
+    const char *hook_id; /* hooks retry ID */
 };
 
 struct ctl {
@@ -76,6 +78,7 @@ struct command {
     bool takes_session_id;
     int store_mode;            /* enum store_open_mode, or -1 for no database */
     int (*run)(struct ctl *ctl, const struct arguments *arguments);
+    const char *word_name; /* the second word's name in messages, for "hooks retry ID" */
 };
 
 /* ---- the columns ---- */
@@ -83,7 +86,7 @@ struct command {
 enum session_column {
     SC_ID, SC_STATE, SC_OWNER, SC_ADDRESS, SC_HELD, SC_TOTAL, SC_PERCENT, SC_RATE, SC_IDLE,
     SC_CREATED, SC_PROGRESS, SC_FINISHED, SC_URL, SC_PREFIX, SC_DESTINATION, SC_NAME,
-    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_COUNT
+    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_SHA256, SC_COUNT
 };
 
 static const struct ctl_column session_columns[SC_COUNT] = {
@@ -107,6 +110,7 @@ static const struct ctl_column session_columns[SC_COUNT] = {
     [SC_JOB] = {"JOB", CTL_TEXT, false, "upload or upload-reply"},
     [SC_REPLY_URL] = {"REPLY-URL", CTL_TEXT, false, "upload-reply: the reply's URL"},
     [SC_NOTIFY] = {"NOTIFY", CTL_NUMBER, false, "upload-reply: the application's status"},
+    [SC_SHA256] = {"SHA256", CTL_TEXT, false, "SHA-256 of the file, once its commit began"},
 };
 
 enum event_column {
@@ -159,6 +163,9 @@ static void usage(FILE *out)
             "  migrate              back up the database and bring its schema up to date\n"
             "  check-config         show the effective configuration and check that the\n"
             "                       service user can use its directories and database\n"
+            "  hooks                the commit hooks' queue: pending, done, dead rows\n"
+            "  hooks run            run the due commit hooks now\n"
+            "  hooks retry ID       requeue a dead hook (ID from \"hooks\")\n"
             "filters of sessions:\n"
             "  --state STATE        open, complete, closing, committed, cancelled, expired\n"
             "  --owner USER         sessions of this user\n"
@@ -178,6 +185,8 @@ static void usage(FILE *out)
     ctl_columns_help(session_columns, SC_COUNT);
     printf("columns of events (-o):\n");
     ctl_columns_help(event_columns, EC_COUNT);
+    printf("columns of hooks (-o):\n");
+    ctl_hooks_columns_help();
 }
 
 /* ---- cell text ---- */
@@ -258,6 +267,7 @@ static void session_cells(const struct ctl *ctl, const struct session *session,
     cells[SC_ID] = session->id;
     cells[SC_STATE] = store_session_state_name(session->state);
     cells[SC_OWNER] = text_or_null(session->owner);
+    cells[SC_SHA256] = text_or_null(session->sha256);
     cells[SC_ADDRESS] = text_or_null(session->client_address);
     fill_progress(ctl, session, texts, cells);
     cells[SC_URL] = text_or_null(session->url_path);
@@ -492,7 +502,7 @@ static struct ctl_table *session_table(const struct ctl *ctl, const struct argum
 
     if (all.columns == NULL)
         all.columns = "ID,STATE,URL,PREFIX,DESTINATION,OWNER,ADDRESS,NAME,AGENT,HELD,TOTAL,"
-                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED";
+                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED,SHA256";
     struct ctl_table *selected = ctl_table_new("session", NULL, session_columns, SC_COUNT,
                                                &all, true);
     if (selected == NULL)
@@ -890,19 +900,38 @@ static int command_check_config(struct ctl *ctl, const struct arguments *argumen
     return ctl_check_config(ctl->configuration, ctl->configuration_path, &arguments->output);
 }
 
+static int command_hooks(struct ctl *ctl, const struct arguments *arguments)
+{
+    return ctl_hooks_list(ctl->store, &arguments->output);
+}
+
+static int command_hooks_run(struct ctl *ctl, const struct arguments *arguments)
+{
+    return ctl_hooks_run(ctl->store, ctl->configuration, &arguments->output);
+}
+
+static int command_hooks_retry(struct ctl *ctl, const struct arguments *arguments)
+{
+    return ctl_hooks_retry(ctl->store, arguments->hook_id, ctl->now);
+}
+
 /* ---- the command line ---- */
 
 static const struct command commands[] = {
     {"sessions", TAKES_SESSION_FILTERS | TAKES_TIME_FILTERS, false, STORE_OPEN_READ_ONLY,
-     command_sessions},
-    {"show", TAKES_NOTHING, true, STORE_OPEN_READ_ONLY, command_show},
-    {"events", TAKES_TIME_FILTERS, true, STORE_OPEN_READ_ONLY, command_events},
-    {"cancel", TAKES_NOTHING, true, STORE_OPEN_READ_WRITE, command_cancel},
-    {"gc", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_gc},
-    {"stats", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_stats},
-    {"metrics", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_metrics},
-    {"migrate", TAKES_NOTHING, false, STORE_OPEN_MIGRATE, command_migrate},
-    {"check-config", TAKES_NOTHING, false, -1, command_check_config},
+     command_sessions, NULL},
+    {"show", TAKES_NOTHING, true, STORE_OPEN_READ_ONLY, command_show, NULL},
+    {"events", TAKES_TIME_FILTERS, true, STORE_OPEN_READ_ONLY, command_events, NULL},
+    {"cancel", TAKES_NOTHING, true, STORE_OPEN_READ_WRITE, command_cancel, NULL},
+    {"gc", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_gc, NULL},
+    {"stats", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_stats, NULL},
+    {"metrics", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_metrics, NULL},
+    {"migrate", TAKES_NOTHING, false, STORE_OPEN_MIGRATE, command_migrate, NULL},
+    {"check-config", TAKES_NOTHING, false, -1, command_check_config, NULL},
+    {"hooks", TAKES_NOTHING, false, STORE_OPEN_READ_ONLY, command_hooks, NULL},
+    {"hooks run", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_hooks_run, NULL},
+    {"hooks retry", TAKES_NOTHING, false, STORE_OPEN_READ_WRITE, command_hooks_retry,
+     "one hook ID"},
 };
 
 static const struct command *command_named(const char *name)
@@ -913,6 +942,7 @@ static const struct command *command_named(const char *name)
     }
     return NULL;
 }
+
 
 /* A count from 1 to SIZE_MAX in decimal digits only: strtoull would take a sign. */
 static int parse_count(const char *text, uint64_t maximum, uint64_t *count)
@@ -1126,11 +1156,31 @@ static int parse_command_line(int argc, char **argv, int64_t now, struct argumen
     return 0;
 }
 
+/* "hooks run" and "hooks retry" are two words; the rest one. Consumes the second word
+ * of a two-word command from line. */
+static const struct command *command_of_line(struct command_line *line)
+{
+    char name[32];
+
+    if (line->word_count >= 2 && strcmp(line->words[0], "hooks") == 0 &&
+        strlen(line->words[1]) < sizeof name - sizeof "hooks ") {
+        snprintf(name, sizeof name, "hooks %s", line->words[1]);
+        const struct command *command = command_named(name);
+        if (command != NULL) {
+            for (int index = 1; index + 1 < line->word_count; index++)
+                line->words[index] = line->words[index + 1];
+            line->word_count--;
+            return command;
+        }
+    }
+    return command_named(line->words[0]);
+}
+
 /* Checks what the command line gave against what the command takes. */
 static int check_command_arguments(const struct command *command,
                                    const struct command_line *line, struct arguments *arguments)
 {
-    int expected = command->takes_session_id ? 2 : 1;
+    int expected = command->takes_session_id || command->word_name != NULL ? 2 : 1;
 
     if ((line->filters_given & ~command->filters) != 0) {
         fprintf(stderr, "bitspoolctl: %s takes no %s\n", command->name,
@@ -1141,8 +1191,14 @@ static int check_command_arguments(const struct command *command,
     }
     if (line->word_count != expected) {
         fprintf(stderr, "bitspoolctl: %s takes %s\n", command->name,
-                expected == 2 ? "one session ID" : "no arguments");
+                command->word_name != NULL ? command->word_name
+                : expected == 2            ? "one session ID"
+                                           : "no arguments");
         return -1;
+    }
+    if (command->word_name != NULL) {
+        arguments->hook_id = line->words[1];
+        return 0;
     }
     if (expected == 2 && parse_session_id(line->words[1], arguments->session_id) != 0) {
         fprintf(stderr, "bitspoolctl: \"%s\" is not a session ID such as "
@@ -1292,7 +1348,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    const struct command *command = command_named(line.words[0]);
+    const struct command *command = command_of_line(&line);
     if (command == NULL) {
         fprintf(stderr, "bitspoolctl: unknown command \"%s\"\n", line.words[0]);
         usage(stderr);

@@ -139,6 +139,28 @@ static void add_global_settings(struct settings *settings,
                 configuration->log_target == LOG_TARGET_SYSLOG ? "syslog" : "stderr");
     add_setting(settings, "log_level",
                 level < sizeof level_names / sizeof level_names[0] ? level_names[level] : "?");
+    add_duration(settings, "hook_timeout", configuration->hook_timeout);
+    add_count(settings, "hook_attempts", configuration->hook_attempts);
+    add_duration(settings, "hook_retry_delay", configuration->hook_retry_delay);
+}
+
+/* docs/hooks.md: hooks, name patterns, quotas, permissions. */
+static void add_arrival_settings(struct settings *settings, const struct upload_prefix *prefix)
+{
+    char mode[8];
+
+    add_setting(settings, "on_commit", prefix->on_commit);
+    add_setting(settings, "on_commit_url", prefix->on_commit_url);
+    add_setting(settings, "on_create", prefix->on_create);
+    add_duration(settings, "on_create_timeout", prefix->on_create_timeout);
+    add_setting(settings, "allow_names", prefix->allow_names);
+    add_setting(settings, "deny_names", prefix->deny_names);
+    add_size(settings, "quota_per_user", prefix->quota_per_user);
+    add_size(settings, "quota_per_prefix", prefix->quota_per_prefix);
+    add_duration(settings, "quota_window", prefix->quota_window);
+    snprintf(mode, sizeof mode, "%04o", prefix->file_mode & 07777u);
+    add_setting(settings, "file_mode", mode);
+    add_setting(settings, "file_group", prefix->file_group);
 }
 
 static void add_prefix_settings(struct settings *settings, const struct upload_prefix *prefix)
@@ -157,6 +179,7 @@ static void add_prefix_settings(struct settings *settings, const struct upload_p
                 prefix->owner_from == OWNER_FROM_REMOTE_USER ? "remote_user" : "none");
     add_setting(settings, "host_id", prefix->host_id);
     add_duration(settings, "host_id_fallback_timeout", prefix->host_id_fallback_timeout);
+    add_arrival_settings(settings, prefix);
     add_setting(settings, "notification", notification_name(prefix->notification));
     if (prefix->notification == NOTIFICATION_NONE)
         return;

@@ -27,6 +27,7 @@ static const struct hresult_entry known_hresults[] = {
     {0x80070050u, "file exists"},                       /* ERROR_FILE_EXISTS */
     {0x80070057u, "invalid argument"},                  /* E_INVALIDARG */
     {0x80070070u, "disk full"},                         /* ERROR_DISK_FULL */
+    {0x8007050Fu, "disk quota exceeded"},               /* ERROR_DISK_QUOTA_EXCEEDED */
     {0x8020001Bu, "invalid server response"},           /* BG_E_INVALID_SERVER_RESPONSE */
     {0x8020001Fu, "session not found"},                 /* BG_E_SESSION_NOT_FOUND */
     {0x80200020u, "upload too large"},                  /* BG_E_TOO_LARGE */

@@ -2,10 +2,13 @@
 /* The transition table and the transactions that apply it (see lifecycle.h for the
  * diagram and the invariants). */
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lifecycle.h"
+#include "hooks.h"
 #include "log.h"
 #include "spool.h"
 #include "upload_reply.h"
@@ -118,6 +121,49 @@ static int check_reservation(struct store *store, const struct session *session,
     return result;
 }
 
+static int quota_room(struct store *store, const char *url_prefix, const char *owner,
+                      uint64_t limit, int64_t since, uint64_t adding, bool *over)
+{
+    uint64_t used = 0;
+    int result = limit == 0 ? STORE_OK
+                            : store_session_bytes_used(store, url_prefix, owner, since, &used);
+
+    *over = result == STORE_OK && limit != 0 && (used > limit || adding > limit - used);
+    if (*over)
+        log_warning("[%s] %s%s holds %" PRIu64 " bytes of its quota of %" PRIu64 ": %" PRIu64
+                    " more refused until some are freed", url_prefix,
+                    owner != NULL ? "user " : "the prefix", owner != NULL ? owner : "", used,
+                    limit, adding);
+    return result;
+}
+
+static int quota_exceeded(struct store *store, const struct lifecycle_quota *quota,
+                          const char *url_prefix, const char *owner, uint64_t adding,
+                          bool *over)
+{
+    int result = STORE_OK;
+
+    *over = false;
+    if (owner != NULL && owner[0] != '\0')
+        result = quota_room(store, url_prefix, owner, quota->per_owner, quota->committed_since,
+                            adding, over);
+    if (result == STORE_OK && !*over)
+        result = quota_room(store, url_prefix, NULL, quota->per_prefix,
+                            quota->committed_since, adding, over);
+    return result;
+}
+
+enum outcome lifecycle_check_quota(struct store *store, const struct lifecycle_quota *quota,
+                                   const char *url_prefix, const char *owner, uint64_t adding)
+{
+    bool over = false;
+    int result = quota_exceeded(store, quota, url_prefix, owner, adding, &over);
+
+    if (result != STORE_OK)
+        return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
+    return over ? OUTCOME_QUOTA_EXCEEDED : OUTCOME_OK;
+}
+
 /* STORE_OK with *refusal OUTCOME_OK when the session may be created. */
 static int admit(struct store *store, const struct session *session,
                  const struct lifecycle_admission *admission, enum outcome *refusal)
@@ -133,8 +179,14 @@ static int admit(struct store *store, const struct session *session,
         return STORE_OK;
     }
     result = check_reservation(store, session, admission, &refused);
-    if (result == STORE_OK && refused)
+    if (result == STORE_OK && refused) {
         *refusal = OUTCOME_DESTINATION_RESERVED;
+        return STORE_OK;
+    }
+    result = quota_exceeded(store, &admission->quota, session->url_prefix, session->owner, 1,
+                            &refused);
+    if (result == STORE_OK && refused)
+        *refusal = OUTCOME_QUOTA_EXCEEDED;
     return result;
 }
 
@@ -179,9 +231,21 @@ static bool allowed(const struct session *session, enum session_state to,
     return false;
 }
 
+/* The state saved with a progress: only one that covers exactly the held bytes. */
+static int save_hash_state(struct store *store, struct session *session, uint64_t held,
+                           const struct content_hash *hash)
+{
+    session->has_hash_state = hash != NULL && content_hash_length(hash) == held;
+    if (session->has_hash_state)
+        content_hash_save(hash, session->hash_state);
+    return store_session_set_hash_state(store, session->id,
+                                        session->has_hash_state ? session->hash_state : NULL);
+}
+
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
-                                enum session_state to, enum lifecycle_actor actor,
-                                bool durable, const struct store_event *event, int64_t now)
+                                const struct content_hash *hash, enum session_state to,
+                                enum lifecycle_actor actor, bool durable,
+                                const struct store_event *event, int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -199,6 +263,8 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
     result = store_session_update_progress(store, session->id, held, session->total_known,
                                            session->total_size, to, now);
     if (result == STORE_OK)
+        result = save_hash_state(store, session, held, hash);
+    if (result == STORE_OK)
         result = store_event_add(store, event);
     enum outcome outcome = finish(store, result, durable || transition->durable);
     if (outcome == OUTCOME_OK) {
@@ -208,9 +274,11 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
     return outcome;
 }
 
-enum outcome lifecycle_change(struct store *store, struct session *session,
-                              enum session_state to, enum lifecycle_actor actor,
-                              const struct store_event *event, int64_t now)
+/* hooks_of: the prefix whose commit hooks a committed transition queues, or NULL. */
+static enum outcome change(struct store *store, const struct upload_prefix *hooks_of,
+                           struct session *session, enum session_state to,
+                           enum lifecycle_actor actor, const struct store_event *event,
+                           int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -225,6 +293,11 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     if (result != STORE_OK)
         return outcome_from_store(result, OUTCOME_DATABASE_FAILED);
     result = store_session_set_state(store, session->id, to, now);
+    if (result == STORE_OK && to == SESSION_CLOSING)
+        result = store_session_set_sha256(store, session->id, session->sha256);
+    /* In the commit's own transaction: a crash after it cannot lose the hook. */
+    if (result == STORE_OK && to == SESSION_COMMITTED && hooks_of != NULL)
+        result = hooks_enqueue_commit(store, hooks_of, session, now);
     /* The closing mark carries no event: the step that ends the commit does. */
     if (result == STORE_OK && to != SESSION_CLOSING)
         result = store_event_add(store, event);
@@ -235,6 +308,31 @@ enum outcome lifecycle_change(struct store *store, struct session *session,
     if (outcome == OUTCOME_OK)
         session->state = to;
     return outcome;
+}
+
+enum outcome lifecycle_change(struct store *store, struct session *session,
+                              enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now)
+{
+    return change(store, NULL, session, to, actor, event, now);
+}
+
+enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *prefix,
+                              struct session *session, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now)
+{
+    const struct upload_prefix *hooks_of = upload_reply_commits_upload(session) ? prefix : NULL;
+    char message[sizeof "committed, SHA-256 " + CONTENT_HASH_HEX_SIZE];
+    struct store_event own;
+
+    /* The digest goes in the commit's event, unless the event already says why. */
+    if (session->sha256[0] != '\0' && (event == NULL || event->message == NULL)) {
+        own = event != NULL ? *event : actor_event(session, SESSION_COMMITTED, actor, now);
+        snprintf(message, sizeof message, "committed, SHA-256 %s", session->sha256);
+        own.message = message;
+        event = &own;
+    }
+    return change(store, hooks_of, session, SESSION_COMMITTED, actor, event, now);
 }
 
 enum outcome lifecycle_record_answer(struct store *store, struct session *session,

@@ -28,7 +28,8 @@
  *                                                 never had a Fragment (an empty file)
  *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
  *   complete -> closing    [lifecycle_change]    Close-Session (durable)
- *   closing  -> committed  [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
+ *   closing  -> committed  [lifecycle_commit]    Close-, Cancel-Session, recovery (durable);
+ *                                                 queues the commit hooks
  *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
  *   closing  -> stranded   [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
  *   stranded -> cancelled  [lifecycle_end]       administrator
@@ -54,7 +55,7 @@
  *      expects, so a table row is never applied to a state it does not start from.
  *   5. The metrics counters of a transition (sessions created and ended, notifications)
  *      are bumped in its transaction; its packet event is counted by the database
- *      (sql/migrate-4-metrics.sql), so a counter never disagrees with what it counts. */
+ *      (sql/migrate-4.sql), so a counter never disagrees with what it counts. */
 #ifndef BITSPOOL_LIFECYCLE_H
 #define BITSPOOL_LIFECYCLE_H
 
@@ -62,6 +63,7 @@
 #include <stdint.h>
 
 #include "configuration.h"
+#include "content_hash.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -81,11 +83,24 @@ enum lifecycle_actor {
  * reserve_destination (overwrites off), an unfinished session that has had a Fragment
  * reserves its destination, so that a second upload to the same name is refused now
  * rather than found unable to commit at its end. */
+struct lifecycle_quota {
+    uint64_t per_owner;       /* bytes, 0 = none; applies to sessions with an owner */
+    uint64_t per_prefix;      /* bytes, 0 = none */
+    int64_t committed_since;  /* commits before this no longer count */
+};
+
 struct lifecycle_admission {
     uint64_t per_owner;
     uint64_t per_address;
     bool reserve_destination;
+    struct lifecycle_quota quota; /* a new session needs room for at least a byte */
 };
+
+/* Whether adding more bytes to url_prefix's sessions of owner stays within quota
+ * (store_session_bytes_used). OUTCOME_OK, OUTCOME_QUOTA_EXCEEDED (logged), or a
+ * database outcome. */
+enum outcome lifecycle_check_quota(struct store *store, const struct lifecycle_quota *quota,
+                                   const char *url_prefix, const char *owner, uint64_t adding);
 
 /* Inserts session (state open) and event after checking admission in the same write
  * transaction: race-free across responders. Returns OUTCOME_OK,
@@ -95,20 +110,34 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
                               const struct store_event *event);
 
 /* Records held bytes (and the total, once known) and moves between open and complete,
- * with the event of the packet that caused it. durable commits with a synced log: for
+ * with the event of the packet that caused it, and the SHA-256 state of the held bytes
+ * (hash NULL, or a hash of another length than held: saved as unknown, to be
+ * recomputed from the spool file). durable commits with a synced log: for
  * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
  * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
  * updated. */
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
-                                enum session_state to, enum lifecycle_actor actor,
-                                bool durable, const struct store_event *event, int64_t now);
+                                const struct content_hash *hash, enum session_state to,
+                                enum lifecycle_actor actor, bool durable,
+                                const struct store_event *event, int64_t now);
 
-/* Every other transition of the table. event NULL: the actor's own event is written
+/* Every other transition of the table. The closing mark also records session->sha256,
+ * the digest of the file about to be committed. event NULL: the actor's own event is written
  * (for gc, recovery and the administrator, which answer no packet). Returns
  * OUTCOME_OK, OUTCOME_DATABASE_BUSY or _FAILED; a transition that the table does not
  * allow is refused with OUTCOME_DATABASE_FAILED and logged: a programming error. */
 enum outcome lifecycle_change(struct store *store, struct session *session,
                               enum session_state to, enum lifecycle_actor actor,
+                              const struct store_event *event, int64_t now);
+
+/* closing -> committed, with the rows of prefix's commit hooks (on_commit,
+ * on_commit_url) queued in the same transaction when the upload was put in place
+ * (upload_reply_commits_upload): a hook is never lost to a crash after the commit,
+ * and never queued for a commit that did not happen. The event (or the actor's own)
+ * gets "committed, SHA-256 ..." as its message when it has none. Otherwise as
+ * lifecycle_change. */
+enum outcome lifecycle_commit(struct store *store, const struct upload_prefix *prefix,
+                              struct session *session, enum lifecycle_actor actor,
                               const struct store_event *event, int64_t now);
 
 /* Ends an open or complete session (cancelled or expired): removes its spool data and

@@ -48,8 +48,12 @@ enum outcome {
     OUTCOME_SESSION_NOT_AT_URL,
     OUTCOME_SESSION_ENDED,
     OUTCOME_SESSION_EXPIRED,
+    OUTCOME_NAME_NOT_ALLOWED,   /* allow_names, deny_names */
+    OUTCOME_CREATE_REFUSED,     /* on_create exited non-zero */
     /* Transient: 5xx, retried by the client; never a 4xx on Close-Session. */
     OUTCOME_TOO_MANY_SESSIONS,
+    OUTCOME_CREATE_HOOK_FAILED, /* on_create could not run, was killed or timed out */
+    OUTCOME_QUOTA_EXCEEDED,     /* quota_per_user, quota_per_prefix: until bytes free up */
     OUTCOME_DATABASE_BUSY,
     OUTCOME_REQUEST_ABANDONED,
     OUTCOME_DATABASE_FAILED,

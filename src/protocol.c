@@ -3,6 +3,7 @@
  * session it names, moves bytes through the spool, and ends in one outcome; every change
  * of a session is a lifecycle transition that carries the request's audit event. */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "bits.h"
+#include "create_policy.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "outcome.h"
@@ -51,8 +53,9 @@ static void settled(struct reply *reply, struct request_record *record, enum out
 
 static enum outcome settle_progress(struct protocol_context *context,
                                     const struct bits_request *request, struct session *session,
-                                    uint64_t held, enum lifecycle_actor actor,
-                                    struct reply *reply, struct request_record *record)
+                                    uint64_t held, const struct content_hash *hash,
+                                    enum lifecycle_actor actor, struct reply *reply,
+                                    struct request_record *record)
 {
     enum session_state to = session->total_known && held == session->total_size
                                 ? SESSION_COMPLETE
@@ -62,8 +65,8 @@ static enum outcome settle_progress(struct protocol_context *context,
     bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
                    held > session->held_size;
     struct store_event event = answer_event(context, request, reply, record);
-    enum outcome outcome = lifecycle_progress(context->store, session, held, to, actor, durable,
-                                              &event, context->now);
+    enum outcome outcome = lifecycle_progress(context->store, session, held, hash, to, actor,
+                                              durable, &event, context->now);
     settled(reply, record, outcome, true);
     return outcome;
 }
@@ -79,6 +82,23 @@ static enum outcome settle_change(struct protocol_context *context,
     if (request != NULL)
         event = answer_event(context, request, reply, record);
     enum outcome outcome = lifecycle_change(context->store, session, to, actor,
+                                            request != NULL ? &event : NULL, context->now);
+    settled(reply, record, outcome, request != NULL);
+    return outcome;
+}
+
+/* closing -> committed (with the commit hooks queued), recorded like settle_change. */
+static enum outcome settle_commit(struct protocol_context *context,
+                                  const struct upload_prefix *prefix,
+                                  const struct bits_request *request, struct session *session,
+                                  enum lifecycle_actor actor, struct reply *reply,
+                                  struct request_record *record)
+{
+    struct store_event event;
+
+    if (request != NULL)
+        event = answer_event(context, request, reply, record);
+    enum outcome outcome = lifecycle_commit(context->store, prefix, session, actor,
                                             request != NULL ? &event : NULL, context->now);
     settled(reply, record, outcome, request != NULL);
     return outcome;
@@ -265,6 +285,15 @@ static void add_created_headers(struct reply *reply, const struct upload_prefix 
     }
 }
 
+static struct lifecycle_quota prefix_quota(const struct protocol_context *context,
+                                           const struct upload_prefix *prefix)
+{
+    uint64_t window = prefix->quota_window;
+    int64_t since = window >= (uint64_t)context->now ? 0 : context->now - (int64_t)window;
+
+    return (struct lifecycle_quota){prefix->quota_per_user, prefix->quota_per_prefix, since};
+}
+
 static enum outcome insert_session(struct protocol_context *context,
                                    const struct upload_prefix *prefix,
                                    const struct bits_request *request, char *relative,
@@ -298,6 +327,7 @@ static enum outcome insert_session(struct protocol_context *context,
         .per_address = prefix->max_sessions_per_address,
         .reserve_destination = !prefix->allow_overwrite &&
                                prefix->notification == NOTIFICATION_NONE,
+        .quota = prefix_quota(context, prefix),
     };
     /* Checked last, just before the row is written: a client that gave up while the
      * request waited for a responder would never learn the session's id. */
@@ -324,6 +354,10 @@ static void handle_create_session(struct protocol_context *context,
     const char *owner = record->owner;
 
     enum outcome outcome = create_session_check(prefix, remainder, request, &relative);
+    if (outcome == OUTCOME_OK)
+        outcome = create_policy_check_name(prefix, relative);
+    if (outcome == OUTCOME_OK)
+        outcome = create_policy_run_hook(prefix, request, owner, relative);
     if (outcome == OUTCOME_OK)
         outcome = insert_session(context, prefix, request, relative, reply, record);
     if (outcome != OUTCOME_OK) {
@@ -475,7 +509,8 @@ static int open_complete(struct protocol_context *context, const struct upload_p
     }
     record->has_held_after = true;
     record->held_after = held;
-    settle_progress(context, request, session, held, actor, reply, record);
+    /* The saved hash state is of more bytes than are held now: recomputed later. */
+    settle_progress(context, request, session, held, NULL, actor, reply, record);
     return -1;
 }
 
@@ -638,12 +673,36 @@ static void append_body(struct protocol_context *context, const struct bits_requ
     add_progress_headers(reply, session, *held_after);
 }
 
+/* The SHA-256 state of the held bytes: the saved one when it is of exactly those bytes,
+ * else (a session from before hashing, a spool reconciled to fewer bytes, a failed
+ * save) recomputed by reading them once. Returns false when it cannot be had: the
+ * upload goes on and its digest is recomputed at the commit. */
+static bool held_hash(const struct session *session, struct spool_file *file, uint64_t held,
+                      struct content_hash *hash)
+{
+    if (session->has_hash_state &&
+        content_hash_load(hash, session->hash_state, sizeof session->hash_state) == 0 &&
+        content_hash_length(hash) == held)
+        return true;
+    if (held > 0)
+        log_info("session %s: recomputing the SHA-256 of the %" PRIu64 " bytes held",
+                 session->id, held);
+    int result = spool_hash_prefix(file, held, hash);
+    if (result == 0)
+        return true;
+    log_warning("session %s: cannot read the spool file for its SHA-256: %s", session->id,
+                strerror(-result));
+    return false;
+}
+
 static void fragment_append(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
                             uint64_t length, struct session *session, struct reply *reply,
                             struct request_record *record)
 {
     struct spool_file *file = NULL;
+    struct content_hash hash;
+    bool hashing = false;
     uint64_t held = 0, held_after = 0;
 
     int result = spool_open(prefix->spool_directory, session->id, true, &file);
@@ -660,6 +719,8 @@ static void fragment_append(struct protocol_context *context, const struct uploa
                     "; the client resends from %" PRIu64, session->id, held,
                     session->held_size, held);
     held_after = held;
+    hashing = held_hash(session, file, held, &hash);
+    spool_hash_attach(file, hashing ? &hash : NULL);
     if (request->range.first > held) {
         reply->status = 416;
         reply->message = "gap: resume from the received range";
@@ -674,8 +735,8 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     if (held_after == session->held_size && reply->status != 200)
         goto out;
     enum session_state before = session->state;
-    if (settle_progress(context, request, session, held_after, ACTOR_FRAGMENT, reply, record) !=
-            OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
+    if (settle_progress(context, request, session, held_after, hashing ? &hash : NULL,
+                        ACTOR_FRAGMENT, reply, record) != OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
         before == SESSION_COMPLETE)
         goto out;
     log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
@@ -735,6 +796,14 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
         goto out;
     }
     if (!session->total_known) {
+        /* The first Fragment announces the size: it must fit the quotas whole. */
+        struct lifecycle_quota quota = prefix_quota(context, prefix);
+        enum outcome room = lifecycle_check_quota(context->store, &quota, prefix->url_prefix,
+                                                  session->owner, request->range.total);
+        if (room != OUTCOME_OK) {
+            outcome_answer(reply, room);
+            goto out;
+        }
         session->total_known = true;
         session->total_size = request->range.total;
     }
@@ -744,6 +813,38 @@ out:
 }
 
 /* ---- Close-Session and the commit ---- */
+
+/* file_group by name, or (gid_t)-1 for none or a group that no longer exists (logged:
+ * the upload is committed all the same rather than held back by a name). */
+static gid_t file_group_id(const struct upload_prefix *prefix)
+{
+    struct group entry, *found = NULL;
+    char buffer[4096];
+
+    if (prefix->file_group == NULL)
+        return (gid_t)-1;
+    int error = getgrnam_r(prefix->file_group, &entry, buffer, sizeof buffer, &found);
+    if (found != NULL)
+        return found->gr_gid;
+    log_error("[%s] file_group %s: %s; committed files keep the service user's group",
+              prefix->url_prefix, prefix->file_group,
+              error != 0 ? strerror(error) : "no such group");
+    return (gid_t)-1;
+}
+
+/* file_mode and file_group, before the rename. A failure is logged, and the upload is
+ * committed with the mode it has: a Close must not fail for ever over permissions. */
+static void apply_file_permissions(const struct upload_prefix *prefix,
+                                   const struct session *session, struct spool_file *file)
+{
+    int result = spool_set_permissions(file, prefix->file_mode, file_group_id(prefix));
+
+    if (result != 0)
+        log_error("session %s: cannot give %s mode %04o%s%s: %s (is the service user a "
+                  "member of that group?)", session->id, spool_path(file), prefix->file_mode,
+                  prefix->file_group != NULL ? " and group " : "",
+                  prefix->file_group != NULL ? prefix->file_group : "", strerror(-result));
+}
 
 /* Puts a complete upload in place: renamed to its destination, or, for an upload-reply
  * job whose application did not ask for a copy, removed. */
@@ -766,6 +867,7 @@ static enum outcome move_into_place(const struct upload_prefix *prefix,
         log_error("cannot open spool file of %s: %s", session->id, strerror(-result));
         return OUTCOME_SPOOL_OPEN_FAILED;
     }
+    apply_file_permissions(prefix, session, file);
     result = spool_commit(file, prefix->root, session->destination, prefix->allow_overwrite,
                           prefix->create_directories);
     spool_close(file);
@@ -799,11 +901,38 @@ static int session_strand(struct protocol_context *context, const struct upload_
                : -1;
 }
 
+/* Fixes the SHA-256 of the upload about to be committed in session->sha256: from the
+ * saved state when it is of every held byte, else by reading the spool file once. */
+static enum outcome commit_digest(const struct upload_prefix *prefix, struct session *session)
+{
+    struct spool_file *file = NULL;
+    struct content_hash hash;
+
+    if (session->has_hash_state &&
+        content_hash_load(&hash, session->hash_state, sizeof session->hash_state) == 0 &&
+        content_hash_length(&hash) == session->held_size) {
+        content_hash_hex(&hash, session->sha256);
+        return OUTCOME_OK;
+    }
+    int result = spool_open(prefix->spool_directory, session->id, false, &file);
+    if (result == 0)
+        result = spool_hash_prefix(file, session->held_size, &hash);
+    spool_close(file);
+    if (result != 0) {
+        log_error("session %s: cannot read the spool file for its SHA-256: %s", session->id,
+                  strerror(-result));
+        return OUTCOME_SPOOL_READ_FAILED;
+    }
+    content_hash_hex(&hash, session->sha256);
+    return OUTCOME_OK;
+}
+
 static void log_committed(const struct upload_prefix *prefix, const struct session *session)
 {
     if (upload_reply_commits_upload(session))
-        log_info("session %s committed: %s/%s, %" PRIu64 " bytes", session->id, prefix->root,
-                 session->destination, session->total_size);
+        log_info("session %s committed: %s/%s, %" PRIu64 " bytes, SHA-256 %s", session->id,
+                 prefix->root, session->destination, session->total_size,
+                 session->sha256[0] != '\0' ? session->sha256 : "unknown");
     else
         log_info("session %s closed: the application had its %" PRIu64 " bytes", session->id,
                  session->total_size);
@@ -818,8 +947,10 @@ static int session_commit(struct protocol_context *context, const struct upload_
                           struct request_record *record)
 {
     if (session->state != SESSION_CLOSING) {
-        enum outcome marked =
-            lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL, context->now);
+        enum outcome marked = commit_digest(prefix, session);
+        if (marked == OUTCOME_OK)
+            marked = lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL,
+                                      context->now);
         if (marked != OUTCOME_OK) {
             outcome_answer(reply, marked);
             return -1;
@@ -836,8 +967,7 @@ static int session_commit(struct protocol_context *context, const struct upload_
             settle_change(context, request, session, SESSION_COMPLETE, actor, reply, record);
         return -1;
     }
-    if (settle_change(context, request, session, SESSION_COMMITTED, actor, reply, record) !=
-        OUTCOME_OK)
+    if (settle_commit(context, prefix, request, session, actor, reply, record) != OUTCOME_OK)
         return -1; /* stays `closing` with no spool file: the next request records it */
     if (session->job_kind == JOB_UPLOAD_REPLY)
         upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
@@ -919,7 +1049,7 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     }
     session->total_known = true;
     session->total_size = 0;
-    enum outcome outcome = lifecycle_progress(context->store, session, 0, SESSION_COMPLETE,
+    enum outcome outcome = lifecycle_progress(context->store, session, 0, NULL, SESSION_COMPLETE,
                                               ACTOR_CLOSE_SESSION, false, NULL, context->now);
     if (outcome != OUTCOME_OK) {
         outcome_answer(reply, outcome);

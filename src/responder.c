@@ -19,6 +19,7 @@
 #include "body.h"
 #include "cgi.h"
 #include "gc.h"
+#include "hooks.h"
 #include "log.h"
 #include "protocol.h"
 #include "router.h"
@@ -29,6 +30,8 @@
 #include "store.h"
 
 extern char **environ;
+
+#define RESPONDER_HOOKS_PER_PAUSE 4
 
 static volatile sig_atomic_t stop_requested;
 
@@ -98,6 +101,16 @@ static void collect_garbage_if_due(const struct configuration *configuration,
     if (report.expired > 0 || report.purged > 0)
         log_info("cleanup: %" PRIu64 " sessions expired, %" PRIu64 " purged, %" PRIu64
                  " busy", report.expired, report.purged, report.skipped);
+}
+
+/* Between requests, so that no client waits for a hook: a few due rows at a time. */
+static void run_hooks_if_due(const struct configuration *configuration, struct store *store)
+{
+    struct hooks_report report;
+
+    if (hooks_run_due(store, configuration, RESPONDER_HOOKS_PER_PAUSE, &report) != STORE_OK)
+        log_warning("the hook queue could not be read; it is tried again after the next "
+                    "request");
 }
 
 /* How one request arrives and is answered: FastCGI streams or CGI stdin/stdout. */
@@ -236,6 +249,7 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
     }
     if (protocol_recover(&recovery) != 0)
         log_warning("could not check for interrupted commits at start-up");
+    run_hooks_if_due(configuration, store);
     if (FCGX_Init() != 0 || FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("cannot initialise libfcgi");
         store_close(store);
@@ -265,6 +279,8 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         collect_garbage_if_due(configuration, store);
         if (blocked && sigprocmask(SIG_SETMASK, &previous, NULL) != 0)
             log_warning("cannot unblock stop signals: %s", strerror(errno));
+        if (!stop_requested)
+            run_hooks_if_due(configuration, store);
     }
     scoreboard_detach(scoreboard);
     FCGX_Free(&request, 1);

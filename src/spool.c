@@ -40,6 +40,7 @@ struct spool_file {
     int file_fd;
     char name[SESSION_FILE_NAME_SIZE];
     char *path;
+    struct content_hash *hash; /* advanced by spool_append when attached */
 };
 
 /* "<GUID without braces><suffix>" into name. Returns 0 or -EINVAL for a bad id. */
@@ -353,7 +354,7 @@ static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t o
 
 /* Streams length bytes from body to the file at offset, one buffer at a time.
  * *position advances past each byte written, also when it fails midway. */
-static int copy_body(int fd, struct body_reader *body, unsigned char *buffer,
+static int copy_body(struct spool_file *file, struct body_reader *body, unsigned char *buffer,
                      uint64_t length, uint64_t *position)
 {
     while (length > 0) {
@@ -366,8 +367,10 @@ static int copy_body(int fd, struct body_reader *body, unsigned char *buffer,
             return errno != 0 ? -errno : -EIO;
         if (count == 0)
             return -EPIPE;
-        result = write_at(fd, buffer, (size_t)count, *position, &written);
+        result = write_at(file->file_fd, buffer, (size_t)count, *position, &written);
         *position += written;
+        if (file->hash != NULL)
+            content_hash_add(file->hash, buffer, written);
         if (result != 0)
             return result;
         length -= (uint64_t)count;
@@ -396,7 +399,7 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
      * bytes already acknowledged cannot change even if the client sends others. */
     result = discard_body(body, buffer, already_held);
     if (result == 0)
-        result = copy_body(file->file_fd, body, buffer, length - already_held, &position);
+        result = copy_body(file, body, buffer, length - already_held, &position);
     free(buffer);
     /* After a failure the prefix written is synced too, so that it can be counted. */
     if (position > held && (sync || result != 0)) {
@@ -407,6 +410,52 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
         }
     }
     *held_after = position;
+    return result;
+}
+
+void spool_hash_attach(struct spool_file *file, struct content_hash *hash)
+{
+    file->hash = hash;
+}
+
+static int read_at(int fd, unsigned char *buffer, size_t size, uint64_t offset)
+{
+    size_t filled = 0;
+
+    while (filled < size) {
+        ssize_t count = pread(fd, buffer + filled, size - filled, (off_t)(offset + filled));
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (count == 0)
+            return -EIO;
+        filled += (size_t)count;
+    }
+    return 0;
+}
+
+int spool_hash_prefix(struct spool_file *file, uint64_t length, struct content_hash *hash)
+{
+    uint64_t offset = 0;
+    int result = 0;
+
+    if (length > (uint64_t)INT64_MAX)
+        return -EFBIG;
+    unsigned char *buffer = malloc(SPOOL_BUFFER_SIZE);
+    if (buffer == NULL)
+        return -ENOMEM;
+    content_hash_start(hash);
+    while (offset < length && result == 0) {
+        size_t chunk = length - offset < SPOOL_BUFFER_SIZE ? (size_t)(length - offset)
+                                                            : SPOOL_BUFFER_SIZE;
+        result = read_at(file->file_fd, buffer, chunk, offset);
+        if (result == 0)
+            content_hash_add(hash, buffer, chunk);
+        offset += chunk;
+    }
+    free(buffer);
     return result;
 }
 
@@ -514,6 +563,18 @@ int spool_commit(struct spool_file *file, const char *root, const char *relative
     if (result == 0)
         result = paths_sync_directory(file->directory_fd);
     close_quietly(parent_fd);
+    return result;
+}
+
+int spool_set_permissions(struct spool_file *file, unsigned mode, gid_t group)
+{
+    int result = 0;
+
+    if (group != (gid_t)-1 && fchown(file->file_fd, (uid_t)-1, group) != 0)
+        result = -errno;
+    /* After the chown, which may clear set-group-ID bits; and also when it failed. */
+    if (fchmod(file->file_fd, (mode_t)(mode & 07777u)) != 0 && result == 0)
+        result = -errno;
     return result;
 }
 

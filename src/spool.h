@@ -6,8 +6,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "body.h"
+#include "content_hash.h"
 
 /* The body is streamed through a buffer of this size; never held whole. */
 #define SPOOL_BUFFER_SIZE (64u * 1024u)
@@ -47,6 +49,15 @@ int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *h
 int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
                  struct body_reader *body, bool sync, uint64_t *held_after);
 
+/* From now on each byte spool_append writes is also added to hash (NULL: none), as it
+ * is written: after a failure midway the hash still covers exactly the bytes held. */
+void spool_hash_attach(struct spool_file *file, struct content_hash *hash);
+
+/* Starts hash afresh with the file's first length bytes, read once through a
+ * SPOOL_BUFFER_SIZE buffer: how a missing or outdated saved state is recovered.
+ * Returns 0, -EIO when the file is shorter, or -errno. */
+int spool_hash_prefix(struct spool_file *file, uint64_t length, struct content_hash *hash);
+
 /* The bytes the file holds now (fstat). Returns 0 or -errno. */
 int spool_size(struct spool_file *file, uint64_t *size);
 
@@ -64,6 +75,11 @@ int spool_free_space(struct spool_file *file, uint64_t *bytes);
  * filesystem, or -errno. The file stays open and is closed by spool_close. */
 int spool_commit(struct spool_file *file, const char *root, const char *relative_destination,
                  bool allow_overwrite, bool create_directories);
+
+/* Gives the file the mode (permission bits) and, unless group is (gid_t)-1, the group
+ * a committed file is to have: done before spool_commit, so that the file appears at
+ * its destination as it is meant to be. Returns 0 or -errno. */
+int spool_set_permissions(struct spool_file *file, unsigned mode, gid_t group);
 
 /* True when the session's spool file exists (for finishing a crashed commit). */
 bool spool_exists(const char *spool_directory, const char *session_id);

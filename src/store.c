@@ -36,7 +36,7 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
           "CHECK (copy_to_destination IN (0, 1))",
     [2] = migrate_3_sql,
-    [3] = migrate_4_metrics_sql,
+    [3] = migrate_4_sql,
 };
 
 static const char *const state_names[] = {
@@ -61,7 +61,8 @@ static const char *const job_kind_names[] = {
 #define SESSION_COLUMNS                                                                   \
     "id, url_path, url_prefix, destination, owner, client_address, content_name, "        \
     "user_agent, state, total_size, held_size, job_kind, reply_url, notify_status, "      \
-    "created_at, updated_at, progress_at, finished_at, copy_to_destination"
+    "created_at, updated_at, progress_at, finished_at, copy_to_destination, sha256_state, "   \
+    "sha256"
 enum session_column {
     COLUMN_ID,
     COLUMN_URL_PATH,
@@ -82,6 +83,8 @@ enum session_column {
     COLUMN_PROGRESS_AT,
     COLUMN_FINISHED_AT,
     COLUMN_COPY_TO_DESTINATION,
+    COLUMN_SHA256_STATE,
+    COLUMN_SHA256,
 };
 
 /* The column list and its indexes must stay in the same order. */
@@ -115,6 +118,8 @@ enum statement_id {
     STATEMENT_SESSION_SET_STATE,
     STATEMENT_SESSION_SET_REPLY,
     STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
+    STATEMENT_SESSION_SET_HASH_STATE,
+    STATEMENT_SESSION_SET_SHA256,
     STATEMENT_SESSION_COUNT_ACTIVE,
     STATEMENT_SESSION_COUNT_ACTIVE_FROM,
     STATEMENT_SESSION_COUNT_RESERVING,
@@ -141,18 +146,89 @@ enum statement_id {
     STATEMENT_METRIC_LIST_NOTIFICATIONS,
     STATEMENT_METRIC_LIST_LATENCY,
     STATEMENT_METRIC_LIST_ACTIVE,
+    STATEMENT_SESSION_BYTES_USED,
+    STATEMENT_HOOK_INSERT,
+    STATEMENT_HOOK_NEXT_DUE,
+    STATEMENT_HOOK_CLAIM,
+    STATEMENT_HOOK_FINISH,
+    STATEMENT_HOOK_RETRY,
+    STATEMENT_HOOK_LIST,
+    STATEMENT_HOOK_DELETE_DONE,
     STATEMENT_COUNT
 };
+
+/* The column list and its indexes must stay in the same order. */
+#define HOOK_COLUMNS                                                                      \
+    "id, session_id, kind, target, path, size, owner, client_address, url_path, sha256, " \
+    "state, attempts, due_at, created_at, finished_at, last_result, last_duration_ms"
+enum hook_column {
+    HOOK_COLUMN_ID,
+    HOOK_COLUMN_SESSION_ID,
+    HOOK_COLUMN_KIND,
+    HOOK_COLUMN_TARGET,
+    HOOK_COLUMN_PATH,
+    HOOK_COLUMN_SIZE,
+    HOOK_COLUMN_OWNER,
+    HOOK_COLUMN_CLIENT_ADDRESS,
+    HOOK_COLUMN_URL_PATH,
+    HOOK_COLUMN_SHA256,
+    HOOK_COLUMN_STATE,
+    HOOK_COLUMN_ATTEMPTS,
+    HOOK_COLUMN_DUE_AT,
+    HOOK_COLUMN_CREATED_AT,
+    HOOK_COLUMN_FINISHED_AT,
+    HOOK_COLUMN_LAST_RESULT,
+    HOOK_COLUMN_LAST_DURATION_MS,
+};
+
+static const char *const hook_state_names[] = {
+    [HOOK_PENDING] = "pending",
+    [HOOK_RUNNING] = "running",
+    [HOOK_DONE] = "done",
+    [HOOK_DEAD] = "dead",
+};
+#define HOOK_STATE_COUNT (sizeof hook_state_names / sizeof hook_state_names[0])
+static const char *const hook_kind_names[] = {[HOOK_COMMAND] = "command", [HOOK_URL] = "url"};
 
 /* Parameters are numbered so that each text lists its bindings in the order the code
  * binds them. */
 static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_SESSION_BYTES_USED] =
+        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
+        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= ?3 "
+        "THEN total_size ELSE 0 END), 0) FROM sessions "
+        "WHERE url_prefix = ?1 AND (?2 IS NULL OR owner = ?2)",
+    [STATEMENT_HOOK_INSERT] =
+        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
+        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?10)",
+    [STATEMENT_HOOK_NEXT_DUE] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE (state = 'pending' AND due_at <= ?1) "
+        "OR (state = 'running' AND claimed_until < ?1) ORDER BY due_at, id LIMIT 1",
+    /* The conditions are repeated: the claim is what keeps two runners off one row. */
+    [STATEMENT_HOOK_CLAIM] =
+        "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
+        "claimed_until = ?2 WHERE id = ?1 AND (state = 'pending' OR "
+        "(state = 'running' AND claimed_until < ?3))",
+    [STATEMENT_HOOK_FINISH] =
+        "UPDATE hook_queue SET state = ?3, due_at = ?4, last_result = ?5, "
+        "last_duration_ms = ?6, finished_at = CASE WHEN ?3 IN ('done', 'dead') THEN ?7 END, "
+        "claimed_until = NULL WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
+    [STATEMENT_HOOK_RETRY] =
+        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = ?2, "
+        "finished_at = NULL WHERE id = ?1 AND state IN ('pending', 'done', 'dead')",
+    /* Dead rows stay until the administrator has dealt with them. */
+    [STATEMENT_HOOK_DELETE_DONE] = "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < ?1",
+    [STATEMENT_HOOK_LIST] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY id DESC LIMIT ?2",
     [STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
     [STATEMENT_COMMIT] = "COMMIT",
     [STATEMENT_ROLLBACK] = "ROLLBACK",
     [STATEMENT_SESSION_INSERT] =
         "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21)",
     [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
     /* SET expressions all see the old row, so progress_at compares with the old size. */
     [STATEMENT_SESSION_UPDATE_PROGRESS] =
@@ -167,6 +243,8 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
         "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
     [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
         "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = ?2 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = ?2 WHERE id = ?1",
     [STATEMENT_SESSION_COUNT_ACTIVE] =
         "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
     [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
@@ -211,7 +289,7 @@ static const char *const statement_texts[STATEMENT_COUNT] = {
     [STATEMENT_META_SET] =
         "INSERT INTO meta (key, value) VALUES (?1, ?2) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    /* Metrics: counters only ever grow; see sql/migrate-4-metrics.sql. The listings
+    /* Metrics: counters only ever grow; see sql/migrate-4.sql. The listings
      * all answer the columns of struct store_metric_row in its order. */
     [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
     [STATEMENT_METRIC_PACKET_ADD] =
@@ -382,6 +460,21 @@ static void bind_null(struct bindings *bindings)
     if (binding_skipped(bindings))
         return;
     check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
+}
+
+/* A NULL blob binds NULL. Like bind_text, the bytes outlive the statement's use. */
+static void bind_blob(struct bindings *bindings, const unsigned char *bytes, size_t size)
+{
+    int code;
+
+    if (binding_skipped(bindings))
+        return;
+    if (bytes == NULL || size > INT_MAX)
+        code = sqlite3_bind_null(bindings->statement, bindings->next_index);
+    else
+        code = sqlite3_bind_blob(bindings->statement, bindings->next_index, bytes, (int)size,
+                                 SQLITE_STATIC);
+    check_binding(bindings, code);
 }
 
 /* Skips a parameter whose value the caller has refused (and logged). */
@@ -1162,6 +1255,23 @@ static int read_text_columns(sqlite3_stmt *statement, struct session *session)
     return STORE_OK;
 }
 
+/* A state of another size or a digest of another length is not ours: left unknown, so
+ * that the state is recomputed from the spool file. */
+static void read_hash_columns(sqlite3_stmt *statement, struct session *session)
+{
+    const void *state = sqlite3_column_blob(statement, COLUMN_SHA256_STATE);
+    int state_size = sqlite3_column_bytes(statement, COLUMN_SHA256_STATE);
+    const unsigned char *digest = sqlite3_column_text(statement, COLUMN_SHA256);
+    int digest_size = sqlite3_column_bytes(statement, COLUMN_SHA256);
+
+    if (state != NULL && state_size == (int)CONTENT_HASH_STATE_SIZE) {
+        memcpy(session->hash_state, state, CONTENT_HASH_STATE_SIZE);
+        session->has_hash_state = true;
+    }
+    if (digest != NULL && digest_size == (int)CONTENT_HASH_HEX_SIZE - 1)
+        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
+}
+
 /* Reads the current row; on failure the session holds nothing to free. */
 static int read_session_row(sqlite3_stmt *statement, struct session *session)
 {
@@ -1181,6 +1291,7 @@ static int read_session_row(sqlite3_stmt *statement, struct session *session)
     session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
     session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
     session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
+    read_hash_columns(statement, session);
     return STORE_OK;
 fail:
     store_session_clear(session);
@@ -1287,6 +1398,9 @@ int store_session_insert(struct store *store, const struct session *session)
     bind_integer(&bindings, session->progress_at);
     bind_integer_or_null(&bindings, session->finished_at);
     bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
+    bind_blob(&bindings, session->has_hash_state ? session->hash_state : NULL,
+              CONTENT_HASH_STATE_SIZE);
+    bind_text(&bindings, session->sha256[0] != '\0' ? session->sha256 : NULL);
     return run(&bindings, "inserting a session");
 }
 
@@ -1332,6 +1446,27 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
     return run_update(&bindings, "recording progress");
+}
+
+int store_session_set_hash_state(struct store *store, const char *id,
+                                 const unsigned char state[CONTENT_HASH_STATE_SIZE])
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_HASH_STATE);
+    bind_text(&bindings, id);
+    bind_blob(&bindings, state, CONTENT_HASH_STATE_SIZE);
+    return run_update(&bindings, "saving the SHA-256 state");
+}
+
+int store_session_set_sha256(struct store *store, const char *id, const char *sha256)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_SHA256);
+    bind_text(&bindings, id);
+    bind_text(&bindings, sha256[0] != '\0' ? sha256 : NULL);
+    return run_update(&bindings, "recording the SHA-256");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
@@ -1462,6 +1597,15 @@ static int delete_finished_session(struct store *store, const char *id, int64_t 
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
  * that stops leaves the rest for the next purge. */
+static int delete_done_hooks(struct store *store, int64_t before)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_DELETE_DONE);
+    bind_integer(&bindings, before);
+    return run(&bindings, "deleting old hook runs");
+}
+
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
@@ -1469,6 +1613,8 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
     struct session_list list;
     int result = delete_old_events(store, events_before);
 
+    if (result == STORE_OK)
+        result = delete_done_hooks(store, before);
     if (result != STORE_OK)
         return result;
     statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
@@ -1878,4 +2024,217 @@ int store_session_state_from_name(const char *name)
             return (int)index;
     }
     return -1;
+}
+
+int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
+                             int64_t committed_since, uint64_t *bytes)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_BYTES_USED);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, owner);
+    bind_integer(&bindings, committed_since);
+    return count_rows(&bindings, bytes);
+}
+
+/* ---- the hook queue ---- */
+
+const char *store_hook_state_name(enum hook_state state)
+{
+    return (unsigned)state < HOOK_STATE_COUNT ? hook_state_names[state] : "unknown";
+}
+
+int store_hook_state_from_name(const char *name)
+{
+    for (size_t index = 0; index < HOOK_STATE_COUNT; index++) {
+        if (strcmp(name, hook_state_names[index]) == 0)
+            return (int)index;
+    }
+    return -1;
+}
+
+void store_hook_clear(struct store_hook *hook)
+{
+    free(hook->session_id);
+    free(hook->target);
+    free(hook->path);
+    free(hook->owner);
+    free(hook->client_address);
+    free(hook->url_path);
+    free(hook->sha256);
+    free(hook->last_result);
+    memset(hook, 0, sizeof *hook);
+}
+
+int store_hook_insert(struct store *store, const struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
+    bind_text(&bindings, hook->session_id);
+    bind_text(&bindings, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
+    bind_text(&bindings, hook->target);
+    bind_text(&bindings, hook->path);
+    bind_size(&bindings, hook->size);
+    bind_text(&bindings, hook->owner != NULL ? hook->owner : "");
+    bind_text(&bindings, hook->client_address);
+    bind_text(&bindings, hook->url_path);
+    bind_text(&bindings, hook->sha256);
+    bind_integer(&bindings, hook->created_at);
+    return run(&bindings, "queueing a hook");
+}
+
+static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    static const struct {
+        enum hook_column column;
+        size_t offset;
+    } fields[] = {
+        {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
+        {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
+        {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
+        {HOOK_COLUMN_OWNER, offsetof(struct store_hook, owner)},
+        {HOOK_COLUMN_CLIENT_ADDRESS, offsetof(struct store_hook, client_address)},
+        {HOOK_COLUMN_URL_PATH, offsetof(struct store_hook, url_path)},
+        {HOOK_COLUMN_SHA256, offsetof(struct store_hook, sha256)},
+        {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
+    };
+
+    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
+        char **field = (char **)(void *)((char *)hook + fields[index].offset);
+        if (copy_text_column(statement, (int)fields[index].column, field) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    const char *kind = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_KIND);
+    const char *state = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_STATE);
+    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
+
+    memset(hook, 0, sizeof *hook);
+    if (kind == NULL || state_value < 0 || read_hook_texts(statement, hook) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
+        log_error("database: a hook_queue row cannot be read");
+        store_hook_clear(hook);
+        return STORE_ERROR;
+    }
+    hook->id = sqlite3_column_int64(statement, HOOK_COLUMN_ID);
+    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
+    hook->state = (enum hook_state)state_value;
+    hook->due_at = sqlite3_column_int64(statement, HOOK_COLUMN_DUE_AT);
+    hook->created_at = sqlite3_column_int64(statement, HOOK_COLUMN_CREATED_AT);
+    hook->finished_at = sqlite3_column_int64(statement, HOOK_COLUMN_FINISHED_AT);
+    hook->last_duration_ms = sqlite3_column_int64(statement, HOOK_COLUMN_LAST_DURATION_MS);
+    return STORE_OK;
+}
+
+static int next_due_hook(struct store *store, int64_t now, struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_NEXT_DUE);
+    bind_integer(&bindings, now);
+    int result = next_row(&bindings, "looking for a due hook");
+    if (result == STORE_OK) {
+        result = read_hook_row(bindings.statement, hook);
+        finish_rows(&bindings);
+    }
+    return result;
+}
+
+static int claim_hook(struct store *store, const struct store_hook *hook, int64_t now,
+                      int64_t claimed_until)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_CLAIM);
+    bind_integer(&bindings, hook->id);
+    bind_integer(&bindings, claimed_until);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "claiming a hook");
+}
+
+int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
+                     struct store_hook *hook)
+{
+    /* A look without the write lock first: most calls find nothing due. */
+    int result = next_due_hook(store, now, hook);
+
+    if (result != STORE_OK)
+        return result;
+    store_hook_clear(hook);
+    result = store_begin(store);
+    if (result != STORE_OK)
+        return result;
+    result = next_due_hook(store, now, hook);
+    if (result == STORE_OK)
+        result = claim_hook(store, hook, now, claimed_until);
+    if (result == STORE_OK)
+        result = store_commit(store, false);
+    if (result != STORE_OK) {
+        store_rollback(store);
+        store_hook_clear(hook);
+        return result;
+    }
+    hook->state = HOOK_RUNNING;
+    hook->attempts++;
+    return STORE_OK;
+}
+
+int store_hook_finish(struct store *store, const struct store_hook *hook,
+                      enum hook_state state, int64_t due_at, const char *result,
+                      int64_t duration_ms, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
+    bind_integer(&bindings, hook->id);
+    bind_size(&bindings, hook->attempts);
+    bind_text(&bindings, store_hook_state_name(state));
+    bind_integer(&bindings, due_at);
+    bind_text(&bindings, result);
+    bind_integer(&bindings, duration_ms);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "recording a hook's result");
+}
+
+int store_hook_retry(struct store *store, int64_t id, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_RETRY);
+    bind_integer(&bindings, id);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "requeueing a hook");
+}
+
+int store_hook_list(struct store *store, int state_filter, size_t limit,
+                    store_hook_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_hook hook;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_LIST);
+    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
+        bind_text(&bindings, hook_state_names[state_filter]);
+    else
+        bind_null(&bindings);
+    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
+        result = read_hook_row(bindings.statement, &hook);
+        if (result != STORE_OK)
+            break;
+        int stop = visit(context, &hook);
+        store_hook_clear(&hook);
+        if (stop != 0)
+            break;
+    }
+    finish_rows(&bindings);
+    return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
 }

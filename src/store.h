@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bits.h"
+#include "content_hash.h"
 
 enum store_result {
     STORE_OK = 0,
@@ -51,6 +52,12 @@ struct session {
     int64_t updated_at;
     int64_t progress_at;
     int64_t finished_at; /* 0 when not finished */
+    /* The saved SHA-256 state of the upload's first bytes (content_hash_length says how
+     * many: usable only when that is held_size), and the digest of the committed file,
+     * "" until the commit starts. */
+    bool has_hash_state;
+    unsigned char hash_state[CONTENT_HASH_STATE_SIZE];
+    char sha256[CONTENT_HASH_HEX_SIZE];
 };
 
 struct store_event {
@@ -126,6 +133,14 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   bool total_known, uint64_t total_size,
                                   enum session_state state, int64_t now);
 
+/* Saves the upload's SHA-256 state (content_hash_save), or NULL when it is not known
+ * (recomputed from the spool file when needed). Written with each progress. */
+int store_session_set_hash_state(struct store *store, const char *id,
+                                 const unsigned char state[CONTENT_HASH_STATE_SIZE]);
+
+/* Records the committed file's SHA-256 (hex), written with the closing mark. */
+int store_session_set_sha256(struct store *store, const char *id, const char *sha256);
+
 /* Sets state and updated_at; finished_at too for committed, cancelled, expired. */
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
                             int64_t now);
@@ -153,6 +168,12 @@ int store_session_count_active_from(struct store *store, const char *client_addr
 int store_session_count_reserving(struct store *store, const char *url_prefix,
                                   const char *destination, uint64_t *count);
 
+/* The bytes url_prefix's sessions (of owner, or all when owner is NULL) take up: the
+ * total (else the held size) of those not finished, plus the size of those committed
+ * at or after committed_since (while their rows are kept). For the byte quotas. */
+int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
+                             int64_t committed_since, uint64_t *bytes);
+
 /* Calls visit for every session in one of the states open, complete, closing whose
  * progress_at is before `before`; visit returns 0 to go on, non-zero to stop. The
  * session passed is freed after visit returns. Used by gc. */
@@ -166,8 +187,8 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context);
 
 /* Deletes finished sessions (committed, cancelled, expired) finished before `before`
- * and calls visit for each first (to remove lock files). Deletes events before
- * events_before. */
+ * and calls visit for each first (to remove lock files), and the hook runs done before
+ * then (dead ones stay). Deletes events before events_before. */
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context);
 
@@ -251,6 +272,63 @@ struct store_metric_row {
 typedef int store_metric_visitor(void *context, const struct store_metric_row *row);
 int store_metric_list(struct store *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context);
+
+/* ---- the hook queue (docs/hooks.md) ---- */
+
+enum hook_state { HOOK_PENDING, HOOK_RUNNING, HOOK_DONE, HOOK_DEAD };
+enum hook_kind { HOOK_COMMAND, HOOK_URL };
+
+/* One row of hook_queue. Strings are malloc'd when loaded (store_hook_clear frees
+ * them); for store_hook_insert they are the caller's. */
+struct store_hook {
+    int64_t id;
+    char *session_id;
+    enum hook_kind kind;
+    char *target; /* the program or the URL */
+    char *path;   /* the committed file */
+    uint64_t size;
+    char *owner;
+    char *client_address;
+    char *url_path;
+    char *sha256;
+    enum hook_state state;
+    uint64_t attempts;
+    int64_t due_at;
+    int64_t created_at;
+    int64_t finished_at; /* 0 until done or dead */
+    char *last_result;   /* NULL before the first run */
+    int64_t last_duration_ms;
+};
+
+/* Queues a hook run (pending, due at created_at), inside the caller's transaction. */
+int store_hook_insert(struct store *store, const struct store_hook *hook);
+
+/* Claims the oldest due row: pending and due_at <= now, or running with a claim that
+ * expired before now (its runner died). In one write transaction: the row becomes
+ * running, its attempts counted, claimed until claimed_until. STORE_NOT_FOUND when
+ * none is due; on STORE_OK the caller frees *hook with store_hook_clear. */
+int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
+                     struct store_hook *hook);
+
+/* Records the result of the claimed run of hook (its id and attempts): state done,
+ * pending again at due_at, or dead. STORE_NOT_FOUND when the claim was lost. */
+int store_hook_finish(struct store *store, const struct store_hook *hook,
+                      enum hook_state state, int64_t due_at, const char *result,
+                      int64_t duration_ms, int64_t now);
+
+/* Makes a dead, done or pending row pending and due at now with its attempts reset;
+ * STORE_NOT_FOUND when no such row (or it is running). */
+int store_hook_retry(struct store *store, int64_t id, int64_t now);
+
+/* Calls visit for rows, newest first, at most limit (0 = all), with state_filter >= 0
+ * only that state. The row is freed after visit returns; visit must not use the store. */
+typedef int store_hook_visitor(void *context, const struct store_hook *hook);
+int store_hook_list(struct store *store, int state_filter, size_t limit,
+                    store_hook_visitor *visit, void *context);
+
+void store_hook_clear(struct store_hook *hook);
+const char *store_hook_state_name(enum hook_state state);
+int store_hook_state_from_name(const char *name); /* -1 when unknown */
 
 const char *store_session_state_name(enum session_state state);
 int store_session_state_from_name(const char *name); /* -1 when unknown */

@@ -536,8 +536,35 @@ static void test_example_file_documents_the_real_defaults(void **state)
     assert_non_null(prefix->host_id);
     assert_non_null(prefix->notification_url);
     assert_non_null(prefix->reply_url);
+    assert_int_equal(prefix->file_mode, 0640);
+    assert_int_equal(prefix->quota_window, 7 * DAY);
+    assert_int_equal(prefix->on_create_timeout, 10);
+    assert_int_equal(configuration->hook_timeout, 60);
+    assert_int_equal(configuration->hook_attempts, 5);
+    assert_int_equal(configuration->hook_retry_delay, 60);
+    assert_non_null(prefix->on_commit);
+    assert_non_null(prefix->deny_names);
     configuration_free(configuration);
     free(text);
+}
+
+static void test_file_mode_is_octal(void **state)
+{
+    struct configuration *configuration = load_text("[/u]\nroot = /r\nfile_mode = 0604\n");
+
+    (void)state;
+    assert_int_equal(configuration->prefixes[0].file_mode, 0604);
+    configuration_free(configuration);
+    expect_error("[/u]\nroot = /r\nfile_mode = 0648\n", 3, "file_mode", "octal");
+    expect_error("[/u]\nroot = /r\nfile_mode = 10000\n", 3, "file_mode", "octal");
+    expect_error("[/u]\nroot = /r\nfile_mode = rw-r-----\n", 3, "file_mode", "octal");
+}
+
+static void test_error_file_group_that_does_not_exist(void **state)
+{
+    (void)state;
+    expect_error("[/u]\nroot = /r\nfile_group = no-such-group-here\n[/v]\nroot = /v\n", 3,
+                 "file_group", "no-such-group-here");
 }
 
 /* ---- owners ---- */
@@ -741,7 +768,8 @@ static void test_error_bad_duration_for_every_duration_key(void **state)
     static const char *const global_keys[] = {"closed_session_retention", "event_retention",
                                               "gc_interval", "lock_timeout"};
     static const char *const prefix_keys[] = {"session_timeout", "host_id_fallback_timeout",
-                                              "notification_timeout"};
+                                              "notification_timeout", "on_create_timeout",
+                                              "quota_window"};
 
     (void)state;
     for (size_t index = 0; index < sizeof global_keys / sizeof global_keys[0]; index++) {
@@ -993,6 +1021,8 @@ int main(void)
         cmocka_unit_test(test_long_bad_value_is_cut_short_in_the_message),
         cmocka_unit_test(test_prefix_trailing_slashes_are_removed),
         cmocka_unit_test(test_example_file_documents_the_real_defaults),
+        cmocka_unit_test(test_file_mode_is_octal),
+        cmocka_unit_test(test_error_file_group_that_does_not_exist),
         cmocka_unit_test(test_owner_is_remote_user_only_where_the_prefix_takes_it),
         cmocka_unit_test(test_error_file_that_cannot_be_opened),
         cmocka_unit_test(test_error_unknown_key),

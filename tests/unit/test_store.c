@@ -389,7 +389,10 @@ static void test_open_migrates_a_version_2_database(void **state)
                      "'upload', reply_url TEXT, notify_status INTEGER, created_at INTEGER NOT "
                      "NULL, updated_at INTEGER NOT NULL, progress_at INTEGER NOT NULL, "
                      "finished_at INTEGER, copy_to_destination INTEGER NOT NULL DEFAULT 0)");
-    execute_raw(raw, "INSERT INTO old_sessions SELECT * FROM sessions");
+    execute_raw(raw, "INSERT INTO old_sessions SELECT id, url_path, url_prefix, destination, "
+                     "owner, client_address, content_name, user_agent, state, total_size, "
+                     "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
+                     "progress_at, finished_at, copy_to_destination FROM sessions");
     execute_raw(raw, "DROP TABLE sessions");
     execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
     execute_raw(raw, "PRAGMA user_version = 2");
@@ -408,6 +411,63 @@ static void test_open_migrates_a_version_2_database(void **state)
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count FROM request_counts"), 1);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* A version 3 database gains the SHA-256 columns (unknown for its sessions, so that
+ * their hash is recomputed from the spool) and the hook queue, and keeps its rows. */
+static void test_open_migrates_a_version_3_database(void **state)
+{
+    struct fixture *fixture = *state;
+    struct session loaded;
+    sqlite3 *raw;
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    raw = open_raw(fixture->path);
+    execute_raw(raw, "DROP TABLE hook_queue");
+    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256_state");
+    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256");
+    execute_raw(raw, "PRAGMA user_version = 3");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+
+    fixture->store = open_or_fail(fixture->path, 1000);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_string_equal(loaded.owner, "alice");
+    assert_false(loaded.has_hash_state);
+    assert_string_equal(loaded.sha256, "");
+    store_session_clear(&loaded);
+    raw = open_raw(fixture->path);
+    assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM hook_queue"), 0);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+}
+
+/* The saved SHA-256 state comes back byte for byte; NULL forgets it; the digest too. */
+static void test_hash_state_and_digest_are_kept_with_the_session(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char saved[CONTENT_HASH_STATE_SIZE];
+    struct content_hash hash;
+    struct session loaded;
+    const char *digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
+    content_hash_start(&hash);
+    content_hash_add(&hash, "abc", 3);
+    content_hash_save(&hash, saved);
+    assert_int_equal(store_session_set_hash_state(fixture->store, SESSION_A, saved), STORE_OK);
+    assert_int_equal(store_session_set_sha256(fixture->store, SESSION_A, digest), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_true(loaded.has_hash_state);
+    assert_memory_equal(loaded.hash_state, saved, sizeof saved);
+    assert_string_equal(loaded.sha256, digest);
+    store_session_clear(&loaded);
+    assert_int_equal(store_session_set_hash_state(fixture->store, SESSION_A, NULL), STORE_OK);
+    assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
+    assert_false(loaded.has_hash_state);
+    store_session_clear(&loaded);
 }
 
 /* The one backup file a migration left in the fixture's directory, or NULL. */
@@ -1522,6 +1582,10 @@ int main(void)
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up,
                                         tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_3_database, set_up,
+                                        tear_down),
+        cmocka_unit_test_setup_teardown(test_hash_state_and_digest_are_kept_with_the_session,
+                                        set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up,
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_sqlite_notices_reach_the_log, set_up, tear_down),

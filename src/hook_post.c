@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* JSON encoding of a hook row and its POST through libcurl. */
+/* config.h first: it defines _GNU_SOURCE (open_memstream). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "hook_post.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+static void put_json_string(FILE *out, const char *text)
+{
+    if (text == NULL) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
+        if (*cursor == '"' || *cursor == '\\')
+            fprintf(out, "\\%c", *cursor);
+        else if (*cursor < 0x20 || *cursor == 0x7f)
+            fprintf(out, "\\u%04x", *cursor);
+        else
+            fputc(*cursor, out);
+    }
+    fputc('"', out);
+}
+
+static void put_member(FILE *out, const char *name, const char *value, bool first)
+{
+    fprintf(out, "%s\"%s\":", first ? "" : ",", name);
+    put_json_string(out, value);
+}
+
+char *hook_post_document(const struct store_hook *hook)
+{
+    char *document = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&document, &length);
+
+    if (out == NULL)
+        return NULL;
+    fputc('{', out);
+    put_member(out, "event", "commit", true);
+    put_member(out, "session_id", hook->session_id, false);
+    put_member(out, "path", hook->path, false);
+    fprintf(out, ",\"size\":%" PRIu64, hook->size);
+    put_member(out, "owner", hook->owner, false);
+    put_member(out, "client_address", hook->client_address, false);
+    put_member(out, "url", hook->url_path, false);
+    put_member(out, "sha256", hook->sha256, false);
+    fprintf(out, ",\"attempt\":%" PRIu64 "}\n", hook->attempts);
+    if (ferror(out) != 0) {
+        fclose(out);
+        free(document);
+        return NULL;
+    }
+    if (fclose(out) != 0) {
+        free(document);
+        return NULL;
+    }
+    return document;
+}
+
+/* The answer's body is not ours to keep. */
+static size_t discard_body(char *data, size_t size, size_t count, void *context)
+{
+    (void)data;
+    (void)context;
+    return size * count;
+}
+
+static CURLcode set_options(CURL *handle, const char *url, const char *document,
+                            uint64_t timeout_seconds, struct curl_slist *headers)
+{
+    long timeout = timeout_seconds > 86400 ? 86400L : (long)timeout_seconds;
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_URL, url);
+
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_POSTFIELDS, document);
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_TIMEOUT, timeout);
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    if (code == CURLE_OK)
+        code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    return code;
+}
+
+int hook_post(const char *url, const char *document, uint64_t timeout_seconds,
+              long *http_status, char *error, size_t error_size)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    CURL *handle = curl_easy_init();
+    CURLcode code = CURLE_OUT_OF_MEMORY;
+
+    *http_status = 0;
+    if (headers != NULL && handle != NULL)
+        code = set_options(handle, url, document, timeout_seconds, headers);
+    if (code == CURLE_OK)
+        code = curl_easy_perform(handle);
+    if (code == CURLE_OK)
+        code = curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, http_status);
+    if (code != CURLE_OK)
+        snprintf(error, error_size, "%s", curl_easy_strerror(code));
+    else
+        snprintf(error, error_size, "HTTP %ld", *http_status);
+    curl_easy_cleanup(handle);
+    curl_slist_free_all(headers);
+    return code == CURLE_OK && *http_status >= 200 && *http_status < 300 ? 0 : -1;
+}

@@ -9,7 +9,7 @@
 
 #include "bits.h"
 #include "cgi.h"
-#include "reply.h"
+#include "response.h"
 #include "store.h"
 
 struct request_record {
@@ -30,7 +30,7 @@ struct request_record {
 };
 
 /* The event for request answered with reply. Its strings point into the three. */
-struct store_event audit_event(const struct bits_request *request, const struct reply *reply,
+struct store_event audit_event(const struct bits_request *request, const struct response *response,
                                const struct request_record *record, int64_t now);
 
 #endif

@@ -106,10 +106,10 @@ static int session_id_from(const char *rest, char session_id[BITS_SESSION_ID_SIZ
     return session_id_normalise(rest, SESSION_GUID_LENGTH, true, session_id) == 0 ? 0 : -1;
 }
 
-static void answer_status(struct reply *reply, int status, const char *message)
+static void answer_status(struct response *response, int status, const char *message)
 {
-    reply->status = status;
-    reply->message = message;
+    response->status = status;
+    response->message = message;
 }
 
 /* Decimal digits at *cursor, saturating at UINT64_MAX: a first byte that large lies
@@ -162,7 +162,7 @@ static enum range_choice range_select(const char *header, uint64_t size, uint64_
 }
 
 /* Last-Modified in the IMF-fixdate form, independent of the locale. */
-static void add_last_modified(struct reply *reply, time_t modified)
+static void add_last_modified(struct response *response, time_t modified)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -177,10 +177,10 @@ static void add_last_modified(struct reply *reply, time_t modified)
                            days[parts.tm_wday], parts.tm_mday, months[parts.tm_mon],
                            parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec);
     if (written > 0 && (size_t)written < sizeof text)
-        reply_add_header(reply, "Last-Modified", text);
+        response_add_header(response, "Last-Modified", text);
 }
 
-static void add_content_range(struct reply *reply, uint64_t first, uint64_t last,
+static void add_content_range(struct response *response, uint64_t first, uint64_t last,
                               uint64_t size, bool satisfiable)
 {
     char text[80];
@@ -190,65 +190,65 @@ static void add_content_range(struct reply *reply, uint64_t first, uint64_t last
                  size);
     else
         snprintf(text, sizeof text, "bytes */%" PRIu64, size);
-    reply_add_header(reply, "Content-Range", text);
+    response_add_header(response, "Content-Range", text);
 }
 
 /* Answers from the open reply file, which the reply takes over (or closes). */
 static void send_file(const struct bits_request *request, int fd, const struct stat *status,
-                      struct reply *reply, struct download *download)
+                      struct response *response, struct download *download)
 {
     uint64_t size = (uint64_t)status->st_size;
     uint64_t first = 0, last = 0;
     enum range_choice choice = range_select(request->requested_range, size, &first, &last);
 
-    reply_add_header(reply, "Accept-Ranges", "bytes");
-    reply_add_header(reply, "Content-Type", "application/octet-stream");
+    response_add_header(response, "Accept-Ranges", "bytes");
+    response_add_header(response, "Content-Type", "application/octet-stream");
     /* A reply may hold the application's answer to one user: no shared caches. */
-    reply_add_header(reply, "Cache-Control", "private, no-cache");
-    add_last_modified(reply, status->st_mtime);
+    response_add_header(response, "Cache-Control", "private, no-cache");
+    add_last_modified(response, status->st_mtime);
     if (choice == RANGE_UNSATISFIABLE) {
         close(fd); /* read-only: nothing to lose */
-        add_content_range(reply, 0, 0, size, false);
-        answer_status(reply, 416, "range not satisfiable");
+        add_content_range(response, 0, 0, size, false);
+        answer_status(response, 416, "range not satisfiable");
         return;
     }
     uint64_t length = size;
     if (choice == RANGE_PART) {
         length = last - first + 1;
-        add_content_range(reply, first, last, size, true);
-        answer_status(reply, 206, "part of the reply downloaded");
+        add_content_range(response, first, last, size, true);
+        answer_status(response, 206, "part of the reply downloaded");
         download->has_range = true;
         download->range_first = first;
         download->range_last = last;
     } else {
-        answer_status(reply, 200, "reply downloaded");
+        answer_status(response, 200, "reply downloaded");
     }
-    if (reply_set_body_file(reply, fd, first, length) != 0) {
-        answer_status(reply, 500, "reply file too large");
+    if (response_set_body_file(response, fd, first, length) != 0) {
+        answer_status(response, 500, "reply file too large");
         return;
     }
-    download->bytes = reply->head_only ? 0 : length;
+    download->bytes = response->head_only ? 0 : length;
 }
 
 static void serve_reply_file(const struct upload_prefix *prefix, const struct session *session,
-                             const struct bits_request *request, struct reply *reply,
+                             const struct bits_request *request, struct response *response,
                              struct download *download)
 {
     char *path = upload_reply_file_path(prefix, session->id);
     struct stat status;
 
     if (path == NULL) {
-        answer_status(reply, 500, "out of memory");
+        answer_status(response, 500, "out of memory");
         return;
     }
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT || errno == ELOOP) {
-            answer_status(reply, 404, "no reply file");
+            answer_status(response, 404, "no reply file");
         } else {
             log_error("session %s: cannot open its reply %s: %s", session->id, path,
                       strerror(errno));
-            answer_status(reply, 500, "cannot open the reply");
+            answer_status(response, 500, "cannot open the reply");
         }
         goto out;
     }
@@ -256,15 +256,15 @@ static void serve_reply_file(const struct upload_prefix *prefix, const struct se
         log_error("session %s: cannot examine its reply %s: %s", session->id, path,
                   strerror(errno));
         close(fd);
-        answer_status(reply, 500, "cannot examine the reply");
+        answer_status(response, 500, "cannot examine the reply");
         goto out;
     }
     if (!S_ISREG(status.st_mode)) {
         close(fd);
-        answer_status(reply, 404, "reply is not a file");
+        answer_status(response, 404, "reply is not a file");
         goto out;
     }
-    send_file(request, fd, &status, reply, download);
+    send_file(request, fd, &status, response, download);
 out:
     free(path);
 }
@@ -279,7 +279,7 @@ static bool session_is_readable_by(const struct session *session,
 }
 
 static void serve(struct protocol_context *context, const struct bits_request *request,
-                  struct reply *reply, struct download *download)
+                  struct response *response, struct download *download)
 {
     const char *url = request->url_path_encoded;
     const char *rest = url != NULL ? longest_remainder(context->configuration, url) : NULL;
@@ -287,16 +287,16 @@ static void serve(struct protocol_context *context, const struct bits_request *r
     struct session session;
 
     if (rest == NULL || session_id_from(rest, session_id) != 0) {
-        answer_status(reply, 404, "no such reply");
+        answer_status(response, 404, "no such reply");
         return;
     }
     int result = store_session_load(context->store, session_id, &session);
     if (result == STORE_NOT_FOUND) {
-        answer_status(reply, 404, "unknown session");
+        answer_status(response, 404, "unknown session");
         return;
     }
     if (result != STORE_OK) {
-        answer_status(reply, result == STORE_BUSY ? 503 : 500, "cannot load the session");
+        answer_status(response, result == STORE_BUSY ? 503 : 500, "cannot load the session");
         return;
     }
     memcpy(download->session_id, session.id, sizeof download->session_id);
@@ -304,7 +304,7 @@ static void serve(struct protocol_context *context, const struct bits_request *r
     const struct upload_prefix *prefix =
         configuration_prefix_named(context->configuration, session.url_prefix);
     if (prefix == NULL || remainder_below(prefix, url) != rest) {
-        answer_status(reply, 404, "the session's replies are not served here");
+        answer_status(response, 404, "the session's replies are not served here");
         goto out;
     }
     download->owner = configuration_owner(prefix, request->remote_user);
@@ -313,46 +313,46 @@ static void serve(struct protocol_context *context, const struct bits_request *r
                     "to another user", session.id,
                     request->remote_user != NULL ? request->remote_user : "(anonymous)",
                     request->remote_address != NULL ? request->remote_address : "?");
-        answer_status(reply, 403, "reply belongs to another user");
+        answer_status(response, 403, "reply belongs to another user");
         goto out;
     }
     /* Close-Session, Cancel-Session and expiry end the reply, even if removing it failed. */
     if (session.job_kind != JOB_UPLOAD_REPLY ||
         (session.state != SESSION_COMPLETE && session.state != SESSION_CLOSING)) {
-        answer_status(reply, 404, "the session has no reply");
+        answer_status(response, 404, "the session has no reply");
         goto out;
     }
-    serve_reply_file(prefix, &session, request, reply, download);
+    serve_reply_file(prefix, &session, request, response, download);
 out:
     store_session_clear(&session);
 }
 
-static void method_not_allowed(struct reply *reply)
+static void method_not_allowed(struct response *response)
 {
     static const char text[] =
         "This URL serves the reply of a BITS upload-reply job: GET and HEAD only.\n";
 
-    answer_status(reply, 405, "method not allowed on a reply URL");
-    reply_add_header(reply, "Allow", "GET, HEAD");
-    reply_add_header(reply, "Content-Type", "text/plain; charset=utf-8");
-    reply_set_body(reply, text, sizeof text - 1);
+    answer_status(response, 405, "method not allowed on a reply URL");
+    response_add_header(response, "Allow", "GET, HEAD");
+    response_add_header(response, "Content-Type", "text/plain; charset=utf-8");
+    response_set_body(response, text, sizeof text - 1);
 }
 
 static void record_download(struct protocol_context *context, const struct bits_request *request,
-                            const struct reply *reply, const struct download *download)
+                            const struct response *response, const struct download *download)
 {
     struct store_event event = {
         .at = context->now,
         .session_id = download->session_id[0] != '\0' ? download->session_id : NULL,
         .packet = request->method[0] != '\0' ? request->method : "(none)",
-        .status = reply->status,
+        .status = response->status,
         .has_range = download->has_range,
         .range_first = download->range_first,
         .range_last = download->range_last,
         .bytes = download->bytes,
         .client_address = request->remote_address,
         .owner = download->owner != NULL && download->owner[0] != '\0' ? download->owner : NULL,
-        .message = reply->message,
+        .message = response->message,
     };
     if (store_event_add(context->store, &event) != STORE_OK)
         log_warning("could not record the event for %s %s", event.packet,
@@ -360,18 +360,18 @@ static void record_download(struct protocol_context *context, const struct bits_
 }
 
 void download_handle(struct protocol_context *context, const struct bits_request *request,
-                     struct reply *reply)
+                     struct response *response)
 {
     struct download download = {0};
 
-    reply->is_ack = false;
+    response->is_ack = false;
     if (strcmp(request->method, "GET") == 0) {
-        serve(context, request, reply, &download);
+        serve(context, request, response, &download);
     } else if (strcmp(request->method, "HEAD") == 0) {
-        reply->head_only = true;
-        serve(context, request, reply, &download);
+        response->head_only = true;
+        serve(context, request, response, &download);
     } else {
-        method_not_allowed(reply);
+        method_not_allowed(response);
     }
-    record_download(context, request, reply, &download);
+    record_download(context, request, response, &download);
 }

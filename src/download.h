@@ -8,7 +8,7 @@
 
 #include "cgi.h"
 #include "context.h"
-#include "reply.h"
+#include "response.h"
 
 /* True when url_path_encoded (the path as sent) lies below the path of a prefix's
  * reply_url: "<path>/...", the path of an absolute reply_url being its path part. For
@@ -24,6 +24,6 @@ bool download_is_reply_url(const struct configuration *configuration,
  * none; 403 for anyone else, 404 when there is no such session or reply. Other
  * methods: 405. Records an event. The request body is the caller's to drain. */
 void download_handle(struct protocol_context *context, const struct bits_request *request,
-                     struct reply *reply);
+                     struct response *response);
 
 #endif

@@ -105,16 +105,16 @@ const struct outcome_entry *outcome_entry(enum outcome outcome)
     return &outcome_table[outcome];
 }
 
-void outcome_answer(struct reply *reply, enum outcome outcome)
+void outcome_answer(struct response *response, enum outcome outcome)
 {
     const struct outcome_entry *entry = outcome_entry(outcome);
 
     if (entry->hresult == 0) {
-        reply->status = entry->status;
-        reply->message = entry->message;
+        response->status = entry->status;
+        response->message = entry->message;
         return;
     }
-    reply_set_error(reply, entry->status, entry->hresult, BITS_CONTEXT_SERVER, entry->message);
+    response_set_error(response, entry->status, entry->hresult, BITS_CONTEXT_SERVER, entry->message);
 }
 
 enum outcome outcome_from_store(int store_result, enum outcome otherwise)

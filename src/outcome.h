@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "reply.h"
+#include "response.h"
 
 enum outcome {
     OUTCOME_OK,
@@ -91,7 +91,7 @@ const struct outcome_entry *outcome_entry(enum outcome outcome);
 
 /* Fills reply with the outcome's Ack: status, and for errors BITS-Error, its code and
  * the server context. OUTCOME_OK leaves a 200 with no message. */
-void outcome_answer(struct reply *reply, enum outcome outcome);
+void outcome_answer(struct response *response, enum outcome outcome);
 
 /* The outcome for a failed store call: busy is retryable as such, anything else is
  * `otherwise`. */

@@ -31,15 +31,15 @@ struct session_access {
 /* How a request ended when a transition must record it: the reply as it stands. */
 static struct store_event answer_event(const struct protocol_context *context,
                                        const struct bits_request *request,
-                                       const struct reply *reply,
+                                       const struct response *response,
                                        const struct request_record *record)
 {
-    return audit_event(request, reply, record, context->now);
+    return audit_event(request, response, record, context->now);
 }
 
 /* After a transition: on success the request's event is written; on failure the reply
  * says so, unless it already carries an error, which is what happened to the bytes. */
-static void settled(struct reply *reply, struct request_record *record, enum outcome outcome,
+static void settled(struct response *response, struct request_record *record, enum outcome outcome,
                     bool with_event)
 {
     if (outcome == OUTCOME_OK) {
@@ -47,14 +47,14 @@ static void settled(struct reply *reply, struct request_record *record, enum out
             record->event_recorded = true;
         return;
     }
-    if (reply->hresult == 0)
-        outcome_answer(reply, outcome);
+    if (response->hresult == 0)
+        outcome_answer(response, outcome);
 }
 
 static enum outcome settle_progress(struct protocol_context *context,
                                     const struct bits_request *request, struct session *session,
                                     uint64_t held, const struct content_hash *hash,
-                                    enum lifecycle_actor actor, struct reply *reply,
+                                    enum lifecycle_actor actor, struct response *response,
                                     struct request_record *record)
 {
     enum session_state to = session->total_known && held == session->total_size
@@ -64,10 +64,10 @@ static enum outcome settle_progress(struct protocol_context *context,
      * record of them, or a Close after a power cut would find them unaccounted for. */
     bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
                    held > session->held_size;
-    struct store_event event = answer_event(context, request, reply, record);
+    struct store_event event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_progress(context->store, session, held, hash, to, actor,
                                               durable, &event, context->now);
-    settled(reply, record, outcome, true);
+    settled(response, record, outcome, true);
     return outcome;
 }
 
@@ -75,15 +75,15 @@ static enum outcome settle_progress(struct protocol_context *context,
 static enum outcome settle_change(struct protocol_context *context,
                                   const struct bits_request *request, struct session *session,
                                   enum session_state to, enum lifecycle_actor actor,
-                                  struct reply *reply, struct request_record *record)
+                                  struct response *response, struct request_record *record)
 {
     struct store_event event;
 
     if (request != NULL)
-        event = answer_event(context, request, reply, record);
+        event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_change(context->store, session, to, actor,
                                             request != NULL ? &event : NULL, context->now);
-    settled(reply, record, outcome, request != NULL);
+    settled(response, record, outcome, request != NULL);
     return outcome;
 }
 
@@ -91,16 +91,16 @@ static enum outcome settle_change(struct protocol_context *context,
 static enum outcome settle_commit(struct protocol_context *context,
                                   const struct upload_prefix *prefix,
                                   const struct bits_request *request, struct session *session,
-                                  enum lifecycle_actor actor, struct reply *reply,
+                                  enum lifecycle_actor actor, struct response *response,
                                   struct request_record *record)
 {
     struct store_event event;
 
     if (request != NULL)
-        event = answer_event(context, request, reply, record);
+        event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_commit(context->store, prefix, session, actor,
                                             request != NULL ? &event : NULL, context->now);
-    settled(reply, record, outcome, request != NULL);
+    settled(response, record, outcome, request != NULL);
     return outcome;
 }
 
@@ -272,15 +272,15 @@ static enum outcome create_session_check(const struct upload_prefix *prefix,
     return OUTCOME_OK;
 }
 
-static void add_created_headers(struct reply *reply, const struct upload_prefix *prefix,
+static void add_created_headers(struct response *response, const struct upload_prefix *prefix,
                                 const char *session_id)
 {
-    reply_add_header(reply, "BITS-Protocol", BITS_PROTOCOL_GUID);
-    reply_add_header(reply, "BITS-Session-Id", session_id);
-    reply_add_header(reply, "Accept-Encoding", "Identity");
+    response_add_header(response, "BITS-Protocol", BITS_PROTOCOL_GUID);
+    response_add_header(response, "BITS-Session-Id", session_id);
+    response_add_header(response, "Accept-Encoding", "Identity");
     if (prefix->host_id != NULL) {
-        reply_add_header(reply, "BITS-Host-Id", prefix->host_id);
-        reply_add_header_uint64(reply, "BITS-Host-Id-Fallback-Timeout",
+        response_add_header(response, "BITS-Host-Id", prefix->host_id);
+        response_add_header_uint64(response, "BITS-Host-Id-Fallback-Timeout",
                                 prefix->host_id_fallback_timeout);
     }
 }
@@ -297,7 +297,7 @@ static struct lifecycle_quota prefix_quota(const struct protocol_context *contex
 static enum outcome insert_session(struct protocol_context *context,
                                    const struct upload_prefix *prefix,
                                    const struct bits_request *request, char *relative,
-                                   struct reply *reply, struct request_record *record)
+                                   struct response *response, struct request_record *record)
 {
     char *session_id = record->created_session_id;
     int generated = session_id_generate(session_id);
@@ -338,7 +338,7 @@ static enum outcome insert_session(struct protocol_context *context,
         return OUTCOME_REQUEST_ABANDONED;
     }
     record->session_id = session_id;
-    struct store_event event = answer_event(context, request, reply, record);
+    struct store_event event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_create(context->store, &session, &admission, &event);
     if (outcome != OUTCOME_OK)
         record->session_id = NULL;
@@ -347,7 +347,7 @@ static enum outcome insert_session(struct protocol_context *context,
 
 static void handle_create_session(struct protocol_context *context,
                                   const struct upload_prefix *prefix, const char *remainder,
-                                  const struct bits_request *request, struct reply *reply,
+                                  const struct bits_request *request, struct response *response,
                                   struct request_record *record)
 {
     char *relative = NULL;
@@ -359,13 +359,13 @@ static void handle_create_session(struct protocol_context *context,
     if (outcome == OUTCOME_OK)
         outcome = create_policy_run_hook(prefix, request, owner, relative);
     if (outcome == OUTCOME_OK)
-        outcome = insert_session(context, prefix, request, relative, reply, record);
+        outcome = insert_session(context, prefix, request, relative, response, record);
     if (outcome != OUTCOME_OK) {
-        outcome_answer(reply, outcome);
+        outcome_answer(response, outcome);
         goto out;
     }
     record->event_recorded = true;
-    add_created_headers(reply, prefix, record->created_session_id);
+    add_created_headers(response, prefix, record->created_session_id);
     log_info("session %s created for %s by %s%s%s", record->created_session_id,
              request->url_path, request->remote_address != NULL ? request->remote_address : "?",
              owner[0] != '\0' ? " user " : "", owner);
@@ -445,7 +445,7 @@ static void session_release(struct session_access *access)
  * that fails (bad id, unknown session, another user's session, busy). */
 static int session_acquire(struct protocol_context *context, const struct upload_prefix *prefix,
                            const struct bits_request *request, struct session_access *access,
-                           struct reply *reply)
+                           struct response *response)
 {
     memset(&access->session, 0, sizeof access->session);
     access->lock_fd = -1;
@@ -453,17 +453,17 @@ static int session_acquire(struct protocol_context *context, const struct upload
     if (outcome == OUTCOME_OK)
         return 0;
     session_release(access);
-    outcome_answer(reply, outcome);
+    outcome_answer(response, outcome);
     return -1;
 }
 
-static void add_progress_headers(struct reply *reply, const struct session *session,
+static void add_progress_headers(struct response *response, const struct session *session,
                                  uint64_t held)
 {
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-    reply_add_header_uint64(reply, "BITS-Received-Content-Range", held);
+    response_add_header(response, "BITS-Session-Id", session->id);
+    response_add_header_uint64(response, "BITS-Received-Content-Range", held);
     if (session->reply_url != NULL)
-        reply_add_header(reply, "BITS-Reply-URL", session->reply_url);
+        response_add_header(response, "BITS-Reply-URL", session->reply_url);
 }
 
 /* ---- the spool must hold every byte before an upload is handed on ---- */
@@ -474,7 +474,7 @@ static void add_progress_headers(struct reply *reply, const struct session *sess
  * Returns 0 with *file open (when file is not NULL), or -1 with the reply set. */
 static int open_complete(struct protocol_context *context, const struct upload_prefix *prefix,
                          struct session *session, enum lifecycle_actor actor,
-                         const struct bits_request *request, struct reply *reply,
+                         const struct bits_request *request, struct response *response,
                          struct request_record *record, struct spool_file **file)
 {
     struct spool_file *opened = NULL;
@@ -486,7 +486,7 @@ static int open_complete(struct protocol_context *context, const struct upload_p
     if (result != 0 && result != -ENOENT) {
         log_error("session %s: cannot read the spool file: %s", session->id, strerror(-result));
         spool_close(opened);
-        outcome_answer(reply, OUTCOME_SPOOL_READ_FAILED);
+        outcome_answer(response, OUTCOME_SPOOL_READ_FAILED);
         return -1;
     }
     /* An application must be handed a file; a commit finds a missing one renamed. */
@@ -501,16 +501,16 @@ static int open_complete(struct protocol_context *context, const struct upload_p
     log_error("session %s: spool holds %" PRIu64 " of %" PRIu64 " bytes; reopened so the "
               "client resends", session->id, held, session->total_size);
     if (actor == ACTOR_FRAGMENT) {
-        reply->status = 416;
-        reply->message = "upload incomplete: data lost since the last Ack";
-        add_progress_headers(reply, session, held);
+        response->status = 416;
+        response->message = "upload incomplete: data lost since the last Ack";
+        add_progress_headers(response, session, held);
     } else {
-        outcome_answer(reply, OUTCOME_DATA_LOST);
+        outcome_answer(response, OUTCOME_DATA_LOST);
     }
     record->has_held_after = true;
     record->held_after = held;
     /* The saved hash state is of more bytes than are held now: recomputed later. */
-    settle_progress(context, request, session, held, NULL, actor, reply, record);
+    settle_progress(context, request, session, held, NULL, actor, response, record);
     return -1;
 }
 
@@ -518,16 +518,16 @@ static int open_complete(struct protocol_context *context, const struct upload_p
 
 static void record_answer(struct protocol_context *context, const struct bits_request *request,
                           struct session *session, struct upload_reply_verdict *verdict,
-                          struct reply *reply, struct request_record *record)
+                          struct response *response, struct request_record *record)
 {
-    struct store_event event = answer_event(context, request, reply, record);
+    struct store_event event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_record_answer(context->store, session, verdict->status,
                                                    verdict->reply_url,
                                                    verdict->copy_to_destination, &event,
                                                    context->now);
     if (outcome != OUTCOME_OK) {
         /* The application was told; told again next time, which it must tolerate. */
-        outcome_answer(reply, outcome);
+        outcome_answer(response, outcome);
         return;
     }
     record->event_recorded = true;
@@ -541,13 +541,13 @@ static void record_answer(struct protocol_context *context, const struct bits_re
 static void notify_application(struct protocol_context *context,
                                const struct upload_prefix *prefix,
                                const struct bits_request *request, struct session *session,
-                               struct reply *reply, struct request_record *record)
+                               struct response *response, struct request_record *record)
 {
     struct spool_file *file = NULL;
     struct upload_reply_verdict verdict = {0};
     char *original_url = NULL;
 
-    if (open_complete(context, prefix, session, ACTOR_FRAGMENT, request, reply, record,
+    if (open_complete(context, prefix, session, ACTOR_FRAGMENT, request, response, record,
                       &file) != 0)
         return;
     original_url = cgi_original_url(request);
@@ -556,13 +556,13 @@ static void notify_application(struct protocol_context *context,
                                                             original_url, request->query_string,
                                                             &verdict);
     if (result != 0) {
-        outcome_answer(reply, result == -ENOMEM ? OUTCOME_OUT_OF_MEMORY
+        outcome_answer(response, result == -ENOMEM ? OUTCOME_OUT_OF_MEMORY
                                                 : OUTCOME_REPLY_DIRECTORY_FAILED);
         goto out;
     }
-    upload_reply_ack(reply, session, &verdict);
+    upload_reply_ack(response, session, &verdict);
     if (verdict.cacheable)
-        record_answer(context, request, session, &verdict, reply, record);
+        record_answer(context, request, session, &verdict, response, record);
     else
         record->notification_status = verdict.status;
 out:
@@ -577,16 +577,16 @@ out:
 static void answer_upload_reply(struct protocol_context *context,
                                 const struct upload_prefix *prefix,
                                 const struct bits_request *request, struct session *session,
-                                struct reply *reply, struct request_record *record)
+                                struct response *response, struct request_record *record)
 {
     /* The completing fragment's own transition wrote its row; the answer gets its own. */
     record->event_recorded = false;
     if (session->notify_status != 0) {
         struct upload_reply_verdict verdict = upload_reply_cached_verdict(session->notify_status);
-        upload_reply_ack(reply, session, &verdict);
+        upload_reply_ack(response, session, &verdict);
         return;
     }
-    notify_application(context, prefix, request, session, reply, record);
+    notify_application(context, prefix, request, session, response, record);
 }
 
 /* ---- Fragment ---- */
@@ -639,7 +639,7 @@ static enum outcome append_failure(int append_result)
 static void append_body(struct protocol_context *context, const struct bits_request *request,
                         struct body_reader *body, uint64_t length, struct spool_file *file,
                         const struct session *session, uint64_t held, uint64_t *held_after,
-                        struct reply *reply)
+                        struct response *response)
 {
     uint64_t end = request->range.first + length;
 
@@ -647,7 +647,7 @@ static void append_body(struct protocol_context *context, const struct bits_requ
     if (end > held) {
         enum outcome space = free_space_check(context, file, end - held);
         if (space != OUTCOME_OK) {
-            outcome_answer(reply, space);
+            outcome_answer(response, space);
             return;
         }
     }
@@ -660,17 +660,17 @@ static void append_body(struct protocol_context *context, const struct bits_requ
                     request->range.first, request->range.last,
                     request->content_length - body->remaining, request->content_length,
                     *held_after - held);
-        outcome_answer(reply, OUTCOME_BODY_SHORT);
+        outcome_answer(response, OUTCOME_BODY_SHORT);
         return;
     }
     if (result != 0) {
         log_warning("session %s: fragment %" PRIu64 "-%" PRIu64 " failed after %" PRIu64
                     " bytes: %s", session->id, request->range.first, request->range.last,
                     *held_after - held, strerror(-result));
-        outcome_answer(reply, append_failure(result));
+        outcome_answer(response, append_failure(result));
         return;
     }
-    add_progress_headers(reply, session, *held_after);
+    add_progress_headers(response, session, *held_after);
 }
 
 /* The SHA-256 state of the held bytes: the saved one when it is of exactly those bytes,
@@ -697,7 +697,7 @@ static bool held_hash(const struct session *session, struct spool_file *file, ui
 
 static void fragment_append(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
-                            uint64_t length, struct session *session, struct reply *reply,
+                            uint64_t length, struct session *session, struct response *response,
                             struct request_record *record)
 {
     struct spool_file *file = NULL;
@@ -711,7 +711,7 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     if (result != 0) {
         log_error("session %s: cannot open or read the spool file: %s", session->id,
                   strerror(-result));
-        outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
+        outcome_answer(response, OUTCOME_SPOOL_OPEN_FAILED);
         goto out;
     }
     if (held != session->held_size)
@@ -722,29 +722,29 @@ static void fragment_append(struct protocol_context *context, const struct uploa
     hashing = held_hash(session, file, held, &hash);
     spool_hash_attach(file, hashing ? &hash : NULL);
     if (request->range.first > held) {
-        reply->status = 416;
-        reply->message = "gap: resume from the received range";
-        add_progress_headers(reply, session, held);
+        response->status = 416;
+        response->message = "gap: resume from the received range";
+        add_progress_headers(response, session, held);
     } else {
-        append_body(context, request, body, length, file, session, held, &held_after, reply);
+        append_body(context, request, body, length, file, session, held, &held_after, response);
         record->bytes_written = held_after - held;
     }
     record->has_held_after = true;
     record->held_after = held_after;
     /* A gap or a refusal that changed nothing is left to the router's event. */
-    if (held_after == session->held_size && reply->status != 200)
+    if (held_after == session->held_size && response->status != 200)
         goto out;
     enum session_state before = session->state;
     if (settle_progress(context, request, session, held_after, hashing ? &hash : NULL,
-                        ACTOR_FRAGMENT, reply, record) != OUTCOME_OK || reply->status != 200 || session->state != SESSION_COMPLETE ||
+                        ACTOR_FRAGMENT, response, record) != OUTCOME_OK || response->status != 200 || session->state != SESSION_COMPLETE ||
         before == SESSION_COMPLETE)
         goto out;
     log_info("session %s complete: %" PRIu64 " bytes", session->id, held_after);
     if (session->job_kind == JOB_UPLOAD_REPLY) {
         spool_close(file);
         file = NULL;
-        reply_clear_headers(reply);
-        answer_upload_reply(context, prefix, request, session, reply, record);
+        response_clear_headers(response);
+        answer_upload_reply(context, prefix, request, session, response, record);
     }
 out:
     spool_close(file);
@@ -752,7 +752,7 @@ out:
 
 static void handle_fragment(struct protocol_context *context, const struct upload_prefix *prefix,
                             const struct bits_request *request, struct body_reader *body,
-                            struct reply *reply, struct request_record *record)
+                            struct response *response, struct request_record *record)
 {
     struct session_access access;
     uint64_t length = 0;
@@ -762,15 +762,15 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     record->range_last = request->range.last;
     enum outcome checked = fragment_check(context, prefix, request, &length);
     if (checked != OUTCOME_OK) {
-        outcome_answer(reply, checked);
+        outcome_answer(response, checked);
         return;
     }
-    if (session_acquire(context, prefix, request, &access, reply) != 0)
+    if (session_acquire(context, prefix, request, &access, response) != 0)
         return;
     struct session *session = &access.session;
     record->session_id = request->session_id;
     if (session->total_known && session->total_size != request->range.total) {
-        outcome_answer(reply, OUTCOME_TOTAL_CHANGED);
+        outcome_answer(response, OUTCOME_TOTAL_CHANGED);
         goto out;
     }
     switch (session->state) {
@@ -779,7 +779,7 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     case SESSION_COMPLETE:
         /* Notify the application, again after a failure, or replay its final answer. */
         if (session->job_kind == JOB_UPLOAD_REPLY) {
-            answer_upload_reply(context, prefix, request, session, reply, record);
+            answer_upload_reply(context, prefix, request, session, response, record);
             goto out;
         }
         /* fall through */
@@ -787,12 +787,12 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
     case SESSION_COMMITTED:
     case SESSION_STRANDED:
         /* Repeat the last answer: the client may not have seen it. */
-        reply->message = "upload already complete";
-        add_progress_headers(reply, session, session->total_size);
+        response->message = "upload already complete";
+        add_progress_headers(response, session, session->total_size);
         goto out;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
-        outcome_answer(reply, OUTCOME_SESSION_ENDED);
+        outcome_answer(response, OUTCOME_SESSION_ENDED);
         goto out;
     }
     if (!session->total_known) {
@@ -801,13 +801,13 @@ static void handle_fragment(struct protocol_context *context, const struct uploa
         enum outcome room = lifecycle_check_quota(context->store, &quota, prefix->url_prefix,
                                                   session->owner, request->range.total);
         if (room != OUTCOME_OK) {
-            outcome_answer(reply, room);
+            outcome_answer(response, room);
             goto out;
         }
         session->total_known = true;
         session->total_size = request->range.total;
     }
-    fragment_append(context, prefix, request, body, length, session, reply, record);
+    fragment_append(context, prefix, request, body, length, session, response, record);
 out:
     session_release(&access);
 }
@@ -888,14 +888,14 @@ static enum outcome move_into_place(const struct upload_prefix *prefix,
 static int session_strand(struct protocol_context *context, const struct upload_prefix *prefix,
                           struct session *session, enum lifecycle_actor actor,
                           enum outcome why, const struct bits_request *request,
-                          struct reply *reply, struct request_record *record)
+                          struct response *response, struct request_record *record)
 {
     log_error("session %s: cannot commit to %s/%s: %s; the complete upload is kept as %s/%.36s"
               ".part (state stranded) for the administrator", session->id, prefix->root,
               session->destination, outcome_entry(why)->message, prefix->spool_directory,
               session->id + 1);
-    reply->message = "complete upload kept for the administrator: not committable";
-    return settle_change(context, request, session, SESSION_STRANDED, actor, reply, record) ==
+    response->message = "complete upload kept for the administrator: not committable";
+    return settle_change(context, request, session, SESSION_STRANDED, actor, response, record) ==
                    OUTCOME_OK
                ? 0
                : -1;
@@ -943,7 +943,7 @@ static void log_committed(const struct upload_prefix *prefix, const struct sessi
  * or start-up recovery completes. request is NULL for recovery. */
 static int session_commit(struct protocol_context *context, const struct upload_prefix *prefix,
                           struct session *session, enum lifecycle_actor actor,
-                          const struct bits_request *request, struct reply *reply,
+                          const struct bits_request *request, struct response *response,
                           struct request_record *record)
 {
     if (session->state != SESSION_CLOSING) {
@@ -952,22 +952,22 @@ static int session_commit(struct protocol_context *context, const struct upload_
             marked = lifecycle_change(context->store, session, SESSION_CLOSING, actor, NULL,
                                       context->now);
         if (marked != OUTCOME_OK) {
-            outcome_answer(reply, marked);
+            outcome_answer(response, marked);
             return -1;
         }
     }
     enum outcome moved = move_into_place(prefix, session);
     if (moved == OUTCOME_COMMIT_EXISTS || moved == OUTCOME_DESTINATION_REPLACED)
-        return session_strand(context, prefix, session, actor, moved, request, reply, record);
+        return session_strand(context, prefix, session, actor, moved, request, response, record);
     if (moved != OUTCOME_OK) {
-        outcome_answer(reply, moved);
+        outcome_answer(response, moved);
         /* Back to complete only while the spool file is there: after a failure past the
          * rename (a directory fsync), `closing` lets the next request record the commit. */
         if (spool_exists(prefix->spool_directory, session->id))
-            settle_change(context, request, session, SESSION_COMPLETE, actor, reply, record);
+            settle_change(context, request, session, SESSION_COMPLETE, actor, response, record);
         return -1;
     }
-    if (settle_commit(context, prefix, request, session, actor, reply, record) != OUTCOME_OK)
+    if (settle_commit(context, prefix, request, session, actor, response, record) != OUTCOME_OK)
         return -1; /* stays `closing` with no spool file: the next request records it */
     if (session->job_kind == JOB_UPLOAD_REPLY)
         upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */
@@ -979,19 +979,19 @@ static int session_commit(struct protocol_context *context, const struct upload_
  * when the Ack is a success that names the session. */
 typedef int session_packet(struct protocol_context *context, const struct upload_prefix *prefix,
                            const struct bits_request *request, struct session *session,
-                           struct reply *reply, struct request_record *record);
+                           struct response *response, struct request_record *record);
 
 static void with_session(struct protocol_context *context, const struct upload_prefix *prefix,
-                         const struct bits_request *request, struct reply *reply,
+                         const struct bits_request *request, struct response *response,
                          struct request_record *record, session_packet *packet)
 {
     struct session_access access;
 
-    if (session_acquire(context, prefix, request, &access, reply) != 0)
+    if (session_acquire(context, prefix, request, &access, response) != 0)
         return;
     record->session_id = request->session_id;
-    if (packet(context, prefix, request, &access.session, reply, record) == 0)
-        reply_add_header(reply, "BITS-Session-Id", access.session.id);
+    if (packet(context, prefix, request, &access.session, response, record) == 0)
+        response_add_header(response, "BITS-Session-Id", access.session.id);
     session_release(&access);
 }
 
@@ -1002,29 +1002,29 @@ static void with_session(struct protocol_context *context, const struct upload_p
 static int notified_before_close(struct protocol_context *context,
                                  const struct upload_prefix *prefix,
                                  const struct bits_request *request, struct session *session,
-                                 struct reply *reply, struct request_record *record)
+                                 struct response *response, struct request_record *record)
 {
     if (session->job_kind != JOB_UPLOAD_REPLY || session->notify_status != 0)
         return 0;
-    notify_application(context, prefix, request, session, reply, record);
+    notify_application(context, prefix, request, session, response, record);
     if (session->notify_status == 0) {
         record->event_recorded = false; /* the router records this Close's answer */
-        if (reply->status == 200)
-            outcome_answer(reply, OUTCOME_DATABASE_FAILED);
+        if (response->status == 200)
+            outcome_answer(response, OUTCOME_DATABASE_FAILED);
         return -1;
     }
     /* The application's answer has its own event row; the Close answers for itself. */
-    reply_clear_headers(reply);
-    reply->status = 200;
-    reply->hresult = 0;
-    reply->message = NULL;
+    response_clear_headers(response);
+    response->status = 200;
+    response->hresult = 0;
+    response->message = NULL;
     return 0;
 }
 
 /* A Close-Session for a session that never had a Fragment: an empty file is what such a
  * client uploaded. Refusing it would be a Close that can only fail. */
 static int complete_empty(struct protocol_context *context, const struct upload_prefix *prefix,
-                          struct session *session, struct reply *reply)
+                          struct session *session, struct response *response)
 {
     struct spool_file *file = NULL;
     uint64_t size = 0;
@@ -1035,7 +1035,7 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     spool_close(file);
     if (result != 0) {
         log_error("session %s: cannot create the spool file: %s", session->id, strerror(-result));
-        outcome_answer(reply, OUTCOME_SPOOL_OPEN_FAILED);
+        outcome_answer(response, OUTCOME_SPOOL_OPEN_FAILED);
         return -1;
     }
     if (size != 0) {
@@ -1044,7 +1044,7 @@ static int complete_empty(struct protocol_context *context, const struct upload_
         log_error("session %s: Close-Session with no Fragment on record, but the spool "
                   "holds %" PRIu64 " bytes; the record of its fragments was lost",
                   session->id, size);
-        outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
+        outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
         return -1;
     }
     session->total_known = true;
@@ -1052,7 +1052,7 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     enum outcome outcome = lifecycle_progress(context->store, session, 0, NULL, SESSION_COMPLETE,
                                               ACTOR_CLOSE_SESSION, false, NULL, context->now);
     if (outcome != OUTCOME_OK) {
-        outcome_answer(reply, outcome);
+        outcome_answer(response, outcome);
         return -1;
     }
     return 0;
@@ -1060,73 +1060,73 @@ static int complete_empty(struct protocol_context *context, const struct upload_
 
 static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct session *session,
-                         struct reply *reply, struct request_record *record)
+                         struct response *response, struct request_record *record)
 {
     switch (session->state) {
     case SESSION_COMMITTED:
-        reply->message = "already committed";
+        response->message = "already committed";
         return 0;
     case SESSION_STRANDED:
-        reply->message = "complete upload kept for the administrator: not committable";
+        response->message = "complete upload kept for the administrator: not committable";
         return 0;
     case SESSION_CANCELLED:
     case SESSION_EXPIRED:
-        outcome_answer(reply, OUTCOME_SESSION_ENDED);
+        outcome_answer(response, OUTCOME_SESSION_ENDED);
         return -1;
     case SESSION_OPEN:
         if (!session->total_known && session->held_size == 0) {
-            if (complete_empty(context, prefix, session, reply) != 0)
+            if (complete_empty(context, prefix, session, response) != 0)
                 return -1;
             break;
         }
         /* A 4xx would be taken as success and the upload lost: 500, retried. */
-        outcome_answer(reply, OUTCOME_CLOSE_BEFORE_COMPLETE);
+        outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
         return -1;
     case SESSION_COMPLETE:
-        if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record,
+        if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record,
                           NULL) != 0 ||
-            notified_before_close(context, prefix, request, session, reply, record) != 0)
+            notified_before_close(context, prefix, request, session, response, record) != 0)
             return -1;
         /* fall through */
     case SESSION_CLOSING:
         break;
     }
-    return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, reply, record);
+    return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record);
 }
 
 /* ---- Cancel-Session ---- */
 
 static int cancel_session(struct protocol_context *context, const struct upload_prefix *prefix,
                           const struct bits_request *request, struct session *session,
-                          struct reply *reply, struct request_record *record)
+                          struct response *response, struct request_record *record)
 {
     switch (session->state) {
     case SESSION_CANCELLED:
-        reply->message = "already cancelled";
+        response->message = "already cancelled";
         return 0;
     case SESSION_COMMITTED:
-        reply->message = "already committed; nothing to cancel";
+        response->message = "already committed; nothing to cancel";
         return 0;
     case SESSION_STRANDED:
-        reply->message = "upload complete and kept; nothing to cancel";
+        response->message = "upload complete and kept; nothing to cancel";
         return 0;
     case SESSION_EXPIRED:
-        outcome_answer(reply, OUTCOME_SESSION_EXPIRED);
+        outcome_answer(response, OUTCOME_SESSION_EXPIRED);
         return -1;
     case SESSION_CLOSING:
         /* The commit may already have happened: finish it rather than lose it. */
-        reply->message = "commit finished; nothing to cancel";
-        return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, reply,
+        response->message = "commit finished; nothing to cancel";
+        return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, response,
                               record);
     case SESSION_OPEN:
     case SESSION_COMPLETE:
         break;
     }
     uint64_t held = session->held_size;
-    struct store_event event = answer_event(context, request, reply, record);
+    struct store_event event = answer_event(context, request, response, record);
     enum outcome outcome = lifecycle_end(context->store, prefix, session, SESSION_CANCELLED,
                                          ACTOR_CANCEL_SESSION, &event, context->now);
-    settled(reply, record, outcome, true);
+    settled(response, record, outcome, true);
     if (outcome != OUTCOME_OK)
         return -1;
     log_info("session %s cancelled after %" PRIu64 " bytes", session->id, held);
@@ -1135,26 +1135,26 @@ static int cancel_session(struct protocol_context *context, const struct upload_
 
 void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
                      const char *remainder, const struct bits_request *request,
-                     struct body_reader *body, struct reply *reply,
+                     struct body_reader *body, struct response *response,
                      struct request_record *record)
 {
     enum outcome owned = request_owner(prefix, request, &record->owner);
     if (owned != OUTCOME_OK) {
-        outcome_answer(reply, owned);
+        outcome_answer(response, owned);
         return;
     }
     switch (request->packet_type) {
     case PACKET_CREATE_SESSION:
-        handle_create_session(context, prefix, remainder, request, reply, record);
+        handle_create_session(context, prefix, remainder, request, response, record);
         break;
     case PACKET_FRAGMENT:
-        handle_fragment(context, prefix, request, body, reply, record);
+        handle_fragment(context, prefix, request, body, response, record);
         break;
     case PACKET_CLOSE_SESSION:
-        with_session(context, prefix, request, reply, record, close_session);
+        with_session(context, prefix, request, response, record, close_session);
         break;
     case PACKET_CANCEL_SESSION:
-        with_session(context, prefix, request, reply, record, cancel_session);
+        with_session(context, prefix, request, response, record, cancel_session);
         break;
     case PACKET_PING:
     case PACKET_MISSING:
@@ -1172,18 +1172,18 @@ static int recover_session(void *walk_context, const struct session *listed)
         configuration_prefix_named(context->configuration, listed->url_prefix);
     struct request_record record = {0};
     struct session session;
-    struct reply reply;
+    struct response response;
     int lock_fd = -1;
 
     if (prefix == NULL || spool_lock(prefix->spool_directory, listed->id, 0, &lock_fd) != 0)
         return 0; /* unconfigured, or a request is finishing it right now */
     if (store_session_load(context->store, listed->id, &session) == STORE_OK) {
         if (session.state == SESSION_CLOSING) {
-            reply_init(&reply);
-            if (session_commit(context, prefix, &session, ACTOR_RECOVERY, NULL, &reply,
+            response_init(&response);
+            if (session_commit(context, prefix, &session, ACTOR_RECOVERY, NULL, &response,
                                &record) == 0)
                 log_info("session %s: interrupted commit finished", session.id);
-            reply_free(&reply);
+            response_free(&response);
         }
         store_session_clear(&session);
     }

@@ -10,14 +10,14 @@
 #include "body.h"
 #include "cgi.h"
 #include "context.h"
-#include "reply.h"
+#include "response.h"
 
 /* Answers one BITS_POST packet for prefix (remainder: the URL path below it, as sent).
  * Fills reply and record; when a transition wrote the request's event it sets
  * record->event_recorded. Leaves the unread body to the caller. */
 void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
                      const char *remainder, const struct bits_request *request,
-                     struct body_reader *body, struct reply *reply,
+                     struct body_reader *body, struct response *response,
                      struct request_record *record);
 
 /* Finishes every commit that a crash interrupted (sessions left `closing`): the

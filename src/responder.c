@@ -23,7 +23,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "router.h"
-#include "reply.h"
+#include "response.h"
 #include "responder.h"
 #include "scoreboard.h"
 #include "spool.h"
@@ -117,7 +117,7 @@ static void run_hooks_if_due(const struct configuration *configuration, struct s
 struct transport {
     body_read_function *read_body;
     void *body_context;
-    reply_write_function *write_reply;
+    response_write_function *write_reply;
     void *reply_context;
     bool (*request_abandoned)(void *connection); /* NULL: cannot tell */
     void *connection;
@@ -131,16 +131,16 @@ static int serve_request(const struct configuration *configuration, struct store
 {
     struct bits_request request;
     struct body_reader body;
-    struct reply reply;
+    struct response response;
     struct protocol_context context = {
         .configuration = configuration, .store = store, .now = (int64_t)time(NULL),
         .request_abandoned = transport->request_abandoned, .connection = transport->connection};
 
-    reply_init(&reply);
+    response_init(&response);
     if (cgi_request_parse(environment, &request) != 0) {
         log_error("out of memory reading the request");
-        reply.out_of_memory = true;
-        reply_write(&reply, transport->write_reply, transport->reply_context);
+        response.out_of_memory = true;
+        response_write(&response, transport->write_reply, transport->reply_context);
         return -1;
     }
     uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
@@ -148,14 +148,14 @@ static int serve_request(const struct configuration *configuration, struct store
     (void)log_request_begin(request.session_id_state == FIELD_VALID ? request.session_id : NULL,
                             request.remote_user, request.remote_address);
     body_reader_init(&body, transport->read_body, transport->body_context, length);
-    router_handle(&context, &request, &body, &reply);
+    router_handle(&context, &request, &body, &response);
     int discarded = body_discard(&body, configuration->max_fragment_size);
     if (discarded != 0)
         log_info("%" PRIu64 " body bytes left unread; the connection ends", body.remaining);
-    if (reply_write(&reply, transport->write_reply, transport->reply_context) != 0)
+    if (response_write(&response, transport->write_reply, transport->reply_context) != 0)
         log_warning("could not send the answer: the client went away");
     log_request_end();
-    reply_free(&reply);
+    response_free(&response);
     cgi_request_free(&request);
     return discarded;
 }
@@ -306,13 +306,13 @@ static int stdout_write(void *context, const void *buffer, size_t size)
 
 void responder_cgi_unavailable(void)
 {
-    struct reply reply;
+    struct response response;
 
-    reply_init(&reply);
-    reply_set_error(&reply, 503, HRESULT_E_FAIL, BITS_CONTEXT_SERVER, "bitspool unavailable");
-    if (reply_write(&reply, stdout_write, NULL) != 0)
+    response_init(&response);
+    response_set_error(&response, 503, HRESULT_E_FAIL, BITS_CONTEXT_SERVER, "bitspool unavailable");
+    if (response_write(&response, stdout_write, NULL) != 0)
         log_error("could not answer the CGI request");
-    reply_free(&reply);
+    response_free(&response);
 }
 
 int responder_run_cgi(const struct configuration *configuration)

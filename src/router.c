@@ -17,19 +17,19 @@
 #include "protocol.h"
 #include "router.h"
 
-static void method_not_allowed(const struct bits_request *request, struct reply *reply)
+static void method_not_allowed(const struct bits_request *request, struct response *response)
 {
     static const char text[] =
         "This URL accepts BITS uploads only (method BITS_POST), as sent by Windows BITS\n"
         "clients: bitsadmin /upload, Start-BitsTransfer -TransferType Upload.\n";
 
-    reply->is_ack = false;
-    reply->status = 405;
-    reply->message = "method not allowed";
-    reply_add_header(reply, "Allow", BITS_METHOD);
-    reply_add_header(reply, "Content-Type", "text/plain; charset=utf-8");
+    response->is_ack = false;
+    response->status = 405;
+    response->message = "method not allowed";
+    response_add_header(response, "Allow", BITS_METHOD);
+    response_add_header(response, "Content-Type", "text/plain; charset=utf-8");
     if (strcasecmp(request->method, "HEAD") != 0)
-        reply_set_body(reply, text, sizeof text - 1);
+        response_set_body(response, text, sizeof text - 1);
 }
 
 /* What every BITS_POST needs whatever its packet. */
@@ -92,9 +92,9 @@ static int record_untold(struct store *store, const struct store_event *event,
  * (Ping, a refused Create-Session) is only counted: a flood of them must not grow the
  * database, and there is no session whose story they tell. */
 static void record_event(struct protocol_context *context, const struct bits_request *request,
-                         const struct reply *reply, const struct request_record *record)
+                         const struct response *response, const struct request_record *record)
 {
-    struct store_event event = audit_event(request, reply, record, context->now);
+    struct store_event event = audit_event(request, response, record, context->now);
     int result = STORE_OK;
 
     if (record->session_id == NULL || !record->event_recorded)
@@ -104,72 +104,72 @@ static void record_event(struct protocol_context *context, const struct bits_req
     log_packet(&(struct log_packet){event.packet, event.session_id, event.has_range,
                                     event.range_first, event.range_last, event.status,
                                     event.hresult, event.has_held_after, event.held_after});
-    if (reply->hresult != 0)
+    if (response->hresult != 0)
         log_info("%s %s %s: %d 0x%08" PRIX32 " %s",
                  request->remote_address != NULL ? request->remote_address : "?", event.packet,
-                 request->url_path != NULL ? request->url_path : "?", reply->status,
-                 reply->hresult, reply->message != NULL ? reply->message : "");
+                 request->url_path != NULL ? request->url_path : "?", response->status,
+                 response->hresult, response->message != NULL ? response->message : "");
 }
 
 /* Only GET and HEAD read the metrics and health URLs. */
-static bool method_reads(const struct bits_request *request, struct reply *reply)
+static bool method_reads(const struct bits_request *request, struct response *response)
 {
     if (strcasecmp(request->method, "GET") == 0 || strcasecmp(request->method, "HEAD") == 0)
         return true;
-    reply->is_ack = false;
-    reply->status = 405;
-    reply->message = "method not allowed";
-    reply_add_header(reply, "Allow", "GET, HEAD");
+    response->is_ack = false;
+    response->status = 405;
+    response->message = "method not allowed";
+    response_add_header(response, "Allow", "GET, HEAD");
     return false;
 }
 
-static void plain_text(const struct bits_request *request, struct reply *reply, int status,
+static void plain_text(const struct bits_request *request, struct response *response, int status,
                        const char *content_type, const char *text, size_t length)
 {
-    reply->is_ack = false;
-    reply->status = status;
-    reply_add_header(reply, "Content-Type", content_type);
-    reply_add_header(reply, "Cache-Control", "no-store");
-    reply->head_only = strcasecmp(request->method, "HEAD") == 0;
-    reply_set_body(reply, text, length);
+    response->is_ack = false;
+    response->status = status;
+    response_add_header(response, "Content-Type", content_type);
+    response_add_header(response, "Cache-Control", "no-store");
+    response->head_only = strcasecmp(request->method, "HEAD") == 0;
+    response_set_body(response, text, length);
 }
 
 /* No audit row: a scrape is not an upload, and Prometheus asks every few seconds. */
 static void serve_metrics(struct protocol_context *context, const struct bits_request *request,
-                          struct reply *reply)
+                          struct response *response)
 {
     char *text = NULL;
     size_t length = 0;
 
-    if (!method_reads(request, reply))
+    if (!method_reads(request, response))
         return;
     if (metrics_render(context->configuration, context->store, context->now, &text,
                        &length) != 0) {
         static const char failed[] = "metrics unavailable: see the error log\n";
-        plain_text(request, reply, 503, "text/plain; charset=utf-8", failed, sizeof failed - 1);
+        plain_text(request, response, 503, "text/plain; charset=utf-8", failed, sizeof failed - 1);
         return;
     }
-    plain_text(request, reply, 200, "text/plain; version=0.0.4; charset=utf-8", text, length);
+    plain_text(request, response, 200, "text/plain; version=0.0.4; charset=utf-8", text, length);
     free(text);
 }
 
 /* No audit row and no write: a load balancer may probe every second. */
 static void serve_health(struct protocol_context *context, const struct bits_request *request,
-                         struct reply *reply)
+                         struct response *response)
 {
     char *problem = NULL;
     static const char healthy[] = "ok\n";
 
-    if (!method_reads(request, reply))
+    if (!method_reads(request, response))
         return;
     if (health_probe(context->configuration, context->store, &problem) == 0) {
-        plain_text(request, reply, 200, "text/plain; charset=utf-8", healthy,
+        plain_text(request, response, 200, "text/plain; charset=utf-8", healthy,
                    sizeof healthy - 1);
         return;
     }
     log_warning("health check failed: %s", problem != NULL ? problem : "out of memory");
     const char *text = problem != NULL ? problem : "unhealthy";
-    plain_text(request, reply, 503, "text/plain; charset=utf-8", text, strlen(text));
+    plain_text(request, response, 503, "text/plain; charset=utf-8", text, strlen(text));
     free(problem);
 }
 
@@ -180,16 +180,16 @@ static bool is_url(const char *configured, const char *url_path)
 
 /* Answers the plain HTTP resources (metrics, health, replies); false for the rest. */
 static bool serve_resource(struct protocol_context *context, const struct bits_request *request,
-                           struct reply *reply)
+                           struct response *response)
 {
     const struct configuration *configuration = context->configuration;
 
     if (is_url(configuration->metrics_url, request->url_path))
-        serve_metrics(context, request, reply);
+        serve_metrics(context, request, response);
     else if (is_url(configuration->health_url, request->url_path))
-        serve_health(context, request, reply);
+        serve_health(context, request, response);
     else if (download_is_reply_url(configuration, request->url_path_encoded))
-        download_handle(context, request, reply);
+        download_handle(context, request, response);
     else
         return false;
     return true;
@@ -211,19 +211,19 @@ static void record_latency(struct store *store, const struct bits_request *reque
 /* Answers a BITS_POST; returns the prefix that served it, NULL when none did. */
 static const struct upload_prefix *dispatch(struct protocol_context *context,
                                             const struct bits_request *request,
-                                            struct body_reader *body, struct reply *reply,
+                                            struct body_reader *body, struct response *response,
                                             struct request_record *record)
 {
     const char *remainder = "";
 
     if (request->malformed != NULL) {
-        reply_set_error(reply, 400, HRESULT_E_INVALIDARG, BITS_CONTEXT_SERVER,
+        response_set_error(response, 400, HRESULT_E_INVALIDARG, BITS_CONTEXT_SERVER,
                         request->malformed);
         return NULL;
     }
     enum outcome checked = request_check(request);
     if (checked != OUTCOME_OK) {
-        outcome_answer(reply, checked);
+        outcome_answer(response, checked);
         return NULL;
     }
     /* Matched on the path as sent, so that paths_destination decodes the rest itself
@@ -231,16 +231,16 @@ static const struct upload_prefix *dispatch(struct protocol_context *context,
     const struct upload_prefix *prefix =
         configuration_match(context->configuration, request->url_path_encoded, &remainder);
     if (prefix == NULL) {
-        outcome_answer(reply, OUTCOME_NO_PREFIX);
+        outcome_answer(response, OUTCOME_NO_PREFIX);
         return NULL;
     }
     record->url_prefix = prefix->url_prefix;
-    protocol_handle(context, prefix, remainder, request, body, reply, record);
+    protocol_handle(context, prefix, remainder, request, body, response, record);
     return prefix;
 }
 
 void router_handle(struct protocol_context *context, const struct bits_request *request,
-                   struct body_reader *body, struct reply *reply)
+                   struct body_reader *body, struct response *response)
 {
     struct request_record record = {0};
     uint64_t started = clock_microseconds();
@@ -249,20 +249,20 @@ void router_handle(struct protocol_context *context, const struct bits_request *
     store_set_deadline(context->store,
                        configuration_lock_timeout_milliseconds(context->configuration));
     /* Metrics, health and reply URLs are plain HTTP resources, whatever the method. */
-    if (serve_resource(context, request, reply)) {
+    if (serve_resource(context, request, response)) {
         return;
     }
     if (strcasecmp(request->method, BITS_METHOD) != 0) {
-        method_not_allowed(request, reply);
+        method_not_allowed(request, response);
         return;
     }
     /* A database file replaced under us would split the sessions in two: refuse all,
      * retryably, until an administrator has put things right. */
     if (store_check_identity(context->store) != STORE_OK) {
-        outcome_answer(reply, OUTCOME_DATABASE_REPLACED);
+        outcome_answer(response, OUTCOME_DATABASE_REPLACED);
         return;
     }
-    const struct upload_prefix *prefix = dispatch(context, request, body, reply, &record);
-    record_event(context, request, reply, &record);
+    const struct upload_prefix *prefix = dispatch(context, request, body, response, &record);
+    record_event(context, request, response, &record);
     record_latency(context->store, request, prefix, started);
 }

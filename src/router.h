@@ -9,12 +9,12 @@
 #include "body.h"
 #include "cgi.h"
 #include "context.h"
-#include "reply.h"
+#include "response.h"
 
 /* Handles one request. The body is read only as far as the packet needs it (a
  * Fragment's bytes); the caller disposes of the rest with body_discard before it sends
  * the reply. reply must be initialised by the caller, who writes and frees it. */
 void router_handle(struct protocol_context *context, const struct bits_request *request,
-                   struct body_reader *body, struct reply *reply);
+                   struct body_reader *body, struct response *response);
 
 #endif

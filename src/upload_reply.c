@@ -96,22 +96,22 @@ static struct upload_reply_verdict verdict_for_failure(const struct notify_resul
     return verdict(500, hresult, false, "cannot notify the server application");
 }
 
-void upload_reply_ack(struct reply *reply, const struct session *session,
+void upload_reply_ack(struct response *response, const struct session *session,
                       const struct upload_reply_verdict *verdict)
 {
-    reply_clear_headers(reply);
+    response_clear_headers(response);
     if (verdict->status == 200) {
-        reply->status = 200;
-        reply->message = verdict->message;
+        response->status = 200;
+        response->message = verdict->message;
     } else {
-        reply_set_error(reply, verdict->status, verdict->hresult,
+        response_set_error(response, verdict->status, verdict->hresult,
                         BITS_CONTEXT_SERVER_APPLICATION, verdict->message);
     }
-    reply_add_header(reply, "BITS-Session-Id", session->id);
-    reply_add_header_uint64(reply, "BITS-Received-Content-Range", session->total_size);
+    response_add_header(response, "BITS-Session-Id", session->id);
+    response_add_header_uint64(response, "BITS-Received-Content-Range", session->total_size);
     const char *reply_url = verdict->reply_url != NULL ? verdict->reply_url : session->reply_url;
     if (verdict->status == 200 && reply_url != NULL)
-        reply_add_header(reply, "BITS-Reply-URL", reply_url);
+        response_add_header(response, "BITS-Reply-URL", reply_url);
 }
 
 /* <reply_directory>/<ID>/, where the application's reply goes in both modes. Group

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "configuration.h"
-#include "reply.h"
+#include "response.h"
 #include "store.h"
 
 /* What the client is told about the application's answer. */
@@ -40,7 +40,7 @@ void upload_reply_verdict_clear(struct upload_reply_verdict *verdict);
 /* Fills reply with the Ack for verdict: 200 with BITS-Received-Content-Range and
  * BITS-Reply-URL (the verdict's, else the session's), or an error with context 0x7 that
  * carries the application's status. */
-void upload_reply_ack(struct reply *reply, const struct session *session,
+void upload_reply_ack(struct response *response, const struct session *session,
                       const struct upload_reply_verdict *verdict);
 
 /* True when Close-Session moves the upload to its destination: always for plain

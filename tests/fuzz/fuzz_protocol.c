@@ -30,7 +30,7 @@
 #include "protocol.h"
 #include "router.h"
 #include "session_id.h"
-#include "reply.h"
+#include "response.h"
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -251,10 +251,10 @@ static int build_parameters(const struct packet *packet, char **entries, size_t 
 
 /* With FUZZ_PROTOCOL_TRACE set, each packet and its answer go to stderr: to read what
  * a crashing input did. */
-static void trace(const struct packet *packet, const struct reply *reply)
+static void trace(const struct packet *packet, const struct response *response)
 {
     static int enabled = -1;
-    const char *held = reply_header(reply, "BITS-Received-Content-Range");
+    const char *held = response_header(response, "BITS-Received-Content-Range");
 
     if (enabled < 0)
         enabled = getenv("FUZZ_PROTOCOL_TRACE") != NULL;
@@ -265,13 +265,13 @@ static void trace(const struct packet *packet, const struct reply *reply)
             packet->url, packet->session_id != NULL ? packet->session_id : "-",
             packet->user != NULL ? packet->user : "-",
             packet->range != NULL ? packet->range : "-", packet->content_length,
-            reply->status, reply->hresult, held != NULL ? held : "-",
-            reply->message != NULL ? reply->message : "");
+            response->status, response->hresult, held != NULL ? held : "-",
+            response->message != NULL ? response->message : "");
 }
 
 /* Sends one packet; returns 0 with the answer in reply, -1 when out of memory. */
 static int harness_send(struct harness *harness, const struct packet *packet,
-                        struct reply *reply)
+                        struct response *response)
 {
     char *entries[16] = {0};
     size_t count = 0;
@@ -287,9 +287,9 @@ static int harness_send(struct harness *harness, const struct packet *packet,
     body_reader_init(&reader, memory_body_read, &source, packet->content_length);
     struct protocol_context context = {
         .configuration = harness->configuration, .store = harness->store, .now = harness->now};
-    router_handle(&context, &request, &reader, reply);
+    router_handle(&context, &request, &reader, response);
     cgi_request_free(&request);
-    trace(packet, reply);
+    trace(packet, response);
     result = 0;
 out:
     for (size_t index = 0; index < count; index++)
@@ -314,36 +314,36 @@ static bool is_status_of_an_ack(int status)
 
 /* Every answer to a BITS_POST is an Ack; an error carries the same HRESULT twice and
  * the server's context (or the application's, for upload-reply jobs); a success none. */
-static void check_ack(const struct reply *reply, const struct packet *packet)
+static void check_ack(const struct response *response, const struct packet *packet)
 {
-    const char *error = reply_header(reply, "BITS-Error");
-    const char *code = reply_header(reply, "BITS-Error-Code");
-    const char *context = reply_header(reply, "BITS-Error-Context");
+    const char *error = response_header(response, "BITS-Error");
+    const char *code = response_header(response, "BITS-Error-Code");
+    const char *context = response_header(response, "BITS-Error-Context");
     char expected[16];
 
-    if (reply->out_of_memory)
+    if (response->out_of_memory)
         return;
-    if (!reply->is_ack || !is_status_of_an_ack(reply->status))
+    if (!response->is_ack || !is_status_of_an_ack(response->status))
         abort();
-    if (reply->status == 200 || reply->status == 416) {
-        if (error != NULL || code != NULL || context != NULL || reply->hresult != 0)
+    if (response->status == 200 || response->status == 416) {
+        if (error != NULL || code != NULL || context != NULL || response->hresult != 0)
             abort();
         return;
     }
-    snprintf(expected, sizeof expected, "0x%08" PRIX32, reply->hresult);
-    if (reply->hresult == 0 || error == NULL || code == NULL || context == NULL ||
+    snprintf(expected, sizeof expected, "0x%08" PRIX32, response->hresult);
+    if (response->hresult == 0 || error == NULL || code == NULL || context == NULL ||
         strcmp(error, expected) != 0 || strcmp(code, expected) != 0)
         abort();
     if (strcmp(context, "0x5") != 0 &&
         (strcmp(context, "0x7") != 0 || !is_upload_reply_url(packet->url)))
         abort();
-    if ((reply->status == 502 || reply->status == 504) && strcmp(context, "0x7") != 0)
+    if ((response->status == 502 || response->status == 504) && strcmp(context, "0x7") != 0)
         abort();
 }
 
-static bool parse_held(const struct reply *reply, uint64_t *held)
+static bool parse_held(const struct response *response, uint64_t *held)
 {
-    const char *text = reply_header(reply, "BITS-Received-Content-Range");
+    const char *text = response_header(response, "BITS-Received-Content-Range");
     char *end = NULL;
 
     if (text == NULL)
@@ -400,7 +400,7 @@ static bool address_packet(struct harness *harness, struct input *input, struct 
 }
 
 static void do_create(struct harness *harness, struct input *input, struct slot *slot,
-                      struct reply *reply)
+                      struct response *response)
 {
     static const char *const offers[] = {
         BITS_PROTOCOL_GUID, "{00000000-0000-0000-0000-000000000000} " BITS_PROTOCOL_GUID,
@@ -413,19 +413,19 @@ static void do_create(struct harness *harness, struct input *input, struct slot 
         .user = slot_user(&fresh), .protocols = offers[choice & 3],
     };
 
-    if (harness_send(harness, &packet, reply) != 0)
+    if (harness_send(harness, &packet, response) != 0)
         return;
-    check_ack(reply, &packet);
-    if (reply->status != 200)
+    check_ack(response, &packet);
+    if (response->status != 200)
         return;
-    const char *id = reply_header(reply, "BITS-Session-Id");
+    const char *id = response_header(response, "BITS-Session-Id");
     char normalised[BITS_SESSION_ID_SIZE];
     if (id == NULL || !session_id_is_normal(id) ||
         session_id_normalise(id, strlen(id), false, normalised) != 0)
         abort();
     /* Only the [/open] prefix names a host id for server farms. */
     bool farm = strcmp(urls[fresh.url].root, "open") == 0;
-    if ((reply_header(reply, "BITS-Host-Id") != NULL) != farm)
+    if ((response_header(response, "BITS-Host-Id") != NULL) != farm)
         abort();
     memcpy(fresh.id, id, sizeof fresh.id);
     *slot = fresh;
@@ -517,7 +517,7 @@ static void track_spool(const struct harness *harness, struct slot *slot, const 
 
 /* A held size the client is told must be at least what it was told before and at
  * most the session's TOTAL; the store never records less than the client was told. */
-static void check_held(struct harness *harness, struct slot *slot, const struct reply *reply,
+static void check_held(struct harness *harness, struct slot *slot, const struct response *response,
                        bool own)
 {
     struct session session;
@@ -533,7 +533,7 @@ static void check_held(struct harness *harness, struct slot *slot, const struct 
         (session.total_known && session.held_size > session.total_size))
         abort();
     store_session_clear(&session);
-    if (!parse_held(reply, &held))
+    if (!parse_held(response, &held))
         return;
     if (held < slot->floor || (slot->total_known && held > slot->total))
         abort();
@@ -541,7 +541,7 @@ static void check_held(struct harness *harness, struct slot *slot, const struct 
 }
 
 static void do_fragment(struct harness *harness, struct input *input, struct slot *slot,
-                        size_t slot_index, struct reply *reply)
+                        size_t slot_index, struct response *response)
 {
     static uint8_t body[MAX_BODY + 1];
     char id_buffer[BITS_SESSION_ID_SIZE];
@@ -561,10 +561,10 @@ static void do_fragment(struct harness *harness, struct input *input, struct slo
     uint8_t skew = next_byte(input);
     if (skew % 16 == 0)
         packet.content_length += skew >> 4; /* announces more than it sends */
-    if (harness_send(harness, &packet, reply) != 0)
+    if (harness_send(harness, &packet, response) != 0)
         return;
-    check_ack(reply, &packet);
-    check_held(harness, slot, reply, own);
+    check_ack(response, &packet);
+    check_held(harness, slot, response, own);
     track_spool(harness, slot, body, first, own ? length : 0);
 }
 
@@ -638,24 +638,24 @@ static void check_reopened(struct harness *harness, struct slot *slot)
 }
 
 static void do_close(struct harness *harness, struct input *input, struct slot *slot,
-                     struct reply *reply)
+                     struct response *response)
 {
     char id_buffer[BITS_SESSION_ID_SIZE];
     struct packet packet = {.type = "Close-Session"};
     bool own = address_packet(harness, input, slot, &packet, id_buffer);
 
-    if (harness_send(harness, &packet, reply) != 0)
+    if (harness_send(harness, &packet, response) != 0)
         return;
-    check_ack(reply, &packet);
+    check_ack(response, &packet);
     if (!own || slot->cancelled || slot->committed) {
         track_spool(harness, slot, NULL, 0, 0);
         return;
     }
     /* The client takes a 4xx Close-Session for success: only a committed upload may
      * get one, and bitspool answers those 200. */
-    if (reply->status >= 400 && reply->status < 500)
+    if (response->status >= 400 && response->status < 500)
         abort();
-    if (reply->status == 200) {
+    if (response->status == 200) {
         /* An upload-reply job's upload went to its application, not to the root. */
         if (!is_upload_reply_url(urls[slot->url].url))
             check_committed(harness, slot);
@@ -667,16 +667,16 @@ static void do_close(struct harness *harness, struct input *input, struct slot *
 }
 
 static void do_cancel(struct harness *harness, struct input *input, struct slot *slot,
-                      struct reply *reply)
+                      struct response *response)
 {
     char id_buffer[BITS_SESSION_ID_SIZE];
     struct packet packet = {.type = "Cancel-Session"};
     bool own = address_packet(harness, input, slot, &packet, id_buffer);
 
-    if (harness_send(harness, &packet, reply) != 0)
+    if (harness_send(harness, &packet, response) != 0)
         return;
-    check_ack(reply, &packet);
-    if (own && reply->status == 200 && !slot->committed)
+    check_ack(response, &packet);
+    if (own && response->status == 200 && !slot->committed)
         slot->cancelled = true;
     track_spool(harness, slot, NULL, 0, 0);
 }
@@ -703,7 +703,7 @@ static void lose_data(struct harness *harness, struct input *input, struct slot 
 
 /* Requests no client sends: no packet type, an unknown one, an encoded body, GET. */
 static void do_oddity(struct harness *harness, struct input *input, struct slot *slot,
-                      struct reply *reply)
+                      struct response *response)
 {
     static const char *const types[] = {NULL, "Bogus", "Ping", "ping"};
     uint8_t choice = next_byte(input);
@@ -714,17 +714,17 @@ static void do_oddity(struct harness *harness, struct input *input, struct slot 
 
     if (choice & 8)
         packet.method = "GET";
-    if (harness_send(harness, &packet, reply) != 0)
+    if (harness_send(harness, &packet, response) != 0)
         return;
     if (choice & 8) {
-        if (reply->is_ack || reply->status != 405)
+        if (response->is_ack || response->status != 405)
             abort();
         return;
     }
-    check_ack(reply, &packet);
+    check_ack(response, &packet);
 }
 
-static void run_operation(struct harness *harness, struct input *input, struct reply *reply)
+static void run_operation(struct harness *harness, struct input *input, struct response *response)
 {
     uint8_t operation = next_byte(input);
     size_t slot_index = (operation >> 4) % SLOT_COUNT;
@@ -732,20 +732,20 @@ static void run_operation(struct harness *harness, struct input *input, struct r
 
     switch (operation % 8) {
     case 0:
-        do_oddity(harness, input, slot, reply);
+        do_oddity(harness, input, slot, response);
         break;
     case 1:
-        do_create(harness, input, slot, reply);
+        do_create(harness, input, slot, response);
         break;
     case 2:
     case 3:
-        do_fragment(harness, input, slot, slot_index, reply);
+        do_fragment(harness, input, slot, slot_index, response);
         break;
     case 4:
-        do_close(harness, input, slot, reply);
+        do_close(harness, input, slot, response);
         break;
     case 5:
-        do_cancel(harness, input, slot, reply);
+        do_cancel(harness, input, slot, response);
         break;
     case 6:
         lose_data(harness, input, slot);
@@ -760,7 +760,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input input = {data, size, 0};
     struct harness harness;
-    struct reply reply;
+    struct response response;
 
     memset(&harness, 0, sizeof harness);
     /* libcurl honours http_proxy: the unreachable application must stay unreachable. */
@@ -777,9 +777,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (harness_open(&harness, next_byte(&input) & 1) != 0)
         abort(); /* a broken set-up must not pass as a clean run */
     for (int count = 0; count < MAX_OPERATIONS && input.position < input.size; count++) {
-        reply_init(&reply);
-        run_operation(&harness, &input, &reply);
-        reply_free(&reply);
+        response_init(&response);
+        run_operation(&harness, &input, &response);
+        response_free(&response);
     }
     harness_close(&harness);
     return 0;

@@ -51,7 +51,7 @@ static int upload(struct fixture *fixture, const char *url, const char *remote_u
     char range[64], id[BITS_SESSION_ID_SIZE];
 
     assert_int_equal(create(fixture, url, NULL, remote_user), 200);
-    snprintf(id, sizeof id, "%s", reply_header(&fixture->reply, "BITS-Session-Id"));
+    snprintf(id, sizeof id, "%s", response_header(&fixture->response, "BITS-Session-Id"));
     snprintf(range, sizeof range, "bytes 0-%zu/%zu", strlen(DATA) - 1, strlen(DATA));
     if (remote_user != NULL)
         parameters_add(&extra, "REMOTE_USER", remote_user);

@@ -58,7 +58,7 @@ static struct output written(const struct fixture *fixture, const char **body,
 {
     struct output output = {0};
 
-    assert_int_equal(reply_write(&fixture->reply, collect, &output), 0);
+    assert_int_equal(response_write(&fixture->response, collect, &output), 0);
     char *end_of_head = strstr(output.data, "\r\n\r\n");
     assert_non_null(end_of_head);
     *body = end_of_head + 4;
@@ -169,8 +169,8 @@ static void assert_partial(struct fixture *fixture, const char *range,
     size_t body_length;
 
     assert_int_equal(request(fixture, "GET", ALICE_URL, "alice", range), 206);
-    assert_string_equal(reply_header(&fixture->reply, "Content-Range"), content_range);
-    assert_string_equal(reply_header(&fixture->reply, "Accept-Ranges"), "bytes");
+    assert_string_equal(response_header(&fixture->response, "Content-Range"), content_range);
+    assert_string_equal(response_header(&fixture->response, "Accept-Ranges"), "bytes");
     struct output output = written(fixture, &body, &body_length);
     assert_non_null(strstr(output.data, "Status: 206 Partial Content\r\n"));
     assert_int_equal(body_length, strlen(expected_body));
@@ -185,7 +185,7 @@ static void assert_whole(struct fixture *fixture, const char *range)
     size_t body_length;
 
     assert_int_equal(request(fixture, "GET", ALICE_URL, "alice", range), 200);
-    assert_null(reply_header(&fixture->reply, "Content-Range"));
+    assert_null(response_header(&fixture->response, "Content-Range"));
     struct output output = written(fixture, &body, &body_length);
     assert_int_equal(body_length, REPLY_SIZE);
     assert_memory_equal(body, REPLY_TEXT, REPLY_SIZE);
@@ -199,11 +199,11 @@ static void test_owner_gets_the_whole_reply_as_plain_http(void **state)
     size_t body_length;
 
     assert_whole(fixture, NULL);
-    assert_false(fixture->reply.is_ack);
-    assert_string_equal(reply_header(&fixture->reply, "Accept-Ranges"), "bytes");
-    assert_string_equal(reply_header(&fixture->reply, "Content-Type"),
+    assert_false(fixture->response.is_ack);
+    assert_string_equal(response_header(&fixture->response, "Accept-Ranges"), "bytes");
+    assert_string_equal(response_header(&fixture->response, "Content-Type"),
                         "application/octet-stream");
-    assert_non_null(reply_header(&fixture->reply, "Last-Modified"));
+    assert_non_null(response_header(&fixture->response, "Last-Modified"));
     struct output output = written(fixture, &body, &body_length);
     assert_non_null(strstr(output.data, "Status: 200 OK\r\n"));
     assert_non_null(strstr(output.data, "Content-Length: 20\r\n"));
@@ -218,9 +218,9 @@ static void test_another_user_gets_403_and_nothing_of_the_reply(void **state)
     size_t body_length;
 
     assert_int_equal(request(fixture, "GET", ALICE_URL, "bob", NULL), 403);
-    assert_false(fixture->reply.is_ack);
-    assert_null(reply_header(&fixture->reply, "Content-Range"));
-    assert_null(reply_header(&fixture->reply, "Last-Modified"));
+    assert_false(fixture->response.is_ack);
+    assert_null(response_header(&fixture->response, "Content-Range"));
+    assert_null(response_header(&fixture->response, "Last-Modified"));
     struct output output = written(fixture, &body, &body_length);
     assert_int_equal(body_length, 0);
     assert_non_null(strstr(output.data, "Content-Length: 0\r\n"));
@@ -262,7 +262,7 @@ static void test_open_prefix_serves_the_reply_to_whoever_names_the_session(void 
 static void test_unknown_session_is_404(void **state)
 {
     assert_int_equal(request(*state, "GET", UNKNOWN_URL, "alice", NULL), 404);
-    assert_false(((struct fixture *)*state)->reply.is_ack);
+    assert_false(((struct fixture *)*state)->response.is_ack);
 }
 
 static void test_urls_that_name_no_reply_are_404(void **state)
@@ -335,7 +335,7 @@ static void test_unsatisfiable_range_is_416_with_the_size(void **state)
     size_t body_length;
 
     assert_int_equal(request(fixture, "GET", ALICE_URL, "alice", "bytes=20-"), 416);
-    assert_string_equal(reply_header(&fixture->reply, "Content-Range"), "bytes */20");
+    assert_string_equal(response_header(&fixture->response, "Content-Range"), "bytes */20");
     struct output output = written(fixture, &body, &body_length);
     assert_int_equal(body_length, 0);
     free(output.data);
@@ -379,11 +379,11 @@ static void test_other_methods_get_405_allowing_get_and_head(void **state)
     struct fixture *fixture = *state;
 
     assert_int_equal(request(fixture, "POST", ALICE_URL, "alice", NULL), 405);
-    assert_string_equal(reply_header(&fixture->reply, "Allow"), "GET, HEAD");
-    assert_false(fixture->reply.is_ack);
+    assert_string_equal(response_header(&fixture->response, "Allow"), "GET, HEAD");
+    assert_false(fixture->response.is_ack);
     assert_int_equal(request(fixture, "PUT", UNKNOWN_URL, NULL, NULL), 405);
     assert_int_equal(request(fixture, "BITS_POST", ALICE_URL, "alice", NULL), 405);
-    assert_string_equal(reply_header(&fixture->reply, "Allow"), "GET, HEAD");
+    assert_string_equal(response_header(&fixture->response, "Allow"), "GET, HEAD");
 }
 
 static void test_uploads_are_still_bits(void **state)
@@ -391,7 +391,7 @@ static void test_uploads_are_still_bits(void **state)
     struct fixture *fixture = *state;
 
     assert_int_equal(request(fixture, "GET", "/uploads/report.bin", "alice", NULL), 405);
-    assert_string_equal(reply_header(&fixture->reply, "Allow"), "BITS_POST");
+    assert_string_equal(response_header(&fixture->response, "Allow"), "BITS_POST");
     /* fixture_create_session sends no REMOTE_USER, which an authenticated prefix refuses. */
     ((struct upload_prefix *)uploads_prefix(fixture))->owner_from = OWNER_FROM_NONE;
     char *id = fixture_create_session(fixture, "/uploads/new.bin");

@@ -114,7 +114,7 @@ static void test_full_disk_is_a_retryable_disk_full(void **state)
     assert_int_equal(send_all(fixture, id), 500);
     assert_error_reply(fixture, 500, 0x80070070u);
     assert_int_equal(send_all(fixture, id), 200);
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Received-Content-Range"), "10");
+    assert_string_equal(response_header(&fixture->response, "BITS-Received-Content-Range"), "10");
     assert_int_equal(close_session(fixture, id), 200);
     assert_committed(fixture);
     free(id);

@@ -61,10 +61,10 @@ static int get(struct fixture *fixture, const char *method, const char *url)
 static char *scrape(struct fixture *fixture)
 {
     assert_int_equal(get(fixture, "GET", "/bitspool/metrics"), 200);
-    assert_false(fixture->reply.is_ack);
-    assert_string_equal(reply_header(&fixture->reply, "Content-Type"),
+    assert_false(fixture->response.is_ack);
+    assert_string_equal(response_header(&fixture->response, "Content-Type"),
                         "text/plain; version=0.0.4; charset=utf-8");
-    char *text = strndup(fixture->reply.body, fixture->reply.body_length);
+    char *text = strndup(fixture->response.body, fixture->response.body_length);
     assert_non_null(text);
     return text;
 }
@@ -72,8 +72,8 @@ static char *scrape(struct fixture *fixture)
 /* Whether the reply's body (not NUL-terminated) holds text. */
 static bool body_holds(const struct fixture *fixture, const char *text)
 {
-    return fixture->reply.body != NULL &&
-           memmem(fixture->reply.body, fixture->reply.body_length, text, strlen(text)) != NULL;
+    return fixture->response.body != NULL &&
+           memmem(fixture->response.body, fixture->response.body_length, text, strlen(text)) != NULL;
 }
 
 static void assert_sample(const char *text, const char *sample)
@@ -148,12 +148,12 @@ static void test_a_refused_request_is_counted_by_its_hresult(void **state)
                      200);
     /* Of a known session: a total that changes is refused. */
     int changed = fixture_send(fixture, URL, "Fragment", id, "bytes 4-7/9", "efgh", 4, NULL);
-    uint32_t refused = fixture->reply.hresult;
+    uint32_t refused = fixture->response.hresult;
     assert_int_not_equal(refused, 0);
     /* Of no prefix: counted under prefix "". */
     assert_int_equal(fixture_send(fixture, "/nowhere/x", "Create-Session", NULL, NULL, NULL, 0,
                                   NULL), 404);
-    uint32_t unmatched = fixture->reply.hresult;
+    uint32_t unmatched = fixture->response.hresult;
     char *text = scrape(fixture);
     snprintf(sample, sizeof sample, "bitspool_errors_total{prefix=\"/uploads\",packet=\"Fragment\","
              "status=\"%d\",hresult=\"0x%08X\"} 1", changed, refused);
@@ -273,9 +273,9 @@ static void test_health_answers_200_then_503_without_an_audit_row(void **state)
     int64_t before = audit_rows(fixture);
 
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 200);
-    assert_false(fixture->reply.is_ack);
+    assert_false(fixture->response.is_ack);
     assert_int_equal(get(fixture, "HEAD", "/bitspool/health"), 200);
-    assert_true(fixture->reply.head_only);
+    assert_true(fixture->response.head_only);
     fixture->configuration->min_free_space = UINT64_MAX;
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 503);
     assert_true(body_holds(fixture, "below min_free_space"));
@@ -304,7 +304,7 @@ static void test_a_database_failure_is_a_503_not_half_the_metrics(void **state)
     upload(fixture, URL);
     fault_arm(FAULT_STORE_STEP, 2, SQLITE_IOERR, FAULT_FAIL, 1);
     assert_int_equal(get(fixture, "GET", "/bitspool/metrics"), 503);
-    assert_false(fixture->reply.is_ack);
+    assert_false(fixture->response.is_ack);
     assert_false(body_holds(fixture, "bitspool_"));
     fault_arm(FAULT_STORE_STEP, 1, SQLITE_IOERR, FAULT_FAIL, 1);
     assert_int_equal(get(fixture, "GET", "/bitspool/health"), 503);
@@ -321,7 +321,7 @@ static void test_only_get_and_head_read_the_metrics(void **state)
     struct fixture *fixture = *state;
 
     assert_int_equal(get(fixture, "BITS_POST", "/bitspool/metrics"), 405);
-    assert_string_equal(reply_header(&fixture->reply, "Allow"), "GET, HEAD");
+    assert_string_equal(response_header(&fixture->response, "Allow"), "GET, HEAD");
     assert_int_equal(get(fixture, "POST", "/bitspool/health"), 405);
 }
 

@@ -333,11 +333,11 @@ static void test_by_value_posts_the_file_and_stores_the_reply(void **state)
     assert_int_equal(length, upload_length);
     assert_memory_equal(body, upload, upload_length);
     free(body);
-    char *reply = read_file(fixture->response_path, &length);
-    assert_non_null(reply);
+    char *response = read_file(fixture->response_path, &length);
+    assert_non_null(response);
     assert_int_equal(length, strlen(script.body));
-    assert_memory_equal(reply, script.body, length);
-    free(reply);
+    assert_memory_equal(response, script.body, length);
+    free(response);
     char *headers = received_headers(fixture);
     assert_true(strncmp(headers, "POST /app HTTP/1.1\r\n", 20) == 0);
     assert_header(headers, "BITS-Original-Request-URL", fixture->upload_url);
@@ -398,9 +398,9 @@ static void test_by_reference_sends_both_paths_and_an_empty_body(void **state)
     assert_int_equal(length, 0);
     free(body);
     /* The application's own file stands; the response body is not the reply. */
-    char *reply = read_file(fixture->response_path, &length);
-    assert_string_equal(reply, "written by the application");
-    free(reply);
+    char *response = read_file(fixture->response_path, &length);
+    assert_string_equal(response, "written by the application");
+    free(response);
     notify_result_clear(&result);
 }
 

@@ -222,7 +222,7 @@ static struct fixture *fixture_after_power_cut(const char *directory, long long 
     snprintf(path, sizeof path, "%s/bitspool.db", directory);
     if (store_open(path, STORE_OPEN_MIGRATE, 200, &fixture->store, &error) != STORE_OK)
         fail_msg("store: %s", error);
-    reply_init(&fixture->reply);
+    response_init(&fixture->response);
     fixture->now = 1700000100;
     return fixture;
 }

@@ -47,7 +47,7 @@ static const char *destination_path(const struct fixture *fixture, char *buffer,
 
 static const char *received(const struct fixture *fixture)
 {
-    return reply_header(&fixture->reply, "BITS-Received-Content-Range");
+    return response_header(&fixture->response, "BITS-Received-Content-Range");
 }
 
 static enum session_state session_state(struct fixture *fixture, const char *id, uint64_t *held)
@@ -81,8 +81,8 @@ static void test_ping_answers_ack(void **state)
     struct fixture *fixture = *state;
 
     assert_int_equal(fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL), 200);
-    assert_true(fixture->reply.is_ack);
-    assert_null(reply_header(&fixture->reply, "BITS-Error"));
+    assert_true(fixture->response.is_ack);
+    assert_null(response_header(&fixture->response, "BITS-Error"));
 }
 
 static void test_packet_type_is_case_insensitive(void **state)
@@ -99,8 +99,8 @@ static void test_other_methods_get_405(void **state)
 
     parameters_add(&extra, "REQUEST_METHOD", "GET");
     assert_int_equal(fixture_send(fixture, URL, NULL, NULL, NULL, NULL, 0, &extra), 405);
-    assert_string_equal(reply_header(&fixture->reply, "Allow"), "BITS_POST");
-    assert_non_null(fixture->reply.body);
+    assert_string_equal(response_header(&fixture->response, "Allow"), "BITS_POST");
+    assert_non_null(fixture->response.body);
     parameters_free(&extra);
 }
 
@@ -164,13 +164,13 @@ static void test_create_session_answers_protocol_and_id(void **state)
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, URL);
 
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Protocol"), BITS_PROTOCOL_GUID);
-    assert_string_equal(reply_header(&fixture->reply, "Accept-Encoding"), "Identity");
+    assert_string_equal(response_header(&fixture->response, "BITS-Protocol"), BITS_PROTOCOL_GUID);
+    assert_string_equal(response_header(&fixture->response, "Accept-Encoding"), "Identity");
     assert_int_equal(strlen(id), BITS_SESSION_ID_LENGTH);
     assert_int_equal(id[0], '{');
     for (const char *c = id; *c; c++)
         assert_true(*c < 'a' || *c > 'z');
-    assert_null(reply_header(&fixture->reply, "BITS-Host-Id"));
+    assert_null(response_header(&fixture->response, "BITS-Host-Id"));
     assert_int_equal(session_state(fixture, id, NULL), SESSION_OPEN);
     free(id);
 }
@@ -197,7 +197,7 @@ static void test_create_session_refuses_a_name_an_upload_in_progress_reserves(vo
     send_fragment(fixture, first, "abcd", 0, 2, 4, 200);
     parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
     fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
-    assert_int_equal(fixture->reply.status, 409);
+    assert_int_equal(fixture->response.status, 409);
     assert_error_reply(fixture, 409, HRESULT_FILE_EXISTS);
     assert_int_equal(fixture_send(fixture, URL, "Cancel-Session", first, NULL, NULL, 0, NULL),
                      200);
@@ -223,7 +223,7 @@ static void test_create_session_negotiates_case_insensitively(void **state)
                    "{00000000-0000-0000-0000-000000000000},{7DF0354D-249B-430F-820D-3D2A9BEF4931}");
     assert_int_equal(fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra),
                      200);
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Protocol"), BITS_PROTOCOL_GUID);
+    assert_string_equal(response_header(&fixture->response, "BITS-Protocol"), BITS_PROTOCOL_GUID);
     parameters_free(&extra);
 }
 
@@ -416,7 +416,7 @@ static void test_create_session_of_an_abandoned_request_makes_no_session(void **
     fixture->request_abandoned = web_server_gave_up;
     fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
     assert_error_reply(fixture, 503, HRESULT_E_FAIL);
-    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_null(response_header(&fixture->response, "BITS-Session-Id"));
     assert_int_equal(store_session_count_active(fixture->store, "", &active), STORE_OK);
     assert_int_equal(active, 0);
     fixture->request_abandoned = NULL;
@@ -428,8 +428,8 @@ static void test_create_session_announces_host_id(void **state)
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, "/open/a.bin");
 
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Host-Id"), "bits1.example.net");
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Host-Id-Fallback-Timeout"), "86400");
+    assert_string_equal(response_header(&fixture->response, "BITS-Host-Id"), "bits1.example.net");
+    assert_string_equal(response_header(&fixture->response, "BITS-Host-Id-Fallback-Timeout"), "86400");
     free(id);
 }
 
@@ -491,12 +491,12 @@ static void test_fragments_in_order_then_close_commit(void **state)
 
     send_fragment(fixture, id, data, 0, 8, 20, 200);
     assert_string_equal(received(fixture), "8");
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Session-Id"), id);
+    assert_string_equal(response_header(&fixture->response, "BITS-Session-Id"), id);
     send_fragment(fixture, id, data, 8, 12, 20, 200);
     assert_string_equal(received(fixture), "20");
     assert_int_equal(session_state(fixture, id, NULL), SESSION_COMPLETE);
     assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Session-Id"), id);
+    assert_string_equal(response_header(&fixture->response, "BITS-Session-Id"), id);
     char *content = read_whole_file(URL_FILE(fixture, path), &length);
     assert_non_null(content);
     assert_int_equal(length, 20);
@@ -557,8 +557,8 @@ static void test_gap_answers_416_with_held_offset(void **state)
     send_fragment(fixture, id, "abcdefghij", 0, 3, 10, 200);
     send_fragment(fixture, id, "abcdefghij", 5, 5, 10, 416);
     assert_string_equal(received(fixture), "3");
-    assert_null(reply_header(&fixture->reply, "BITS-Error"));
-    assert_true(fixture->reply.is_ack);
+    assert_null(response_header(&fixture->response, "BITS-Error"));
+    assert_true(fixture->response.is_ack);
     free(id);
 }
 
@@ -736,7 +736,7 @@ static void test_session_of_another_user_is_refused(void **state)
     parameters_add(&alice, "REMOTE_USER", "alice");
     parameters_add(&alice, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
     assert_int_equal(fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &alice), 200);
-    char *id = strdup(reply_header(&fixture->reply, "BITS-Session-Id"));
+    char *id = strdup(response_header(&fixture->response, "BITS-Session-Id"));
     parameters_add(&mallory, "REMOTE_USER", "mallory");
     fixture_send(fixture, URL, "Fragment", id, "bytes 0-3/4", "abcd", 4, &mallory);
     assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
@@ -761,7 +761,7 @@ static char *create_session_as(struct fixture *fixture, const char *user)
     assert_int_equal(fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra),
                      200);
     parameters_free(&extra);
-    char *id = strdup(reply_header(&fixture->reply, "BITS-Session-Id"));
+    char *id = strdup(response_header(&fixture->response, "BITS-Session-Id"));
     assert_non_null(id);
     return id;
 }
@@ -845,7 +845,7 @@ static void test_authenticated_prefix_refuses_requests_without_a_user(void **sta
     parameters_add(&extra, "HTTP_BITS_SUPPORTED_PROTOCOLS", BITS_PROTOCOL_GUID);
     fixture_send(fixture, URL, "Create-Session", NULL, NULL, NULL, 0, &extra);
     assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
-    assert_null(reply_header(&fixture->reply, "BITS-Session-Id"));
+    assert_null(response_header(&fixture->response, "BITS-Session-Id"));
     fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL);
     assert_error_reply(fixture, 403, HRESULT_E_ACCESSDENIED);
     assert_int_equal(store_session_count_active(fixture->store, "", &after), STORE_OK);
@@ -935,7 +935,7 @@ static void test_repeated_close_answers_200(void **state)
     send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
     assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
     assert_int_equal(fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL), 200);
-    assert_null(reply_header(&fixture->reply, "BITS-Error"));
+    assert_null(response_header(&fixture->response, "BITS-Error"));
     free(id);
 }
 

@@ -43,7 +43,7 @@ struct fixture *fixture_create(const char *extra_configuration)
     snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
     if (store_open(path, STORE_OPEN_MIGRATE, 200, &fixture->store, &error) != STORE_OK)
         fail_msg("store: %s", error);
-    reply_init(&fixture->reply);
+    response_init(&fixture->response);
     fixture->now = 1700000000;
     return fixture;
 }
@@ -52,7 +52,7 @@ void fixture_destroy(struct fixture *fixture)
 {
     char command[400];
 
-    reply_free(&fixture->reply);
+    response_free(&fixture->response);
     store_close(fixture->store);
     configuration_free(fixture->configuration);
     snprintf(command, sizeof command, "rm -rf '%s'", fixture->directory);
@@ -130,17 +130,17 @@ int fixture_send(struct fixture *fixture, const char *url, const char *packet,
     if (range != NULL)
         parameters_add(&parameters, "HTTP_CONTENT_RANGE", range);
     assert_int_equal(cgi_request_parse(parameters.entries, &request), 0);
-    reply_free(&fixture->reply);
-    reply_init(&fixture->reply);
+    response_free(&fixture->response);
+    response_init(&fixture->response);
     uint64_t declared = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     body_reader_init(&reader, memory_body_read, &source, declared);
     struct protocol_context context = {
         .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now,
         .request_abandoned = fixture->request_abandoned};
-    router_handle(&context, &request, &reader, &fixture->reply);
+    router_handle(&context, &request, &reader, &fixture->response);
     cgi_request_free(&request);
     parameters_free(&parameters);
-    return fixture->reply.status;
+    return fixture->response.status;
 }
 
 char *fixture_create_session(struct fixture *fixture, const char *url)
@@ -151,7 +151,7 @@ char *fixture_create_session(struct fixture *fixture, const char *url)
     assert_int_equal(fixture_send(fixture, url, "Create-Session", NULL, NULL, NULL, 0, &extra),
                      200);
     parameters_free(&extra);
-    const char *id = reply_header(&fixture->reply, "BITS-Session-Id");
+    const char *id = response_header(&fixture->response, "BITS-Session-Id");
     assert_non_null(id);
     char *copy = strdup(id);
     assert_non_null(copy);
@@ -163,12 +163,12 @@ void assert_error_reply(const struct fixture *fixture, int status, uint32_t hres
     char expected[16];
 
     snprintf(expected, sizeof expected, "0x%08X", (unsigned)hresult);
-    assert_int_equal(fixture->reply.status, status);
-    assert_true(fixture->reply.is_ack);
-    assert_non_null(reply_header(&fixture->reply, "BITS-Error"));
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Error"), expected);
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Error-Code"), expected);
-    assert_string_equal(reply_header(&fixture->reply, "BITS-Error-Context"), "0x5");
+    assert_int_equal(fixture->response.status, status);
+    assert_true(fixture->response.is_ack);
+    assert_non_null(response_header(&fixture->response, "BITS-Error"));
+    assert_string_equal(response_header(&fixture->response, "BITS-Error"), expected);
+    assert_string_equal(response_header(&fixture->response, "BITS-Error-Code"), expected);
+    assert_string_equal(response_header(&fixture->response, "BITS-Error-Context"), "0x5");
 }
 
 char *read_whole_file(const char *path, size_t *length)

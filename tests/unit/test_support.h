@@ -10,7 +10,7 @@
 
 #include "protocol.h"
 #include "router.h"
-#include "reply.h"
+#include "response.h"
 
 struct fixture {
     char directory[256];
@@ -18,7 +18,7 @@ struct fixture {
     char second_root[300];
     struct configuration *configuration;
     struct store *store;
-    struct reply reply;
+    struct response response;
     int64_t now;
     bool (*request_abandoned)(void *connection); /* passed to protocol_handle; NULL */
 };

@@ -67,7 +67,7 @@ static char *reply_by_reference(const char *head)
     char *request_path = test_server_header_value(head, "BITS-Request-DataFile-Name");
     char *response_path = test_server_header_value(head, "BITS-Response-DataFile-Name");
     char upload[256];
-    char *reply = NULL;
+    char *response = NULL;
 
     if (request_path == NULL || response_path == NULL)
         _exit(10);
@@ -77,10 +77,10 @@ static char *reply_by_reference(const char *head)
         _exit(11);
     upload[got] = '\0';
     close(descriptor);
-    if (asprintf(&reply, REPLY_PREFIX "%s", upload) < 0)
+    if (asprintf(&response, REPLY_PREFIX "%s", upload) < 0)
         _exit(12);
-    test_server_store_file(response_path, reply, strlen(reply));
-    free(reply);
+    test_server_store_file(response_path, response, strlen(response));
+    free(response);
     free(request_path);
     free(response_path);
     return strdup("");
@@ -290,7 +290,7 @@ static int send_packet(struct test *test, const char *packet, const char *id)
 
 static const char *reply_header_of(const struct test *test, const char *name)
 {
-    return reply_header(&test->fixture->reply, name);
+    return response_header(&test->fixture->response, name);
 }
 
 static void assert_application_error(const struct test *test, int status, uint32_t hresult)
@@ -298,8 +298,8 @@ static void assert_application_error(const struct test *test, int status, uint32
     char expected[16];
 
     snprintf(expected, sizeof expected, "0x%08X", (unsigned)hresult);
-    assert_int_equal(test->fixture->reply.status, status);
-    assert_true(test->fixture->reply.is_ack);
+    assert_int_equal(test->fixture->response.status, status);
+    assert_true(test->fixture->response.is_ack);
     assert_string_equal(reply_header_of(test, "BITS-Error"), expected);
     assert_string_equal(reply_header_of(test, "BITS-Error-Code"), expected);
     assert_string_equal(reply_header_of(test, "BITS-Error-Context"), "0x7");

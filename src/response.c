@@ -11,39 +11,39 @@
 #include <unistd.h>
 
 #include "bits.h"
-#include "reply.h"
+#include "response.h"
 
-void reply_init(struct reply *reply)
+void response_init(struct response *response)
 {
-    memset(reply, 0, sizeof *reply);
-    reply->status = 200;
-    reply->is_ack = true;
-    reply->body_file.fd = -1;
+    memset(response, 0, sizeof *response);
+    response->status = 200;
+    response->is_ack = true;
+    response->body_file.fd = -1;
 }
 
-static void reply_close_body_file(struct reply *reply)
+static void reply_close_body_file(struct response *response)
 {
-    if (reply->body_file.fd >= 0)
-        close(reply->body_file.fd); /* read-only: nothing to lose */
-    reply->body_file.fd = -1;
+    if (response->body_file.fd >= 0)
+        close(response->body_file.fd); /* read-only: nothing to lose */
+    response->body_file.fd = -1;
 }
 
-void reply_clear_headers(struct reply *reply)
+void response_clear_headers(struct response *response)
 {
-    for (size_t i = 0; i < reply->header_count; i++) {
-        free(reply->headers[i].name);
-        free(reply->headers[i].value);
+    for (size_t i = 0; i < response->header_count; i++) {
+        free(response->headers[i].name);
+        free(response->headers[i].value);
     }
-    reply->header_count = 0;
+    response->header_count = 0;
 }
 
-void reply_free(struct reply *reply)
+void response_free(struct response *response)
 {
-    reply_clear_headers(reply);
-    free(reply->headers);
-    free(reply->body);
-    reply_close_body_file(reply);
-    reply_init(reply);
+    response_clear_headers(response);
+    free(response->headers);
+    free(response->body);
+    reply_close_body_file(response);
+    response_init(response);
 }
 
 static bool header_text_is_safe(const char *text)
@@ -51,17 +51,17 @@ static bool header_text_is_safe(const char *text)
     return strpbrk(text, "\r\n") == NULL;
 }
 
-int reply_add_header(struct reply *reply, const char *name, const char *value)
+int response_add_header(struct response *response, const char *name, const char *value)
 {
     if (!header_text_is_safe(name) || !header_text_is_safe(value) || strchr(name, ':'))
         return -1;
-    if (reply->header_count == reply->header_capacity) {
-        size_t capacity = reply->header_capacity ? reply->header_capacity * 2 : 8;
-        struct reply_header *grown = realloc(reply->headers, capacity * sizeof *grown);
+    if (response->header_count == response->header_capacity) {
+        size_t capacity = response->header_capacity ? response->header_capacity * 2 : 8;
+        struct response_header *grown = realloc(response->headers, capacity * sizeof *grown);
         if (grown == NULL)
             goto out_of_memory;
-        reply->headers = grown;
-        reply->header_capacity = capacity;
+        response->headers = grown;
+        response->header_capacity = capacity;
     }
     char *name_copy = strdup(name);
     char *value_copy = strdup(value);
@@ -70,57 +70,57 @@ int reply_add_header(struct reply *reply, const char *name, const char *value)
         free(value_copy);
         goto out_of_memory;
     }
-    reply->headers[reply->header_count].name = name_copy;
-    reply->headers[reply->header_count].value = value_copy;
-    reply->header_count++;
+    response->headers[response->header_count].name = name_copy;
+    response->headers[response->header_count].value = value_copy;
+    response->header_count++;
     return 0;
 out_of_memory:
-    reply->out_of_memory = true;
+    response->out_of_memory = true;
     return -1;
 }
 
-int reply_add_header_uint64(struct reply *reply, const char *name, uint64_t value)
+int response_add_header_uint64(struct response *response, const char *name, uint64_t value)
 {
     char text[24];
 
     snprintf(text, sizeof text, "%" PRIu64, value);
-    return reply_add_header(reply, name, text);
+    return response_add_header(response, name, text);
 }
 
-int reply_set_body(struct reply *reply, const void *body, size_t length)
+int response_set_body(struct response *response, const void *body, size_t length)
 {
     char *copy = NULL;
 
     if (length > 0) {
         copy = malloc(length);
         if (copy == NULL) {
-            reply->out_of_memory = true;
+            response->out_of_memory = true;
             return -1;
         }
         memcpy(copy, body, length);
     }
-    reply_close_body_file(reply);
-    free(reply->body);
-    reply->body = copy;
-    reply->body_length = length;
+    reply_close_body_file(response);
+    free(response->body);
+    response->body = copy;
+    response->body_length = length;
     return 0;
 }
 
-int reply_set_body_file(struct reply *reply, int fd, uint64_t offset, uint64_t length)
+int response_set_body_file(struct response *response, int fd, uint64_t offset, uint64_t length)
 {
-    reply_close_body_file(reply);
+    reply_close_body_file(response);
     if (offset > (uint64_t)INT64_MAX || length > (uint64_t)INT64_MAX - offset) {
         close(fd);
         return -1;
     }
-    free(reply->body);
-    reply->body = NULL;
-    reply->body_length = 0;
-    reply->body_file = (struct reply_file_region){fd, offset, length};
+    free(response->body);
+    response->body = NULL;
+    response->body_length = 0;
+    response->body_file = (struct reply_file_region){fd, offset, length};
     return 0;
 }
 
-int reply_status_for(uint32_t hresult)
+int response_status_for(uint32_t hresult)
 {
     switch (hresult) {
     case HRESULT_E_INVALIDARG:
@@ -135,33 +135,33 @@ int reply_status_for(uint32_t hresult)
     }
 }
 
-void reply_set_error(struct reply *reply, int status, uint32_t hresult, uint32_t context,
+void response_set_error(struct response *response, int status, uint32_t hresult, uint32_t context,
                      const char *message)
 {
     char code[16];
     char context_text[16];
 
-    reply_clear_headers(reply);
-    reply->status = status != 0 ? status : reply_status_for(hresult);
-    reply->hresult = hresult;
-    reply->message = message;
+    response_clear_headers(response);
+    response->status = status != 0 ? status : response_status_for(hresult);
+    response->hresult = hresult;
+    response->message = message;
     snprintf(code, sizeof code, "0x%08" PRIX32, hresult);
     snprintf(context_text, sizeof context_text, "0x%" PRIX32, context);
-    reply_add_header(reply, "BITS-Error", code);
-    reply_add_header(reply, "BITS-Error-Code", code);
-    reply_add_header(reply, "BITS-Error-Context", context_text);
+    response_add_header(response, "BITS-Error", code);
+    response_add_header(response, "BITS-Error-Code", code);
+    response_add_header(response, "BITS-Error-Context", context_text);
 }
 
-const char *reply_header(const struct reply *reply, const char *name)
+const char *response_header(const struct response *response, const char *name)
 {
-    for (size_t i = 0; i < reply->header_count; i++) {
-        if (strcasecmp(reply->headers[i].name, name) == 0)
-            return reply->headers[i].value;
+    for (size_t i = 0; i < response->header_count; i++) {
+        if (strcasecmp(response->headers[i].name, name) == 0)
+            return response->headers[i].value;
     }
     return NULL;
 }
 
-const char *reply_reason_phrase(int status)
+const char *response_reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -216,7 +216,7 @@ static void head_append(struct head_buffer *head, const char *first, const char 
 /* pread and pass on through buffer; a file that ends early fails the write (the
  * head promised Content-Length bytes). */
 static int write_file_region(const struct reply_file_region *region, char *buffer,
-                             reply_write_function *write_function, void *context)
+                             response_write_function *write_function, void *context)
 {
     uint64_t offset = region->offset;
     uint64_t remaining = region->length;
@@ -242,32 +242,32 @@ static const char out_of_memory_reply[] =
     "BITS-Error: 0x8007000E\r\nBITS-Error-Code: 0x8007000E\r\nBITS-Error-Context: 0x5\r\n"
     "Content-Length: 0\r\n\r\n";
 
-int reply_write(const struct reply *reply, reply_write_function *write_function,
+int response_write(const struct response *response, response_write_function *write_function,
                 void *context)
 {
     struct head_buffer head = {0};
     char status_line[64];
     char length[24];
     char *file_buffer = NULL;
-    bool has_file = reply->body_file.fd >= 0;
+    bool has_file = response->body_file.fd >= 0;
     int result = -1;
 
-    if (reply->out_of_memory)
+    if (response->out_of_memory)
         return write_function(context, out_of_memory_reply, sizeof out_of_memory_reply - 1);
-    snprintf(status_line, sizeof status_line, "%d %s", reply->status,
-             reply_reason_phrase(reply->status));
+    snprintf(status_line, sizeof status_line, "%d %s", response->status,
+             response_reason_phrase(response->status));
     snprintf(length, sizeof length, "%" PRIu64,
-             has_file ? reply->body_file.length : (uint64_t)reply->body_length);
+             has_file ? response->body_file.length : (uint64_t)response->body_length);
     head_append(&head, "Status: ", status_line, "");
-    if (reply->is_ack) {
+    if (response->is_ack) {
         head_append(&head, "Pragma: ", "no-cache", "");
         head_append(&head, "BITS-Packet-Type: ", "Ack", "");
     }
-    for (size_t i = 0; i < reply->header_count; i++)
-        head_append(&head, reply->headers[i].name, ": ", reply->headers[i].value);
+    for (size_t i = 0; i < response->header_count; i++)
+        head_append(&head, response->headers[i].name, ": ", response->headers[i].value);
     head_append(&head, "Content-Length: ", length, "");
     head_append(&head, "", "", "");
-    if (has_file && !reply->head_only) {
+    if (has_file && !response->head_only) {
         file_buffer = malloc(REPLY_STREAM_BUFFER_SIZE);
         head.failed = head.failed || file_buffer == NULL;
     }
@@ -277,12 +277,12 @@ int reply_write(const struct reply *reply, reply_write_function *write_function,
     }
     if (write_function(context, head.data, head.length) != 0)
         goto out;
-    if (reply->head_only)
+    if (response->head_only)
         result = 0;
     else if (has_file)
-        result = write_file_region(&reply->body_file, file_buffer, write_function, context);
-    else if (reply->body_length > 0)
-        result = write_function(context, reply->body, reply->body_length);
+        result = write_file_region(&response->body_file, file_buffer, write_function, context);
+    else if (response->body_length > 0)
+        result = write_function(context, response->body, response->body_length);
     else
         result = 0;
 out:

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "bits.h"
-#include "reply.h"
+#include "response.h"
 
 struct captured {
     char text[4096];
@@ -35,106 +35,106 @@ static int capture(void *context, const void *buffer, size_t size)
 static void test_success_ack_has_mandatory_headers(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply_add_header_uint64(&reply, "BITS-Received-Content-Range", UINT64_MAX);
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response_add_header_uint64(&response, "BITS-Received-Content-Range", UINT64_MAX);
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "Status: 200 OK\r\n"));
     assert_non_null(strstr(out.text, "BITS-Packet-Type: Ack\r\n"));
     assert_non_null(strstr(out.text, "Pragma: no-cache\r\n"));
     assert_non_null(strstr(out.text, "BITS-Received-Content-Range: 18446744073709551615\r\n"));
     assert_non_null(strstr(out.text, "Content-Length: 0\r\n\r\n"));
-    reply_free(&reply);
+    response_free(&response);
 }
 
 static void test_error_has_both_codes_and_context(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply_add_header(&reply, "BITS-Session-Id", "{X}");
-    reply_set_error(&reply, 0, HRESULT_BG_E_SESSION_NOT_FOUND, BITS_CONTEXT_SERVER, "gone");
-    assert_int_equal(reply.status, 500);
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response_add_header(&response, "BITS-Session-Id", "{X}");
+    response_set_error(&response, 0, HRESULT_BG_E_SESSION_NOT_FOUND, BITS_CONTEXT_SERVER, "gone");
+    assert_int_equal(response.status, 500);
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "BITS-Error: 0x8020001F\r\n"));
     assert_non_null(strstr(out.text, "BITS-Error-Code: 0x8020001F\r\n"));
     assert_non_null(strstr(out.text, "BITS-Error-Context: 0x5\r\n"));
     assert_null(strstr(out.text, "BITS-Session-Id")); /* headers before the error are dropped */
     assert_non_null(strstr(out.text, "BITS-Packet-Type: Ack\r\n"));
-    reply_free(&reply);
+    response_free(&response);
 }
 
 static void test_status_mapping_follows_iis(void **state)
 {
     (void)state;
-    assert_int_equal(reply_status_for(HRESULT_E_INVALIDARG), 400);
-    assert_int_equal(reply_status_for(HRESULT_E_ACCESSDENIED), 403);
-    assert_int_equal(reply_status_for(HRESULT_FILE_NOT_FOUND), 404);
-    assert_int_equal(reply_status_for(HRESULT_PATH_NOT_FOUND), 404);
-    assert_int_equal(reply_status_for(HRESULT_BG_E_TOO_LARGE), 500);
-    assert_int_equal(reply_status_for(HRESULT_BG_E_SESSION_NOT_FOUND), 500);
+    assert_int_equal(response_status_for(HRESULT_E_INVALIDARG), 400);
+    assert_int_equal(response_status_for(HRESULT_E_ACCESSDENIED), 403);
+    assert_int_equal(response_status_for(HRESULT_FILE_NOT_FOUND), 404);
+    assert_int_equal(response_status_for(HRESULT_PATH_NOT_FOUND), 404);
+    assert_int_equal(response_status_for(HRESULT_BG_E_TOO_LARGE), 500);
+    assert_int_equal(response_status_for(HRESULT_BG_E_SESSION_NOT_FOUND), 500);
 }
 
 static void test_explicit_status_wins(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
 
-    reply_init(&reply);
-    reply_set_error(&reply, 409, HRESULT_FILE_EXISTS, BITS_CONTEXT_SERVER, "exists");
-    assert_int_equal(reply.status, 409);
-    assert_string_equal(reply_header(&reply, "bits-error"), "0x80070050");
-    reply_free(&reply);
+    response_init(&response);
+    response_set_error(&response, 409, HRESULT_FILE_EXISTS, BITS_CONTEXT_SERVER, "exists");
+    assert_int_equal(response.status, 409);
+    assert_string_equal(response_header(&response, "bits-error"), "0x80070050");
+    response_free(&response);
 }
 
 static void test_header_injection_refused(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
 
-    reply_init(&reply);
-    assert_int_equal(reply_add_header(&reply, "X", "a\r\nSet-Cookie: x"), -1);
-    assert_int_equal(reply_add_header(&reply, "X\nY", "a"), -1);
-    assert_int_equal(reply_add_header(&reply, "X: Y", "a"), -1);
-    assert_int_equal(reply.header_count, 0);
-    reply_free(&reply);
+    response_init(&response);
+    assert_int_equal(response_add_header(&response, "X", "a\r\nSet-Cookie: x"), -1);
+    assert_int_equal(response_add_header(&response, "X\nY", "a"), -1);
+    assert_int_equal(response_add_header(&response, "X: Y", "a"), -1);
+    assert_int_equal(response.header_count, 0);
+    response_free(&response);
 }
 
 static void test_body_and_length(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply.is_ack = false;
-    reply.status = 405;
-    reply_set_body(&reply, "hello", 5);
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response.is_ack = false;
+    response.status = 405;
+    response_set_body(&response, "hello", 5);
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "Status: 405 Method Not Allowed\r\n"));
     assert_null(strstr(out.text, "BITS-Packet-Type"));
     assert_non_null(strstr(out.text, "Content-Length: 5\r\n\r\nhello"));
-    reply_free(&reply);
+    response_free(&response);
 }
 
 static void test_out_of_memory_still_answers_an_ack(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply.out_of_memory = true;
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response.out_of_memory = true;
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "Status: 500"));
     assert_non_null(strstr(out.text, "BITS-Error: 0x8007000E\r\n"));
     assert_non_null(strstr(out.text, "BITS-Error-Context: 0x5\r\n"));
     assert_non_null(strstr(out.text, "Content-Length: 0\r\n"));
-    reply_free(&reply);
+    response_free(&response);
 }
 
 /* A temporary file holding "0123456789", opened for reading. */
@@ -152,60 +152,60 @@ static int digits_file(void)
 static void test_file_body_sends_the_region_with_its_length(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply.is_ack = false;
-    reply.status = 206;
-    assert_int_equal(reply_set_body_file(&reply, digits_file(), 3, 4), 0);
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response.is_ack = false;
+    response.status = 206;
+    assert_int_equal(response_set_body_file(&response, digits_file(), 3, 4), 0);
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "Status: 206 Partial Content\r\n"));
     assert_null(strstr(out.text, "BITS-Packet-Type"));
     assert_non_null(strstr(out.text, "Content-Length: 4\r\n\r\n3456"));
     assert_int_equal(out.text[out.length - 1], '6');
-    reply_free(&reply);
-    assert_int_equal(reply.body_file.fd, -1);
+    response_free(&response);
+    assert_int_equal(response.body_file.fd, -1);
 }
 
 static void test_head_only_sends_the_length_without_the_body(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    reply.head_only = true;
-    assert_int_equal(reply_set_body_file(&reply, digits_file(), 0, 10), 0);
-    assert_int_equal(reply_write(&reply, capture, &out), 0);
+    response_init(&response);
+    response.head_only = true;
+    assert_int_equal(response_set_body_file(&response, digits_file(), 0, 10), 0);
+    assert_int_equal(response_write(&response, capture, &out), 0);
     assert_non_null(strstr(out.text, "Content-Length: 10\r\n\r\n"));
     assert_int_equal(out.text[out.length - 1], '\n');
-    reply_free(&reply);
+    response_free(&response);
 }
 
 static void test_file_shorter_than_the_region_fails_the_write(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     struct captured out = {0};
 
-    reply_init(&reply);
-    assert_int_equal(reply_set_body_file(&reply, digits_file(), 8, 5), 0);
-    assert_int_equal(reply_write(&reply, capture, &out), -1);
-    reply_free(&reply);
+    response_init(&response);
+    assert_int_equal(response_set_body_file(&response, digits_file(), 8, 5), 0);
+    assert_int_equal(response_write(&response, capture, &out), -1);
+    response_free(&response);
 }
 
 static void test_file_region_past_off_t_refused_and_closed(void **state)
 {
     (void)state;
-    struct reply reply;
+    struct response response;
     int fd = digits_file();
 
-    reply_init(&reply);
-    assert_int_equal(reply_set_body_file(&reply, fd, (uint64_t)INT64_MAX, 2), -1);
-    assert_int_equal(reply.body_file.fd, -1);
+    response_init(&response);
+    assert_int_equal(response_set_body_file(&response, fd, (uint64_t)INT64_MAX, 2), -1);
+    assert_int_equal(response.body_file.fd, -1);
     assert_int_equal(close(fd), -1); /* already closed by reply_set_body_file */
-    reply_free(&reply);
+    response_free(&response);
 }
 
 int main(void)

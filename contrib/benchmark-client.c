@@ -360,7 +360,8 @@ static int ceiling_session(struct client *client, const char *name)
     if (rename(spool, destination) != 0)
         goto out;
     char files[4096];
-    snprintf(files, sizeof files, "%s/files", options->directory);
+    if (snprintf(files, sizeof files, "%s/files", options->directory) >= (int)sizeof files)
+        goto out;
     int directory_fd = open(files, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (directory_fd < 0)
         goto out;

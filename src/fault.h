@@ -9,6 +9,8 @@
 enum fault_point {
     FAULT_SPOOL_WRITE, /* a write of body bytes into a spool file: a positive errno */
     FAULT_STORE_STEP,  /* an SQLite statement step in store.c: an SQLite result code */
+    FAULT_SPOOL_MKDIR, /* a mkdir of a spool directory (part of its path): a positive errno */
+    FAULT_SPOOL_WRITEBACK, /* a writeback started while receiving: a positive errno */
     FAULT_POINT_COUNT
 };
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #endif
 
+#include "curl_library.h"
 #include "hook_post.h"
 
 #include <inttypes.h>
@@ -77,30 +78,31 @@ static size_t discard_body(char *data, size_t size, size_t count, void *context)
     return size * count;
 }
 
-static CURLcode set_options(CURL *handle, const char *url, const char *document,
-                            uint64_t timeout_seconds, struct curl_slist *headers)
+static CURLcode set_options(const struct curl_library *curl, CURL *handle, const char *url,
+                            const char *document, uint64_t timeout_seconds,
+                            struct curl_slist *headers)
 {
     long timeout = timeout_seconds > 86400 ? 86400L : (long)timeout_seconds;
-    CURLcode code = curl_easy_setopt(handle, CURLOPT_URL, url);
+    CURLcode code = curl->easy_setopt(handle, CURLOPT_URL, url);
 
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_POSTFIELDS, document);
+        code = curl->easy_setopt(handle, CURLOPT_POSTFIELDS, document);
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+        code = curl->easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_TIMEOUT, timeout);
+        code = curl->easy_setopt(handle, CURLOPT_TIMEOUT, timeout);
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+        code = curl->easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
+        code = curl->easy_setopt(handle, CURLOPT_WRITEFUNCTION, discard_body);
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+        code = curl->easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+        code = curl->easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
     if (code == CURLE_OK)
-        code = curl_easy_setopt(handle, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        code = curl->easy_setopt(handle, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     return code;
 }
@@ -108,22 +110,29 @@ static CURLcode set_options(CURL *handle, const char *url, const char *document,
 int hook_post(const char *url, const char *document, uint64_t timeout_seconds,
               long *http_status, char *error, size_t error_size)
 {
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *handle = curl_easy_init();
-    CURLcode code = CURLE_OUT_OF_MEMORY;
+    /* libcurl is opened on first use, as for notifications (curl_library.h). */
+    const struct curl_library *curl = curl_library_load();
 
     *http_status = 0;
+    if (curl == NULL) {
+        snprintf(error, error_size, "libcurl could not be loaded");
+        return -1;
+    }
+    struct curl_slist *headers = curl->slist_append(NULL, "Content-Type: application/json");
+    CURL *handle = curl->easy_init();
+    CURLcode code = CURLE_OUT_OF_MEMORY;
+
     if (headers != NULL && handle != NULL)
-        code = set_options(handle, url, document, timeout_seconds, headers);
+        code = set_options(curl, handle, url, document, timeout_seconds, headers);
     if (code == CURLE_OK)
-        code = curl_easy_perform(handle);
+        code = curl->easy_perform(handle);
     if (code == CURLE_OK)
-        code = curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, http_status);
+        code = curl->easy_getinfo(handle, CURLINFO_RESPONSE_CODE, http_status);
     if (code != CURLE_OK)
-        snprintf(error, error_size, "%s", curl_easy_strerror(code));
+        snprintf(error, error_size, "%s", curl->easy_strerror(code));
     else
         snprintf(error, error_size, "HTTP %ld", *http_status);
-    curl_easy_cleanup(handle);
-    curl_slist_free_all(headers);
+    curl->easy_cleanup(handle);
+    curl->slist_free_all(headers);
     return code == CURLE_OK && *http_status >= 200 && *http_status < 300 ? 0 : -1;
 }

@@ -537,6 +537,17 @@ static int supervise(const struct configuration *configuration, int listen_fd,
     return 0;
 }
 
+/* libcurl's initialisation (its TLS library and their configuration) is most of an idle
+ * responder's memory: only processes with a prefix that notifies an application pay it,
+ * before forking, as libcurl wants. */
+static bool some_prefix_notifies(const struct configuration *configuration)
+{
+    for (size_t index = 0; index < configuration->prefix_count; index++)
+        if (configuration->prefixes[index].notification != NOTIFICATION_NONE)
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct options options = {0};
@@ -565,7 +576,8 @@ int main(int argc, char **argv)
             printf("bitspool: configuration %s is ok\n", path != NULL ? path : "(built-in)");
         goto out;
     }
-    if (install_signal_handlers() != 0 || notify_global_init() != 0) {
+    if (install_signal_handlers() != 0 ||
+        (some_prefix_notifies(configuration) && notify_global_init() != 0)) {
         log_error("start-up failed: %s", strerror(errno));
         goto out;
     }

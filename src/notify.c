@@ -5,7 +5,6 @@
 #include "notify.h"
 #include "paths.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "curl_library.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -53,16 +53,13 @@ struct exchange {
     bool copy_to_destination;
 };
 
+static const struct curl_library *libcurl;
+
 int notify_global_init(void)
 {
-    static bool initialised;
-
-    if (initialised)
-        return 0;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return -1;
-    initialised = true;
-    return 0;
+    if (libcurl == NULL)
+        libcurl = curl_library_load();
+    return libcurl != NULL ? 0 : -1;
 }
 
 void notify_result_clear(struct notify_result *result)
@@ -87,9 +84,9 @@ static int append_query(CURLU *url, const char *query_string)
     char *combined = NULL;
     int status = -1;
 
-    CURLUcode code = curl_url_get(url, CURLUPART_QUERY, &existing, 0);
+    CURLUcode code = libcurl->url_get(url, CURLUPART_QUERY, &existing, 0);
     if (code == CURLUE_NO_QUERY || (code == CURLUE_OK && existing[0] == '\0'))
-        return curl_url_set(url, CURLUPART_QUERY, query_string, 0) == CURLUE_OK ? 0 : -1;
+        return libcurl->url_set(url, CURLUPART_QUERY, query_string, 0) == CURLUE_OK ? 0 : -1;
     if (code != CURLUE_OK)
         goto out;
     size_t existing_length = strlen(existing);
@@ -102,11 +99,11 @@ static int append_query(CURLU *url, const char *query_string)
     memcpy(combined, existing, existing_length);
     combined[existing_length] = '&';
     memcpy(combined + existing_length + 1, query_string, query_length + 1);
-    if (curl_url_set(url, CURLUPART_QUERY, combined, 0) != CURLUE_OK)
+    if (libcurl->url_set(url, CURLUPART_QUERY, combined, 0) != CURLUE_OK)
         goto out;
     status = 0;
 out:
-    curl_free(existing);
+    libcurl->free(existing);
     free(combined);
     return status;
 }
@@ -116,31 +113,34 @@ char *notify_resolve_url(const char *notification_url, const char *original_requ
 {
     char *resolved = NULL;
     char *copy = NULL;
-    CURLU *url = curl_url();
+
+    if (notify_global_init() != 0)
+        return NULL;
+    CURLU *url = libcurl->url();
 
     if (url == NULL || original_request_url == NULL)
         goto out;
-    if (curl_url_set(url, CURLUPART_URL, original_request_url, 0) != CURLUE_OK)
+    if (libcurl->url_set(url, CURLUPART_URL, original_request_url, 0) != CURLUE_OK)
         goto out;
     if (means_upload_url(notification_url)) {
-        if (curl_url_set(url, CURLUPART_QUERY, NULL, 0) != CURLUE_OK)
+        if (libcurl->url_set(url, CURLUPART_QUERY, NULL, 0) != CURLUE_OK)
             goto out;
-    } else if (curl_url_set(url, CURLUPART_URL, notification_url, 0) != CURLUE_OK) {
+    } else if (libcurl->url_set(url, CURLUPART_URL, notification_url, 0) != CURLUE_OK) {
         /* Setting a relative URL on a handle that holds one resolves it (RFC 3986). */
         goto out;
     }
     /* Fragments never travel in HTTP; dropping them keeps the logged URL honest. */
-    if (curl_url_set(url, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)
+    if (libcurl->url_set(url, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)
         goto out;
     if (query_string != NULL && query_string[0] != '\0' && append_query(url, query_string) != 0)
         goto out;
-    if (curl_url_get(url, CURLUPART_URL, &resolved, 0) != CURLUE_OK)
+    if (libcurl->url_get(url, CURLUPART_URL, &resolved, 0) != CURLUE_OK)
         goto out;
-    /* Hand back plain malloc'd memory: callers free() it, not curl_free(). */
+    /* Hand back plain malloc'd memory: callers free() it, not libcurl->free(). */
     copy = strdup(resolved);
 out:
-    curl_free(resolved);
-    curl_url_cleanup(url);
+    libcurl->free(resolved);
+    libcurl->url_cleanup(url);
     return copy;
 }
 
@@ -324,7 +324,7 @@ static int add_header(struct curl_slist **headers, const char *name, const char 
         return -1;
     if (asprintf(&line, "%s: %s", name, value) < 0)
         return -1;
-    struct curl_slist *extended = curl_slist_append(*headers, line);
+    struct curl_slist *extended = libcurl->slist_append(*headers, line);
     free(line);
     if (extended == NULL)
         return -1;
@@ -349,14 +349,14 @@ static struct curl_slist *build_headers(const struct notify_request *request)
         by_value ? "Content-Type: application/octet-stream" : "Content-Type:",
     };
     for (size_t index = 0; index < sizeof(fixed) / sizeof(fixed[0]); index++) {
-        struct curl_slist *extended = curl_slist_append(headers, fixed[index]);
+        struct curl_slist *extended = libcurl->slist_append(headers, fixed[index]);
         if (extended == NULL)
             goto fail;
         headers = extended;
     }
     return headers;
 fail:
-    curl_slist_free_all(headers);
+    libcurl->slist_free_all(headers);
     return NULL;
 }
 
@@ -374,25 +374,25 @@ static int set_transfer_options(CURL *handle, const struct notify_request *reque
     if (request->timeout_seconds != 0 && request->timeout_seconds < connect_timeout)
         connect_timeout = request->timeout_seconds;
     bool failed =
-        curl_easy_setopt(handle, CURLOPT_URL, url) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_URL, url) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 #else
-        curl_easy_setopt(handle, CURLOPT_PROTOCOLS,
+        libcurl->easy_setopt(handle, CURLOPT_PROTOCOLS,
                          (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK ||
 #endif
-        curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_TIMEOUT, clamp_to_long(request->timeout_seconds)) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, clamp_to_long(connect_timeout)) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_USERAGENT, NOTIFY_USER_AGENT) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_POST, 1L) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, read_response_header) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_HEADERDATA, exchange) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_reply) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_WRITEDATA, exchange) != CURLE_OK;
+        libcurl->easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_TIMEOUT, clamp_to_long(request->timeout_seconds)) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, clamp_to_long(connect_timeout)) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_USERAGENT, NOTIFY_USER_AGENT) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_POST, 1L) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_HEADERFUNCTION, read_response_header) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_HEADERDATA, exchange) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_reply) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_WRITEDATA, exchange) != CURLE_OK;
     return failed ? -1 : 0;
 }
 
@@ -404,8 +404,8 @@ static int set_body(CURL *handle, const struct notify_request *request,
     struct stat status;
 
     if (request->mode != NOTIFICATION_BY_VALUE) {
-        bool failed = curl_easy_setopt(handle, CURLOPT_POSTFIELDS, "") != CURLE_OK ||
-                      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+        bool failed = libcurl->easy_setopt(handle, CURLOPT_POSTFIELDS, "") != CURLE_OK ||
+                      libcurl->easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
                                        (curl_off_t)0) != CURLE_OK;
         return failed ? -1 : 0;
     }
@@ -415,9 +415,9 @@ static int set_body(CURL *handle, const struct notify_request *request,
         return -1;
     }
     bool failed =
-        curl_easy_setopt(handle, CURLOPT_READFUNCTION, read_upload) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_READDATA, exchange) != CURLE_OK ||
-        curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+        libcurl->easy_setopt(handle, CURLOPT_READFUNCTION, read_upload) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_READDATA, exchange) != CURLE_OK ||
+        libcurl->easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)status.st_size) != CURLE_OK;
     return failed ? -1 : 0;
 }
@@ -482,10 +482,10 @@ static int judge_exchange(CURL *handle, CURLcode code, struct exchange *exchange
         result->timed_out = code == CURLE_OPERATION_TIMEDOUT;
         result->hresult = hresult_from_curl(code);
         set_error(result, "notification failed",
-                  error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code), url);
+                  error_buffer[0] != '\0' ? error_buffer : libcurl->easy_strerror(code), url);
         return -1;
     }
-    if (curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+    if (libcurl->easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
         status = 0;
     result->http_status = (int)status;
     result->copy_to_destination = exchange->copy_to_destination;
@@ -575,7 +575,7 @@ static int exchange_with_application(const struct notify_request *request, const
         exchange.local_errno = EINVAL;
         goto local_failure;
     }
-    handle = curl_easy_init();
+    handle = libcurl->easy_init();
     if (handle == NULL ||
         set_transfer_options(handle, request, url, headers, &exchange, error_buffer) != 0 ||
         set_body(handle, request, &exchange) != 0) {
@@ -583,7 +583,7 @@ static int exchange_with_application(const struct notify_request *request, const
             exchange.local_errno = ENOMEM;
         goto local_failure;
     }
-    CURLcode code = curl_easy_perform(handle);
+    CURLcode code = libcurl->easy_perform(handle);
     status = judge_exchange(handle, code, &exchange, url, error_buffer, result);
     if (settle_reply_file(request, exchange.reply_descriptor, temporary_path, status == 0,
                           result) != 0)
@@ -604,8 +604,8 @@ out:
     if (exchange.reply_descriptor >= 0)
         close(exchange.reply_descriptor);
     free(exchange.static_response_url);
-    curl_easy_cleanup(handle);
-    curl_slist_free_all(headers);
+    libcurl->easy_cleanup(handle);
+    libcurl->slist_free_all(headers);
     free(temporary_path);
     return status;
 }
@@ -619,6 +619,12 @@ int notify_application(const struct notify_request *request, struct notify_resul
     if (request->mode != NOTIFICATION_BY_REFERENCE && request->mode != NOTIFICATION_BY_VALUE) {
         result->hresult = HRESULT_E_INVALIDARG;
         set_error(result, "no notification mode", "nothing to notify", NULL);
+        return -1;
+    }
+    if (notify_global_init() != 0) {
+        result->transport_failed = true;
+        result->hresult = HRESULT_WINHTTP_CONNECTION_ERROR;
+        set_error(result, "cannot notify", "libcurl cannot be loaded", NULL);
         return -1;
     }
     if (clock_gettime(CLOCK_MONOTONIC, &start) != 0)

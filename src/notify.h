@@ -70,7 +70,9 @@ int notify_application(const struct notify_request *request, struct notify_resul
 
 void notify_result_clear(struct notify_result *result);
 
-/* Call once per process before notify_application (curl_global_init). */
+/* Loads and initialises libcurl (dlopen, curl_global_init); 0 when it is ready. The
+ * functions above do it on first use; a process that will notify calls it at start,
+ * before forking, so that a missing libcurl is a start-up error. */
 int notify_global_init(void);
 
 #endif

@@ -106,23 +106,44 @@ static void close_quietly(int fd)
 
 static int make_directory(const char *path)
 {
+    int injected = fault_check(FAULT_SPOOL_MKDIR);
+
+    if (injected != 0)
+        return -injected;
     if (mkdir(path, 0750) == 0 || errno == EEXIST)
         return 0;
     return -errno;
 }
 
+/* 0 when path is a directory this process may create files in. */
+static int usable_directory(const char *path)
+{
+    struct stat status;
+
+    if (stat(path, &status) != 0)
+        return -errno;
+    if (!S_ISDIR(status.st_mode))
+        return -ENOTDIR;
+    if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
+        return -errno;
+    return 0;
+}
+
 int spool_directory_prepare(const char *spool_directory)
 {
-    char *path = strdup(spool_directory);
-    struct stat status;
-    int result = 0;
+    char *path;
+    int result;
 
+    if (spool_directory[0] == '\0')
+        return -EINVAL;
+    /* Every Create-Session comes here: an existing directory costs one stat, not a
+     * mkdir of each component of its path. */
+    result = usable_directory(spool_directory);
+    if (result != -ENOENT)
+        return result;
+    path = strdup(spool_directory);
     if (path == NULL)
         return -ENOMEM;
-    if (path[0] == '\0') {
-        result = -EINVAL;
-        goto out;
-    }
     /* mkdir -p: every prefix ending before a '/', then the whole path. */
     for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
@@ -132,18 +153,8 @@ int spool_directory_prepare(const char *spool_directory)
             goto out;
     }
     result = make_directory(path);
-    if (result != 0)
-        goto out;
-    if (stat(path, &status) != 0) {
-        result = -errno;
-        goto out;
-    }
-    if (!S_ISDIR(status.st_mode)) {
-        result = -ENOTDIR;
-        goto out;
-    }
-    if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
-        result = -errno;
+    if (result == 0)
+        result = usable_directory(path);
 out:
     free(path);
     return result;
@@ -352,11 +363,37 @@ static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t o
     return 0;
 }
 
+/* Under sync = close nothing flushes a spool file until Close-Session, which then
+ * waits for the whole file at once; under sync = fragment a large fragment waits at its
+ * end. Starting the writeback of every completed SPOOL_WRITEBACK_STEP while the body still
+ * arrives overlaps the disk with the network. It is only a hint: every promise still
+ * rests on the fdatasync and fsync calls, so a failure here is ignored (a real disk
+ * error comes back from them). *started is the offset up to which writeback was asked. */
+static void start_writeback(int fd, uint64_t *started, uint64_t position)
+{
+    uint64_t until = position - position % SPOOL_WRITEBACK_STEP;
+
+    if (until < *started + SPOOL_WRITEBACK_STEP)
+        return;
+    if (fault_check(FAULT_SPOOL_WRITEBACK) == 0) {
+#ifdef SYNC_FILE_RANGE_WRITE
+        (void)sync_file_range(fd, (off_t)*started, (off_t)(until - *started),
+                              SYNC_FILE_RANGE_WRITE);
+#else
+        (void)fd;
+#endif
+    }
+    *started = until;
+}
+
 /* Streams length bytes from body to the file at offset, one buffer at a time.
  * *position advances past each byte written, also when it fails midway. */
 static int copy_body(struct spool_file *file, struct body_reader *body, unsigned char *buffer,
                      uint64_t length, uint64_t *position)
 {
+    /* Bytes below the step the fragment starts in went out with earlier fragments. */
+    uint64_t writeback_started = *position - *position % SPOOL_WRITEBACK_STEP;
+
     while (length > 0) {
         size_t chunk = length < SPOOL_BUFFER_SIZE ? (size_t)length : SPOOL_BUFFER_SIZE;
         ssize_t count = body_read(body, buffer, chunk);
@@ -373,6 +410,7 @@ static int copy_body(struct spool_file *file, struct body_reader *body, unsigned
             content_hash_add(file->hash, buffer, written);
         if (result != 0)
             return result;
+        start_writeback(file->file_fd, &writeback_started, *position);
         length -= (uint64_t)count;
     }
     return 0;

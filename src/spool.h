@@ -13,6 +13,8 @@
 
 /* The body is streamed through a buffer of this size; never held whole. */
 #define SPOOL_BUFFER_SIZE (64u * 1024u)
+/* spool_append starts the writeback of each completed step of this size. */
+#define SPOOL_WRITEBACK_STEP (1024u * 1024u)
 
 struct spool_file;
 

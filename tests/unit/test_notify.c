@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -619,6 +620,32 @@ static void test_missing_upload_file_is_a_local_failure(void **state)
     notify_result_clear(&result);
 }
 
+/* ---- loading libcurl ---- */
+
+static bool libcurl_mapped(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[4096];
+    bool mapped = false;
+
+    assert_non_null(maps);
+    while (!mapped && fgets(line, sizeof line, maps) != NULL)
+        mapped = strstr(line, "/libcurl") != NULL;
+    assert_int_equal(fclose(maps), 0);
+    return mapped;
+}
+
+/* A responder whose prefixes notify nothing must not map libcurl and its libraries
+ * (most of an idle responder's memory); the first notification loads it. */
+static void test_libcurl_is_loaded_on_first_use_only(void **state)
+{
+    (void)state;
+    assert_false(libcurl_mapped());
+    assert_int_equal(notify_global_init(), 0);
+    assert_true(libcurl_mapped());
+    assert_int_equal(notify_global_init(), 0);
+}
+
 int main(void)
 {
     /* The applications listen on 127.0.0.1; a proxy from the environment must not
@@ -627,10 +654,10 @@ int main(void)
                                                   "all_proxy", "ALL_PROXY"};
     for (size_t index = 0; index < sizeof(proxy_variables) / sizeof(proxy_variables[0]); index++)
         unsetenv(proxy_variables[index]);
-    if (notify_global_init() != 0)
-        return 1;
 
     const struct CMUnitTest tests[] = {
+        /* First: it checks that nothing loaded libcurl before. */
+        cmocka_unit_test(test_libcurl_is_loaded_on_first_use_only),
         cmocka_unit_test(test_resolve_url_follows_rfc_3986_and_appends_the_query),
         cmocka_unit_test(test_resolve_url_refuses_an_unparsable_upload_url),
         cmocka_unit_test_setup_teardown(test_by_value_posts_the_file_and_stores_the_reply,

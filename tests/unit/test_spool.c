@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "body.h"
+#include "fault.h"
 #include "spool.h"
 
 #define SESSION_ID "{0123ABCD-4567-89EF-0123-456789ABCDEF}"
@@ -436,6 +438,65 @@ static void test_append_without_sync_still_writes(void **state)
     spool_close(file);
 }
 
+/* Appends length bytes of data in fragments of fragment_size, without sync. */
+static void append_unsynced(struct spool_file *file, const unsigned char *data, size_t length,
+                            size_t fragment_size)
+{
+    uint64_t held = 0;
+
+    for (size_t first = 0; first < length; first += fragment_size) {
+        size_t part = length - first < fragment_size ? length - first : fragment_size;
+        struct memory_body memory = { data + first, part, 0, 0 };
+        struct body_reader body;
+
+        body_reader_init(&body, memory_body_read, &memory, part);
+        assert_int_equal(spool_append(file, held, first, part, &body, false, &held), 0);
+    }
+    assert_true(held == length);
+}
+
+/* Under sync = close the Close-Session would otherwise flush the whole file at once. */
+static void test_append_starts_writeback_of_every_completed_step(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 3u * SPOOL_WRITEBACK_STEP + 5u;
+    unsigned char *data = make_pattern(length);
+
+    fault_arm(FAULT_SPOOL_WRITEBACK, UINT_MAX, EIO, FAULT_FAIL, 0);
+    append_unsynced(file, data, length, length);
+    assert_int_equal(fault_checks(FAULT_SPOOL_WRITEBACK), 3);
+    /* Fragments smaller than a step still start it once per step, across fragments. */
+    spool_close(file);
+    assert_int_equal(spool_remove(fixture->spool, SESSION_ID), 0);
+    file = open_spool(fixture);
+    fault_arm(FAULT_SPOOL_WRITEBACK, UINT_MAX, EIO, FAULT_FAIL, 0);
+    append_unsynced(file, data, length, 64u * 1024u + 3u);
+    assert_int_equal(fault_checks(FAULT_SPOOL_WRITEBACK), 3);
+    fault_disarm_all();
+    assert_file_content(spool_path(file), data, length);
+    free(data);
+    spool_close(file);
+}
+
+/* The writeback is a hint: its failure must not fail a fragment or change its bytes. */
+static void test_failing_writeback_changes_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 2u * SPOOL_WRITEBACK_STEP + 77u;
+    unsigned char *data = make_pattern(length);
+
+    fault_arm(FAULT_SPOOL_WRITEBACK, 1, EIO, FAULT_FAIL, 1);
+    append_unsynced(file, data, length, 256u * 1024u);
+    assert_int_equal(fault_checks(FAULT_SPOOL_WRITEBACK), 2);
+    fault_disarm_all();
+    assert_int_equal(spool_sync(file), 0);
+    assert_file_content(spool_path(file), data, length);
+    free(data);
+    spool_close(file);
+}
+
 static void test_reconcile_truncates_longer_file(void **state)
 {
     struct fixture *fixture = *state;
@@ -838,6 +899,24 @@ static void test_directory_prepare_creates_missing_parents(void **state)
     free(nested);
 }
 
+/* Every Create-Session prepares the spool directory: an existing one needs no mkdir. */
+static void test_directory_prepare_makes_nothing_that_exists(void **state)
+{
+    struct fixture *fixture = *state;
+    char *nested = join(fixture->base, "p/q/.bitspool");
+    char *missing = join(fixture->base, "p/r/.bitspool");
+
+    assert_int_equal(spool_directory_prepare(nested), 0);
+    fault_arm(FAULT_SPOOL_MKDIR, 1, EACCES, FAULT_FAIL, 1);
+    assert_int_equal(spool_directory_prepare(nested), 0);
+    assert_int_equal(fault_checks(FAULT_SPOOL_MKDIR), 0);
+    assert_int_equal(spool_directory_prepare(missing), -EACCES);
+    assert_true(fault_checks(FAULT_SPOOL_MKDIR) > 0);
+    fault_disarm_all();
+    free(nested);
+    free(missing);
+}
+
 static void test_directory_prepare_refuses_a_file(void **state)
 {
     struct fixture *fixture = *state;
@@ -870,6 +949,8 @@ int main(void)
         SPOOL_TEST(test_large_fragment_streams_through_bounded_buffer),
         SPOOL_TEST(test_large_resent_prefix_is_skipped_through_bounded_buffer),
         SPOOL_TEST(test_append_without_sync_still_writes),
+        SPOOL_TEST(test_append_starts_writeback_of_every_completed_step),
+        SPOOL_TEST(test_failing_writeback_changes_nothing),
         SPOOL_TEST(test_reconcile_truncates_longer_file),
         SPOOL_TEST(test_reconcile_believes_shorter_file),
         SPOOL_TEST(test_commit_moves_file_to_new_destination),
@@ -889,6 +970,7 @@ int main(void)
         SPOOL_TEST(test_open_refuses_symlink_in_place_of_spool_file),
         SPOOL_TEST(test_free_space_is_reported),
         SPOOL_TEST(test_directory_prepare_creates_missing_parents),
+        SPOOL_TEST(test_directory_prepare_makes_nothing_that_exists),
         SPOOL_TEST(test_directory_prepare_refuses_a_file),
     };
 

@@ -89,7 +89,7 @@ struct outcome_entry {
 /* The table's row for outcome; OUTCOME_OK for an out-of-range value. */
 const struct outcome_entry *outcome_entry(enum outcome outcome);
 
-/* Fills reply with the outcome's Ack: status, and for errors BITS-Error, its code and
+/* Fills response with the outcome's Ack: status, and for errors BITS-Error, its code and
  * the server context. OUTCOME_OK leaves a 200 with no message. */
 void outcome_answer(struct response *response, enum outcome outcome);
 

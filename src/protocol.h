@@ -13,7 +13,7 @@
 #include "response.h"
 
 /* Answers one BITS_POST packet for prefix (remainder: the URL path below it, as sent).
- * Fills reply and record; when a transition wrote the request's event it sets
+ * Fills response and record; when a transition wrote the request's event it sets
  * record->event_recorded. Leaves the unread body to the caller. */
 void protocol_handle(struct protocol_context *context, const struct upload_prefix *prefix,
                      const char *remainder, const struct bits_request *request,

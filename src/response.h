@@ -19,7 +19,7 @@ struct response_header {
 
 /* A body sent from a file: length bytes from offset. */
 struct reply_file_region {
-    int fd; /* -1 when the body is not a file; owned: reply_free closes it */
+    int fd; /* -1 when the body is not a file; owned: response_free closes it */
     uint64_t offset;
     uint64_t length;
 };
@@ -34,7 +34,7 @@ struct response {
     size_t body_length;
     struct reply_file_region body_file; /* sent instead of body when fd >= 0 */
     bool head_only; /* HEAD: Content-Length as for GET, but no body bytes */
-    bool out_of_memory; /* set by any failed addition; reply_write then sends a 500 */
+    bool out_of_memory; /* set by any failed addition; response_write then sends a 500 */
     uint32_t hresult;   /* the error's HRESULT, 0 for success (for logs and events) */
     const char *message; /* static text saying why, for logs and events */
 };
@@ -53,7 +53,7 @@ int response_add_header_uint64(struct response *response, const char *name, uint
 int response_set_body(struct response *response, const void *body, size_t length);
 
 /* Makes length bytes of fd from offset the body, instead of any body set before. Takes
- * ownership of fd whatever the result (closed by reply_free, or at once on failure).
+ * ownership of fd whatever the result (closed by response_free, or at once on failure).
  * Returns 0, or -1 when the region does not fit in an off_t. */
 int response_set_body_file(struct response *response, int fd, uint64_t offset, uint64_t length);
 
@@ -62,7 +62,7 @@ void response_clear_headers(struct response *response);
 
 /* Turns the reply into an error Ack: drops any headers added so far, sets status,
  * BITS-Error and BITS-Error-Code ("0x%08X"), BITS-Error-Context ("0x%X"). status 0
- * means the status the IIS extension derives from the HRESULT (reply_status_for). */
+ * means the status the IIS extension derives from the HRESULT (response_status_for). */
 void response_set_error(struct response *response, int status, uint32_t hresult, uint32_t context,
                      const char *message);
 

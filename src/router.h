@@ -13,7 +13,7 @@
 
 /* Handles one request. The body is read only as far as the packet needs it (a
  * Fragment's bytes); the caller disposes of the rest with body_discard before it sends
- * the reply. reply must be initialised by the caller, who writes and frees it. */
+ * the response. response must be initialised by the caller, who writes and frees it. */
 void router_handle(struct protocol_context *context, const struct bits_request *request,
                    struct body_reader *body, struct response *response);
 

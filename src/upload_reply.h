@@ -37,7 +37,7 @@ struct upload_reply_verdict upload_reply_cached_verdict(int status);
 
 void upload_reply_verdict_clear(struct upload_reply_verdict *verdict);
 
-/* Fills reply with the Ack for verdict: 200 with BITS-Received-Content-Range and
+/* Fills response with the Ack for verdict: 200 with BITS-Received-Content-Range and
  * BITS-Reply-URL (the verdict's, else the session's), or an error with context 0x7 that
  * carries the application's status. */
 void upload_reply_ack(struct response *response, const struct session *session,

@@ -28,7 +28,7 @@
 #define REPLY_TEXT "0123456789abcdefghij" /* 20 bytes */
 #define REPLY_SIZE (sizeof REPLY_TEXT - 1)
 
-/* Everything reply_write sends, and the largest single write. */
+/* Everything response_write sends, and the largest single write. */
 struct output {
     char *data;
     size_t length;

@@ -42,7 +42,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* GET (or another method) on url; the answer is in fixture->reply. */
+/* GET (or another method) on url; the answer is in fixture->response. */
 static int get(struct fixture *fixture, const char *method, const char *url)
 {
     struct request_parameters extra = {0};

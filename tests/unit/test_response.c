@@ -204,7 +204,7 @@ static void test_file_region_past_off_t_refused_and_closed(void **state)
     response_init(&response);
     assert_int_equal(response_set_body_file(&response, fd, (uint64_t)INT64_MAX, 2), -1);
     assert_int_equal(response.body_file.fd, -1);
-    assert_int_equal(close(fd), -1); /* already closed by reply_set_body_file */
+    assert_int_equal(close(fd), -1); /* already closed by response_set_body_file */
     response_free(&response);
 }
 

@@ -39,7 +39,7 @@ void parameters_free(struct request_parameters *parameters);
 
 /* Sends one BITS_POST packet to url with the given session id (NULL: none), range
  * (NULL: none) and body; extra holds further parameters or NULL. The answer is in
- * fixture->reply (freed at the next send). Returns the status. */
+ * fixture->response (freed at the next send). Returns the status. */
 int fixture_send(struct fixture *fixture, const char *url, const char *packet,
                  const char *session_id, const char *range, const void *body,
                  size_t body_length, struct request_parameters *extra);

@@ -1226,12 +1226,26 @@ static int read_names(sqlite3_stmt *statement, struct session *session)
     return STORE_ERROR;
 }
 
+/* A text column and the char * member of a record it is copied into (malloc'd). */
+struct text_column {
+    int column;
+    size_t offset;
+};
+
+static int copy_text_columns(sqlite3_stmt *statement, void *record,
+                             const struct text_column *fields, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        char **field = (char **)(void *)((char *)record + fields[index].offset);
+        if (copy_text_column(statement, fields[index].column, field) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
 static int read_text_columns(sqlite3_stmt *statement, struct session *session)
 {
-    static const struct {
-        enum session_column column;
-        size_t offset;
-    } fields[] = {
+    static const struct text_column fields[] = {
         {COLUMN_URL_PATH, offsetof(struct session, url_path)},
         {COLUMN_URL_PREFIX, offsetof(struct session, url_prefix)},
         {COLUMN_DESTINATION, offsetof(struct session, destination)},
@@ -1242,11 +1256,9 @@ static int read_text_columns(sqlite3_stmt *statement, struct session *session)
         {COLUMN_REPLY_URL, offsetof(struct session, reply_url)},
     };
 
-    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
-        char **field = (char **)(void *)((char *)session + fields[index].offset);
-        if (copy_text_column(statement, (int)fields[index].column, field) != STORE_OK)
-            return STORE_ERROR;
-    }
+    if (copy_text_columns(statement, session, fields, sizeof fields / sizeof fields[0]) !=
+        STORE_OK)
+        return STORE_ERROR;
     if (session->owner == NULL) {
         session->owner = strdup("");
         if (session->owner == NULL)
@@ -2087,10 +2099,7 @@ int store_hook_insert(struct store *store, const struct store_hook *hook)
 
 static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
 {
-    static const struct {
-        enum hook_column column;
-        size_t offset;
-    } fields[] = {
+    static const struct text_column fields[] = {
         {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
         {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
         {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
@@ -2101,12 +2110,7 @@ static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
         {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
     };
 
-    for (size_t index = 0; index < sizeof fields / sizeof fields[0]; index++) {
-        char **field = (char **)(void *)((char *)hook + fields[index].offset);
-        if (copy_text_column(statement, (int)fields[index].column, field) != STORE_OK)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
+    return copy_text_columns(statement, hook, fields, sizeof fields / sizeof fields[0]);
 }
 
 static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "fault.h"
 #include "log.h"
+#include "wal_check.h"
 #include "schema.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
@@ -1001,6 +1002,28 @@ static int open_flags(enum store_open_mode mode)
     return SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 }
 
+/* Committed transactions SQLite will drop without a word: frames of the log's current
+ * generation after one whose checksum fails. Looked at twice, a moment apart, so that a
+ * frame another process is writing right now is not taken for damage. A torn tail (a
+ * crash mid-write, nothing committed after it) is normal and not reported. */
+static void report_damaged_log(const char *path)
+{
+    struct wal_check_report first, second;
+
+    if (wal_check(path, &first) != 0 || first.commits_lost == 0)
+        return;
+    clock_pause_milliseconds(200);
+    if (wal_check(path, &second) != 0 || second.damaged_frame != first.damaged_frame ||
+        second.commits_lost == 0)
+        return;
+    log_error("database %s: frame %" PRIu64 " of its write-ahead log is damaged, and the "
+              "%" PRIu64 " committed transaction(s) written after it will be lost (disk "
+              "corruption, or a power cut with writes reordered); sessions they recorded "
+              "are gone, their spool files are reported by gc (docs/operations.md, "
+              "\"Recovering the database\")", path, second.damaged_frame,
+              second.commits_lost);
+}
+
 /* SQLite's own log: what it notices about the files, above all a corrupt database or a
  * write-ahead log recovered after a crash, reaches bitspool's log. Busy, constraint and
  * open failures are reported by the calls that meet them, with more context. */
@@ -1044,6 +1067,8 @@ int store_open(const char *path, enum store_open_mode mode,
     *store = NULL;
     *error = NULL;
     route_sqlite_log();
+    if (mode == STORE_OPEN_MIGRATE)
+        report_damaged_log(path);
     opened = calloc(1, sizeof *opened);
     if (opened == NULL) {
         set_error(error, "out of memory");

@@ -102,6 +102,9 @@ uint64_t log_request_elapsed_milliseconds(void)
 /* Formats into stack (size LOG_STACK_LINE_SIZE) or, for a longer line, the heap, so
  * that paths and SQLite messages are never cut. NULL when formatting failed. */
 static char *format_line(char *stack, const char *format, va_list arguments)
+    __attribute__((format(printf, 2, 0)));
+
+static char *format_line(char *stack, const char *format, va_list arguments)
 {
     va_list again;
     char *line = stack;

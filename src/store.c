@@ -1257,12 +1257,51 @@ struct text_column {
     size_t offset;
 };
 
+#define COUNT(array) (sizeof (array) / sizeof (array)[0])
+
+/* The text columns of a session row and of a hook row: read, and freed, field by field. */
+static const struct text_column session_texts[] = {
+    {COLUMN_URL_PATH, offsetof(struct session, url_path)},
+    {COLUMN_URL_PREFIX, offsetof(struct session, url_prefix)},
+    {COLUMN_DESTINATION, offsetof(struct session, destination)},
+    {COLUMN_OWNER, offsetof(struct session, owner)},
+    {COLUMN_CLIENT_ADDRESS, offsetof(struct session, client_address)},
+    {COLUMN_CONTENT_NAME, offsetof(struct session, content_name)},
+    {COLUMN_USER_AGENT, offsetof(struct session, user_agent)},
+    {COLUMN_REPLY_URL, offsetof(struct session, reply_url)},
+};
+
+static const struct text_column hook_texts[] = {
+    {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
+    {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
+    {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
+    {HOOK_COLUMN_OWNER, offsetof(struct store_hook, owner)},
+    {HOOK_COLUMN_CLIENT_ADDRESS, offsetof(struct store_hook, client_address)},
+    {HOOK_COLUMN_URL_PATH, offsetof(struct store_hook, url_path)},
+    {HOOK_COLUMN_SHA256, offsetof(struct store_hook, sha256)},
+    {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
+};
+
+static char **text_field(void *record, const struct text_column *field)
+{
+    return (char **)(void *)((char *)record + field->offset);
+}
+
+/* Frees the record's text fields and zeroes the whole record. */
+static void free_text_columns(void *record, size_t size, const struct text_column *fields,
+                              size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        free(*text_field(record, &fields[index]));
+    memset(record, 0, size);
+}
+
 static int copy_text_columns(sqlite3_stmt *statement, void *record,
                              const struct text_column *fields, size_t count)
 {
     for (size_t index = 0; index < count; index++) {
-        char **field = (char **)(void *)((char *)record + fields[index].offset);
-        if (copy_text_column(statement, fields[index].column, field) != STORE_OK)
+        if (copy_text_column(statement, fields[index].column,
+                             text_field(record, &fields[index])) != STORE_OK)
             return STORE_ERROR;
     }
     return STORE_OK;
@@ -1270,18 +1309,7 @@ static int copy_text_columns(sqlite3_stmt *statement, void *record,
 
 static int read_text_columns(sqlite3_stmt *statement, struct session *session)
 {
-    static const struct text_column fields[] = {
-        {COLUMN_URL_PATH, offsetof(struct session, url_path)},
-        {COLUMN_URL_PREFIX, offsetof(struct session, url_prefix)},
-        {COLUMN_DESTINATION, offsetof(struct session, destination)},
-        {COLUMN_OWNER, offsetof(struct session, owner)},
-        {COLUMN_CLIENT_ADDRESS, offsetof(struct session, client_address)},
-        {COLUMN_CONTENT_NAME, offsetof(struct session, content_name)},
-        {COLUMN_USER_AGENT, offsetof(struct session, user_agent)},
-        {COLUMN_REPLY_URL, offsetof(struct session, reply_url)},
-    };
-
-    if (copy_text_columns(statement, session, fields, sizeof fields / sizeof fields[0]) !=
+    if (copy_text_columns(statement, session, session_texts, COUNT(session_texts)) !=
         STORE_OK)
         return STORE_ERROR;
     if (session->owner == NULL) {
@@ -1458,15 +1486,7 @@ int store_session_load(struct store *store, const char *id, struct session *sess
 
 void store_session_clear(struct session *session)
 {
-    free(session->url_path);
-    free(session->url_prefix);
-    free(session->destination);
-    free(session->owner);
-    free(session->client_address);
-    free(session->content_name);
-    free(session->user_agent);
-    free(session->reply_url);
-    memset(session, 0, sizeof *session);
+    free_text_columns(session, sizeof *session, session_texts, COUNT(session_texts));
 }
 
 int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
@@ -2093,15 +2113,7 @@ int store_hook_state_from_name(const char *name)
 
 void store_hook_clear(struct store_hook *hook)
 {
-    free(hook->session_id);
-    free(hook->target);
-    free(hook->path);
-    free(hook->owner);
-    free(hook->client_address);
-    free(hook->url_path);
-    free(hook->sha256);
-    free(hook->last_result);
-    memset(hook, 0, sizeof *hook);
+    free_text_columns(hook, sizeof *hook, hook_texts, COUNT(hook_texts));
 }
 
 int store_hook_insert(struct store *store, const struct store_hook *hook)
@@ -2124,18 +2136,7 @@ int store_hook_insert(struct store *store, const struct store_hook *hook)
 
 static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
 {
-    static const struct text_column fields[] = {
-        {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
-        {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
-        {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
-        {HOOK_COLUMN_OWNER, offsetof(struct store_hook, owner)},
-        {HOOK_COLUMN_CLIENT_ADDRESS, offsetof(struct store_hook, client_address)},
-        {HOOK_COLUMN_URL_PATH, offsetof(struct store_hook, url_path)},
-        {HOOK_COLUMN_SHA256, offsetof(struct store_hook, sha256)},
-        {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
-    };
-
-    return copy_text_columns(statement, hook, fields, sizeof fields / sizeof fields[0]);
+    return copy_text_columns(statement, hook, hook_texts, COUNT(hook_texts));
 }
 
 static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)

@@ -110,7 +110,9 @@ void store_set_deadline(struct store *store, unsigned milliseconds);
  * unlinked file and a new one. STORE_OK, or STORE_REPLACED (logged as an error). */
 int store_check_identity(struct store *store);
 
-/* The schema version this build writes (PRAGMA user_version). */
+/* The schema version this build writes (SQLite: PRAGMA user_version), the same for
+ * every backend: their schemas change together. */
+#define STORE_SCHEMA_VERSION 4
 int store_schema_version(void);
 
 /* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE). commit with
@@ -233,6 +235,23 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
  * absent; *value is malloc'd. */
 int store_meta_get(struct store *store, const char *key, char **value);
 int store_meta_set(struct store *store, const char *key, const char *value);
+
+/* ---- Locks that hold across hosts (PostgreSQL: session-level advisory locks, which
+ * the server releases when the connection dies). SQLite has none: its callers lock
+ * with files in the spool instead (spool_lock), so they ask first. */
+bool store_has_shared_locks(struct store *store);
+
+enum store_lock_scope {
+    STORE_LOCK_SESSION,     /* name: the session id; held for one request */
+    STORE_LOCK_MAINTENANCE, /* name: "gc", ...: one host at a time does it */
+};
+
+/* Takes the lock (scope, name), waiting at most timeout_milliseconds (0: try once).
+ * STORE_OK while held until store_unlock, STORE_BUSY when another holder kept it,
+ * STORE_ERROR (logged; also where the backend has no shared locks). */
+int store_lock(struct store *store, enum store_lock_scope scope, const char *name,
+               unsigned timeout_milliseconds);
+void store_unlock(struct store *store, enum store_lock_scope scope, const char *name);
 
 /* Reads the database (one SELECT, no write, no lock kept): the health check's probe. */
 int store_probe(struct store *store);

@@ -1,0 +1,2177 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* SQLite session state: opening and migrating the database, prepared statements reused
+ * for every call, and the mapping of SQLite's failures to STORE_BUSY or STORE_ERROR. */
+
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "fault.h"
+#include "log.h"
+#include "wal_check.h"
+#include "schema.h"
+#include "store_backend.h"
+#include "store_record.h"
+
+#define JOURNAL_MODE_RETRY_MILLISECONDS 10u
+#define SCHEMA_VERSION STORE_SCHEMA_VERSION
+#define STRINGIFY_EXPANDED(token) #token
+#define STRINGIFY(token) STRINGIFY_EXPANDED(token)
+
+/* Migration steps: migration_steps[k] takes a database from version k to k + 1.
+ * Version 0 is a fresh database, which gets sql/schema.sql (always the newest schema)
+ * instead, so entry 0 stays NULL. When the schema becomes version 2, raise
+ * SCHEMA_VERSION, change sql/schema.sql, and put the SQL from 1 to 2 at [1]. */
+static const char *const migration_steps[SCHEMA_VERSION] = {
+    [0] = NULL,
+    [1] = "ALTER TABLE sessions ADD COLUMN copy_to_destination INTEGER NOT NULL DEFAULT 0 "
+          "CHECK (copy_to_destination IN (0, 1))",
+    [2] = migrate_3_sql,
+    [3] = migrate_4_sql,
+};
+
+
+
+
+enum statement_id {
+    STATEMENT_BEGIN,
+    STATEMENT_COMMIT,
+    STATEMENT_ROLLBACK,
+    STATEMENT_SESSION_INSERT,
+    STATEMENT_SESSION_LOAD,
+    STATEMENT_SESSION_UPDATE_PROGRESS,
+    STATEMENT_SESSION_SET_STATE,
+    STATEMENT_SESSION_SET_REPLY,
+    STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
+    STATEMENT_SESSION_SET_HASH_STATE,
+    STATEMENT_SESSION_SET_SHA256,
+    STATEMENT_SESSION_COUNT_ACTIVE,
+    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
+    STATEMENT_SESSION_COUNT_RESERVING,
+    STATEMENT_SESSION_LIST_STALE,
+    STATEMENT_SESSION_LIST,
+    STATEMENT_SESSION_LIST_FINISHED,
+    STATEMENT_SESSION_DELETE_FINISHED,
+    STATEMENT_EVENT_DELETE_OLD,
+    STATEMENT_EVENT_INSERT,
+    STATEMENT_REQUEST_COUNT_ADD,
+    STATEMENT_EVENT_LIST,
+    STATEMENT_SESSION_COUNT_BY_STATE,
+    STATEMENT_SESSION_COUNT_COMMITTED,
+    STATEMENT_EVENT_COUNT_ERRORS,
+    STATEMENT_META_GET,
+    STATEMENT_META_SET,
+    STATEMENT_PROBE,
+    STATEMENT_METRIC_PACKET_ADD,
+    STATEMENT_METRIC_SESSION_ADD,
+    STATEMENT_METRIC_NOTIFICATION_ADD,
+    STATEMENT_METRIC_LATENCY_ADD,
+    STATEMENT_METRIC_LIST_PACKETS,
+    STATEMENT_METRIC_LIST_SESSIONS,
+    STATEMENT_METRIC_LIST_NOTIFICATIONS,
+    STATEMENT_METRIC_LIST_LATENCY,
+    STATEMENT_METRIC_LIST_ACTIVE,
+    STATEMENT_SESSION_BYTES_USED,
+    STATEMENT_HOOK_INSERT,
+    STATEMENT_HOOK_NEXT_DUE,
+    STATEMENT_HOOK_CLAIM,
+    STATEMENT_HOOK_FINISH,
+    STATEMENT_HOOK_RETRY,
+    STATEMENT_HOOK_LIST,
+    STATEMENT_HOOK_DELETE_DONE,
+    STATEMENT_COUNT
+};
+
+
+/* Parameters are numbered so that each text lists its bindings in the order the code
+ * binds them. */
+static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_SESSION_BYTES_USED] =
+        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
+        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= ?3 "
+        "THEN total_size ELSE 0 END), 0) FROM sessions "
+        "WHERE url_prefix = ?1 AND (?2 IS NULL OR owner = ?2)",
+    [STATEMENT_HOOK_INSERT] =
+        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
+        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?10)",
+    [STATEMENT_HOOK_NEXT_DUE] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE (state = 'pending' AND due_at <= ?1) "
+        "OR (state = 'running' AND claimed_until < ?1) ORDER BY due_at, id LIMIT 1",
+    /* The conditions are repeated: the claim is what keeps two runners off one row. */
+    [STATEMENT_HOOK_CLAIM] =
+        "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
+        "claimed_until = ?2 WHERE id = ?1 AND (state = 'pending' OR "
+        "(state = 'running' AND claimed_until < ?3))",
+    [STATEMENT_HOOK_FINISH] =
+        "UPDATE hook_queue SET state = ?3, due_at = ?4, last_result = ?5, "
+        "last_duration_ms = ?6, finished_at = CASE WHEN ?3 IN ('done', 'dead') THEN ?7 END, "
+        "claimed_until = NULL WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
+    [STATEMENT_HOOK_RETRY] =
+        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = ?2, "
+        "finished_at = NULL WHERE id = ?1 AND state IN ('pending', 'done', 'dead')",
+    /* Dead rows stay until the administrator has dealt with them. */
+    [STATEMENT_HOOK_DELETE_DONE] = "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < ?1",
+    [STATEMENT_HOOK_LIST] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY id DESC LIMIT ?2",
+    [STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
+    [STATEMENT_COMMIT] = "COMMIT",
+    [STATEMENT_ROLLBACK] = "ROLLBACK",
+    [STATEMENT_SESSION_INSERT] =
+        "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21)",
+    [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
+    /* SET expressions all see the old row, so progress_at compares with the old size. */
+    [STATEMENT_SESSION_UPDATE_PROGRESS] =
+        "UPDATE sessions SET held_size = ?2, "
+        "total_size = CASE WHEN ?3 THEN ?4 ELSE total_size END, state = ?5, "
+        "updated_at = ?6, progress_at = CASE WHEN ?2 > held_size THEN ?6 ELSE progress_at END "
+        "WHERE id = ?1",
+    [STATEMENT_SESSION_SET_STATE] =
+        "UPDATE sessions SET state = ?2, updated_at = ?3, "
+        "finished_at = CASE WHEN ?4 THEN ?3 ELSE finished_at END WHERE id = ?1",
+    [STATEMENT_SESSION_SET_REPLY] =
+        "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
+        "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = ?2 WHERE id = ?1",
+    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = ?2 WHERE id = ?1",
+    [STATEMENT_SESSION_COUNT_ACTIVE] =
+        "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
+    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
+        "AND client_address IS ?1",
+    [STATEMENT_SESSION_COUNT_RESERVING] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
+        "AND url_prefix = ?1 AND destination = ?2 AND total_size IS NOT NULL",
+    [STATEMENT_SESSION_LIST_STALE] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
+        "ORDER BY progress_at",
+    [STATEMENT_SESSION_LIST] =
+        "SELECT " SESSION_COLUMNS " FROM sessions WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+    [STATEMENT_SESSION_LIST_FINISHED] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at",
+    /* The conditions are repeated: another process may have changed the row since. */
+    [STATEMENT_SESSION_DELETE_FINISHED] =
+        "DELETE FROM sessions WHERE id = ?1 AND state IN " FINAL_STATES " AND finished_at < ?2",
+    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < ?1",
+    [STATEMENT_EVENT_INSERT] =
+        "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
+        "range_last, bytes, held_after, client_address, owner, message) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STATEMENT_REQUEST_COUNT_ADD] =
+        "INSERT INTO request_counts (packet, status, hresult, count, last_at) "
+        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (packet, status, hresult) "
+        "DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+    [STATEMENT_EVENT_LIST] =
+        "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = ?1 ORDER BY at, id",
+    [STATEMENT_SESSION_COUNT_BY_STATE] =
+        "SELECT state, count(*), coalesce(sum(held_size), 0) FROM sessions GROUP BY state",
+    [STATEMENT_SESSION_COUNT_COMMITTED] =
+        "SELECT count(*), coalesce(sum(total_size), 0) FROM sessions "
+        "WHERE state = 'committed' AND finished_at >= ?1",
+    [STATEMENT_EVENT_COUNT_ERRORS] =
+        "SELECT hresult, count(*) FROM events WHERE hresult IS NOT NULL AND at >= ?1 "
+        "GROUP BY hresult ORDER BY count(*) DESC, hresult",
+    [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [STATEMENT_META_SET] =
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    /* Metrics: counters only ever grow; see sql/migrate-4.sql. The listings
+     * all answer the columns of struct store_metric_row in its order. */
+    [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
+    [STATEMENT_METRIC_PACKET_ADD] =
+        "INSERT INTO metric_packets (url_prefix, packet, status, hresult, count, bytes) "
+        "VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT (url_prefix, packet, status, hresult) "
+        "DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes",
+    [STATEMENT_METRIC_SESSION_ADD] =
+        "INSERT INTO metric_sessions (url_prefix, event, count) VALUES (?1, ?2, 1) "
+        "ON CONFLICT (url_prefix, event) DO UPDATE SET count = count + 1",
+    [STATEMENT_METRIC_NOTIFICATION_ADD] =
+        "INSERT INTO metric_notifications (url_prefix, status, count) VALUES (?1, ?2, 1) "
+        "ON CONFLICT (url_prefix, status) DO UPDATE SET count = count + 1",
+    [STATEMENT_METRIC_LATENCY_ADD] =
+        "INSERT INTO metric_fragment_latency (url_prefix, bucket, count, microseconds) "
+        "VALUES (?1, ?2, 1, ?3) ON CONFLICT (url_prefix, bucket) "
+        "DO UPDATE SET count = count + 1, microseconds = microseconds + excluded.microseconds",
+    [STATEMENT_METRIC_LIST_PACKETS] =
+        "SELECT url_prefix, packet, status, hresult, count, bytes, 0 FROM metric_packets "
+        "ORDER BY url_prefix, packet, status, hresult",
+    [STATEMENT_METRIC_LIST_SESSIONS] =
+        "SELECT url_prefix, event, 0, '', count, 0, 0 FROM metric_sessions "
+        "ORDER BY url_prefix, event",
+    [STATEMENT_METRIC_LIST_NOTIFICATIONS] =
+        "SELECT url_prefix, '', status, '', count, 0, 0 FROM metric_notifications "
+        "ORDER BY url_prefix, status",
+    [STATEMENT_METRIC_LIST_LATENCY] =
+        "SELECT url_prefix, '', bucket, '', count, microseconds, 0 "
+        "FROM metric_fragment_latency ORDER BY url_prefix, bucket",
+    /* Sessions whose data is in the spool, by prefix and state, with the oldest. */
+    [STATEMENT_METRIC_LIST_ACTIVE] =
+        "SELECT url_prefix, state, 0, '', count(*), coalesce(sum(held_size), 0), "
+        "min(created_at) FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
+        "GROUP BY url_prefix, state ORDER BY url_prefix, state",
+};
+
+struct store_connection {
+    sqlite3 *database;
+    bool in_memory; /* no write-ahead log, nothing to make durable */
+    unsigned busy_timeout; /* milliseconds one statement waits for another's lock */
+    uint64_t busy_since;   /* when the statement now waiting started to */
+    uint64_t deadline;     /* the request's: no lock wait goes past it; 0 when none */
+    bool deadline_logged;
+    char *path;            /* the database file as opened, NULL in memory */
+    dev_t device;          /* and its identity then, to notice it deleted or replaced */
+    ino_t inode;
+    sqlite3_stmt *statements[STATEMENT_COUNT];
+};
+
+/* Used before their definitions. */
+static void sqlite_close(struct store_connection *store);
+static void sqlite_rollback(struct store_connection *store);
+static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
+                                    const char *packet, int status, uint32_t hresult,
+                                    uint64_t bytes);
+
+/* Binds parameters 1, 2, ... in turn; the first failure is logged and remembered, so a
+ * run of bindings is checked once at its end. */
+struct bindings {
+    struct store_connection *store;
+    sqlite3_stmt *statement;
+    int next_index;
+    int result; /* STORE_OK or STORE_ERROR */
+};
+
+/* A growing array of loaded sessions, so rows are read before any visitor runs. */
+struct session_list {
+    struct session *sessions;
+    size_t count;
+    size_t capacity;
+};
+
+static bool is_busy(int code)
+{
+    int primary = code & 0xff;
+
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+/* Maps a failed SQLite call to the store's result; busy is the caller's to report. */
+static int failure(struct store_connection *store, int code, const char *what)
+{
+    if (is_busy(code))
+        return STORE_BUSY;
+    /* The connection's message belongs to its last real error, not to this code. */
+    const char *message = sqlite3_errcode(store->database) == code
+                              ? sqlite3_errmsg(store->database)
+                              : sqlite3_errstr(code);
+    log_error("database: %s: %s (%d)", what, message, code);
+    return STORE_ERROR;
+}
+
+static int prepare(struct store_connection *store, enum statement_id id, sqlite3_stmt **statement)
+{
+    int code;
+
+    if (store->statements[id] == NULL) {
+        code = sqlite3_prepare_v3(store->database, statement_texts[id], -1,
+                                  SQLITE_PREPARE_PERSISTENT, &store->statements[id], NULL);
+        if (code != SQLITE_OK) {
+            store->statements[id] = NULL;
+            return failure(store, code, statement_texts[id]);
+        }
+    }
+    *statement = store->statements[id];
+    return STORE_OK;
+}
+
+/* Makes the statement ready for its next use. sqlite3_reset only repeats the error of
+ * the last step, which the caller has already reported, and clear_bindings cannot fail. */
+static void release(sqlite3_stmt *statement)
+{
+    (void)sqlite3_reset(statement);
+    (void)sqlite3_clear_bindings(statement);
+}
+
+/* Prepares statement id and starts binding its parameters 1, 2, ... in turn. A failure
+ * here or in any binding is remembered and returned by the call that runs it, so that
+ * each query reads as its bindings and one run. */
+static void statement_start(struct bindings *bindings, struct store_connection *store,
+                            enum statement_id id)
+{
+    bindings->store = store;
+    bindings->statement = NULL;
+    bindings->next_index = 1;
+    bindings->result = prepare(store, id, &bindings->statement);
+    if (bindings->result != STORE_OK)
+        bindings->statement = NULL;
+}
+
+/* True when an earlier failure means this parameter is not bound. */
+static bool binding_skipped(struct bindings *bindings)
+{
+    if (bindings->result == STORE_OK)
+        return false;
+    bindings->next_index++;
+    return true;
+}
+
+static void check_binding(struct bindings *bindings, int code)
+{
+    if (code != SQLITE_OK && bindings->result == STORE_OK) {
+        log_error("database: binding parameter %d: %s (%d)", bindings->next_index,
+                  sqlite3_errmsg(bindings->store->database), code);
+        bindings->result = STORE_ERROR;
+    }
+    bindings->next_index++;
+}
+
+/* The text must stay valid until the statement is released, which every caller does
+ * before returning, so SQLite need not copy it. */
+static void bind_text(struct bindings *bindings, const char *text)
+{
+    int code;
+
+    if (binding_skipped(bindings))
+        return;
+    if (text == NULL)
+        code = sqlite3_bind_null(bindings->statement, bindings->next_index);
+    else
+        code = sqlite3_bind_text(bindings->statement, bindings->next_index, text, -1,
+                                 SQLITE_STATIC);
+    check_binding(bindings, code);
+}
+
+static void bind_integer(struct bindings *bindings, int64_t value)
+{
+    if (binding_skipped(bindings))
+        return;
+    check_binding(bindings, sqlite3_bind_int64(bindings->statement, bindings->next_index, value));
+}
+
+static void bind_null(struct bindings *bindings)
+{
+    if (binding_skipped(bindings))
+        return;
+    check_binding(bindings, sqlite3_bind_null(bindings->statement, bindings->next_index));
+}
+
+/* A NULL blob binds NULL. Like bind_text, the bytes outlive the statement's use. */
+static void bind_blob(struct bindings *bindings, const unsigned char *bytes, size_t size)
+{
+    int code;
+
+    if (binding_skipped(bindings))
+        return;
+    if (bytes == NULL || size > INT_MAX)
+        code = sqlite3_bind_null(bindings->statement, bindings->next_index);
+    else
+        code = sqlite3_bind_blob(bindings->statement, bindings->next_index, bytes, (int)size,
+                                 SQLITE_STATIC);
+    check_binding(bindings, code);
+}
+
+/* Skips a parameter whose value the caller has refused (and logged). */
+static void refuse_binding(struct bindings *bindings)
+{
+    if (bindings->result == STORE_OK)
+        bindings->result = STORE_ERROR;
+    bindings->next_index++;
+}
+
+/* STORE_OK when the statement is prepared and bound, ready to step; otherwise the first
+ * failure, with the statement released so that the caller can just return it. */
+static int statement_ready(struct bindings *bindings)
+{
+    if (bindings->result != STORE_OK && bindings->statement != NULL) {
+        release(bindings->statement);
+        bindings->statement = NULL;
+    }
+    return bindings->result;
+}
+
+static int step(sqlite3_stmt *statement);
+static int execute(struct store_connection *store, sqlite3_stmt *statement, const char *what);
+static int execute_update(struct store_connection *store, sqlite3_stmt *statement,
+                          const char *what);
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit, void *context);
+
+/* Releases a statement that returned rows, whether or not all were read. */
+static void finish_rows(struct bindings *bindings)
+{
+    if (bindings->statement != NULL)
+        release(bindings->statement);
+    bindings->statement = NULL;
+}
+
+/* Steps a started statement to its next row: STORE_OK with the row in
+ * bindings->statement, STORE_NOT_FOUND after the last row, or the failure; in the last
+ * two cases the statement is released. */
+static int next_row(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    if (result != STORE_OK)
+        return result;
+    int code = step(bindings->statement);
+    if (code == SQLITE_ROW)
+        return STORE_OK;
+    result = code == SQLITE_DONE ? STORE_NOT_FOUND : failure(bindings->store, code, what);
+    finish_rows(bindings);
+    bindings->result = result;
+    return result;
+}
+
+/* Runs a bound statement that returns no rows. */
+static int run(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute(bindings->store, bindings->statement, what) : result;
+}
+
+/* The same for an UPDATE of one session row: STORE_NOT_FOUND when no row matched. */
+static int run_update(struct bindings *bindings, const char *what)
+{
+    int result = statement_ready(bindings);
+
+    return result == STORE_OK ? execute_update(bindings->store, bindings->statement, what)
+                              : result;
+}
+
+/* Runs a bound statement listing sessions and visits each. */
+static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
+{
+    return list_and_visit(bindings, visit, context);
+}
+
+/* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
+static void bind_size(struct bindings *bindings, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX) {
+        log_error("database: size %" PRIu64 " does not fit in an SQLite integer", size);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_integer(bindings, (int64_t)size);
+}
+
+/* Zero means "none" for times and statuses in the structures; the table says NULL. */
+static void bind_integer_or_null(struct bindings *bindings, int64_t value)
+{
+    if (value == 0)
+        bind_null(bindings);
+    else
+        bind_integer(bindings, value);
+}
+
+static const char *state_name_or_null(enum session_state state)
+{
+    if ((unsigned)state >= SESSION_STATE_COUNT)
+        return NULL;
+    return session_state_names[state];
+}
+
+static bool state_is_final(enum session_state state)
+{
+    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
+           state == SESSION_EXPIRED;
+}
+
+static void bind_state(struct bindings *bindings, enum session_state state)
+{
+    const char *name = state_name_or_null(state);
+
+    if (name == NULL) {
+        log_error("database: invalid session state %d", (int)state);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_text(bindings, name);
+}
+
+static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
+{
+    if ((unsigned)kind >= JOB_KIND_COUNT) {
+        log_error("database: invalid job kind %d", (int)kind);
+        refuse_binding(bindings);
+        return;
+    }
+    bind_text(bindings, job_kind_names[kind]);
+}
+
+/* sqlite3_step with the tests' fault point in front of it. */
+static int step(sqlite3_stmt *statement)
+{
+    int injected = fault_check(FAULT_STORE_STEP);
+
+    return injected != 0 ? injected : sqlite3_step(statement);
+}
+
+/* Runs a statement that returns no rows and releases it. */
+static int execute(struct store_connection *store, sqlite3_stmt *statement, const char *what)
+{
+    int code = step(statement);
+    int result = STORE_OK;
+
+    if (code != SQLITE_DONE)
+        result = failure(store, code, what);
+    release(statement);
+    return result;
+}
+
+/* Runs an UPDATE of one session row: STORE_NOT_FOUND when no row matched. */
+static int execute_update(struct store_connection *store, sqlite3_stmt *statement, const char *what)
+{
+    int result = execute(store, statement, what);
+
+    if (result == STORE_OK && sqlite3_changes(store->database) == 0)
+        return STORE_NOT_FOUND;
+    return result;
+}
+
+/* ---- opening and migrating ---- */
+
+static void set_error(char **error, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A failure to allocate the message leaves *error NULL: the caller still has the code. */
+static void set_error(char **error, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    if (vasprintf(error, format, arguments) < 0)
+        *error = NULL;
+    va_end(arguments);
+}
+
+static int open_failure(sqlite3 *database, const char *what, char **error)
+{
+    set_error(error, "%s: %s", what, sqlite3_errmsg(database));
+    return STORE_ERROR;
+}
+
+/* Runs SQL without rows or input in it (pragmas, the schema, migrations). */
+static int execute_text(sqlite3 *database, const char *sql, const char *what, char **error)
+{
+    char *message = NULL;
+    int code = sqlite3_exec(database, sql, NULL, NULL, &message);
+
+    if (code != SQLITE_OK) {
+        set_error(error, "%s: %s", what, message != NULL ? message : sqlite3_errstr(code));
+        sqlite3_free(message);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Reads a pragma that answers one integer. */
+static int read_pragma_integer(sqlite3 *database, const char *sql, int64_t *value, char **error)
+{
+    sqlite3_stmt *statement = NULL;
+    int code = sqlite3_prepare_v2(database, sql, -1, &statement, NULL);
+    int result = STORE_OK;
+
+    if (code != SQLITE_OK)
+        return open_failure(database, sql, error);
+    code = sqlite3_step(statement);
+    if (code == SQLITE_ROW)
+        *value = sqlite3_column_int64(statement, 0);
+    else
+        result = open_failure(database, sql, error);
+    (void)sqlite3_finalize(statement); /* repeats the step's error, already reported */
+    return result;
+}
+
+/* Setting WAL answers the mode now in force; an in-memory database stays "memory". */
+static int set_write_ahead_log(struct store_connection *store, unsigned busy_timeout_milliseconds,
+                               char **error)
+{
+    sqlite3_stmt *statement = NULL;
+    int code = sqlite3_prepare_v2(store->database, "PRAGMA journal_mode = WAL", -1,
+                                  &statement, NULL);
+    int result = STORE_ERROR;
+    const char *mode;
+
+    if (code != SQLITE_OK)
+        return open_failure(store->database, "setting the journal mode", error);
+    /* Switching a fresh database to WAL needs an exclusive lock, and SQLite answers
+     * SQLITE_BUSY at once, without the busy handler, while another process opening
+     * the same fresh database holds a shared one: retry within the busy timeout. */
+    for (unsigned waited = 0;; waited += JOURNAL_MODE_RETRY_MILLISECONDS) {
+        code = sqlite3_step(statement);
+        if ((code & 0xff) != SQLITE_BUSY || waited >= busy_timeout_milliseconds)
+            break;
+        (void)sqlite3_reset(statement);
+        (void)sqlite3_sleep(JOURNAL_MODE_RETRY_MILLISECONDS);
+    }
+    if (code != SQLITE_ROW) {
+        result = open_failure(store->database, "setting the journal mode", error);
+        goto out;
+    }
+    mode = (const char *)sqlite3_column_text(statement, 0);
+    if (mode == NULL) {
+        set_error(error, "setting the journal mode: no answer");
+    } else if (strcmp(mode, "wal") == 0 || (store->in_memory && strcmp(mode, "memory") == 0)) {
+        result = STORE_OK;
+    } else {
+        set_error(error, "the database refused WAL journal mode (it answered \"%s\")", mode);
+    }
+out:
+    (void)sqlite3_finalize(statement);
+    return result;
+}
+
+static int apply_migrations(sqlite3 *database, int64_t version, char **error)
+{
+    for (; version < SCHEMA_VERSION; version++) {
+        if (migration_steps[version] == NULL) {
+            set_error(error, "no migration from database schema version %" PRId64, version);
+            return STORE_ERROR;
+        }
+        if (execute_text(database, migration_steps[version], "migrating the schema",
+                         error) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Brings the schema to SCHEMA_VERSION inside the caller's transaction; *migrated_from
+ * is the version it found (SCHEMA_VERSION when there was nothing to do). */
+static int migrate_locked(sqlite3 *database, int64_t *migrated_from, char **error)
+{
+    int64_t version = 0;
+
+    if (read_pragma_integer(database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    *migrated_from = version;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    if (version > SCHEMA_VERSION) {
+        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+                  version, SCHEMA_VERSION);
+        return STORE_ERROR;
+    }
+    if (version < 0) {
+        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
+                  version);
+        return STORE_ERROR;
+    }
+    if (version == 0) {
+        if (execute_text(database, schema_sql, "applying the schema", error) != STORE_OK)
+            return STORE_ERROR;
+    } else if (apply_migrations(database, version, error) != STORE_OK) {
+        return STORE_ERROR;
+    }
+    /* A pragma takes no parameters; the number is ours, not input. */
+    return execute_text(database, "PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION),
+                        "setting the schema version", error);
+}
+
+/* Under BEGIN IMMEDIATE, so that of two processes opening a fresh database only the
+ * first applies the schema and the second then sees its version. */
+static int migrate(sqlite3 *database, int64_t *migrated_from, char **error)
+{
+    if (execute_text(database, "BEGIN IMMEDIATE", "locking the database for migration",
+                     error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrate_locked(database, migrated_from, error) != STORE_OK)
+        goto fail;
+    if (execute_text(database, "COMMIT", "committing the migration", error) != STORE_OK)
+        goto fail;
+    return STORE_OK;
+fail:
+    if (!sqlite3_get_autocommit(database)) {
+        char *ignored = NULL;
+        /* The first error is the one worth reporting. */
+        if (sqlite3_exec(database, "ROLLBACK", NULL, NULL, &ignored) != SQLITE_OK)
+            log_error("database: rolling back the migration: %s",
+                      ignored != NULL ? ignored : "unknown error");
+        sqlite3_free(ignored);
+    }
+    return STORE_ERROR;
+}
+
+/* SQLite's busy handler: waits for another connection's lock up to the statement's busy
+ * timeout, and never past the request's deadline, so that a request which runs several
+ * transactions while another process holds the database still waits lock_timeout in
+ * all, not once per transaction. */
+static int wait_for_lock(void *context, int attempts)
+{
+    struct store_connection *store = context;
+    uint64_t now = clock_milliseconds();
+
+    if (attempts == 0)
+        store->busy_since = now;
+    uint64_t limit = store->busy_since + store->busy_timeout;
+    if (store->deadline != 0 && store->deadline < limit)
+        limit = store->deadline;
+    if (now >= limit) {
+        if (store->deadline != 0 && now >= store->deadline && !store->deadline_logged) {
+            log_warning("database: another process has held it locked for this request's "
+                        "whole lock_timeout; answering busy (503) for the rest of the request");
+            store->deadline_logged = true;
+        }
+        return 0;
+    }
+    uint64_t pause = attempts < 10 ? (uint64_t)attempts + 1 : 20;
+    clock_pause_milliseconds(pause < limit - now ? pause : limit - now);
+    return 1;
+}
+
+static void sqlite_set_deadline(struct store_connection *store, unsigned milliseconds)
+{
+    store->deadline = milliseconds == 0 ? 0 : clock_milliseconds() + milliseconds;
+    store->deadline_logged = false;
+}
+
+
+/* A copy of the database as it is, before a migration changes it: VACUUM INTO writes
+ * a consistent snapshot while other processes go on reading. */
+static int back_up(sqlite3 *database, const char *path, int64_t version, char **error)
+{
+    char stamp[sizeof "20261231T235959Z"];
+    time_t now = time(NULL);
+    struct tm broken_down;
+    sqlite3_stmt *statement = NULL;
+    char *backup = NULL;
+    int result = STORE_ERROR;
+
+    if (gmtime_r(&now, &broken_down) == NULL ||
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &broken_down) == 0 ||
+        asprintf(&backup, "%s.schema-%" PRId64 "-%s.backup", path, version, stamp) < 0) {
+        set_error(error, "cannot name the backup");
+        return STORE_ERROR;
+    }
+    if (sqlite3_prepare_v2(database, "VACUUM INTO ?", -1, &statement, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(statement, 1, backup, -1, SQLITE_STATIC) != SQLITE_OK) {
+        result = open_failure(database, "preparing the backup", error);
+        goto out;
+    }
+    int code = sqlite3_step(statement);
+    /* Another process starting at the same second made the same backup. */
+    if (code != SQLITE_DONE && access(backup, F_OK) != 0) {
+        set_error(error, "backing up to %s before migrating: %s", backup,
+                  sqlite3_errmsg(database));
+        goto out;
+    }
+    log_info("database %s: schema version %" PRId64 " backed up to %s before migrating to %d",
+             path, version, backup, SCHEMA_VERSION);
+    result = STORE_OK;
+out:
+    (void)sqlite3_finalize(statement); /* repeats the step's error, already reported */
+    free(backup);
+    return result;
+}
+
+/* Backs up an older database, then migrates it (or applies the schema to a new one). */
+static int back_up_and_migrate(struct store_connection *store, const char *path, char **error)
+{
+    int64_t version = 0;
+    int64_t migrated_from = SCHEMA_VERSION;
+
+    if (read_pragma_integer(store->database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (!store->in_memory && version > 0 && version < SCHEMA_VERSION &&
+        back_up(store->database, path, version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrate(store->database, &migrated_from, error) != STORE_OK)
+        return STORE_ERROR;
+    if (migrated_from > 0 && migrated_from < SCHEMA_VERSION)
+        log_info("database %s: migrated from schema version %" PRId64 " to %d", path,
+                 migrated_from, SCHEMA_VERSION);
+    return STORE_OK;
+}
+
+/* Without migrating: the database must already have this build's schema. */
+static int check_schema_version(sqlite3 *database, char **error)
+{
+    int64_t version = 0;
+
+    if (read_pragma_integer(database, "PRAGMA user_version", &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    if (version == 0)
+        set_error(error, "holds no bitspool schema yet (the responder creates it with its "
+                         "first request)");
+    else if (version > 0 && version < SCHEMA_VERSION)
+        set_error(error, "database schema version %" PRId64 " is older than this bitspool "
+                         "(%d): run \"bitspoolctl migrate\", which backs it up first, or "
+                         "let the upgraded responder migrate it", version, SCHEMA_VERSION);
+    else if (version > SCHEMA_VERSION)
+        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+                  version, SCHEMA_VERSION);
+    else
+        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
+                  version);
+    return STORE_ERROR;
+}
+
+static int configure_connection(struct store_connection *store, enum store_open_mode mode,
+                                unsigned busy_timeout_milliseconds, char **error)
+{
+    const char *file_name;
+
+    if (sqlite3_extended_result_codes(store->database, 1) != SQLITE_OK)
+        return open_failure(store->database, "enabling extended result codes", error);
+    store->busy_timeout = busy_timeout_milliseconds;
+    if (sqlite3_busy_handler(store->database, wait_for_lock, store) != SQLITE_OK)
+        return open_failure(store->database, "setting the busy handler", error);
+    file_name = sqlite3_db_filename(store->database, "main");
+    store->in_memory = file_name == NULL || file_name[0] == '\0';
+    /* Setting the journal mode writes; a reader finds the mode the responder set. */
+    if (mode != STORE_OPEN_READ_ONLY &&
+        set_write_ahead_log(store, busy_timeout_milliseconds, error) != STORE_OK)
+        return STORE_ERROR;
+    if (execute_text(store->database, "PRAGMA synchronous = NORMAL", "setting synchronous",
+                     error) != STORE_OK)
+        return STORE_ERROR;
+    return execute_text(store->database, "PRAGMA foreign_keys = ON",
+                        "enabling foreign keys", error);
+}
+
+/* Every message names the database, as the sysadmin will need it. */
+static void prefix_error_with_path(char **error, const char *path)
+{
+    char *message = *error;
+
+    if (message == NULL)
+        return;
+    set_error(error, "%s: %s", path, message);
+    free(message);
+}
+
+/* The file the connection opened, so that store_check_identity can tell when another
+ * file has taken its name. */
+static int remember_identity(struct store_connection *store, const char *path, char **error)
+{
+    struct stat status;
+
+    if (store->in_memory)
+        return STORE_OK;
+    if (stat(path, &status) != 0) {
+        set_error(error, "cannot stat the database file: %s", strerror(errno));
+        return STORE_ERROR;
+    }
+    store->path = strdup(path);
+    if (store->path == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    store->device = status.st_dev;
+    store->inode = status.st_ino;
+    return STORE_OK;
+}
+
+static int sqlite_check_identity(struct store_connection *store)
+{
+    struct stat status;
+
+    if (store->path == NULL)
+        return STORE_OK;
+    bool found = stat(store->path, &status) == 0;
+    if (found && status.st_dev == store->device && status.st_ino == store->inode)
+        return STORE_OK;
+    log_error("database %s was %s while bitspool runs: refusing service (503) rather than "
+              "keeping sessions in a file nobody else sees; put the original back, or "
+              "restart the responders to use the new one (docs/operations.md, \"Recovering "
+              "the database\")", store->path, found ? "replaced" : "deleted");
+    return STORE_REPLACED;
+}
+
+
+static int open_flags(enum store_open_mode mode)
+{
+    switch (mode) {
+    case STORE_OPEN_MIGRATE:
+        return SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    case STORE_OPEN_READ_WRITE:
+        return SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    case STORE_OPEN_READ_ONLY:
+        break;
+    }
+    return SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+}
+
+/* Committed transactions SQLite will drop without a word: frames of the log's current
+ * generation after one whose checksum fails. Looked at twice, a moment apart, so that a
+ * frame another process is writing right now is not taken for damage. A torn tail (a
+ * crash mid-write, nothing committed after it) is normal and not reported. */
+static void report_damaged_log(const char *path)
+{
+    struct wal_check_report first, second;
+
+    if (wal_check(path, &first) != 0 || first.commits_lost == 0)
+        return;
+    clock_pause_milliseconds(200);
+    if (wal_check(path, &second) != 0 || second.damaged_frame != first.damaged_frame ||
+        second.commits_lost == 0)
+        return;
+    log_error("database %s: frame %" PRIu64 " of its write-ahead log is damaged, and the "
+              "%" PRIu64 " committed transaction(s) written after it will be lost (disk "
+              "corruption, or a power cut with writes reordered); sessions they recorded "
+              "are gone, their spool files are reported by gc (docs/operations.md, "
+              "\"Recovering the database\")", path, second.damaged_frame,
+              second.commits_lost);
+}
+
+/* SQLite's own log: what it notices about the files, above all a corrupt database or a
+ * write-ahead log recovered after a crash, reaches bitspool's log. Busy, constraint and
+ * open failures are reported by the calls that meet them, with more context. */
+static void log_from_sqlite(void *context, int code, const char *message)
+{
+    (void)context;
+    switch (code & 0xff) {
+    case SQLITE_NOTICE:
+        log_info("database: %s", message);
+        break;
+    case SQLITE_WARNING:
+        log_warning("database: %s", message);
+        break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        log_error("database: %s (%d): restore it from a backup (docs/operations.md, "
+                  "\"Recovering the database\")", message, code);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Once per process, before SQLite initialises (it refuses later, which only costs the
+ * lines above). */
+static void route_sqlite_log(void)
+{
+    static bool routed;
+
+    if (!routed)
+        (void)sqlite3_config(SQLITE_CONFIG_LOG, log_from_sqlite, NULL);
+    routed = true;
+}
+
+static int sqlite_open(const char *path, enum store_open_mode mode,
+               unsigned busy_timeout_milliseconds, struct store_connection **store, char **error)
+{
+    struct store_connection *opened;
+    int code;
+
+    *store = NULL;
+    *error = NULL;
+    route_sqlite_log();
+    if (mode == STORE_OPEN_MIGRATE)
+        report_damaged_log(path);
+    opened = calloc(1, sizeof *opened);
+    if (opened == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    code = sqlite3_open_v2(path, &opened->database, open_flags(mode), NULL);
+    if (code != SQLITE_OK) {
+        if (opened->database == NULL)
+            set_error(error, "opening: %s", sqlite3_errstr(code));
+        else
+            set_error(error, "opening: %s", sqlite3_errmsg(opened->database));
+        goto fail;
+    }
+    if (configure_connection(opened, mode, busy_timeout_milliseconds, error) != STORE_OK)
+        goto fail;
+    if (mode == STORE_OPEN_MIGRATE)
+        code = back_up_and_migrate(opened, path, error);
+    else
+        code = check_schema_version(opened->database, error);
+    if (code != STORE_OK)
+        goto fail;
+    if (remember_identity(opened, path, error) != STORE_OK)
+        goto fail;
+    *store = opened;
+    return STORE_OK;
+fail:
+    sqlite_close(opened);
+    prefix_error_with_path(error, path);
+    return STORE_ERROR;
+}
+
+static void sqlite_close(struct store_connection *store)
+{
+    if (store == NULL)
+        return;
+    for (size_t index = 0; index < STATEMENT_COUNT; index++)
+        (void)sqlite3_finalize(store->statements[index]); /* repeats a step's error */
+    /* An open transaction is rolled back by the close. */
+    if (sqlite3_close(store->database) != SQLITE_OK)
+        log_error("database: closing: %s", sqlite3_errmsg(store->database));
+    free(store->path);
+    free(store);
+}
+
+
+/* ---- transactions ---- */
+
+static int run_statement(struct store_connection *store, enum statement_id id, const char *what)
+{
+    sqlite3_stmt *statement = NULL;
+    int result = prepare(store, id, &statement);
+
+    if (result != STORE_OK)
+        return result;
+    return execute(store, statement, what);
+}
+
+static int sqlite_begin(struct store_connection *store)
+{
+    return run_statement(store, STATEMENT_BEGIN, "beginning a transaction");
+}
+
+/* SQLite refuses to change PRAGMA synchronous inside a transaction, and store_begin has
+ * already opened it. So the durable commit runs at NORMAL, then syncs the write-ahead
+ * log itself: that is the one sync synchronous=FULL would add to a WAL commit. */
+static int sync_write_ahead_log(struct store_connection *store)
+{
+    sqlite3_file *log_file = NULL;
+    int code = sqlite3_file_control(store->database, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                                    &log_file);
+
+    if (code != SQLITE_OK)
+        return failure(store, code, "finding the write-ahead log");
+    if (log_file == NULL || log_file->pMethods == NULL) {
+        log_error("database: no write-ahead log is open to make the commit durable");
+        return STORE_ERROR;
+    }
+    code = log_file->pMethods->xSync(log_file, SQLITE_SYNC_NORMAL);
+    if (code != SQLITE_OK) {
+        log_error("database: syncing the write-ahead log: %s (%d)", sqlite3_errstr(code), code);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int sqlite_commit(struct store_connection *store, bool durable)
+{
+    int result = run_statement(store, STATEMENT_COMMIT, "committing");
+
+    /* A failed COMMIT may leave the transaction open, holding the write lock. */
+    if (result != STORE_OK)
+        sqlite_rollback(store);
+    if (result != STORE_OK || !durable || store->in_memory)
+        return result;
+    return sync_write_ahead_log(store);
+}
+
+static void sqlite_rollback(struct store_connection *store)
+{
+    /* SQLite rolls back by itself after some errors; a second ROLLBACK would fail. */
+    if (sqlite3_get_autocommit(store->database))
+        return;
+    (void)run_statement(store, STATEMENT_ROLLBACK, "rolling back");
+}
+
+/* ---- loading rows ---- */
+
+/* Copies a text column out of SQLite's memory; NULL stays NULL. */
+static int copy_text_column(sqlite3_stmt *statement, int column, char **copy)
+{
+    const unsigned char *text;
+    int length;
+
+    *copy = NULL;
+    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
+        return STORE_OK;
+    text = sqlite3_column_text(statement, column);
+    if (text == NULL)
+        goto out_of_memory;
+    length = sqlite3_column_bytes(statement, column);
+    *copy = malloc((size_t)length + 1);
+    if (*copy == NULL)
+        goto out_of_memory;
+    memcpy(*copy, text, (size_t)length);
+    (*copy)[length] = '\0';
+    return STORE_OK;
+out_of_memory:
+    log_error("database: out of memory copying column %d", column);
+    return STORE_ERROR;
+}
+
+static int read_size_column(sqlite3_stmt *statement, int column, uint64_t *size)
+{
+    int64_t value = sqlite3_column_int64(statement, column);
+
+    if (value < 0) {
+        log_error("database: negative size %" PRId64 " in column %d", value, column);
+        return STORE_ERROR;
+    }
+    *size = (uint64_t)value;
+    return STORE_OK;
+}
+
+static int read_id_column(sqlite3_stmt *statement, struct session *session)
+{
+    const unsigned char *text = sqlite3_column_text(statement, COLUMN_ID);
+    int length = sqlite3_column_bytes(statement, COLUMN_ID);
+
+    if (text == NULL || length < 0 || length > BITS_SESSION_ID_LENGTH) {
+        log_error("database: a session row has a malformed id");
+        return STORE_ERROR;
+    }
+    memcpy(session->id, text, (size_t)length);
+    session->id[length] = '\0';
+    return STORE_OK;
+}
+
+static int read_names(sqlite3_stmt *statement, struct session *session)
+{
+    const char *state = (const char *)sqlite3_column_text(statement, COLUMN_STATE);
+    const char *kind = (const char *)sqlite3_column_text(statement, COLUMN_JOB_KIND);
+    int state_value = state != NULL ? store_session_state_from_name(state) : -1;
+
+    if (state_value < 0) {
+        log_error("database: session %s has an unknown state", session->id);
+        return STORE_ERROR;
+    }
+    session->state = (enum session_state)state_value;
+    for (size_t index = 0; kind != NULL && index < JOB_KIND_COUNT; index++) {
+        if (strcmp(kind, job_kind_names[index]) == 0) {
+            session->job_kind = (enum job_kind)index;
+            return STORE_OK;
+        }
+    }
+    log_error("database: session %s has an unknown job kind", session->id);
+    return STORE_ERROR;
+}
+
+
+static int copy_text_columns(sqlite3_stmt *statement, void *record,
+                             const struct text_column *fields, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        if (copy_text_column(statement, fields[index].column,
+                             text_column_field(record, &fields[index])) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int read_text_columns(sqlite3_stmt *statement, struct session *session)
+{
+    if (copy_text_columns(statement, session, session_text_columns, SESSION_TEXT_COUNT) !=
+        STORE_OK)
+        return STORE_ERROR;
+    if (session->owner == NULL) {
+        session->owner = strdup("");
+        if (session->owner == NULL)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* A state of another size or a digest of another length is not ours: left unknown, so
+ * that the state is recomputed from the spool file. */
+static void read_hash_columns(sqlite3_stmt *statement, struct session *session)
+{
+    const void *state = sqlite3_column_blob(statement, COLUMN_SHA256_STATE);
+    int state_size = sqlite3_column_bytes(statement, COLUMN_SHA256_STATE);
+    const unsigned char *digest = sqlite3_column_text(statement, COLUMN_SHA256);
+    int digest_size = sqlite3_column_bytes(statement, COLUMN_SHA256);
+
+    if (state != NULL && state_size == (int)CONTENT_HASH_STATE_SIZE) {
+        memcpy(session->hash_state, state, CONTENT_HASH_STATE_SIZE);
+        session->has_hash_state = true;
+    }
+    if (digest != NULL && digest_size == (int)CONTENT_HASH_HEX_SIZE - 1)
+        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
+}
+
+/* Reads the current row; on failure the session holds nothing to free. */
+static int read_session_row(sqlite3_stmt *statement, struct session *session)
+{
+    memset(session, 0, sizeof *session);
+    if (read_id_column(statement, session) != STORE_OK ||
+        read_text_columns(statement, session) != STORE_OK ||
+        read_names(statement, session) != STORE_OK ||
+        read_size_column(statement, COLUMN_HELD_SIZE, &session->held_size) != STORE_OK)
+        goto fail;
+    session->total_known = sqlite3_column_type(statement, COLUMN_TOTAL_SIZE) != SQLITE_NULL;
+    if (session->total_known &&
+        read_size_column(statement, COLUMN_TOTAL_SIZE, &session->total_size) != STORE_OK)
+        goto fail;
+    session->notify_status = sqlite3_column_int(statement, COLUMN_NOTIFY_STATUS);
+    session->created_at = sqlite3_column_int64(statement, COLUMN_CREATED_AT);
+    session->updated_at = sqlite3_column_int64(statement, COLUMN_UPDATED_AT);
+    session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
+    session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
+    session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
+    read_hash_columns(statement, session);
+    return STORE_OK;
+fail:
+    store_session_clear(session);
+    return STORE_ERROR;
+}
+
+static void session_list_free(struct session_list *list)
+{
+    for (size_t index = 0; index < list->count; index++)
+        store_session_clear(&list->sessions[index]);
+    free(list->sessions);
+    memset(list, 0, sizeof *list);
+}
+
+static struct session *session_list_grow(struct session_list *list)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity == 0 ? 16 : list->capacity;
+        if (list->capacity != 0) {
+            if (capacity > SIZE_MAX / 2 / sizeof *list->sessions)
+                return NULL;
+            capacity *= 2;
+        }
+        struct session *grown = realloc(list->sessions, capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        list->sessions = grown;
+        list->capacity = capacity;
+    }
+    return &list->sessions[list->count];
+}
+
+/* Reads every row of a bound statement and releases it, so that no statement is
+ * running when the visitor is called (it may use the store). */
+static int collect_sessions(struct bindings *bindings, struct session_list *list)
+{
+    int result;
+
+    memset(list, 0, sizeof *list);
+    while ((result = next_row(bindings, "listing sessions")) == STORE_OK) {
+        struct session *slot = session_list_grow(list);
+        if (slot == NULL) {
+            log_error("database: out of memory listing sessions");
+            result = STORE_ERROR;
+        } else if ((result = read_session_row(bindings->statement, slot)) == STORE_OK) {
+            list->count++;
+            continue;
+        }
+        finish_rows(bindings);
+        break;
+    }
+    if (result == STORE_NOT_FOUND)
+        return STORE_OK;
+    session_list_free(list);
+    return result;
+}
+
+static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
+                          void *context)
+{
+    struct session_list list;
+    int result = collect_sessions(bindings, &list);
+
+    if (result != STORE_OK)
+        return result;
+    for (size_t index = 0; index < list.count; index++) {
+        if (visit(context, &list.sessions[index]) != 0)
+            break;
+    }
+    session_list_free(&list);
+    return STORE_OK;
+}
+
+/* ---- sessions ---- */
+
+static int sqlite_session_insert(struct store_connection *store, const struct session *session)
+{
+    struct bindings bindings;
+
+    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
+        log_error("database: a session id is not terminated");
+        return STORE_ERROR;
+    }
+    statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
+    bind_text(&bindings, session->id);
+    bind_text(&bindings, session->url_path);
+    bind_text(&bindings, session->url_prefix);
+    bind_text(&bindings, session->destination);
+    bind_text(&bindings, session->owner != NULL ? session->owner : "");
+    bind_text(&bindings, session->client_address);
+    bind_text(&bindings, session->content_name);
+    bind_text(&bindings, session->user_agent);
+    bind_state(&bindings, session->state);
+    if (session->total_known)
+        bind_size(&bindings, session->total_size);
+    else
+        bind_null(&bindings);
+    bind_size(&bindings, session->held_size);
+    bind_job_kind(&bindings, session->job_kind);
+    bind_text(&bindings, session->reply_url);
+    bind_integer_or_null(&bindings, session->notify_status);
+    bind_integer(&bindings, session->created_at);
+    bind_integer(&bindings, session->updated_at);
+    bind_integer(&bindings, session->progress_at);
+    bind_integer_or_null(&bindings, session->finished_at);
+    bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
+    bind_blob(&bindings, session->has_hash_state ? session->hash_state : NULL,
+              CONTENT_HASH_STATE_SIZE);
+    bind_text(&bindings, session->sha256[0] != '\0' ? session->sha256 : NULL);
+    return run(&bindings, "inserting a session");
+}
+
+static int sqlite_session_load(struct store_connection *store, const char *id,
+                               struct session *session)
+{
+    struct bindings bindings;
+
+    memset(session, 0, sizeof *session);
+    statement_start(&bindings, store, STATEMENT_SESSION_LOAD);
+    bind_text(&bindings, id);
+    int result = next_row(&bindings, "loading a session");
+    if (result == STORE_OK) {
+        result = read_session_row(bindings.statement, session);
+        finish_rows(&bindings);
+    }
+    return result;
+}
+
+static int sqlite_session_update_progress(struct store_connection *store, const char *id,
+                                          uint64_t held_size, bool total_known, uint64_t total_size,
+                                          enum session_state state, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
+    bind_text(&bindings, id);
+    bind_size(&bindings, held_size);
+    bind_integer(&bindings, total_known ? 1 : 0);
+    bind_size(&bindings, total_known ? total_size : 0);
+    bind_state(&bindings, state);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "recording progress");
+}
+
+static int sqlite_session_set_hash_state(struct store_connection *store, const char *id,
+                                 const unsigned char state[CONTENT_HASH_STATE_SIZE])
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_HASH_STATE);
+    bind_text(&bindings, id);
+    bind_blob(&bindings, state, CONTENT_HASH_STATE_SIZE);
+    return run_update(&bindings, "saving the SHA-256 state");
+}
+
+static int sqlite_session_set_sha256(struct store_connection *store, const char *id,
+                                     const char *sha256)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_SHA256);
+    bind_text(&bindings, id);
+    bind_text(&bindings, sha256[0] != '\0' ? sha256 : NULL);
+    return run_update(&bindings, "recording the SHA-256");
+}
+
+static int sqlite_session_set_state(struct store_connection *store, const char *id,
+                                    enum session_state state, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
+    bind_text(&bindings, id);
+    bind_state(&bindings, state);
+    bind_integer(&bindings, now);
+    bind_integer(&bindings, state_is_final(state) ? 1 : 0);
+    return run_update(&bindings, "setting a session's state");
+}
+
+static int sqlite_session_set_reply(struct store_connection *store, const char *id,
+                                    int notify_status, const char *reply_url, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
+    bind_text(&bindings, id);
+    bind_integer_or_null(&bindings, notify_status);
+    bind_text(&bindings, reply_url);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "caching the application's reply");
+}
+
+static int sqlite_session_set_copy_to_destination(struct store_connection *store, const char *id,
+                                          bool copy_to_destination, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION);
+    bind_text(&bindings, id);
+    bind_integer(&bindings, copy_to_destination ? 1 : 0);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
+}
+
+/* Runs a started and bound count(*) query. */
+static int count_rows(struct bindings *bindings, uint64_t *count)
+{
+    int result = next_row(bindings, "counting sessions");
+
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* count(*) always answers a row */
+    if (result == STORE_OK) {
+        *count = (uint64_t)sqlite3_column_int64(bindings->statement, 0); /* never negative */
+        finish_rows(bindings);
+    }
+    return result;
+}
+
+static int sqlite_session_count_active(struct store_connection *store, const char *owner,
+                                       uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE);
+    bind_text(&bindings, owner);
+    return count_rows(&bindings, count);
+}
+
+static int sqlite_session_count_active_from(struct store_connection *store,
+                                            const char *client_address, uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE_FROM);
+    bind_text(&bindings, client_address);
+    return count_rows(&bindings, count);
+}
+
+static int sqlite_session_count_reserving(struct store_connection *store, const char *url_prefix,
+                                  const char *destination, uint64_t *count)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_RESERVING);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, destination);
+    return count_rows(&bindings, count);
+}
+
+static int sqlite_session_list_stale(struct store_connection *store, int64_t before,
+                                     store_session_visitor *visit, void *context)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_STALE);
+    bind_integer(&bindings, before);
+    return run_listing(&bindings, visit, context);
+}
+
+static int sqlite_session_list(struct store_connection *store, int state_filter, size_t limit,
+                       store_session_visitor *visit, void *context)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST);
+    if (state_filter >= 0)
+        bind_state(&bindings, (enum session_state)state_filter);
+    else
+        bind_null(&bindings);
+    /* A negative LIMIT is no limit in SQLite. */
+    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    return run_listing(&bindings, visit, context);
+}
+
+static int delete_old_events(struct store_connection *store, int64_t events_before)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_EVENT_DELETE_OLD);
+    bind_integer(&bindings, events_before);
+    return run(&bindings, "deleting old events");
+}
+
+static int delete_finished_session(struct store_connection *store, const char *id, int64_t before)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
+    bind_text(&bindings, id);
+    bind_integer(&bindings, before);
+    return run(&bindings, "deleting a finished session");
+}
+
+/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
+ * that stops leaves the rest for the next purge. */
+static int delete_done_hooks(struct store_connection *store, int64_t before)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_DELETE_DONE);
+    bind_integer(&bindings, before);
+    return run(&bindings, "deleting old hook runs");
+}
+
+static int sqlite_purge(struct store_connection *store, int64_t before, int64_t events_before,
+                store_session_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct session_list list;
+    int result = delete_old_events(store, events_before);
+
+    if (result == STORE_OK)
+        result = delete_done_hooks(store, before);
+    if (result != STORE_OK)
+        return result;
+    statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
+    bind_integer(&bindings, before);
+    result = collect_sessions(&bindings, &list);
+    if (result != STORE_OK)
+        return result;
+    for (size_t index = 0; index < list.count; index++) {
+        if (visit != NULL && visit(context, &list.sessions[index]) != 0)
+            break;
+        result = delete_finished_session(store, list.sessions[index].id, before);
+        if (result != STORE_OK)
+            break;
+    }
+    session_list_free(&list);
+    return result;
+}
+
+/* ---- events and meta ---- */
+
+/* "0x%08X" into text, which must outlive the statement's run: it is not copied. */
+static void bind_hresult(struct bindings *bindings, uint32_t hresult,
+                         char text[sizeof "0x12345678"])
+{
+    int length = snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult);
+
+    if (length < 0 || (size_t)length >= sizeof "0x12345678")
+        refuse_binding(bindings);
+    else
+        bind_text(bindings, text);
+}
+
+static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
+{
+    struct bindings bindings;
+    char hresult[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
+    bind_integer(&bindings, event->at);
+    bind_text(&bindings, event->session_id);
+    bind_text(&bindings, event->packet);
+    bind_integer(&bindings, event->status);
+    if (event->hresult == 0)
+        bind_null(&bindings);
+    else
+        bind_hresult(&bindings, event->hresult, hresult);
+    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
+    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
+        bind_size(&bindings, event->range_first);
+        bind_size(&bindings, event->range_last);
+    } else {
+        bind_null(&bindings);
+        bind_null(&bindings);
+    }
+    bind_size(&bindings, event->bytes);
+    if (event->has_held_after)
+        bind_size(&bindings, event->held_after);
+    else
+        bind_null(&bindings);
+    bind_text(&bindings, event->client_address);
+    bind_text(&bindings, event->owner);
+    bind_text(&bindings, event->message);
+    int result = run(&bindings, "recording an event");
+    if (result == STORE_OK && event->url_prefix != NULL)
+        result = sqlite_metric_packet_add(store, event->url_prefix, event->packet, event->status,
+                                         event->hresult, event->bytes);
+    return result;
+}
+
+static int sqlite_request_count_add(struct store_connection *store, const char *packet, int status,
+                            uint32_t hresult, int64_t at)
+{
+    struct bindings bindings;
+    char text[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
+    bind_text(&bindings, packet);
+    bind_integer(&bindings, status);
+    if (hresult == 0)
+        bind_text(&bindings, "");
+    else
+        bind_hresult(&bindings, hresult, text);
+    bind_integer(&bindings, at);
+    return run(&bindings, "counting a request");
+}
+
+/* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
+static int parse_hresult(const unsigned char *text, uint32_t *hresult)
+{
+    uint32_t value = 0;
+
+    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+        return STORE_ERROR;
+    for (size_t index = 2; index < 10; index++) {
+        unsigned char digit = text[index];
+        uint32_t digit_value;
+        if (digit >= '0' && digit <= '9')
+            digit_value = (uint32_t)(digit - '0');
+        else if (digit >= 'A' && digit <= 'F')
+            digit_value = (uint32_t)(digit - 'A' + 10);
+        else if (digit >= 'a' && digit <= 'f')
+            digit_value = (uint32_t)(digit - 'a' + 10);
+        else
+            return STORE_ERROR;
+        value = value << 4 | digit_value;
+    }
+    if (text[10] != '\0')
+        return STORE_ERROR;
+    *hresult = value;
+    return STORE_OK;
+}
+
+/* A NULL column stays NULL; a non-NULL one that SQLite cannot give is out of memory. */
+static int read_event_text(sqlite3_stmt *statement, int column, const char **text)
+{
+    *text = (const char *)sqlite3_column_text(statement, column);
+    if (*text == NULL && sqlite3_column_type(statement, column) != SQLITE_NULL) {
+        log_error("database: out of memory reading event column %d", column);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* Points the event into the current row, which lasts until the next step. */
+static int read_event_row(sqlite3_stmt *statement, struct store_event *event)
+{
+    memset(event, 0, sizeof *event);
+    event->at = sqlite3_column_int64(statement, EVENT_COLUMN_AT);
+    event->status = sqlite3_column_int(statement, EVENT_COLUMN_STATUS);
+    if (read_event_text(statement, EVENT_COLUMN_SESSION_ID, &event->session_id) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_PACKET, &event->packet) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_CLIENT_ADDRESS, &event->client_address) !=
+            STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_OWNER, &event->owner) != STORE_OK ||
+        read_event_text(statement, EVENT_COLUMN_MESSAGE, &event->message) != STORE_OK ||
+        read_size_column(statement, EVENT_COLUMN_BYTES, &event->bytes) != STORE_OK)
+        return STORE_ERROR;
+    if (sqlite3_column_type(statement, EVENT_COLUMN_HRESULT) != SQLITE_NULL &&
+        parse_hresult(sqlite3_column_text(statement, EVENT_COLUMN_HRESULT), &event->hresult) !=
+            STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    event->has_range = sqlite3_column_type(statement, EVENT_COLUMN_RANGE_FIRST) != SQLITE_NULL &&
+                       sqlite3_column_type(statement, EVENT_COLUMN_RANGE_LAST) != SQLITE_NULL;
+    if (event->has_range &&
+        (read_size_column(statement, EVENT_COLUMN_RANGE_FIRST, &event->range_first) !=
+             STORE_OK ||
+         read_size_column(statement, EVENT_COLUMN_RANGE_LAST, &event->range_last) != STORE_OK))
+        return STORE_ERROR;
+    event->has_held_after = sqlite3_column_type(statement, EVENT_COLUMN_HELD_AFTER) != SQLITE_NULL;
+    if (event->has_held_after &&
+        read_size_column(statement, EVENT_COLUMN_HELD_AFTER, &event->held_after) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+/* Streams the rows rather than collecting them: a long upload has many events, and
+ * their visitor only prints. */
+static int sqlite_event_list(struct store_connection *store, const char *session_id,
+                             store_event_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_event event;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_EVENT_LIST);
+    bind_text(&bindings, session_id);
+    while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
+        result = read_event_row(bindings.statement, &event);
+        if (result != STORE_OK || visit(context, &event) != 0) {
+            finish_rows(&bindings);
+            break;
+        }
+    }
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
+}
+
+static int sqlite_meta_get(struct store_connection *store, const char *key, char **value)
+{
+    struct bindings bindings;
+
+    *value = NULL;
+    statement_start(&bindings, store, STATEMENT_META_GET);
+    bind_text(&bindings, key);
+    int result = next_row(&bindings, "reading meta");
+    if (result == STORE_OK) {
+        result = copy_text_column(bindings.statement, 0, value);
+        finish_rows(&bindings);
+    }
+    return result;
+}
+
+static int sqlite_meta_set(struct store_connection *store, const char *key, const char *value)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_META_SET);
+    bind_text(&bindings, key);
+    bind_text(&bindings, value);
+    return run(&bindings, "writing meta");
+}
+
+/* ---- statistics ---- */
+
+static int count_sessions_by_state(struct store_connection *store,
+                                   struct store_statistics *statistics)
+{
+    struct bindings bindings;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
+    /* sum() stops with an error rather than wrap past INT64_MAX. */
+    while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
+        sqlite3_stmt *row = bindings.statement;
+        const char *name = (const char *)sqlite3_column_text(row, 0);
+        int state = name != NULL ? store_session_state_from_name(name) : -1;
+        if (state < 0)
+            log_error("database: sessions in an unknown state");
+        if (state < 0 || read_size_column(row, 1, &statistics->sessions[state]) != STORE_OK ||
+            read_size_column(row, 2, &statistics->held_bytes[state]) != STORE_OK) {
+            finish_rows(&bindings);
+            return STORE_ERROR;
+        }
+    }
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
+}
+
+static int count_commits(struct store_connection *store, int64_t since,
+                         struct store_statistics *statistics)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_COMMITTED);
+    bind_integer(&bindings, since);
+    int result = next_row(&bindings, "counting commits");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* an aggregate always answers a row */
+    if (result != STORE_OK)
+        return result;
+    if (read_size_column(bindings.statement, 0, &statistics->committed) != STORE_OK ||
+        read_size_column(bindings.statement, 1, &statistics->committed_bytes) != STORE_OK)
+        result = STORE_ERROR;
+    finish_rows(&bindings);
+    return result;
+}
+
+static int sqlite_statistics(struct store_connection *store, int64_t since,
+                             struct store_statistics *statistics)
+{
+    memset(statistics, 0, sizeof *statistics);
+    int result = count_sessions_by_state(store, statistics);
+
+    if (result == STORE_OK)
+        result = count_commits(store, since, statistics);
+    return result;
+}
+
+/* One row of the error counts: its HRESULT and how often it was answered. */
+static int read_error_count(sqlite3_stmt *row, uint32_t *hresult, uint64_t *count)
+{
+    if (parse_hresult(sqlite3_column_text(row, 0), hresult) != STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    return read_size_column(row, 1, count);
+}
+
+static int sqlite_error_counts(struct store_connection *store, int64_t since,
+                               store_error_count_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    uint32_t hresult;
+    uint64_t count;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
+    bind_integer(&bindings, since);
+    while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
+        result = read_error_count(bindings.statement, &hresult, &count);
+        if (result != STORE_OK || visit(context, hresult, count) != 0) {
+            finish_rows(&bindings);
+            break;
+        }
+    }
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
+}
+
+/* ---- metrics ---- */
+
+static int sqlite_probe(struct store_connection *store)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_PROBE);
+    int result = next_row(&bindings, "probing the database");
+    if (result == STORE_NOT_FOUND)
+        return STORE_ERROR; /* an aggregate always answers a row */
+    if (result == STORE_OK)
+        finish_rows(&bindings);
+    return result;
+}
+
+static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
+                                    const char *packet, int status, uint32_t hresult,
+                                    uint64_t bytes)
+{
+    struct bindings bindings;
+    char text[sizeof "0x12345678"];
+
+    statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
+    bind_text(&bindings, url_prefix != NULL ? url_prefix : "");
+    bind_text(&bindings, packet);
+    bind_integer(&bindings, status);
+    if (hresult == 0)
+        bind_text(&bindings, "");
+    else
+        bind_hresult(&bindings, hresult, text);
+    bind_size(&bindings, bytes);
+    return run(&bindings, "counting a packet");
+}
+
+static int sqlite_metric_session_add(struct store_connection *store, const char *url_prefix,
+                                     const char *event)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_SESSION_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, event);
+    return run(&bindings, "counting a session");
+}
+
+static int sqlite_metric_notification_add(struct store_connection *store, const char *url_prefix,
+                                          int status)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_NOTIFICATION_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_integer(&bindings, status);
+    return run(&bindings, "counting a notification");
+}
+
+static int sqlite_metric_latency_add(struct store_connection *store, const char *url_prefix,
+                                     unsigned bucket, uint64_t microseconds)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
+    bind_text(&bindings, url_prefix);
+    bind_integer(&bindings, bucket);
+    bind_size(&bindings, microseconds);
+    return run(&bindings, "counting a fragment's latency");
+}
+
+static const enum statement_id metric_listings[] = {
+    [STORE_METRIC_PACKETS] = STATEMENT_METRIC_LIST_PACKETS,
+    [STORE_METRIC_SESSIONS] = STATEMENT_METRIC_LIST_SESSIONS,
+    [STORE_METRIC_NOTIFICATIONS] = STATEMENT_METRIC_LIST_NOTIFICATIONS,
+    [STORE_METRIC_LATENCY] = STATEMENT_METRIC_LIST_LATENCY,
+    [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
+};
+
+static int read_metric_row(sqlite3_stmt *row, struct store_metric_row *metric)
+{
+    metric->url_prefix = (const char *)sqlite3_column_text(row, 0);
+    metric->label = (const char *)sqlite3_column_text(row, 1);
+    metric->number = sqlite3_column_int64(row, 2);
+    metric->hresult = (const char *)sqlite3_column_text(row, 3);
+    metric->oldest_at = sqlite3_column_int64(row, 6);
+    if (metric->url_prefix == NULL || metric->label == NULL || metric->hresult == NULL) {
+        log_error("database: a metrics row without its labels");
+        return STORE_ERROR;
+    }
+    if (read_size_column(row, 4, &metric->count) != STORE_OK ||
+        read_size_column(row, 5, &metric->amount) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
+                      store_metric_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_metric_row metric;
+    int result;
+
+    statement_start(&bindings, store, metric_listings[table]);
+    while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
+        result = read_metric_row(bindings.statement, &metric);
+        if (result != STORE_OK || visit(context, &metric) != 0) {
+            finish_rows(&bindings);
+            break;
+        }
+    }
+    return result == STORE_NOT_FOUND ? STORE_OK : result;
+}
+
+/* ---- state names ---- */
+
+static int sqlite_session_bytes_used(struct store_connection *store, const char *url_prefix,
+                                     const char *owner, int64_t committed_since, uint64_t *bytes)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_SESSION_BYTES_USED);
+    bind_text(&bindings, url_prefix);
+    bind_text(&bindings, owner);
+    bind_integer(&bindings, committed_since);
+    return count_rows(&bindings, bytes);
+}
+
+/* ---- the hook queue ---- */
+
+
+
+static int sqlite_hook_insert(struct store_connection *store, const struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
+    bind_text(&bindings, hook->session_id);
+    bind_text(&bindings, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
+    bind_text(&bindings, hook->target);
+    bind_text(&bindings, hook->path);
+    bind_size(&bindings, hook->size);
+    bind_text(&bindings, hook->owner != NULL ? hook->owner : "");
+    bind_text(&bindings, hook->client_address);
+    bind_text(&bindings, hook->url_path);
+    bind_text(&bindings, hook->sha256);
+    bind_integer(&bindings, hook->created_at);
+    return run(&bindings, "queueing a hook");
+}
+
+static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    return copy_text_columns(statement, hook, hook_text_columns, HOOK_TEXT_COUNT);
+}
+
+static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)
+{
+    const char *kind = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_KIND);
+    const char *state = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_STATE);
+    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
+
+    memset(hook, 0, sizeof *hook);
+    if (kind == NULL || state_value < 0 || read_hook_texts(statement, hook) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
+        read_size_column(statement, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
+        log_error("database: a hook_queue row cannot be read");
+        store_hook_clear(hook);
+        return STORE_ERROR;
+    }
+    hook->id = sqlite3_column_int64(statement, HOOK_COLUMN_ID);
+    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
+    hook->state = (enum hook_state)state_value;
+    hook->due_at = sqlite3_column_int64(statement, HOOK_COLUMN_DUE_AT);
+    hook->created_at = sqlite3_column_int64(statement, HOOK_COLUMN_CREATED_AT);
+    hook->finished_at = sqlite3_column_int64(statement, HOOK_COLUMN_FINISHED_AT);
+    hook->last_duration_ms = sqlite3_column_int64(statement, HOOK_COLUMN_LAST_DURATION_MS);
+    return STORE_OK;
+}
+
+static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_NEXT_DUE);
+    bind_integer(&bindings, now);
+    int result = next_row(&bindings, "looking for a due hook");
+    if (result == STORE_OK) {
+        result = read_hook_row(bindings.statement, hook);
+        finish_rows(&bindings);
+    }
+    return result;
+}
+
+static int claim_hook(struct store_connection *store, const struct store_hook *hook, int64_t now,
+                      int64_t claimed_until)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_CLAIM);
+    bind_integer(&bindings, hook->id);
+    bind_integer(&bindings, claimed_until);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "claiming a hook");
+}
+
+static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_t claimed_until,
+                     struct store_hook *hook)
+{
+    /* A look without the write lock first: most calls find nothing due. */
+    int result = next_due_hook(store, now, hook);
+
+    if (result != STORE_OK)
+        return result;
+    store_hook_clear(hook);
+    result = sqlite_begin(store);
+    if (result != STORE_OK)
+        return result;
+    result = next_due_hook(store, now, hook);
+    if (result == STORE_OK)
+        result = claim_hook(store, hook, now, claimed_until);
+    if (result == STORE_OK)
+        result = sqlite_commit(store, false);
+    if (result != STORE_OK) {
+        sqlite_rollback(store);
+        store_hook_clear(hook);
+        return result;
+    }
+    hook->state = HOOK_RUNNING;
+    hook->attempts++;
+    return STORE_OK;
+}
+
+static int sqlite_hook_finish(struct store_connection *store, const struct store_hook *hook,
+                      enum hook_state state, int64_t due_at, const char *result,
+                      int64_t duration_ms, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
+    bind_integer(&bindings, hook->id);
+    bind_size(&bindings, hook->attempts);
+    bind_text(&bindings, store_hook_state_name(state));
+    bind_integer(&bindings, due_at);
+    bind_text(&bindings, result);
+    bind_integer(&bindings, duration_ms);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "recording a hook's result");
+}
+
+static int sqlite_hook_retry(struct store_connection *store, int64_t id, int64_t now)
+{
+    struct bindings bindings;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_RETRY);
+    bind_integer(&bindings, id);
+    bind_integer(&bindings, now);
+    return run_update(&bindings, "requeueing a hook");
+}
+
+static int sqlite_hook_list(struct store_connection *store, int state_filter, size_t limit,
+                    store_hook_visitor *visit, void *context)
+{
+    struct bindings bindings;
+    struct store_hook hook;
+    int result;
+
+    statement_start(&bindings, store, STATEMENT_HOOK_LIST);
+    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
+        bind_text(&bindings, hook_state_names[state_filter]);
+    else
+        bind_null(&bindings);
+    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
+        result = read_hook_row(bindings.statement, &hook);
+        if (result != STORE_OK)
+            break;
+        int stop = visit(context, &hook);
+        store_hook_clear(&hook);
+        if (stop != 0)
+            break;
+    }
+    finish_rows(&bindings);
+    return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
+}
+
+/* ---- no shared locks: one host, whose processes lock with the spool's lock files ---- */
+
+static bool sqlite_has_shared_locks(struct store_connection *store)
+{
+    (void)store;
+    return false;
+}
+
+static int sqlite_lock(struct store_connection *store, enum store_lock_scope scope,
+                       const char *name, unsigned timeout_milliseconds)
+{
+    (void)store;
+    (void)scope;
+    (void)timeout_milliseconds;
+    log_error("database: SQLite has no shared lock for %s (a bug: callers lock files)", name);
+    return STORE_ERROR;
+}
+
+static void sqlite_unlock(struct store_connection *store, enum store_lock_scope scope,
+                          const char *name)
+{
+    (void)store;
+    (void)scope;
+    (void)name;
+}
+
+const struct store_operations store_sqlite_operations = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .set_deadline = sqlite_set_deadline,
+    .check_identity = sqlite_check_identity,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .session_insert = sqlite_session_insert,
+    .session_load = sqlite_session_load,
+    .session_update_progress = sqlite_session_update_progress,
+    .session_set_hash_state = sqlite_session_set_hash_state,
+    .session_set_sha256 = sqlite_session_set_sha256,
+    .session_set_state = sqlite_session_set_state,
+    .session_set_reply = sqlite_session_set_reply,
+    .session_set_copy_to_destination = sqlite_session_set_copy_to_destination,
+    .session_count_active = sqlite_session_count_active,
+    .session_count_active_from = sqlite_session_count_active_from,
+    .session_count_reserving = sqlite_session_count_reserving,
+    .session_bytes_used = sqlite_session_bytes_used,
+    .session_list_stale = sqlite_session_list_stale,
+    .session_list = sqlite_session_list,
+    .purge = sqlite_purge,
+    .event_add = sqlite_event_add,
+    .request_count_add = sqlite_request_count_add,
+    .event_list = sqlite_event_list,
+    .statistics = sqlite_statistics,
+    .error_counts = sqlite_error_counts,
+    .meta_get = sqlite_meta_get,
+    .meta_set = sqlite_meta_set,
+    .probe = sqlite_probe,
+    .metric_packet_add = sqlite_metric_packet_add,
+    .metric_session_add = sqlite_metric_session_add,
+    .metric_notification_add = sqlite_metric_notification_add,
+    .metric_latency_add = sqlite_metric_latency_add,
+    .metric_list = sqlite_metric_list,
+    .hook_insert = sqlite_hook_insert,
+    .hook_claim = sqlite_hook_claim,
+    .hook_finish = sqlite_hook_finish,
+    .hook_retry = sqlite_hook_retry,
+    .hook_list = sqlite_hook_list,
+    .has_shared_locks = sqlite_has_shared_locks,
+    .lock = sqlite_lock,
+    .unlock = sqlite_unlock,
+};

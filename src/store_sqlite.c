@@ -970,7 +970,8 @@ static void route_sqlite_log(void)
 }
 
 static int sqlite_open(const char *path, enum store_open_mode mode,
-               unsigned busy_timeout_milliseconds, struct store_connection **store, char **error)
+                       unsigned busy_timeout_milliseconds, struct store_connection **store,
+                       char **error)
 {
     struct store_connection *opened;
     int code;
@@ -1365,7 +1366,7 @@ static int sqlite_session_update_progress(struct store_connection *store, const 
 }
 
 static int sqlite_session_set_hash_state(struct store_connection *store, const char *id,
-                                 const unsigned char state[CONTENT_HASH_STATE_SIZE])
+                                         const unsigned char state[CONTENT_HASH_STATE_SIZE])
 {
     struct bindings bindings;
 
@@ -1413,7 +1414,7 @@ static int sqlite_session_set_reply(struct store_connection *store, const char *
 }
 
 static int sqlite_session_set_copy_to_destination(struct store_connection *store, const char *id,
-                                          bool copy_to_destination, int64_t now)
+                                                  bool copy_to_destination, int64_t now)
 {
     struct bindings bindings;
 
@@ -1459,7 +1460,7 @@ static int sqlite_session_count_active_from(struct store_connection *store,
 }
 
 static int sqlite_session_count_reserving(struct store_connection *store, const char *url_prefix,
-                                  const char *destination, uint64_t *count)
+                                          const char *destination, uint64_t *count)
 {
     struct bindings bindings;
 
@@ -1480,7 +1481,7 @@ static int sqlite_session_list_stale(struct store_connection *store, int64_t bef
 }
 
 static int sqlite_session_list(struct store_connection *store, int state_filter, size_t limit,
-                       store_session_visitor *visit, void *context)
+                               store_session_visitor *visit, void *context)
 {
     struct bindings bindings;
 
@@ -1525,7 +1526,7 @@ static int delete_done_hooks(struct store_connection *store, int64_t before)
 }
 
 static int sqlite_purge(struct store_connection *store, int64_t before, int64_t events_before,
-                store_session_visitor *visit, void *context)
+                        store_session_visitor *visit, void *context)
 {
     struct bindings bindings;
     struct session_list list;
@@ -1603,7 +1604,7 @@ static int sqlite_event_add(struct store_connection *store, const struct store_e
 }
 
 static int sqlite_request_count_add(struct store_connection *store, const char *packet, int status,
-                            uint32_t hresult, int64_t at)
+                                    uint32_t hresult, int64_t at)
 {
     struct bindings bindings;
     char text[sizeof "0x12345678"];
@@ -1915,7 +1916,7 @@ static int read_metric_row(sqlite3_stmt *row, struct store_metric_row *metric)
 }
 
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
-                      store_metric_visitor *visit, void *context)
+                              store_metric_visitor *visit, void *context)
 {
     struct bindings bindings;
     struct store_metric_row metric;
@@ -2024,7 +2025,7 @@ static int claim_hook(struct store_connection *store, const struct store_hook *h
 }
 
 static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_t claimed_until,
-                     struct store_hook *hook)
+                             struct store_hook *hook)
 {
     /* A look without the write lock first: most calls find nothing due. */
     int result = next_due_hook(store, now, hook);
@@ -2051,8 +2052,8 @@ static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_
 }
 
 static int sqlite_hook_finish(struct store_connection *store, const struct store_hook *hook,
-                      enum hook_state state, int64_t due_at, const char *result,
-                      int64_t duration_ms, int64_t now)
+                              enum hook_state state, int64_t due_at, const char *result,
+                              int64_t duration_ms, int64_t now)
 {
     struct bindings bindings;
 
@@ -2078,7 +2079,7 @@ static int sqlite_hook_retry(struct store_connection *store, int64_t id, int64_t
 }
 
 static int sqlite_hook_list(struct store_connection *store, int state_filter, size_t limit,
-                    store_hook_visitor *visit, void *context)
+                            store_hook_visitor *visit, void *context)
 {
     struct bindings bindings;
     struct store_hook hook;

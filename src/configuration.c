@@ -951,6 +951,120 @@ void configuration_free(struct configuration *configuration)
     free(configuration);
 }
 
+/* ---- printing: each value written back the way the file would say it ---- */
+
+/* Room for the longest value text below: 20 digits and a unit. */
+#define VALUE_TEXT_SIZE sizeof "18446744073709551615d"
+
+/* The largest binary unit that divides bytes, so that 64M prints as 64M. */
+static void format_size(uint64_t bytes, char text[VALUE_TEXT_SIZE])
+{
+    static const char units[] = "KMGT";
+    unsigned unit = 0;
+
+    while (bytes != 0 && bytes % 1024 == 0 && unit < sizeof units - 1) {
+        bytes /= 1024;
+        unit++;
+    }
+    if (unit == 0)
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64, bytes);
+    else
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "%c", bytes, units[unit - 1]);
+}
+
+static void format_duration(uint64_t seconds, char text[VALUE_TEXT_SIZE])
+{
+    static const struct {
+        uint64_t seconds;
+        char letter;
+    } units[] = {{SECONDS_PER_DAY, 'd'}, {3600, 'h'}, {60, 'm'}};
+
+    for (size_t index = 0; index < sizeof units / sizeof units[0]; index++) {
+        if (seconds != 0 && seconds % units[index].seconds == 0) {
+            snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "%c", seconds / units[index].seconds,
+                     units[index].letter);
+            return;
+        }
+    }
+    snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "s", seconds);
+}
+
+static const char *choice_name(const struct key *key, const void *field)
+{
+    int value;
+
+    memcpy(&value, field, sizeof value);
+    for (const struct choice *choice = key->choices; choice->name != NULL; choice++) {
+        if (choice->value == value)
+            return choice->name;
+    }
+    return "?";
+}
+
+/* The text of key's value in section; NULL for an unset text. Numbers go into text. */
+static const char *format_value(const struct key *key, const void *section,
+                                char text[VALUE_TEXT_SIZE])
+{
+    const char *field = (const char *)section + key->offset;
+    uint64_t number;
+
+    switch (key->kind) {
+    case VALUE_PATH:
+    case VALUE_TEXT:
+        return *(char *const *)(const void *)field;
+    case VALUE_BOOLEAN:
+        return *(const bool *)(const void *)field ? "yes" : "no";
+    case VALUE_CHOICE:
+        return choice_name(key, field);
+    case VALUE_MODE:
+        snprintf(text, VALUE_TEXT_SIZE, "%04o", *(const unsigned *)(const void *)field & 07777u);
+        return text;
+    case VALUE_SIZE:
+    case VALUE_UPLOAD_SIZE:
+    case VALUE_DURATION:
+    case VALUE_COUNT:
+        break;
+    }
+    memcpy(&number, field, sizeof number);
+    if (key->kind == VALUE_UPLOAD_SIZE && number == UPLOAD_SIZE_CEILING)
+        return "unlimited";
+    if (key->kind == VALUE_DURATION)
+        format_duration(number, text);
+    else if (key->kind == VALUE_COUNT)
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64, number);
+    else
+        format_size(number, text);
+    return text;
+}
+
+static int visit_section(enum key_scope scope, const void *section, const char *section_name,
+                         configuration_setting_function *visit, void *context)
+{
+    char text[VALUE_TEXT_SIZE];
+
+    for (size_t index = 0; index < KEY_COUNT; index++) {
+        const struct key *key = &keys[index];
+        if (key->scope != scope || (scope == SCOPE_GLOBAL && strcmp(key->name, GLOBAL_SPOOL_KEY) == 0))
+            continue;
+        int result = visit(context, section_name, key->name, format_value(key, section, text));
+        if (result != 0)
+            return result;
+    }
+    return 0;
+}
+
+int configuration_each_setting(const struct configuration *configuration,
+                               configuration_setting_function *visit, void *context)
+{
+    int result = visit_section(SCOPE_GLOBAL, configuration, "global", visit, context);
+
+    for (size_t index = 0; index < configuration->prefix_count && result == 0; index++) {
+        const struct upload_prefix *prefix = &configuration->prefixes[index];
+        result = visit_section(SCOPE_PREFIX, prefix, prefix->url_prefix, visit, context);
+    }
+    return result;
+}
+
 /* ---- matching ---- */
 
 /* Length of the match of prefix against url_path, or 0 when it does not match.

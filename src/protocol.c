@@ -1058,38 +1058,69 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     return 0;
 }
 
+/* What Close-Session and Cancel-Session answer for a session that the packet can no
+ * longer change: a success with its message, or the outcome of a failure. A state
+ * without a row (both zero) is one the packet still acts on. */
+struct final_answer {
+    const char *message;
+    enum outcome outcome;
+};
+
+static const struct final_answer close_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_COMMITTED] = {"already committed", OUTCOME_OK},
+    [SESSION_STRANDED] = {"complete upload kept for the administrator: not committable",
+                          OUTCOME_OK},
+    [SESSION_CANCELLED] = {NULL, OUTCOME_SESSION_ENDED},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_ENDED},
+};
+
+static const struct final_answer cancel_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_CANCELLED] = {"already cancelled", OUTCOME_OK},
+    [SESSION_COMMITTED] = {"already committed; nothing to cancel", OUTCOME_OK},
+    [SESSION_STRANDED] = {"upload complete and kept; nothing to cancel", OUTCOME_OK},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_EXPIRED},
+};
+
+/* Answers from the packet's table: 0 (a success) or -1 (a failure) when the session is
+ * final for the packet, 1 when the packet has work to do. */
+static int answer_final_state(const struct final_answer answers[SESSION_STATE_COUNT],
+                          const struct session *session, struct response *response)
+{
+    if ((unsigned)session->state >= SESSION_STATE_COUNT)
+        return 1;
+    const struct final_answer *answer = &answers[session->state];
+    if (answer->message != NULL) {
+        response->message = answer->message;
+        return 0;
+    }
+    if (answer->outcome != OUTCOME_OK) {
+        outcome_answer(response, answer->outcome);
+        return -1;
+    }
+    return 1;
+}
+
 static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct session *session,
                          struct response *response, struct request_record *record)
 {
-    switch (session->state) {
-    case SESSION_COMMITTED:
-        response->message = "already committed";
-        return 0;
-    case SESSION_STRANDED:
-        response->message = "complete upload kept for the administrator: not committable";
-        return 0;
-    case SESSION_CANCELLED:
-    case SESSION_EXPIRED:
-        outcome_answer(response, OUTCOME_SESSION_ENDED);
-        return -1;
-    case SESSION_OPEN:
-        if (!session->total_known && session->held_size == 0) {
-            if (complete_empty(context, prefix, session, response) != 0)
-                return -1;
-            break;
+    int final_result = answer_final_state(close_final_answers, session, response);
+
+    if (final_result != 1)
+        return final_result;
+    if (session->state == SESSION_OPEN) {
+        if (session->total_known || session->held_size != 0) {
+            /* A 4xx would be taken as success and the upload lost: 500, retried. */
+            outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
+            return -1;
         }
-        /* A 4xx would be taken as success and the upload lost: 500, retried. */
-        outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
-        return -1;
-    case SESSION_COMPLETE:
+        if (complete_empty(context, prefix, session, response) != 0)
+            return -1;
+    } else if (session->state == SESSION_COMPLETE) {
         if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record,
                           NULL) != 0 ||
             notified_before_close(context, prefix, request, session, response, record) != 0)
             return -1;
-        /* fall through */
-    case SESSION_CLOSING:
-        break;
     }
     return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record);
 }
@@ -1100,27 +1131,15 @@ static int cancel_session(struct protocol_context *context, const struct upload_
                           const struct bits_request *request, struct session *session,
                           struct response *response, struct request_record *record)
 {
-    switch (session->state) {
-    case SESSION_CANCELLED:
-        response->message = "already cancelled";
-        return 0;
-    case SESSION_COMMITTED:
-        response->message = "already committed; nothing to cancel";
-        return 0;
-    case SESSION_STRANDED:
-        response->message = "upload complete and kept; nothing to cancel";
-        return 0;
-    case SESSION_EXPIRED:
-        outcome_answer(response, OUTCOME_SESSION_EXPIRED);
-        return -1;
-    case SESSION_CLOSING:
+    int final_result = answer_final_state(cancel_final_answers, session, response);
+
+    if (final_result != 1)
+        return final_result;
+    if (session->state == SESSION_CLOSING) {
         /* The commit may already have happened: finish it rather than lose it. */
         response->message = "commit finished; nothing to cancel";
         return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, response,
                               record);
-    case SESSION_OPEN:
-    case SESSION_COMPLETE:
-        break;
     }
     uint64_t held = session->held_size;
     struct store_event event = answer_event(context, request, response, record);

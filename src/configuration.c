@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 #define DEFAULT_DATABASE LOCALSTATEDIR "/lib/bitspool/bitspool.db"
 #define DEFAULT_ROOT LOCALSTATEDIR "/lib/bitspool/uploads"
 #define DEFAULT_PREFIX "/uploads"
@@ -332,15 +334,10 @@ static void strip_trailing_slashes(char *path)
 
 static int replace_string(struct parser *parser, char **field, const char *value)
 {
-    char *copy = strdup(value);
-
-    if (copy == NULL) {
-        fail(parser, "out of memory");
-        return -1;
-    }
-    free(*field);
-    *field = copy;
-    return 0;
+    if (text_replace(field, value) == 0)
+        return 0;
+    fail(parser, "out of memory");
+    return -1;
 }
 
 static int store_path(struct parser *parser, const struct key *key, char **field,

@@ -10,6 +10,7 @@
 
 #include "bits.h"
 #include "range.h"
+#include "text.h"
 
 void answer_init(struct bits_answer *answer)
 {
@@ -45,16 +46,6 @@ static int parse_hresult(const char *text, uint32_t *value)
         result = result << 4 | nibble;
     }
     *value = result;
-    return 0;
-}
-
-static int replace_text(char **slot, const char *value)
-{
-    char *copy = strdup(value);
-    if (copy == NULL)
-        return -1;
-    free(*slot);
-    *slot = copy;
     return 0;
 }
 
@@ -105,11 +96,11 @@ static int take_header(struct bits_answer *answer, const char *name, const char 
     else if (strcasecmp(name, "BITS-Session-Id") == 0)
         take_session_id(answer, value);
     else if (strcasecmp(name, "BITS-Host-Id") == 0)
-        return value[0] == '\0' ? 0 : replace_text(&answer->host_id, value);
+        return value[0] == '\0' ? 0 : text_replace(&answer->host_id, value);
     else if (strcasecmp(name, "BITS-Host-Id-Fallback-Timeout") == 0)
         take_uint64(answer, value, &answer->fallback_timeout, &answer->has_fallback_timeout);
     else if (strcasecmp(name, "BITS-Reply-URL") == 0)
-        return replace_text(&answer->reply_url, value);
+        return text_replace(&answer->reply_url, value);
     return 0;
 }
 

@@ -975,22 +975,71 @@ static int session_commit(struct protocol_context *context, const struct upload_
     return 0;
 }
 
+/* What Close-Session and Cancel-Session answer for a session that the packet can no
+ * longer change: a success with its message, or the outcome of a failure. A state
+ * without a row (both zero) is one the packet still acts on. */
+struct final_answer {
+    const char *message;
+    enum outcome outcome;
+};
+
+static const struct final_answer close_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_COMMITTED] = {"already committed", OUTCOME_OK},
+    [SESSION_STRANDED] = {"complete upload kept for the administrator: not committable",
+                          OUTCOME_OK},
+    [SESSION_CANCELLED] = {NULL, OUTCOME_SESSION_ENDED},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_ENDED},
+};
+
+static const struct final_answer cancel_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_CANCELLED] = {"already cancelled", OUTCOME_OK},
+    [SESSION_COMMITTED] = {"already committed; nothing to cancel", OUTCOME_OK},
+    [SESSION_STRANDED] = {"upload complete and kept; nothing to cancel", OUTCOME_OK},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_EXPIRED},
+};
+
+/* Answers from the packet's table: 0 (a success) or -1 (a failure) when the session is
+ * final for the packet, 1 when the packet has work to do. */
+static int answer_final_state(const struct final_answer answers[SESSION_STATE_COUNT],
+                              const struct session *session, struct response *response)
+{
+    if ((unsigned)session->state >= SESSION_STATE_COUNT)
+        return 1;
+    const struct final_answer *answer = &answers[session->state];
+    if (answer->message != NULL) {
+        response->message = answer->message;
+        return 0;
+    }
+    if (answer->outcome != OUTCOME_OK) {
+        outcome_answer(response, answer->outcome);
+        return -1;
+    }
+    return 1;
+}
+
 /* A packet that acts on the session the request names, under its lock: returns 0
  * when the Ack is a success that names the session. */
 typedef int session_packet(struct protocol_context *context, const struct upload_prefix *prefix,
                            const struct bits_request *request, struct session *session,
                            struct response *response, struct request_record *record);
 
+/* Runs packet on the session under its lock, unless the packet's table of final answers
+ * answers for the session's state. */
 static void with_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct response *response,
-                         struct request_record *record, session_packet *packet)
+                         struct request_record *record,
+                         const struct final_answer final_answers[SESSION_STATE_COUNT],
+                         session_packet *packet)
 {
     struct session_access access;
 
     if (session_acquire(context, prefix, request, &access, response) != 0)
         return;
     record->session_id = request->session_id;
-    if (packet(context, prefix, request, &access.session, response, record) == 0)
+    int result = answer_final_state(final_answers, &access.session, response);
+    if (result == 1)
+        result = packet(context, prefix, request, &access.session, response, record);
+    if (result == 0)
         response_add_header(response, "BITS-Session-Id", access.session.id);
     session_release(&access);
 }
@@ -1058,56 +1107,11 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     return 0;
 }
 
-/* What Close-Session and Cancel-Session answer for a session that the packet can no
- * longer change: a success with its message, or the outcome of a failure. A state
- * without a row (both zero) is one the packet still acts on. */
-struct final_answer {
-    const char *message;
-    enum outcome outcome;
-};
-
-static const struct final_answer close_final_answers[SESSION_STATE_COUNT] = {
-    [SESSION_COMMITTED] = {"already committed", OUTCOME_OK},
-    [SESSION_STRANDED] = {"complete upload kept for the administrator: not committable",
-                          OUTCOME_OK},
-    [SESSION_CANCELLED] = {NULL, OUTCOME_SESSION_ENDED},
-    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_ENDED},
-};
-
-static const struct final_answer cancel_final_answers[SESSION_STATE_COUNT] = {
-    [SESSION_CANCELLED] = {"already cancelled", OUTCOME_OK},
-    [SESSION_COMMITTED] = {"already committed; nothing to cancel", OUTCOME_OK},
-    [SESSION_STRANDED] = {"upload complete and kept; nothing to cancel", OUTCOME_OK},
-    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_EXPIRED},
-};
-
-/* Answers from the packet's table: 0 (a success) or -1 (a failure) when the session is
- * final for the packet, 1 when the packet has work to do. */
-static int answer_final_state(const struct final_answer answers[SESSION_STATE_COUNT],
-                          const struct session *session, struct response *response)
-{
-    if ((unsigned)session->state >= SESSION_STATE_COUNT)
-        return 1;
-    const struct final_answer *answer = &answers[session->state];
-    if (answer->message != NULL) {
-        response->message = answer->message;
-        return 0;
-    }
-    if (answer->outcome != OUTCOME_OK) {
-        outcome_answer(response, answer->outcome);
-        return -1;
-    }
-    return 1;
-}
-
+/* Close-Session of a session open, complete or closing (close_final_answers has the rest). */
 static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct session *session,
                          struct response *response, struct request_record *record)
 {
-    int final_result = answer_final_state(close_final_answers, session, response);
-
-    if (final_result != 1)
-        return final_result;
     if (session->state == SESSION_OPEN) {
         if (session->total_known || session->held_size != 0) {
             /* A 4xx would be taken as success and the upload lost: 500, retried. */
@@ -1127,14 +1131,11 @@ static int close_session(struct protocol_context *context, const struct upload_p
 
 /* ---- Cancel-Session ---- */
 
+/* Cancel-Session of a session open, complete or closing (cancel_final_answers has the rest). */
 static int cancel_session(struct protocol_context *context, const struct upload_prefix *prefix,
                           const struct bits_request *request, struct session *session,
                           struct response *response, struct request_record *record)
 {
-    int final_result = answer_final_state(cancel_final_answers, session, response);
-
-    if (final_result != 1)
-        return final_result;
     if (session->state == SESSION_CLOSING) {
         /* The commit may already have happened: finish it rather than lose it. */
         response->message = "commit finished; nothing to cancel";
@@ -1170,10 +1171,12 @@ void protocol_handle(struct protocol_context *context, const struct upload_prefi
         handle_fragment(context, prefix, request, body, response, record);
         break;
     case PACKET_CLOSE_SESSION:
-        with_session(context, prefix, request, response, record, close_session);
+        with_session(context, prefix, request, response, record, close_final_answers,
+                     close_session);
         break;
     case PACKET_CANCEL_SESSION:
-        with_session(context, prefix, request, response, record, cancel_session);
+        with_session(context, prefix, request, response, record, cancel_final_answers,
+                     cancel_session);
         break;
     case PACKET_PING:
     case PACKET_MISSING:

@@ -1041,7 +1041,8 @@ static int visit_section(enum key_scope scope, const void *section, const char *
 
     for (size_t index = 0; index < KEY_COUNT; index++) {
         const struct key *key = &keys[index];
-        if (key->scope != scope || (scope == SCOPE_GLOBAL && strcmp(key->name, GLOBAL_SPOOL_KEY) == 0))
+        bool global_spool = scope == SCOPE_GLOBAL && strcmp(key->name, GLOBAL_SPOOL_KEY) == 0;
+        if (key->scope != scope || global_spool)
             continue;
         int result = visit(context, section_name, key->name, format_value(key, section, text));
         if (result != 0)

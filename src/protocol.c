@@ -71,6 +71,20 @@ static enum outcome settle_progress(struct protocol_context *context,
     return outcome;
 }
 
+/* The event a transition caused by request writes, filled in *event; NULL when there is
+ * no request (recovery), whose transitions write their own. */
+static struct store_event *transition_event(const struct protocol_context *context,
+                                            const struct bits_request *request,
+                                            const struct response *response,
+                                            const struct request_record *record,
+                                            struct store_event *event)
+{
+    if (request == NULL)
+        return NULL;
+    *event = answer_event(context, request, response, record);
+    return event;
+}
+
 /* A transition caused by request (NULL for recovery, which writes its own event). */
 static enum outcome settle_change(struct protocol_context *context,
                                   const struct bits_request *request, struct session *session,
@@ -78,11 +92,10 @@ static enum outcome settle_change(struct protocol_context *context,
                                   struct response *response, struct request_record *record)
 {
     struct store_event event;
-
-    if (request != NULL)
-        event = answer_event(context, request, response, record);
-    enum outcome outcome = lifecycle_change(context->store, session, to, actor,
-                                            request != NULL ? &event : NULL, context->now);
+    enum outcome outcome =
+        lifecycle_change(context->store, session, to, actor,
+                         transition_event(context, request, response, record, &event),
+                         context->now);
     settled(response, record, outcome, request != NULL);
     return outcome;
 }
@@ -95,11 +108,10 @@ static enum outcome settle_commit(struct protocol_context *context,
                                   struct request_record *record)
 {
     struct store_event event;
-
-    if (request != NULL)
-        event = answer_event(context, request, response, record);
-    enum outcome outcome = lifecycle_commit(context->store, prefix, session, actor,
-                                            request != NULL ? &event : NULL, context->now);
+    enum outcome outcome =
+        lifecycle_commit(context->store, prefix, session, actor,
+                         transition_event(context, request, response, record, &event),
+                         context->now);
     settled(response, record, outcome, request != NULL);
     return outcome;
 }

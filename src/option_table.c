@@ -121,7 +121,8 @@ enum option_table_status option_table_parse(const struct option_entry *entries, 
 
     *result = (struct option_table_result){NULL, NULL, 1};
     if (describe(entries, count, &long_options, &short_options) == 0) {
-        optind = 1;
+        /* 0, not 1: glibc then also forgets a cluster of letters a stop left half read. */
+        optind = 0;
         opterr = getopt_reports ? 1 : 0;
         status = take_options(entries, count, argc, argv, target, result, long_options,
                               short_options);

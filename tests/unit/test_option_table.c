@@ -149,16 +149,21 @@ static void test_unknown_option_and_missing_argument(void **state)
     assert_int_equal(parse(&target, &result, long_only_as_letter), OPTION_TABLE_UNKNOWN);
 }
 
+/* Even after a stop inside a cluster of letters: "-hb" leaves "b" unread, and the next
+ * parse must not take it. */
 static void test_parsing_again_starts_from_the_first_word(void **state)
 {
+    char *stopped[] = {"-hb", NULL};
     char *words[] = {"-v", NULL};
     struct target target;
     struct option_table_result result;
 
     (void)state;
-    assert_int_equal(parse(&target, &result, words), OPTION_TABLE_DONE);
+    assert_int_equal(parse(&target, &result, stopped), OPTION_TABLE_STOPPED);
     assert_int_equal(parse(&target, &result, words), OPTION_TABLE_DONE);
     assert_true(target.verbose);
+    assert_int_equal(target.colour, COLOUR_NONE);
+    assert_int_equal(result.next, 2);
 }
 
 int main(void)

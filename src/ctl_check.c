@@ -19,6 +19,7 @@
 #include "log.h"
 
 #define EXIT_CONFIGURATION 78
+
 static const struct ctl_column setting_columns[] = {
     {"SECTION", CTL_TEXT, true, "global or the URL prefix"},
     {"NAME", CTL_TEXT, true, "setting"},

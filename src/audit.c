@@ -3,13 +3,15 @@
  * the range and bytes, and who asked. */
 #include "audit.h"
 
-struct store_event audit_event(const struct bits_request *request, const struct response *response,
-                               const struct request_record *record, int64_t now)
+/* The one place that turns a request, its answer and its record into an event row. */
+static struct store_event event_of(const char *packet, const struct bits_request *request,
+                                   const struct response *response,
+                                   const struct request_record *record, int64_t now)
 {
-    struct store_event event = {
+    return (struct store_event){
         .at = now,
         .session_id = record->session_id,
-        .packet = request->packet_type_name != NULL ? request->packet_type_name : "(none)",
+        .packet = packet,
         .status = response->status,
         .hresult = response->hresult,
         .has_range = record->has_range,
@@ -22,10 +24,28 @@ struct store_event audit_event(const struct bits_request *request, const struct 
         /* Only a name the web server checked is recorded (owner_from). */
         .owner = record->owner != NULL && record->owner[0] != '\0' ? record->owner : NULL,
         .message = response->message,
-        /* Packets without a prefix are counted under "" (store_metric_packet_add). */
-        .url_prefix = record->url_prefix != NULL ? record->url_prefix : "",
+        .url_prefix = record->url_prefix,
     };
+}
+
+struct store_event audit_event(const struct bits_request *request, const struct response *response,
+                               const struct request_record *record, int64_t now)
+{
+    const char *packet = request->packet_type_name != NULL ? request->packet_type_name : "(none)";
+
     if (request->packet_type != PACKET_MISSING && request->packet_type != PACKET_UNKNOWN)
-        event.packet = cgi_packet_type_name(request->packet_type);
+        packet = cgi_packet_type_name(request->packet_type);
+    struct store_event event = event_of(packet, request, response, record, now);
+    /* Packets without a prefix are counted under "" (store_metric_packet_add). */
+    if (event.url_prefix == NULL)
+        event.url_prefix = "";
     return event;
+}
+
+struct store_event audit_download_event(const struct bits_request *request,
+                                        const struct response *response,
+                                        const struct request_record *record, int64_t now)
+{
+    return event_of(request->method[0] != '\0' ? request->method : "(none)", request, response,
+                    record, now);
 }

@@ -33,4 +33,10 @@ struct request_record {
 struct store_event audit_event(const struct bits_request *request, const struct response *response,
                                const struct request_record *record, int64_t now);
 
+/* The event of a reply download (a GET or HEAD, no BITS packet), named by its method.
+ * record->url_prefix stays NULL: downloads count in no packet metrics. */
+struct store_event audit_download_event(const struct bits_request *request,
+                                        const struct response *response,
+                                        const struct request_record *record, int64_t now);
+
 #endif

@@ -14,12 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 #define DEFAULT_DATABASE LOCALSTATEDIR "/lib/bitspool/bitspool.db"
 #define DEFAULT_ROOT LOCALSTATEDIR "/lib/bitspool/uploads"
 #define DEFAULT_PREFIX "/uploads"
 
 #define SECONDS_PER_DAY UINT64_C(86400)
-#define MEBIBYTE (UINT64_C(1) << 20)
 
 /* SQLite integers are signed 64-bit, so no stored size may exceed this. */
 #define UPLOAD_SIZE_CEILING ((uint64_t)INT64_MAX)
@@ -48,16 +49,17 @@ struct choice {
     int value;
 };
 
-typedef void choice_store_function(void *section, int value);
-
 struct key {
     const char *name;
     enum key_scope scope;
     enum value_kind kind;
     size_t offset; /* of the field in struct configuration or struct upload_prefix */
-    const struct choice *choices;
-    choice_store_function *store_choice;
-    const char *expected; /* for VALUE_CHOICE: what the message lists */
+    /* The value before the file says otherwise, written as the file would write it, so
+     * that the defaults are parsed, checked and printed the way every other value is;
+     * NULL where the field starts empty or its default depends on other keys. */
+    const char *default_text;
+    const struct choice *choices; /* for VALUE_CHOICE, up to {NULL, 0} */
+    const char *expected;         /* for VALUE_CHOICE: what the message lists */
 };
 
 static const struct choice sync_choices[] = {
@@ -74,92 +76,81 @@ static const struct choice notification_choices[] = {{"none", NOTIFICATION_NONE}
 static const struct choice owner_from_choices[] = {
     {"none", OWNER_FROM_NONE}, {"remote_user", OWNER_FROM_REMOTE_USER}, {NULL, 0}};
 
-static void store_sync(void *section, int value)
-{
-    ((struct configuration *)section)->sync = (enum sync_policy)value;
-}
-
-static void store_log_target(void *section, int value)
-{
-    ((struct configuration *)section)->log_target = (enum log_target)value;
-}
-
-static void store_log_level(void *section, int value)
-{
-    ((struct configuration *)section)->log_level = (enum log_level)value;
-}
-
-static void store_notification(void *section, int value)
-{
-    ((struct upload_prefix *)section)->notification = (enum notification_mode)value;
-}
-
-static void store_owner_from(void *section, int value)
-{
-    ((struct upload_prefix *)section)->owner_from = (enum owner_source)value;
-}
+/* A choice is kept in its enum field through an int: every such enum has the size of
+ * one, and its values are small and non-negative, so both read the same bytes alike. */
+_Static_assert(sizeof(enum sync_policy) == sizeof(int), "sync is stored as an int");
+_Static_assert(sizeof(enum log_target) == sizeof(int), "log is stored as an int");
+_Static_assert(sizeof(enum log_level) == sizeof(int), "log_level is stored as an int");
+_Static_assert(sizeof(enum notification_mode) == sizeof(int), "notification is an int");
+_Static_assert(sizeof(enum owner_source) == sizeof(int), "owner_from is stored as an int");
 
 /* The global "spool" has no field in struct configuration: it only supplies the
  * default of each prefix's spool, so the parser keeps it (offset unused). */
 #define GLOBAL_SPOOL_KEY "spool"
 
-#define GLOBAL(name, kind, field) \
-    {name, SCOPE_GLOBAL, kind, offsetof(struct configuration, field), NULL, NULL, NULL}
-#define PREFIX(name, kind, field) \
-    {name, SCOPE_PREFIX, kind, offsetof(struct upload_prefix, field), NULL, NULL, NULL}
+#define GLOBAL(name, kind, field, default_text) \
+    {name, SCOPE_GLOBAL, kind, offsetof(struct configuration, field), default_text, NULL, NULL}
+#define PREFIX(name, kind, field, default_text) \
+    {name, SCOPE_PREFIX, kind, offsetof(struct upload_prefix, field), default_text, NULL, NULL}
+#define GLOBAL_CHOICE(name, field, default_text, choices, expected) \
+    {name, SCOPE_GLOBAL, VALUE_CHOICE, offsetof(struct configuration, field), default_text, \
+     choices, expected}
+#define PREFIX_CHOICE(name, field, default_text, choices, expected) \
+    {name, SCOPE_PREFIX, VALUE_CHOICE, offsetof(struct upload_prefix, field), default_text, \
+     choices, expected}
 
 static const struct key keys[] = {
-    GLOBAL("database", VALUE_PATH, database),
-    {"sync", SCOPE_GLOBAL, VALUE_CHOICE, 0, sync_choices, store_sync, "fragment or close"},
-    GLOBAL("max_fragment_size", VALUE_SIZE, max_fragment_size),
-    GLOBAL("closed_session_retention", VALUE_DURATION, closed_session_retention),
-    GLOBAL("event_retention", VALUE_DURATION, event_retention),
-    GLOBAL("gc_interval", VALUE_DURATION, gc_interval),
-    GLOBAL("lock_timeout", VALUE_DURATION, lock_timeout),
-    GLOBAL("min_free_space", VALUE_SIZE, min_free_space),
-    GLOBAL("metrics_url", VALUE_PATH, metrics_url),
-    GLOBAL("health_url", VALUE_PATH, health_url),
-    {"log", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_target_choices, store_log_target,
-     "stderr or syslog"},
-    {"log_level", SCOPE_GLOBAL, VALUE_CHOICE, 0, log_level_choices, store_log_level,
-     "error, warning, info or debug"},
+    GLOBAL("database", VALUE_PATH, database, DEFAULT_DATABASE),
+    GLOBAL_CHOICE("sync", sync, "fragment", sync_choices, "fragment or close"),
+    GLOBAL("max_fragment_size", VALUE_SIZE, max_fragment_size, "64M"),
+    GLOBAL("closed_session_retention", VALUE_DURATION, closed_session_retention, "7d"),
+    GLOBAL("event_retention", VALUE_DURATION, event_retention, "90d"),
+    GLOBAL("gc_interval", VALUE_DURATION, gc_interval, "1h"),
+    GLOBAL("lock_timeout", VALUE_DURATION, lock_timeout, "30s"),
+    GLOBAL("min_free_space", VALUE_SIZE, min_free_space, "0"),
+    GLOBAL("metrics_url", VALUE_PATH, metrics_url, NULL),
+    GLOBAL("health_url", VALUE_PATH, health_url, NULL),
+    GLOBAL_CHOICE("log", log_target, "stderr", log_target_choices, "stderr or syslog"),
+    GLOBAL_CHOICE("log_level", log_level, "info", log_level_choices,
+                  "error, warning, info or debug"),
     {GLOBAL_SPOOL_KEY, SCOPE_GLOBAL, VALUE_PATH, 0, NULL, NULL, NULL},
-    GLOBAL("hook_timeout", VALUE_DURATION, hook_timeout),
-    GLOBAL("hook_attempts", VALUE_COUNT, hook_attempts),
-    GLOBAL("hook_retry_delay", VALUE_DURATION, hook_retry_delay),
+    GLOBAL("hook_timeout", VALUE_DURATION, hook_timeout, "60s"),
+    GLOBAL("hook_attempts", VALUE_COUNT, hook_attempts, "5"),
+    GLOBAL("hook_retry_delay", VALUE_DURATION, hook_retry_delay, "1m"),
 
-    PREFIX("root", VALUE_PATH, root),
-    PREFIX("spool", VALUE_PATH, spool_directory),
-    PREFIX("max_upload_size", VALUE_UPLOAD_SIZE, max_upload_size),
-    PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite),
-    PREFIX("create_directories", VALUE_BOOLEAN, create_directories),
-    PREFIX("max_path_depth", VALUE_COUNT, max_path_depth),
-    PREFIX("max_path_length", VALUE_COUNT, max_path_length),
-    PREFIX("session_timeout", VALUE_DURATION, session_timeout),
-    PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout),
-    PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user),
-    PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address),
-    {"owner_from", SCOPE_PREFIX, VALUE_CHOICE, 0, owner_from_choices, store_owner_from,
-     "none or remote_user"},
-    PREFIX("host_id", VALUE_TEXT, host_id),
-    PREFIX("host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout),
-    {"notification", SCOPE_PREFIX, VALUE_CHOICE, 0, notification_choices, store_notification,
-     "none, reference or value"},
-    PREFIX("notification_url", VALUE_TEXT, notification_url),
-    PREFIX("notification_timeout", VALUE_DURATION, notification_timeout),
-    PREFIX("reply_directory", VALUE_PATH, reply_directory),
-    PREFIX("reply_url", VALUE_TEXT, reply_url),
-    PREFIX("on_commit", VALUE_PATH, on_commit),
-    PREFIX("on_commit_url", VALUE_TEXT, on_commit_url),
-    PREFIX("on_create", VALUE_PATH, on_create),
-    PREFIX("on_create_timeout", VALUE_DURATION, on_create_timeout),
-    PREFIX("allow_names", VALUE_TEXT, allow_names),
-    PREFIX("deny_names", VALUE_TEXT, deny_names),
-    PREFIX("quota_per_user", VALUE_SIZE, quota_per_user),
-    PREFIX("quota_per_prefix", VALUE_SIZE, quota_per_prefix),
-    PREFIX("quota_window", VALUE_DURATION, quota_window),
-    PREFIX("file_mode", VALUE_MODE, file_mode),
-    PREFIX("file_group", VALUE_TEXT, file_group),
+    PREFIX("root", VALUE_PATH, root, NULL),
+    PREFIX("spool", VALUE_PATH, spool_directory, NULL),
+    PREFIX("max_upload_size", VALUE_UPLOAD_SIZE, max_upload_size, "unlimited"),
+    PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite, "no"),
+    PREFIX("create_directories", VALUE_BOOLEAN, create_directories, "yes"),
+    /* Deep enough for any real layout, shallow enough that one URL cannot make
+     * thousands of directories (a 2 KB URL could otherwise nest 1,000). */
+    PREFIX("max_path_depth", VALUE_COUNT, max_path_depth, "32"),
+    PREFIX("max_path_length", VALUE_COUNT, max_path_length, "1024"),
+    PREFIX("session_timeout", VALUE_DURATION, session_timeout, "14d"),
+    PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout, "1h"),
+    PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user, "50"),
+    PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address, "200"),
+    PREFIX_CHOICE("owner_from", owner_from, "none", owner_from_choices, "none or remote_user"),
+    PREFIX("host_id", VALUE_TEXT, host_id, NULL),
+    PREFIX("host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout, "1d"),
+    PREFIX_CHOICE("notification", notification, "none", notification_choices,
+                  "none, reference or value"),
+    PREFIX("notification_url", VALUE_TEXT, notification_url, NULL),
+    PREFIX("notification_timeout", VALUE_DURATION, notification_timeout, "300s"),
+    PREFIX("reply_directory", VALUE_PATH, reply_directory, NULL),
+    PREFIX("reply_url", VALUE_TEXT, reply_url, NULL),
+    PREFIX("on_commit", VALUE_PATH, on_commit, NULL),
+    PREFIX("on_commit_url", VALUE_TEXT, on_commit_url, NULL),
+    PREFIX("on_create", VALUE_PATH, on_create, NULL),
+    PREFIX("on_create_timeout", VALUE_DURATION, on_create_timeout, "10s"),
+    PREFIX("allow_names", VALUE_TEXT, allow_names, NULL),
+    PREFIX("deny_names", VALUE_TEXT, deny_names, NULL),
+    PREFIX("quota_per_user", VALUE_SIZE, quota_per_user, "0"),
+    PREFIX("quota_per_prefix", VALUE_SIZE, quota_per_prefix, "0"),
+    PREFIX("quota_window", VALUE_DURATION, quota_window, "7d"),
+    PREFIX("file_mode", VALUE_MODE, file_mode, "0640"),
+    PREFIX("file_group", VALUE_TEXT, file_group, NULL),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -343,15 +334,10 @@ static void strip_trailing_slashes(char *path)
 
 static int replace_string(struct parser *parser, char **field, const char *value)
 {
-    char *copy = strdup(value);
-
-    if (copy == NULL) {
-        fail(parser, "out of memory");
-        return -1;
-    }
-    free(*field);
-    *field = copy;
-    return 0;
+    if (text_replace(field, value) == 0)
+        return 0;
+    fail(parser, "out of memory");
+    return -1;
 }
 
 static int store_path(struct parser *parser, const struct key *key, char **field,
@@ -402,12 +388,12 @@ static int store_upload_size(struct parser *parser, const struct key *key, uint6
     return 0;
 }
 
-static int store_choice(struct parser *parser, const struct key *key, void *section,
+static int store_choice(struct parser *parser, const struct key *key, void *field,
                         const char *value)
 {
     for (const struct choice *choice = key->choices; choice->name != NULL; choice++) {
         if (strcasecmp(value, choice->name) == 0) {
-            key->store_choice(section, choice->value);
+            memcpy(field, &choice->value, sizeof choice->value);
             return 0;
         }
     }
@@ -467,7 +453,7 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
              quoted_length(value), value, ellipsis(value));
         return -1;
     case VALUE_CHOICE:
-        return store_choice(parser, key, section, value);
+        return store_choice(parser, key, field, value);
     case VALUE_MODE:
         return store_mode(parser, key, (unsigned *)(void *)field, value);
     }
@@ -476,42 +462,16 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
 
 /* ---- sections ---- */
 
-static void set_global_defaults(struct configuration *configuration)
+/* Gives every key of scope that has a default its default, as if the file said it. */
+static int apply_defaults(struct parser *parser, enum key_scope scope, void *section)
 {
-    configuration->sync = SYNC_EVERY_FRAGMENT;
-    configuration->max_fragment_size = 64 * MEBIBYTE;
-    configuration->closed_session_retention = 7 * SECONDS_PER_DAY;
-    configuration->event_retention = 90 * SECONDS_PER_DAY;
-    configuration->gc_interval = 3600;
-    configuration->lock_timeout = 30;
-    configuration->min_free_space = 0;
-    configuration->log_target = LOG_TARGET_STDERR;
-    configuration->log_level = LOG_LEVEL_INFO;
-    configuration->hook_timeout = 60;
-    configuration->hook_attempts = 5;
-    configuration->hook_retry_delay = 60;
-}
-
-static void set_prefix_defaults(struct upload_prefix *prefix)
-{
-    prefix->max_upload_size = UPLOAD_SIZE_CEILING;
-    prefix->allow_overwrite = false;
-    prefix->create_directories = true;
-    /* Deep enough for any real layout, shallow enough that one URL cannot make
-     * thousands of directories (a 2 KB URL could otherwise nest 1,000). */
-    prefix->max_path_depth = 32;
-    prefix->max_path_length = 1024;
-    prefix->session_timeout = 14 * SECONDS_PER_DAY;
-    prefix->empty_session_timeout = 3600;
-    prefix->max_sessions_per_user = 50;
-    prefix->max_sessions_per_address = 200;
-    prefix->owner_from = OWNER_FROM_NONE;
-    prefix->host_id_fallback_timeout = SECONDS_PER_DAY;
-    prefix->notification = NOTIFICATION_NONE;
-    prefix->notification_timeout = 300;
-    prefix->on_create_timeout = 10;
-    prefix->quota_window = 7 * SECONDS_PER_DAY;
-    prefix->file_mode = 0640;
+    for (size_t index = 0; index < KEY_COUNT; index++) {
+        const struct key *key = &keys[index];
+        if (key->scope == scope && key->default_text != NULL &&
+            store_value(parser, key, section, key->default_text) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static struct upload_prefix *current_prefix(struct parser *parser)
@@ -582,7 +542,6 @@ static int append_prefix(struct parser *parser, char *url_prefix)
         return -1;
     parser->prefix_lines = lines;
     memset(&prefixes[count - 1], 0, sizeof prefixes[count - 1]);
-    set_prefix_defaults(&prefixes[count - 1]);
     prefixes[count - 1].url_prefix = url_prefix;
     lines[count - 1] = parser->line_number;
     configuration->prefix_count = count;
@@ -604,6 +563,8 @@ static int begin_prefix(struct parser *parser, const char *name)
         fail(parser, "out of memory");
         goto fail;
     }
+    if (apply_defaults(parser, SCOPE_PREFIX, current_prefix(parser)) < 0)
+        return -1;
     parser->in_prefix = true;
     parser->section_line = parser->line_number;
     memset(parser->key_lines, 0, sizeof parser->key_lines);
@@ -930,10 +891,10 @@ int configuration_load(const char *path, struct configuration **configuration, c
     parser.configuration = calloc(1, sizeof *parser.configuration);
     if (parser.configuration == NULL)
         goto out_of_memory;
-    set_global_defaults(parser.configuration);
-    parser.configuration->database = strdup(DEFAULT_DATABASE);
-    if (parser.configuration->database == NULL)
-        goto out_of_memory;
+    parser.path = "built-in defaults";
+    if (apply_defaults(&parser, SCOPE_GLOBAL, parser.configuration) < 0)
+        goto out;
+    parser.path = path;
     if (path != NULL) {
         parser.configuration->source = strdup(path);
         if (parser.configuration->source == NULL)
@@ -985,6 +946,121 @@ void configuration_free(struct configuration *configuration)
     free(configuration->health_url);
     free(configuration->source);
     free(configuration);
+}
+
+/* ---- printing: each value written back the way the file would say it ---- */
+
+/* Room for the longest value text below: 20 digits and a unit. */
+#define VALUE_TEXT_SIZE sizeof "18446744073709551615d"
+
+/* The largest binary unit that divides bytes, so that 64M prints as 64M. */
+static void format_size(uint64_t bytes, char text[VALUE_TEXT_SIZE])
+{
+    static const char units[] = "KMGT";
+    unsigned unit = 0;
+
+    while (bytes != 0 && bytes % 1024 == 0 && unit < sizeof units - 1) {
+        bytes /= 1024;
+        unit++;
+    }
+    if (unit == 0)
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64, bytes);
+    else
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "%c", bytes, units[unit - 1]);
+}
+
+static void format_duration(uint64_t seconds, char text[VALUE_TEXT_SIZE])
+{
+    static const struct {
+        uint64_t seconds;
+        char letter;
+    } units[] = {{SECONDS_PER_DAY, 'd'}, {3600, 'h'}, {60, 'm'}};
+
+    for (size_t index = 0; index < sizeof units / sizeof units[0]; index++) {
+        if (seconds != 0 && seconds % units[index].seconds == 0) {
+            snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "%c", seconds / units[index].seconds,
+                     units[index].letter);
+            return;
+        }
+    }
+    snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64 "s", seconds);
+}
+
+static const char *choice_name(const struct key *key, const void *field)
+{
+    int value;
+
+    memcpy(&value, field, sizeof value);
+    for (const struct choice *choice = key->choices; choice->name != NULL; choice++) {
+        if (choice->value == value)
+            return choice->name;
+    }
+    return "?";
+}
+
+/* The text of key's value in section; NULL for an unset text. Numbers go into text. */
+static const char *format_value(const struct key *key, const void *section,
+                                char text[VALUE_TEXT_SIZE])
+{
+    const char *field = (const char *)section + key->offset;
+    uint64_t number;
+
+    switch (key->kind) {
+    case VALUE_PATH:
+    case VALUE_TEXT:
+        return *(char *const *)(const void *)field;
+    case VALUE_BOOLEAN:
+        return *(const bool *)(const void *)field ? "yes" : "no";
+    case VALUE_CHOICE:
+        return choice_name(key, field);
+    case VALUE_MODE:
+        snprintf(text, VALUE_TEXT_SIZE, "%04o", *(const unsigned *)(const void *)field & 07777u);
+        return text;
+    case VALUE_SIZE:
+    case VALUE_UPLOAD_SIZE:
+    case VALUE_DURATION:
+    case VALUE_COUNT:
+        break;
+    }
+    memcpy(&number, field, sizeof number);
+    if (key->kind == VALUE_UPLOAD_SIZE && number == UPLOAD_SIZE_CEILING)
+        return "unlimited";
+    if (key->kind == VALUE_DURATION)
+        format_duration(number, text);
+    else if (key->kind == VALUE_COUNT)
+        snprintf(text, VALUE_TEXT_SIZE, "%" PRIu64, number);
+    else
+        format_size(number, text);
+    return text;
+}
+
+static int visit_section(enum key_scope scope, const void *section, const char *section_name,
+                         configuration_setting_function *visit, void *context)
+{
+    char text[VALUE_TEXT_SIZE];
+
+    for (size_t index = 0; index < KEY_COUNT; index++) {
+        const struct key *key = &keys[index];
+        bool global_spool = scope == SCOPE_GLOBAL && strcmp(key->name, GLOBAL_SPOOL_KEY) == 0;
+        if (key->scope != scope || global_spool)
+            continue;
+        int result = visit(context, section_name, key->name, format_value(key, section, text));
+        if (result != 0)
+            return result;
+    }
+    return 0;
+}
+
+int configuration_each_setting(const struct configuration *configuration,
+                               configuration_setting_function *visit, void *context)
+{
+    int result = visit_section(SCOPE_GLOBAL, configuration, "global", visit, context);
+
+    for (size_t index = 0; index < configuration->prefix_count && result == 0; index++) {
+        const struct upload_prefix *prefix = &configuration->prefixes[index];
+        result = visit_section(SCOPE_PREFIX, prefix, prefix->url_prefix, visit, context);
+    }
+    return result;
 }
 
 /* ---- matching ---- */

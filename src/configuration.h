@@ -124,6 +124,17 @@ int configuration_parse_size(const char *text, uint64_t *bytes);
 /* Parses "30", "30s", "15m", "12h", "14d" into seconds. 0 or -1. */
 int configuration_parse_duration(const char *text, uint64_t *seconds);
 
+/* Called with each setting in force: section is "global" or a prefix's url_prefix,
+ * value the text the configuration file would give (64M, 14d, yes, none), NULL for a
+ * text that is unset. A nonzero return stops the walk and is returned. */
+typedef int configuration_setting_function(void *context, const char *section,
+                                           const char *name, const char *value);
+
+/* Walks every key of [global] (the global spool, only a default, aside), then every key
+ * of each prefix, in the order of the key table. 0, or what visit returned. */
+int configuration_each_setting(const struct configuration *configuration,
+                               configuration_setting_function *visit, void *context);
+
 /* lock_timeout in milliseconds, saturated: the unit of busy timeouts and lock waits. */
 unsigned configuration_lock_timeout_milliseconds(const struct configuration *configuration);
 

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -31,6 +30,7 @@
 #include "hresult.h"
 #include "log.h"
 #include "metrics.h"
+#include "option_table.h"
 #include "protocol.h"
 #include "session_id.h"
 #include "spool.h"
@@ -1028,29 +1028,6 @@ static int parse_session_id(const char *text, char id[BITS_SESSION_ID_SIZE])
     return session_id_normalise(name, length, true, id) == 0 ? 0 : -1;
 }
 
-enum option_code {
-    OPTION_STATE = 256, OPTION_OWNER, OPTION_ADDRESS, OPTION_URL, OPTION_SINCE, OPTION_UNTIL,
-    OPTION_LIMIT
-};
-
-static const struct option long_options[] = {
-    {"config", required_argument, NULL, 'f'},
-    {"json", no_argument, NULL, 'J'},
-    {"raw", no_argument, NULL, 'r'},
-    {"output", required_argument, NULL, 'o'},
-    {"noheadings", no_argument, NULL, 'n'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {"state", required_argument, NULL, OPTION_STATE},
-    {"owner", required_argument, NULL, OPTION_OWNER},
-    {"address", required_argument, NULL, OPTION_ADDRESS},
-    {"url", required_argument, NULL, OPTION_URL},
-    {"since", required_argument, NULL, OPTION_SINCE},
-    {"until", required_argument, NULL, OPTION_UNTIL},
-    {"limit", required_argument, NULL, OPTION_LIMIT},
-    {NULL, 0, NULL, 0},
-};
-
 /* What the whole command line said, before the command checks its part. */
 struct command_line {
     const char *configuration_path;
@@ -1058,95 +1035,99 @@ struct command_line {
     int filters_given; /* option_group bits of the filters used */
     const char *words[3];
     int word_count;
+    int64_t now; /* what --since 12h counts back from */
+    struct arguments arguments;
 };
 
-static int parse_filter(int option, int64_t now, struct arguments *arguments,
-                        struct command_line *line)
+/* Each filter records its option_group (the entry's value), for the command to check. */
+static int take_filter_text(const struct option_entry *entry, void *target,
+                            const char *argument)
 {
+    ((struct command_line *)target)->filters_given |= entry->value;
+    *(const char **)option_table_field(entry, target) = argument;
+    return 0;
+}
+
+static int take_state(const struct option_entry *entry, void *target, const char *argument)
+{
+    struct command_line *line = target;
+
+    line->filters_given |= entry->value;
+    line->arguments.state_filter = store_session_state_from_name(argument);
+    if (line->arguments.state_filter >= 0)
+        return 0;
+    fprintf(stderr, "bitspoolctl: unknown state \"%s\"\n", argument);
+    return -1;
+}
+
+static int take_limit(const struct option_entry *entry, void *target, const char *argument)
+{
+    struct command_line *line = target;
     uint64_t limit;
 
-    line->filters_given |= option == OPTION_SINCE || option == OPTION_UNTIL ||
-                                   option == OPTION_LIMIT
-                               ? TAKES_TIME_FILTERS : TAKES_SESSION_FILTERS;
-    switch (option) {
-    case OPTION_STATE:
-        arguments->state_filter = store_session_state_from_name(optarg);
-        if (arguments->state_filter >= 0)
-            return 0;
-        fprintf(stderr, "bitspoolctl: unknown state \"%s\"\n", optarg);
-        return -1;
-    case OPTION_OWNER:
-        arguments->owner = optarg;
+    line->filters_given |= entry->value;
+    if (parse_count(argument, SIZE_MAX, &limit) == 0 && limit > 0) {
+        line->arguments.limit = (size_t)limit;
         return 0;
-    case OPTION_ADDRESS:
-        arguments->address = optarg;
-        return 0;
-    case OPTION_URL:
-        arguments->url = optarg;
-        return 0;
-    case OPTION_LIMIT:
-        if (parse_count(optarg, SIZE_MAX, &limit) == 0 && limit > 0) {
-            arguments->limit = (size_t)limit;
-            return 0;
-        }
-        fprintf(stderr, "bitspoolctl: --limit wants a positive number, not \"%s\"\n", optarg);
-        return -1;
     }
-    bool since = option == OPTION_SINCE;
-    if (parse_time(optarg, now, since ? &arguments->since : &arguments->until) == 0) {
-        *(since ? &arguments->has_since : &arguments->has_until) = true;
+    fprintf(stderr, "bitspoolctl: --limit wants a positive number, not \"%s\"\n", argument);
+    return -1;
+}
+
+static int take_time(const struct option_entry *entry, void *target, const char *argument)
+{
+    struct command_line *line = target;
+    bool since = strcmp(entry->name, "since") == 0;
+
+    line->filters_given |= entry->value;
+    if (parse_time(argument, line->now, option_table_field(entry, target)) == 0) {
+        *(since ? &line->arguments.has_since : &line->arguments.has_until) = true;
         return 0;
     }
     fprintf(stderr, "bitspoolctl: --%s wants a time such as 2026-05-01, "
                     "2026-05-01T12:00:00Z, @1777636800 or 12h, not \"%s\"\n",
-            since ? "since" : "until", optarg);
+            entry->name, argument);
     return -1;
 }
 
-static int parse_option(int option, int64_t now, struct arguments *arguments,
-                        struct command_line *line)
+_Static_assert(sizeof(enum ctl_format) == sizeof(int), "--json sets an int-sized enum");
+
+/* The struct that every entry's field is in. */
+#define TARGET struct command_line
+static const struct option_entry option_entries[] = {
+    OPTION_TEXT("config", 'f', TARGET, configuration_path),
+    OPTION_SET("json", 'J', TARGET, arguments.output.format, CTL_FORMAT_JSON),
+    OPTION_SET("raw", 'r', TARGET, arguments.output.format, CTL_FORMAT_RAW),
+    OPTION_TEXT("output", 'o', TARGET, arguments.output.columns),
+    OPTION_FLAG("noheadings", 'n', TARGET, arguments.output.no_headings, true),
+    OPTION_FLAG("help", 'h', TARGET, help, true),
+    OPTION_FLAG("version", 'V', TARGET, version, true),
+    OPTION_TAKE("state", 0, TARGET, arguments.state_filter, TAKES_SESSION_FILTERS, take_state),
+    OPTION_TAKE("owner", 0, TARGET, arguments.owner, TAKES_SESSION_FILTERS, take_filter_text),
+    OPTION_TAKE("address", 0, TARGET, arguments.address, TAKES_SESSION_FILTERS,
+                take_filter_text),
+    OPTION_TAKE("url", 0, TARGET, arguments.url, TAKES_SESSION_FILTERS, take_filter_text),
+    OPTION_TAKE("since", 0, TARGET, arguments.since, TAKES_TIME_FILTERS, take_time),
+    OPTION_TAKE("until", 0, TARGET, arguments.until, TAKES_TIME_FILTERS, take_time),
+    OPTION_TAKE("limit", 0, TARGET, arguments.limit, TAKES_TIME_FILTERS, take_limit),
+};
+#undef TARGET
+
+/* Options may come before or after the command, as with most tools; getopt_long
+ * reports unknown ones. Returns 0 or -1 on a usage error (reported). */
+static int parse_command_line(int argc, char **argv, struct command_line *line)
 {
-    switch (option) {
-    case 'f':
-        line->configuration_path = optarg;
-        return 0;
-    case 'J':
-        arguments->output.format = CTL_FORMAT_JSON;
-        return 0;
-    case 'r':
-        arguments->output.format = CTL_FORMAT_RAW;
-        return 0;
-    case 'o':
-        arguments->output.columns = optarg;
-        return 0;
-    case 'n':
-        arguments->output.no_headings = true;
-        return 0;
-    case 'h':
-        line->help = true;
-        return 0;
-    case 'V':
-        line->version = true;
-        return 0;
-    case '?':
+    struct option_table_result result;
+    enum option_table_status status;
+
+    line->arguments.state_filter = -1;
+    status = option_table_parse(option_entries, sizeof option_entries / sizeof option_entries[0],
+                                true, argc, argv, line, &result);
+    if (status == OPTION_TABLE_NO_MEMORY)
+        fprintf(stderr, "bitspoolctl: out of memory\n");
+    if (status != OPTION_TABLE_DONE)
         return -1;
-    }
-    return parse_filter(option, now, arguments, line);
-}
-
-/* Options may come before or after the command, as with most tools. Returns 0 or -1
- * on a usage error (reported). */
-static int parse_command_line(int argc, char **argv, int64_t now, struct arguments *arguments,
-                              struct command_line *line)
-{
-    int option;
-
-    arguments->state_filter = -1;
-    while ((option = getopt_long(argc, argv, "f:Jro:nhV", long_options, NULL)) != -1) {
-        if (parse_option(option, now, arguments, line) != 0)
-            return -1;
-    }
-    for (int index = optind; index < argc; index++) {
+    for (int index = result.next; index < argc; index++) {
         if (line->word_count == 3) {
             fprintf(stderr, "bitspoolctl: too many arguments\n");
             return -1;
@@ -1329,10 +1310,9 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct arguments arguments = {0};
-    struct command_line line = {0};
+    struct command_line line = {.now = (int64_t)time(NULL)};
 
-    if (parse_command_line(argc, argv, (int64_t)time(NULL), &arguments, &line) != 0) {
+    if (parse_command_line(argc, argv, &line) != 0) {
         fprintf(stderr, "bitspoolctl: see \"bitspoolctl --help\"\n");
         return EXIT_USAGE;
     }
@@ -1354,11 +1334,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (check_command_arguments(command, &line, &arguments) != 0) {
+    if (check_command_arguments(command, &line, &line.arguments) != 0) {
         fprintf(stderr, "bitspoolctl: see \"bitspoolctl --help\" for the commands\n");
         return EXIT_USAGE;
     }
-    int status = run_command(command, line.configuration_path, &arguments);
+    int status = run_command(command, line.configuration_path, &line.arguments);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "bitspoolctl: writing the output failed: %s\n", strerror(errno));
         return EXIT_FAILURE;

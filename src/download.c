@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "bits.h"
 #include "download.h"
 #include "log.h"
@@ -22,13 +23,11 @@
 #define REPLY_SEGMENT "/reply"
 
 /* What one download did, for its row in the events table. */
+/* What the download's event records: the range and bytes sent, and the session and its
+ * checked owner once known (record.session_id points at session_id then). */
 struct download {
-    char session_id[BITS_SESSION_ID_SIZE]; /* "" until a session is found */
-    bool has_range;
-    uint64_t range_first;
-    uint64_t range_last;
-    uint64_t bytes;
-    const char *owner; /* checked by configuration_owner; NULL until the prefix is known */
+    char session_id[BITS_SESSION_ID_SIZE];
+    struct request_record record;
 };
 
 enum range_choice { RANGE_WHOLE, RANGE_PART, RANGE_UNSATISFIABLE };
@@ -217,9 +216,9 @@ static void send_file(const struct bits_request *request, int fd, const struct s
         length = last - first + 1;
         add_content_range(response, first, last, size, true);
         answer_status(response, 206, "part of the reply downloaded");
-        download->has_range = true;
-        download->range_first = first;
-        download->range_last = last;
+        download->record.has_range = true;
+        download->record.range_first = first;
+        download->record.range_last = last;
     } else {
         answer_status(response, 200, "reply downloaded");
     }
@@ -227,7 +226,7 @@ static void send_file(const struct bits_request *request, int fd, const struct s
         answer_status(response, 500, "reply file too large");
         return;
     }
-    download->bytes = response->head_only ? 0 : length;
+    download->record.bytes_written = response->head_only ? 0 : length;
 }
 
 static void serve_reply_file(const struct upload_prefix *prefix, const struct session *session,
@@ -300,6 +299,7 @@ static void serve(struct protocol_context *context, const struct bits_request *r
         return;
     }
     memcpy(download->session_id, session.id, sizeof download->session_id);
+    download->record.session_id = download->session_id;
     /* Prefixes may share a reply_url path but not keep their replies in one place. */
     const struct upload_prefix *prefix =
         configuration_prefix_named(context->configuration, session.url_prefix);
@@ -307,8 +307,8 @@ static void serve(struct protocol_context *context, const struct bits_request *r
         answer_status(response, 404, "the session's replies are not served here");
         goto out;
     }
-    download->owner = configuration_owner(prefix, request->remote_user);
-    if (!session_is_readable_by(&session, prefix, download->owner)) {
+    download->record.owner = configuration_owner(prefix, request->remote_user);
+    if (!session_is_readable_by(&session, prefix, download->record.owner)) {
         log_warning("session %s: reply download refused to %s at %s: the session belongs "
                     "to another user", session.id,
                     request->remote_user != NULL ? request->remote_user : "(anonymous)",
@@ -341,19 +341,9 @@ static void method_not_allowed(struct response *response)
 static void record_download(struct protocol_context *context, const struct bits_request *request,
                             const struct response *response, const struct download *download)
 {
-    struct store_event event = {
-        .at = context->now,
-        .session_id = download->session_id[0] != '\0' ? download->session_id : NULL,
-        .packet = request->method[0] != '\0' ? request->method : "(none)",
-        .status = response->status,
-        .has_range = download->has_range,
-        .range_first = download->range_first,
-        .range_last = download->range_last,
-        .bytes = download->bytes,
-        .client_address = request->remote_address,
-        .owner = download->owner != NULL && download->owner[0] != '\0' ? download->owner : NULL,
-        .message = response->message,
-    };
+    struct store_event event = audit_download_event(request, response, &download->record,
+                                                    context->now);
+
     if (store_event_add(context->store, &event) != STORE_OK)
         log_warning("could not record the event for %s %s", event.packet,
                     request->url_path != NULL ? request->url_path : "?");

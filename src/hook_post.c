@@ -7,6 +7,7 @@
 
 #include "curl_library.h"
 #include "hook_post.h"
+#include "json_string.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -16,28 +17,10 @@
 
 #include <curl/curl.h>
 
-static void put_json_string(FILE *out, const char *text)
-{
-    if (text == NULL) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
-        if (*cursor == '"' || *cursor == '\\')
-            fprintf(out, "\\%c", *cursor);
-        else if (*cursor < 0x20 || *cursor == 0x7f)
-            fprintf(out, "\\u%04x", *cursor);
-        else
-            fputc(*cursor, out);
-    }
-    fputc('"', out);
-}
-
 static void put_member(FILE *out, const char *name, const char *value, bool first)
 {
     fprintf(out, "%s\"%s\":", first ? "" : ",", name);
-    put_json_string(out, value);
+    json_string_write(out, value);
 }
 
 char *hook_post_document(const struct store_hook *hook)

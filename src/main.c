@@ -3,7 +3,6 @@
  * systemd, or opened with -s), preforked responders, signals and clean shutdown. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -27,6 +26,7 @@
 #include "database_check.h"
 #include "log.h"
 #include "notify.h"
+#include "option_table.h"
 #include "responder.h"
 #include "spool.h"
 
@@ -50,19 +50,6 @@ struct options {
     struct socket_access socket_access;
     unsigned long children;
     bool test_only;
-};
-
-static const struct option long_options[] = {
-    {"config", required_argument, NULL, 'f'},
-    {"socket", required_argument, NULL, 's'},
-    {"socket-mode", required_argument, NULL, 'M'},
-    {"socket-user", required_argument, NULL, 'U'},
-    {"socket-group", required_argument, NULL, 'G'},
-    {"children", required_argument, NULL, 'c'},
-    {"test", no_argument, NULL, 't'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
 };
 
 static volatile sig_atomic_t stopping;
@@ -90,8 +77,9 @@ static void usage(FILE *out)
 }
 
 /* An octal permission mode such as 0660: nothing but the permission bits. */
-static int parse_socket_mode(const char *text, long *mode)
+static int take_socket_mode(const struct option_entry *entry, void *target, const char *text)
 {
+    long *mode = option_table_field(entry, target);
     char *end = NULL;
 
     errno = 0;
@@ -103,58 +91,69 @@ static int parse_socket_mode(const char *text, long *mode)
     return 0;
 }
 
+static int look_up_user(const char *name, unsigned long *id)
+{
+    const struct passwd *user = getpwnam(name);
+
+    if (user == NULL)
+        return -1;
+    *id = user->pw_uid;
+    return 0;
+}
+
+static int look_up_group(const char *name, unsigned long *id)
+{
+    const struct group *group = getgrnam(name);
+
+    if (group == NULL)
+        return -1;
+    *id = group->gr_gid;
+    return 0;
+}
+
 /* A user or group is a name from the system's databases or a plain number. */
-static int parse_id(const char *text, unsigned long *id)
+static int parse_account(const char *text, int (*look_up)(const char *name, unsigned long *id),
+                         const char *option, const char *unknown, unsigned long *id)
 {
     char *end = NULL;
 
-    if (text[0] < '0' || text[0] > '9')
-        return -1;
+    if (text[0] >= '0' && text[0] <= '9') {
+        errno = 0;
+        *id = strtoul(text, &end, 10);
+        if (errno == 0 && *end == '\0' && *id < (unsigned long)(uid_t)-1)
+            return 0;
+    }
     errno = 0;
-    *id = strtoul(text, &end, 10);
-    return errno == 0 && *end == '\0' && *id < (unsigned long)(uid_t)-1 ? 0 : -1;
+    if (look_up(text, id) == 0)
+        return 0;
+    fprintf(stderr, "bitspool: %s: %s: %s\n", option, text,
+            errno != 0 ? strerror(errno) : unknown);
+    return -1;
 }
 
-static int parse_socket_user(const char *text, uid_t *owner)
+static int take_socket_user(const struct option_entry *entry, void *target, const char *text)
 {
     unsigned long id;
-    const struct passwd *user;
+    int result = parse_account(text, look_up_user, "-U", "no such user", &id);
 
-    if (parse_id(text, &id) == 0) {
-        *owner = (uid_t)id;
-        return 0;
-    }
-    errno = 0;
-    if ((user = getpwnam(text)) == NULL) {
-        fprintf(stderr, "bitspool: -U: %s: %s\n", text,
-                errno != 0 ? strerror(errno) : "no such user");
-        return -1;
-    }
-    *owner = user->pw_uid;
-    return 0;
+    if (result == 0)
+        *(uid_t *)option_table_field(entry, target) = (uid_t)id;
+    return result;
 }
 
-static int parse_socket_group(const char *text, gid_t *group)
+static int take_socket_group(const struct option_entry *entry, void *target, const char *text)
 {
     unsigned long id;
-    const struct group *entry;
+    int result = parse_account(text, look_up_group, "-G", "no such group", &id);
 
-    if (parse_id(text, &id) == 0) {
-        *group = (gid_t)id;
-        return 0;
-    }
-    errno = 0;
-    if ((entry = getgrnam(text)) == NULL) {
-        fprintf(stderr, "bitspool: -G: %s: %s\n", text,
-                errno != 0 ? strerror(errno) : "no such group");
-        return -1;
-    }
-    *group = entry->gr_gid;
-    return 0;
+    if (result == 0)
+        *(gid_t *)option_table_field(entry, target) = (gid_t)id;
+    return result;
 }
 
-static int parse_children(const char *text, unsigned long *children)
+static int take_children(const struct option_entry *entry, void *target, const char *text)
 {
+    unsigned long *children = option_table_field(entry, target);
     char *end = NULL;
 
     errno = 0;
@@ -166,62 +165,67 @@ static int parse_children(const char *text, unsigned long *children)
     return 0;
 }
 
+/* The struct that every entry's field is in. */
+#define TARGET struct options
+static const struct option_entry option_entries[] = {
+    OPTION_TEXT("config", 'f', TARGET, configuration_path),
+    OPTION_TEXT("socket", 's', TARGET, socket_address),
+    OPTION_TAKE("socket-mode", 'M', TARGET, socket_access.mode, 0, take_socket_mode),
+    OPTION_TAKE("socket-user", 'U', TARGET, socket_access.owner, 0, take_socket_user),
+    OPTION_TAKE("socket-group", 'G', TARGET, socket_access.group, 0, take_socket_group),
+    OPTION_TAKE("children", 'c', TARGET, children, 0, take_children),
+    OPTION_FLAG("test", 't', TARGET, test_only, true),
+    OPTION_STOP("help", 'h'),
+    OPTION_STOP("version", 'V'),
+};
+#undef TARGET
+
 static bool socket_access_requested(const struct socket_access *access_wanted)
 {
     return access_wanted->mode >= 0 || access_wanted->owner != (uid_t)-1 ||
            access_wanted->group != (gid_t)-1;
 }
 
-/* One option with its argument; 1 means "print help/version and exit 0". */
-static int parse_option(int option, const char *argument, struct options *options)
+/* The options (getopt_long reports unknown ones); 1 after --help or --version. */
+static int take_options(int argc, char **argv, struct options *options)
 {
-    switch (option) {
-    case 'f':
-        options->configuration_path = argument;
-        return 0;
-    case 's':
-        options->socket_address = argument;
-        return 0;
-    case 'M':
-        return parse_socket_mode(argument, &options->socket_access.mode);
-    case 'U':
-        return parse_socket_user(argument, &options->socket_access.owner);
-    case 'G':
-        return parse_socket_group(argument, &options->socket_access.group);
-    case 'c':
-        return parse_children(argument, &options->children);
-    case 't':
-        options->test_only = true;
-        return 0;
-    case 'V':
-        printf("bitspool %s\n", PACKAGE_VERSION);
+    struct option_table_result result;
+
+    switch (option_table_parse(option_entries, sizeof option_entries / sizeof option_entries[0],
+                               true, argc, argv, options, &result)) {
+    case OPTION_TABLE_DONE:
+        break;
+    case OPTION_TABLE_STOPPED:
+        if (result.entry->letter == 'V')
+            printf("bitspool %s\n", PACKAGE_VERSION);
+        else
+            usage(stdout);
         return 1;
-    case 'h':
-        usage(stdout);
-        return 1;
-    default:
+    case OPTION_TABLE_INVALID: /* its take function said why */
+        return -1;
+    case OPTION_TABLE_UNKNOWN:
+        usage(stderr);
+        return -1;
+    case OPTION_TABLE_NO_MEMORY:
+        fprintf(stderr, "bitspool: out of memory\n");
+        return -1;
+    }
+    if (result.next != argc) {
         usage(stderr);
         return -1;
     }
+    return 0;
 }
 
 /* 0 to go on, 1 after --help or --version, -1 on a usage error. */
 static int parse_options(int argc, char **argv, struct options *options)
 {
-    int option;
-
     options->children = 1;
     options->socket_access = (struct socket_access){.mode = -1, .owner = (uid_t)-1,
                                                     .group = (gid_t)-1};
-    while ((option = getopt_long(argc, argv, "f:s:M:U:G:c:thV", long_options, NULL)) != -1) {
-        int result = parse_option(option, optarg, options);
-        if (result != 0)
-            return result;
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return -1;
-    }
+    int result = take_options(argc, argv, options);
+    if (result != 0)
+        return result;
     if (socket_access_requested(&options->socket_access) &&
         (options->socket_address == NULL || strncmp(options->socket_address, "unix:", 5) != 0)) {
         fprintf(stderr, "bitspool: -M, -U and -G apply to a socket opened with -s unix:PATH\n");

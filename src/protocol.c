@@ -71,6 +71,20 @@ static enum outcome settle_progress(struct protocol_context *context,
     return outcome;
 }
 
+/* The event a transition caused by request writes, filled in *event; NULL when there is
+ * no request (recovery), whose transitions write their own. */
+static struct store_event *transition_event(const struct protocol_context *context,
+                                            const struct bits_request *request,
+                                            const struct response *response,
+                                            const struct request_record *record,
+                                            struct store_event *event)
+{
+    if (request == NULL)
+        return NULL;
+    *event = answer_event(context, request, response, record);
+    return event;
+}
+
 /* A transition caused by request (NULL for recovery, which writes its own event). */
 static enum outcome settle_change(struct protocol_context *context,
                                   const struct bits_request *request, struct session *session,
@@ -78,11 +92,10 @@ static enum outcome settle_change(struct protocol_context *context,
                                   struct response *response, struct request_record *record)
 {
     struct store_event event;
-
-    if (request != NULL)
-        event = answer_event(context, request, response, record);
-    enum outcome outcome = lifecycle_change(context->store, session, to, actor,
-                                            request != NULL ? &event : NULL, context->now);
+    enum outcome outcome =
+        lifecycle_change(context->store, session, to, actor,
+                         transition_event(context, request, response, record, &event),
+                         context->now);
     settled(response, record, outcome, request != NULL);
     return outcome;
 }
@@ -95,11 +108,10 @@ static enum outcome settle_commit(struct protocol_context *context,
                                   struct request_record *record)
 {
     struct store_event event;
-
-    if (request != NULL)
-        event = answer_event(context, request, response, record);
-    enum outcome outcome = lifecycle_commit(context->store, prefix, session, actor,
-                                            request != NULL ? &event : NULL, context->now);
+    enum outcome outcome =
+        lifecycle_commit(context->store, prefix, session, actor,
+                         transition_event(context, request, response, record, &event),
+                         context->now);
     settled(response, record, outcome, request != NULL);
     return outcome;
 }
@@ -975,22 +987,71 @@ static int session_commit(struct protocol_context *context, const struct upload_
     return 0;
 }
 
+/* What Close-Session and Cancel-Session answer for a session that the packet can no
+ * longer change: a success with its message, or the outcome of a failure. A state
+ * without a row (both zero) is one the packet still acts on. */
+struct final_answer {
+    const char *message;
+    enum outcome outcome;
+};
+
+static const struct final_answer close_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_COMMITTED] = {"already committed", OUTCOME_OK},
+    [SESSION_STRANDED] = {"complete upload kept for the administrator: not committable",
+                          OUTCOME_OK},
+    [SESSION_CANCELLED] = {NULL, OUTCOME_SESSION_ENDED},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_ENDED},
+};
+
+static const struct final_answer cancel_final_answers[SESSION_STATE_COUNT] = {
+    [SESSION_CANCELLED] = {"already cancelled", OUTCOME_OK},
+    [SESSION_COMMITTED] = {"already committed; nothing to cancel", OUTCOME_OK},
+    [SESSION_STRANDED] = {"upload complete and kept; nothing to cancel", OUTCOME_OK},
+    [SESSION_EXPIRED] = {NULL, OUTCOME_SESSION_EXPIRED},
+};
+
+/* Answers from the packet's table: 0 (a success) or -1 (a failure) when the session is
+ * final for the packet, 1 when the packet has work to do. */
+static int answer_final_state(const struct final_answer answers[SESSION_STATE_COUNT],
+                              const struct session *session, struct response *response)
+{
+    if ((unsigned)session->state >= SESSION_STATE_COUNT)
+        return 1;
+    const struct final_answer *answer = &answers[session->state];
+    if (answer->message != NULL) {
+        response->message = answer->message;
+        return 0;
+    }
+    if (answer->outcome != OUTCOME_OK) {
+        outcome_answer(response, answer->outcome);
+        return -1;
+    }
+    return 1;
+}
+
 /* A packet that acts on the session the request names, under its lock: returns 0
  * when the Ack is a success that names the session. */
 typedef int session_packet(struct protocol_context *context, const struct upload_prefix *prefix,
                            const struct bits_request *request, struct session *session,
                            struct response *response, struct request_record *record);
 
+/* Runs packet on the session under its lock, unless the packet's table of final answers
+ * answers for the session's state. */
 static void with_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct response *response,
-                         struct request_record *record, session_packet *packet)
+                         struct request_record *record,
+                         const struct final_answer final_answers[SESSION_STATE_COUNT],
+                         session_packet *packet)
 {
     struct session_access access;
 
     if (session_acquire(context, prefix, request, &access, response) != 0)
         return;
     record->session_id = request->session_id;
-    if (packet(context, prefix, request, &access.session, response, record) == 0)
+    int result = answer_final_state(final_answers, &access.session, response);
+    if (result == 1)
+        result = packet(context, prefix, request, &access.session, response, record);
+    if (result == 0)
         response_add_header(response, "BITS-Session-Id", access.session.id);
     session_release(&access);
 }
@@ -1058,69 +1119,40 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     return 0;
 }
 
+/* Close-Session of a session open, complete or closing (close_final_answers has the rest). */
 static int close_session(struct protocol_context *context, const struct upload_prefix *prefix,
                          const struct bits_request *request, struct session *session,
                          struct response *response, struct request_record *record)
 {
-    switch (session->state) {
-    case SESSION_COMMITTED:
-        response->message = "already committed";
-        return 0;
-    case SESSION_STRANDED:
-        response->message = "complete upload kept for the administrator: not committable";
-        return 0;
-    case SESSION_CANCELLED:
-    case SESSION_EXPIRED:
-        outcome_answer(response, OUTCOME_SESSION_ENDED);
-        return -1;
-    case SESSION_OPEN:
-        if (!session->total_known && session->held_size == 0) {
-            if (complete_empty(context, prefix, session, response) != 0)
-                return -1;
-            break;
+    if (session->state == SESSION_OPEN) {
+        if (session->total_known || session->held_size != 0) {
+            /* A 4xx would be taken as success and the upload lost: 500, retried. */
+            outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
+            return -1;
         }
-        /* A 4xx would be taken as success and the upload lost: 500, retried. */
-        outcome_answer(response, OUTCOME_CLOSE_BEFORE_COMPLETE);
-        return -1;
-    case SESSION_COMPLETE:
+        if (complete_empty(context, prefix, session, response) != 0)
+            return -1;
+    } else if (session->state == SESSION_COMPLETE) {
         if (open_complete(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record,
                           NULL) != 0 ||
             notified_before_close(context, prefix, request, session, response, record) != 0)
             return -1;
-        /* fall through */
-    case SESSION_CLOSING:
-        break;
     }
     return session_commit(context, prefix, session, ACTOR_CLOSE_SESSION, request, response, record);
 }
 
 /* ---- Cancel-Session ---- */
 
+/* Cancel-Session of a session open, complete or closing (cancel_final_answers has the rest). */
 static int cancel_session(struct protocol_context *context, const struct upload_prefix *prefix,
                           const struct bits_request *request, struct session *session,
                           struct response *response, struct request_record *record)
 {
-    switch (session->state) {
-    case SESSION_CANCELLED:
-        response->message = "already cancelled";
-        return 0;
-    case SESSION_COMMITTED:
-        response->message = "already committed; nothing to cancel";
-        return 0;
-    case SESSION_STRANDED:
-        response->message = "upload complete and kept; nothing to cancel";
-        return 0;
-    case SESSION_EXPIRED:
-        outcome_answer(response, OUTCOME_SESSION_EXPIRED);
-        return -1;
-    case SESSION_CLOSING:
+    if (session->state == SESSION_CLOSING) {
         /* The commit may already have happened: finish it rather than lose it. */
         response->message = "commit finished; nothing to cancel";
         return session_commit(context, prefix, session, ACTOR_CANCEL_SESSION, request, response,
                               record);
-    case SESSION_OPEN:
-    case SESSION_COMPLETE:
-        break;
     }
     uint64_t held = session->held_size;
     struct store_event event = answer_event(context, request, response, record);
@@ -1151,10 +1183,12 @@ void protocol_handle(struct protocol_context *context, const struct upload_prefi
         handle_fragment(context, prefix, request, body, response, record);
         break;
     case PACKET_CLOSE_SESSION:
-        with_session(context, prefix, request, response, record, close_session);
+        with_session(context, prefix, request, response, record, close_final_answers,
+                     close_session);
         break;
     case PACKET_CANCEL_SESSION:
-        with_session(context, prefix, request, response, record, cancel_session);
+        with_session(context, prefix, request, response, record, cancel_final_answers,
+                     cancel_session);
         break;
     case PACKET_PING:
     case PACKET_MISSING:

@@ -10,6 +10,7 @@
 
 #include "bits.h"
 #include "range.h"
+#include "text.h"
 
 void answer_init(struct bits_answer *answer)
 {
@@ -26,35 +27,16 @@ void answer_free(struct bits_answer *answer)
 /* Reads "0x8020001F" (the prefix optional, as some servers omit it). */
 static int parse_hresult(const char *text, uint32_t *value)
 {
+    static const char hex_digits[] = "0123456789abcdefABCDEF";
+    size_t length;
+
     if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
         text += 2;
-    if (*text == '\0' || strlen(text) > 8)
+    length = strlen(text);
+    /* Checked first: strtoul alone would take blanks, a sign and a second "0x". */
+    if (length == 0 || length > 8 || strspn(text, hex_digits) != length)
         return -1;
-    uint32_t result = 0;
-    for (; *text != '\0'; text++) {
-        char digit = *text;
-        uint32_t nibble;
-        if (digit >= '0' && digit <= '9')
-            nibble = (uint32_t)(digit - '0');
-        else if (digit >= 'a' && digit <= 'f')
-            nibble = (uint32_t)(digit - 'a' + 10);
-        else if (digit >= 'A' && digit <= 'F')
-            nibble = (uint32_t)(digit - 'A' + 10);
-        else
-            return -1;
-        result = result << 4 | nibble;
-    }
-    *value = result;
-    return 0;
-}
-
-static int replace_text(char **slot, const char *value)
-{
-    char *copy = strdup(value);
-    if (copy == NULL)
-        return -1;
-    free(*slot);
-    *slot = copy;
+    *value = (uint32_t)strtoul(text, NULL, 16);
     return 0;
 }
 
@@ -105,11 +87,11 @@ static int take_header(struct bits_answer *answer, const char *name, const char 
     else if (strcasecmp(name, "BITS-Session-Id") == 0)
         take_session_id(answer, value);
     else if (strcasecmp(name, "BITS-Host-Id") == 0)
-        return value[0] == '\0' ? 0 : replace_text(&answer->host_id, value);
+        return value[0] == '\0' ? 0 : text_replace(&answer->host_id, value);
     else if (strcasecmp(name, "BITS-Host-Id-Fallback-Timeout") == 0)
         take_uint64(answer, value, &answer->fallback_timeout, &answer->has_fallback_timeout);
     else if (strcasecmp(name, "BITS-Reply-URL") == 0)
-        return replace_text(&answer->reply_url, value);
+        return text_replace(&answer->reply_url, value);
     return 0;
 }
 

@@ -3,76 +3,15 @@
  * BITS client does, but to give up within minutes rather than days. */
 #include "upload/options.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "option_table.h"
 #include "range.h"
 
 #define DEFAULT_FRAGMENT_SIZE (4u << 20)
 #define MINIMUM_FRAGMENT_SIZE 4096u
 #define MAXIMUM_PARALLEL 64u
-
-enum long_only_option {
-    OPTION_RETRIES = 256,
-    OPTION_RETRY_DELAY,
-    OPTION_RETRY_MAX_DELAY,
-    OPTION_CONNECT_TIMEOUT,
-    OPTION_STALL_TIMEOUT,
-    OPTION_LIMIT_RATE,
-    OPTION_NO_PING,
-    OPTION_CANCEL_ON_EXIT,
-    OPTION_REPLY,
-    OPTION_FROM_LIST,
-    OPTION_JSON,
-    OPTION_PROGRESS,
-    OPTION_NO_PROGRESS,
-    OPTION_BASIC,
-    OPTION_DIGEST,
-    OPTION_NTLM,
-    OPTION_NEGOTIATE,
-    OPTION_NETRC_FILE,
-    OPTION_CERT,
-    OPTION_KEY,
-    OPTION_CACERT,
-    OPTION_RESOLVE,
-};
-
-static const struct option long_options[] = {
-    { "state", required_argument, NULL, 's' },
-    { "fragment-size", required_argument, NULL, 'f' },
-    { "parallel", required_argument, NULL, 'j' },
-    { "retries", required_argument, NULL, OPTION_RETRIES },
-    { "retry-delay", required_argument, NULL, OPTION_RETRY_DELAY },
-    { "retry-max-delay", required_argument, NULL, OPTION_RETRY_MAX_DELAY },
-    { "connect-timeout", required_argument, NULL, OPTION_CONNECT_TIMEOUT },
-    { "stall-timeout", required_argument, NULL, OPTION_STALL_TIMEOUT },
-    { "limit-rate", required_argument, NULL, OPTION_LIMIT_RATE },
-    { "no-ping", no_argument, NULL, OPTION_NO_PING },
-    { "cancel-on-exit", no_argument, NULL, OPTION_CANCEL_ON_EXIT },
-    { "reply", required_argument, NULL, OPTION_REPLY },
-    { "from-list", required_argument, NULL, OPTION_FROM_LIST },
-    { "json", no_argument, NULL, OPTION_JSON },
-    { "progress", no_argument, NULL, OPTION_PROGRESS },
-    { "no-progress", no_argument, NULL, OPTION_NO_PROGRESS },
-    { "quiet", no_argument, NULL, 'q' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "user", required_argument, NULL, 'u' },
-    { "basic", no_argument, NULL, OPTION_BASIC },
-    { "digest", no_argument, NULL, OPTION_DIGEST },
-    { "ntlm", no_argument, NULL, OPTION_NTLM },
-    { "negotiate", no_argument, NULL, OPTION_NEGOTIATE },
-    { "netrc", no_argument, NULL, 'n' },
-    { "netrc-file", required_argument, NULL, OPTION_NETRC_FILE },
-    { "cert", required_argument, NULL, OPTION_CERT },
-    { "key", required_argument, NULL, OPTION_KEY },
-    { "cacert", required_argument, NULL, OPTION_CACERT },
-    { "insecure", no_argument, NULL, 'k' },
-    { "resolve", required_argument, NULL, OPTION_RESOLVE },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
-};
 
 static const char usage_text[] =
     "usage: bitspool-upload [OPTIONS] FILE URL\n"
@@ -163,8 +102,10 @@ static void set_defaults(struct upload_options *options)
 }
 
 /* Copies the credentials and overwrites the password in argv. */
-static int take_user(struct upload_options *options, char *argument)
+static int take_user(const struct option_entry *entry, void *target, const char *argument)
 {
+    struct upload_options *options = target;
+    (void)entry;
     free(options->user);
     options->user = strdup(argument);
     if (options->user == NULL)
@@ -175,7 +116,7 @@ static int take_user(struct upload_options *options, char *argument)
     return 0;
 }
 
-static int parse_count(const char *text, unsigned minimum, unsigned maximum, unsigned *count)
+static int take_count(const char *text, unsigned minimum, unsigned maximum, unsigned *count)
 {
     uint64_t value;
     if (range_parse_uint64(text, &value) != 0 || value < minimum || value > maximum)
@@ -184,90 +125,102 @@ static int parse_count(const char *text, unsigned minimum, unsigned maximum, uns
     return 0;
 }
 
-static int parse_seconds_s(const char *text, uint64_t *seconds)
+static int take_parallel(const struct option_entry *entry, void *target, const char *argument)
+{
+    return take_count(argument, 1, MAXIMUM_PARALLEL, option_table_field(entry, target));
+}
+
+static int take_retries(const struct option_entry *entry, void *target, const char *argument)
+{
+    return take_count(argument, 0, 1000000, option_table_field(entry, target));
+}
+
+static int take_milliseconds(const struct option_entry *entry, void *target,
+                             const char *argument)
+{
+    return options_parse_seconds(argument, option_table_field(entry, target));
+}
+
+/* Whole seconds, at least one. */
+static int take_seconds(const struct option_entry *entry, void *target, const char *argument)
 {
     uint64_t milliseconds;
-    if (options_parse_seconds(text, &milliseconds) != 0 || milliseconds < 1000)
+    if (options_parse_seconds(argument, &milliseconds) != 0 || milliseconds < 1000)
         return -1;
-    *seconds = milliseconds / 1000;
+    *(uint64_t *)option_table_field(entry, target) = milliseconds / 1000;
     return 0;
 }
 
-static int parse_fragment_size(const char *text, uint64_t *size)
+static int take_size(const struct option_entry *entry, void *target, const char *argument)
 {
-    if (options_parse_size(text, size) != 0 || *size < MINIMUM_FRAGMENT_SIZE)
+    uint64_t *size = option_table_field(entry, target);
+    if (options_parse_size(argument, size) != 0 || *size < (uint64_t)entry->value)
         return -1;
     return 0;
 }
 
-static int add_resolve(struct upload_options *options, const char *entry)
+static int take_resolve(const struct option_entry *entry, void *target, const char *argument)
 {
-    if (strchr(entry, ':') == NULL)
+    struct upload_options *options = target;
+    (void)entry;
+    if (strchr(argument, ':') == NULL)
         return -1;
     const char **longer = realloc(options->resolve, (options->resolve_count + 1) * sizeof *longer);
     if (longer == NULL)
         return -1;
     options->resolve = longer;
-    options->resolve[options->resolve_count++] = entry;
+    options->resolve[options->resolve_count++] = argument;
     return 0;
 }
 
-/* Options that take a value which must be checked. Returns 0, or -1 when invalid. */
-static int take_valued_option(struct upload_options *options, int option, char *argument)
+static int take_netrc_file(const struct option_entry *entry, void *target, const char *argument)
 {
-    switch (option) {
-    case 'f': return parse_fragment_size(argument, &options->fragment_size);
-    case 'j': return parse_count(argument, 1, MAXIMUM_PARALLEL, &options->parallel);
-    case OPTION_RETRIES: return parse_count(argument, 0, 1000000, &options->retries);
-    case OPTION_RETRY_DELAY: return options_parse_seconds(argument, &options->retry_delay_ms);
-    case OPTION_RETRY_MAX_DELAY:
-        return options_parse_seconds(argument, &options->retry_max_delay_ms);
-    case OPTION_CONNECT_TIMEOUT:
-        return options_parse_seconds(argument, &options->connect_timeout_ms);
-    case OPTION_STALL_TIMEOUT: return parse_seconds_s(argument, &options->stall_timeout_s);
-    case OPTION_LIMIT_RATE: return options_parse_size(argument, &options->limit_rate);
-    case 'u': return take_user(options, argument);
-    case OPTION_RESOLVE: return add_resolve(options, argument);
-    default: return 1;
-    }
-}
-
-/* Options that only store a flag or a path. Returns 0, or 1 for an unknown one. */
-static int take_plain_option(struct upload_options *options, int option, const char *argument)
-{
-    switch (option) {
-    case 's': options->state_path = argument; break;
-    case OPTION_REPLY: options->reply_path = argument; break;
-    case OPTION_FROM_LIST: options->list_path = argument; break;
-    case OPTION_NO_PING: options->ping = false; break;
-    case OPTION_CANCEL_ON_EXIT: options->cancel_on_exit = true; break;
-    case OPTION_JSON: options->json = true; break;
-    case OPTION_PROGRESS: options->progress = PROGRESS_ALWAYS; break;
-    case OPTION_NO_PROGRESS: case 'q': options->progress = PROGRESS_NEVER; break;
-    case 'v': options->verbose = true; break;
-    case OPTION_BASIC: options->auth |= AUTH_BASIC; break;
-    case OPTION_DIGEST: options->auth |= AUTH_DIGEST; break;
-    case OPTION_NTLM: options->auth |= AUTH_NTLM; break;
-    case OPTION_NEGOTIATE: options->auth |= AUTH_NEGOTIATE; break;
-    case 'n': options->netrc = true; break;
-    case OPTION_NETRC_FILE: options->netrc = true; options->netrc_file = argument; break;
-    case OPTION_CERT: options->cert = argument; break;
-    case OPTION_KEY: options->key = argument; break;
-    case OPTION_CACERT: options->cacert = argument; break;
-    case 'k': options->insecure = true; break;
-    default: return 1;
-    }
+    struct upload_options *options = target;
+    (void)entry;
+    options->netrc = true;
+    options->netrc_file = argument;
     return 0;
 }
 
-static const char *option_name(int option)
-{
-    for (const struct option *entry = long_options; entry->name != NULL; entry++) {
-        if (entry->val == option)
-            return entry->name;
-    }
-    return "?";
-}
+_Static_assert(sizeof(enum progress_mode) == sizeof(int), "--progress sets an int-sized enum");
+
+/* The struct that every entry's field is in. */
+#define TARGET struct upload_options
+static const struct option_entry option_entries[] = {
+    OPTION_TEXT("state", 's', TARGET, state_path),
+    OPTION_TAKE("fragment-size", 'f', TARGET, fragment_size, MINIMUM_FRAGMENT_SIZE, take_size),
+    OPTION_TAKE("parallel", 'j', TARGET, parallel, 0, take_parallel),
+    OPTION_TAKE("retries", 0, TARGET, retries, 0, take_retries),
+    OPTION_TAKE("retry-delay", 0, TARGET, retry_delay_ms, 0, take_milliseconds),
+    OPTION_TAKE("retry-max-delay", 0, TARGET, retry_max_delay_ms, 0, take_milliseconds),
+    OPTION_TAKE("connect-timeout", 0, TARGET, connect_timeout_ms, 0, take_milliseconds),
+    OPTION_TAKE("stall-timeout", 0, TARGET, stall_timeout_s, 0, take_seconds),
+    OPTION_TAKE("limit-rate", 0, TARGET, limit_rate, 0, take_size),
+    OPTION_FLAG("no-ping", 0, TARGET, ping, false),
+    OPTION_FLAG("cancel-on-exit", 0, TARGET, cancel_on_exit, true),
+    OPTION_TEXT("reply", 0, TARGET, reply_path),
+    OPTION_TEXT("from-list", 0, TARGET, list_path),
+    OPTION_FLAG("json", 0, TARGET, json, true),
+    OPTION_SET("progress", 0, TARGET, progress, PROGRESS_ALWAYS),
+    OPTION_SET("no-progress", 0, TARGET, progress, PROGRESS_NEVER),
+    OPTION_SET("quiet", 'q', TARGET, progress, PROGRESS_NEVER),
+    OPTION_FLAG("verbose", 'v', TARGET, verbose, true),
+    OPTION_TAKE("user", 'u', TARGET, user, 0, take_user),
+    OPTION_BITS("basic", 0, TARGET, auth, AUTH_BASIC),
+    OPTION_BITS("digest", 0, TARGET, auth, AUTH_DIGEST),
+    OPTION_BITS("ntlm", 0, TARGET, auth, AUTH_NTLM),
+    OPTION_BITS("negotiate", 0, TARGET, auth, AUTH_NEGOTIATE),
+    OPTION_FLAG("netrc", 'n', TARGET, netrc, true),
+    OPTION_TAKE("netrc-file", 0, TARGET, netrc_file, 0, take_netrc_file),
+    OPTION_TEXT("cert", 0, TARGET, cert),
+    OPTION_TEXT("key", 0, TARGET, key),
+    OPTION_TEXT("cacert", 0, TARGET, cacert),
+    OPTION_FLAG("insecure", 'k', TARGET, insecure, true),
+    OPTION_TAKE("resolve", 0, TARGET, resolve, 0, take_resolve),
+    OPTION_STOP("help", 'h'),
+    OPTION_STOP("version", 'V'),
+};
+#undef TARGET
 
 /* The operands: FILE... URL, or URL alone with --from-list. */
 static int take_operands(struct upload_options *options, int count, char **operands,
@@ -295,30 +248,32 @@ static int take_operands(struct upload_options *options, int count, char **opera
 int options_parse(int argc, char **argv, struct upload_options *options, FILE *output,
                   FILE *errors)
 {
+    struct option_table_result result;
+
     set_defaults(options);
-    optind = 1;
-    opterr = 0; /* our own messages, on the stream the caller gave */
-    int option;
-    while ((option = getopt_long(argc, argv, "s:f:j:qvu:nkhV", long_options, NULL)) != -1) {
-        if (option == 'h' || option == 'V') {
-            fputs(option == 'h' ? usage_text : "bitspool-upload " PACKAGE_VERSION "\n", output);
-            return 1;
-        }
-        int result = take_valued_option(options, option, optarg);
-        if (result == 1)
-            result = take_plain_option(options, option, optarg);
-        if (result != 0) {
-            if (option != '?')
-                fprintf(errors, "bitspool-upload: invalid value for --%s: %s\n",
-                        option_name(option), optarg != NULL ? optarg : "");
-            else
-                fprintf(errors, "bitspool-upload: unknown option or missing value: %s\n",
-                        argv[optind - 1]);
-            fputs("Try 'bitspool-upload --help'.\n", errors);
-            return -1;
-        }
+    /* Our own messages, on the stream the caller gave. */
+    switch (option_table_parse(option_entries, sizeof option_entries / sizeof option_entries[0],
+                               false, argc, argv, options, &result)) {
+    case OPTION_TABLE_DONE:
+        return take_operands(options, argc - result.next, argv + result.next, errors);
+    case OPTION_TABLE_STOPPED:
+        fputs(result.entry->letter == 'h' ? usage_text : "bitspool-upload " PACKAGE_VERSION "\n",
+              output);
+        return 1;
+    case OPTION_TABLE_INVALID:
+        fprintf(errors, "bitspool-upload: invalid value for --%s: %s\n", result.entry->name,
+                result.argument != NULL ? result.argument : "");
+        break;
+    case OPTION_TABLE_UNKNOWN:
+        fprintf(errors, "bitspool-upload: unknown option or missing value: %s\n",
+                argv[result.next - 1]);
+        break;
+    case OPTION_TABLE_NO_MEMORY:
+        fprintf(errors, "bitspool-upload: out of memory\n");
+        return -1;
     }
-    return take_operands(options, argc - optind, argv + optind, errors);
+    fputs("Try 'bitspool-upload --help'.\n", errors);
+    return -1;
 }
 
 void options_free(struct upload_options *options)

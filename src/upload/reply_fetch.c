@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.h"
+
 struct download {
     int fd;
     uint64_t position;
@@ -157,15 +159,6 @@ static enum answer_verdict fetch_rest(struct exchange *exchange, const char *url
     return VERDICT_OK;
 }
 
-static char *part_name(const char *path)
-{
-    size_t length = strlen(path) + sizeof ".part";
-    char *name = malloc(length);
-    if (name != NULL)
-        snprintf(name, length, "%s.part", path);
-    return name;
-}
-
 static enum answer_verdict download_into(struct exchange *exchange, const char *url,
                                          int fd, char *message, size_t size)
 {
@@ -202,7 +195,7 @@ enum answer_verdict reply_fetch(struct exchange *exchange, const char *url, cons
                                 char *message, size_t message_size)
 {
     enum answer_verdict verdict = VERDICT_FINAL;
-    char *part = part_name(path);
+    char *part = text_with_suffix(path, ".part");
     if (part == NULL) {
         snprintf(message, message_size, "reply: out of memory");
         return VERDICT_FINAL;

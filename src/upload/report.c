@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_string.h"
+
 #define REDRAW_INTERVAL_MS 200
 #define BAR_WIDTH 24
 
@@ -178,20 +180,6 @@ void report_progress(const char *path, uint64_t bytes)
     pthread_mutex_unlock(&reporter.lock);
 }
 
-void report_json_string(FILE *file, const char *text)
-{
-    fputc('"', file);
-    for (const unsigned char *cursor = (const unsigned char *)text; *cursor != '\0'; cursor++) {
-        if (*cursor == '"' || *cursor == '\\')
-            fprintf(file, "\\%c", *cursor);
-        else if (*cursor < 0x20 || *cursor == 0x7f)
-            fprintf(file, "\\u%04x", *cursor);
-        else
-            fputc(*cursor, file);
-    }
-    fputc('"', file);
-}
-
 static const char *outcome_name(enum transfer_outcome outcome)
 {
     switch (outcome) {
@@ -205,14 +193,14 @@ static const char *outcome_name(enum transfer_outcome outcome)
 static void print_json(const char *path, const char *url, const struct transfer_result *result)
 {
     fputs("{\"file\":", stdout);
-    report_json_string(stdout, path);
+    json_string_write(stdout, path);
     fputs(",\"url\":", stdout);
-    report_json_string(stdout, url);
+    json_string_write(stdout, url);
     printf(",\"bytes\":%llu,\"sent\":%llu,\"seconds\":%.3f,\"session\":",
            (unsigned long long)result->size, (unsigned long long)result->sent, result->seconds);
-    report_json_string(stdout, result->session_id);
+    json_string_write(stdout, result->session_id);
     printf(",\"result\":\"%s\",\"error\":", outcome_name(result->outcome));
-    report_json_string(stdout, result->message);
+    json_string_write(stdout, result->message);
     fputs("}\n", stdout);
     fflush(stdout);
 }

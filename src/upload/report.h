@@ -37,9 +37,6 @@ void report_finished(const char *path, const char *url, const struct transfer_re
 /* A message on standard error that does not collide with the bar. */
 void report_message(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
-/* Writes text as a JSON string (quotes included) to file. */
-void report_json_string(FILE *file, const char *text);
-
 /* "12.3 MiB": a byte count for people. */
 void report_format_bytes(uint64_t bytes, char *text, size_t size);
 

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #include "range.h"
 
 #define STATE_MAGIC "bitspool-upload-state 1"
@@ -25,16 +27,6 @@ void state_free(struct upload_state *state)
     free(state->url);
     free(state->target);
     state_init(state);
-}
-
-static int take_text(char **slot, const char *value)
-{
-    char *copy = strdup(value);
-    if (copy == NULL)
-        return -1;
-    free(*slot);
-    *slot = copy;
-    return 0;
 }
 
 static int take_session_id(struct upload_state *state, const char *value)
@@ -67,9 +59,9 @@ static int take_line(struct upload_state *state, char *line)
     *equals = '\0';
     char *value = equals + 1;
     if (strcmp(line, "url") == 0)
-        return take_text(&state->url, value);
+        return text_replace(&state->url, value);
     if (strcmp(line, "target") == 0)
-        return take_text(&state->target, value);
+        return text_replace(&state->target, value);
     if (strcmp(line, "session") == 0)
         return take_session_id(state, value);
     if (strcmp(line, "size") == 0)
@@ -161,15 +153,6 @@ static int sync_parent(const char *path)
     return result;
 }
 
-static char *temporary_name(const char *path)
-{
-    size_t length = strlen(path) + sizeof ".tmp";
-    char *name = malloc(length);
-    if (name != NULL)
-        snprintf(name, length, "%s.tmp", path);
-    return name;
-}
-
 int state_save(const char *path, const struct upload_state *state)
 {
     if (state->url == NULL || !is_one_line(state->url) || !is_one_line(state->target) ||
@@ -177,7 +160,7 @@ int state_save(const char *path, const struct upload_state *state)
         errno = EINVAL;
         return -1;
     }
-    char *temporary = temporary_name(path);
+    char *temporary = text_with_suffix(path, ".tmp");
     if (temporary == NULL)
         return -1;
     int result = -1;

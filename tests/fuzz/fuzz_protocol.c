@@ -33,6 +33,8 @@
 #include "response.h"
 #include "store.h"
 
+#include "../unit/memory_body.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SLOT_COUNT 4
@@ -196,24 +198,6 @@ static void harness_close(struct harness *harness)
         abort(); /* a harness that litters /tmp would stop the fuzzer soon after */
 }
 
-struct memory_body {
-    const uint8_t *data;
-    size_t length;
-    size_t offset;
-};
-
-static ssize_t memory_body_read(void *context, void *buffer, size_t size)
-{
-    struct memory_body *body = context;
-    size_t available = body->length - body->offset;
-
-    if (size > available)
-        size = available;
-    memcpy(buffer, body->data + body->offset, size);
-    body->offset += size;
-    return (ssize_t)size;
-}
-
 /* Appends "NAME=value" to the parameter array when value is not NULL. */
 static int add_parameter(char **entries, size_t *count, const char *name, const char *value)
 {
@@ -277,7 +261,7 @@ static int harness_send(struct harness *harness, const struct packet *packet,
     size_t count = 0;
     struct bits_request request;
     struct body_reader reader;
-    struct memory_body source = {packet->body, packet->body_length, 0};
+    struct memory_body source = {packet->body, packet->body_length, 0, 0};
     int result = -1;
 
     if (build_parameters(packet, entries, &count) != 0)

@@ -997,6 +997,75 @@ static void test_match_nothing_returns_null(void **state)
     configuration_free(configuration);
 }
 
+/* ---- configuration_each_setting ---- */
+
+/* The settings walked, one "section name=value" line each ("(unset)" for NULL). */
+struct walked {
+    char text[8192];
+    size_t length;
+    int calls;
+    int stop_after; /* return 7 on this call; 0 never */
+};
+
+static int walk_setting(void *context, const char *section, const char *name, const char *value)
+{
+    struct walked *walked = context;
+    int written = snprintf(walked->text + walked->length, sizeof walked->text - walked->length,
+                           "%s %s=%s\n", section, name, value != NULL ? value : "(unset)");
+
+    assert_true(written > 0 && (size_t)written < sizeof walked->text - walked->length);
+    walked->length += (size_t)written;
+    return ++walked->calls == walked->stop_after ? 7 : 0;
+}
+
+static void expect_walked(const struct walked *walked, const char *line)
+{
+    if (strstr(walked->text, line) == NULL)
+        fail_msg("\"%s\" not among the settings walked:\n%s", line, walked->text);
+}
+
+static void test_each_setting_writes_values_as_the_file_would(void **state)
+{
+    (void)state;
+    struct configuration *configuration = load_text(
+        "max_fragment_size = 2048K\nlock_timeout = 90m\nlog = syslog\n"
+        "spool = /srv/spool\n[/up]\nroot = /srv\nallow_overwrite = yes\n"
+        "quota_per_user = 3G\nsession_timeout = 172800\nfile_mode = 600\n");
+    struct walked walked = {.length = 0};
+
+    assert_int_equal(configuration_each_setting(configuration, walk_setting, &walked), 0);
+    expect_walked(&walked, "global max_fragment_size=2M\n");
+    expect_walked(&walked, "global lock_timeout=90m\n");
+    expect_walked(&walked, "global log=syslog\n");
+    expect_walked(&walked, "global log_level=info\n");
+    expect_walked(&walked, "global gc_interval=1h\n");
+    expect_walked(&walked, "global metrics_url=(unset)\n");
+    expect_walked(&walked, "/up root=/srv\n");
+    expect_walked(&walked, "/up spool=/srv/spool\n");
+    expect_walked(&walked, "/up max_upload_size=unlimited\n");
+    expect_walked(&walked, "/up allow_overwrite=yes\n");
+    expect_walked(&walked, "/up create_directories=yes\n");
+    expect_walked(&walked, "/up max_path_depth=32\n");
+    expect_walked(&walked, "/up quota_per_user=3G\n");
+    expect_walked(&walked, "/up session_timeout=2d\n");
+    expect_walked(&walked, "/up notification=none\n");
+    expect_walked(&walked, "/up file_mode=0600\n");
+    /* The global spool is only the prefixes' default: it has no value of its own. */
+    assert_null(strstr(walked.text, "global spool="));
+    configuration_free(configuration);
+}
+
+static void test_each_setting_stops_when_the_visitor_asks(void **state)
+{
+    (void)state;
+    struct configuration *configuration = load_text("[/up]\nroot = /srv\n");
+    struct walked walked = {.stop_after = 3};
+
+    assert_int_equal(configuration_each_setting(configuration, walk_setting, &walked), 7);
+    assert_int_equal(walked.calls, 3);
+    configuration_free(configuration);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1054,6 +1123,8 @@ int main(void)
         cmocka_unit_test(test_match_is_on_a_segment_boundary),
         cmocka_unit_test(test_match_root_prefix_catches_everything_else),
         cmocka_unit_test(test_match_nothing_returns_null),
+        cmocka_unit_test(test_each_setting_writes_values_as_the_file_would),
+        cmocka_unit_test(test_each_setting_stops_when_the_visitor_asks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -422,6 +422,7 @@ static void test_large_reply_streams_in_pieces_no_larger_than_the_buffer(void **
 
 struct last_event {
     char packet[16];
+    char owner[16]; /* "" when the event names none */
     int status;
     bool has_range;
     uint64_t range_first;
@@ -435,6 +436,7 @@ static int remember_event(void *context, const struct store_event *event)
     struct last_event *last = context;
 
     snprintf(last->packet, sizeof last->packet, "%s", event->packet);
+    snprintf(last->owner, sizeof last->owner, "%s", event->owner != NULL ? event->owner : "");
     last->status = event->status;
     last->has_range = event->has_range;
     last->range_first = event->range_first;
@@ -466,6 +468,7 @@ static void test_each_download_is_recorded_as_an_event(void **state)
     assert_int_equal(last.range_first, 2);
     assert_int_equal(last.range_last, 5);
     assert_int_equal(last.bytes, 4);
+    assert_string_equal(last.owner, "alice");
     assert_int_equal(request(fixture, "HEAD", ALICE_URL, "alice", NULL), 200);
     last = last_event_of(fixture, ALICE_SESSION);
     assert_string_equal(last.packet, "HEAD");
@@ -475,6 +478,29 @@ static void test_each_download_is_recorded_as_an_event(void **state)
     assert_int_equal(last.count, 3);
     assert_int_equal(last.status, 403);
     assert_int_equal(last.bytes, 0);
+}
+
+static int count_download_rows(void *context, const struct store_metric_row *row)
+{
+    if (strcmp(row->label, "GET") == 0 || strcmp(row->label, "HEAD") == 0)
+        (*(size_t *)context)++;
+    return 0;
+}
+
+/* A download answers no BITS packet: its event is kept, but the packet counters of
+ * the metrics are the BITS packets' alone. */
+static void test_downloads_count_in_no_packet_metrics(void **state)
+{
+    struct fixture *fixture = *state;
+    size_t rows = 0;
+
+    assert_int_equal(request(fixture, "GET", ALICE_URL, "alice", NULL), 200);
+    assert_int_equal(request(fixture, "HEAD", ALICE_URL, "alice", NULL), 200);
+    assert_int_equal(last_event_of(fixture, ALICE_SESSION).count, 2);
+    assert_int_equal(store_metric_list(fixture->store, STORE_METRIC_PACKETS, count_download_rows,
+                                       &rows),
+                     STORE_OK);
+    assert_int_equal(rows, 0);
 }
 
 static void test_reply_of_another_prefix_is_not_served_under_this_url(void **state)
@@ -543,6 +569,7 @@ int main(void)
         TEST(test_uploads_are_still_bits),
         TEST(test_large_reply_streams_in_pieces_no_larger_than_the_buffer),
         TEST(test_each_download_is_recorded_as_an_event),
+        TEST(test_downloads_count_in_no_packet_metrics),
         TEST(test_reply_of_another_prefix_is_not_served_under_this_url),
         TEST(test_reply_url_paths_are_matched_on_segments),
 #undef TEST

@@ -1040,6 +1040,43 @@ static void test_cancel_removes_partial_data(void **state)
     free(id);
 }
 
+/* A session put in state answers packet with status and message and stays as it was. */
+static void expect_final_answer(struct fixture *fixture, enum session_state state,
+                                const char *packet, int status, const char *message)
+{
+    char *id = fixture_create_session(fixture, URL);
+
+    assert_int_equal(store_session_set_state(fixture->store, id, state, fixture->now),
+                     STORE_OK);
+    assert_int_equal(fixture_send(fixture, URL, packet, id, NULL, NULL, 0, NULL), status);
+    if (status != 200)
+        assert_error_reply(fixture, status, HRESULT_BG_E_SESSION_NOT_FOUND);
+    assert_non_null(fixture->response.message);
+    assert_string_equal(fixture->response.message, message);
+    assert_int_equal(session_state(fixture, id, NULL), state);
+    free(id);
+}
+
+/* The states neither packet can change any more, each with its own answer. */
+static void test_close_and_cancel_of_a_finished_session_change_nothing(void **state)
+{
+    struct fixture *fixture = *state;
+
+    expect_final_answer(fixture, SESSION_COMMITTED, "Close-Session", 200, "already committed");
+    expect_final_answer(fixture, SESSION_STRANDED, "Close-Session", 200,
+                        "complete upload kept for the administrator: not committable");
+    expect_final_answer(fixture, SESSION_CANCELLED, "Close-Session", 500,
+                        "session cancelled or expired");
+    expect_final_answer(fixture, SESSION_EXPIRED, "Close-Session", 500,
+                        "session cancelled or expired");
+    expect_final_answer(fixture, SESSION_CANCELLED, "Cancel-Session", 200, "already cancelled");
+    expect_final_answer(fixture, SESSION_COMMITTED, "Cancel-Session", 200,
+                        "already committed; nothing to cancel");
+    expect_final_answer(fixture, SESSION_STRANDED, "Cancel-Session", 200,
+                        "upload complete and kept; nothing to cancel");
+    expect_final_answer(fixture, SESSION_EXPIRED, "Cancel-Session", 500, "session expired");
+}
+
 /* ---- Crash safety ---- */
 
 static void test_spool_longer_than_record_is_truncated(void **state)
@@ -1218,6 +1255,7 @@ int main(void)
         TEST(test_close_when_a_directory_was_replaced_by_a_symlink_strands),
         TEST(test_commit_interrupted_between_link_and_unlink_is_recognised),
         TEST(test_cancel_removes_partial_data),
+        TEST(test_close_and_cancel_of_a_finished_session_change_nothing),
         TEST(test_spool_longer_than_record_is_truncated),
         TEST(test_spool_shorter_than_record_tells_the_real_offset),
         TEST(test_interrupted_commit_is_finished_by_recovery),

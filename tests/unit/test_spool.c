@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "body.h"
+#include "memory_body.h"
 #include "fault.h"
 #include "spool.h"
 
@@ -36,28 +37,6 @@ struct fixture {
     char *root;    /* base/root, the upload root */
     char *outside; /* base/outside, which no commit may reach */
 };
-
-/* A body held in memory that records how it is read. It may hold fewer bytes than
- * the reader declares, to play a client that stops early. */
-struct memory_body {
-    const unsigned char *data;
-    size_t length;
-    size_t offset;
-    size_t largest_request;
-};
-
-static ssize_t memory_body_read(void *context, void *buffer, size_t size)
-{
-    struct memory_body *body = context;
-    size_t available = body->length - body->offset;
-    size_t count = size < available ? size : available;
-
-    if (size > body->largest_request)
-        body->largest_request = size;
-    memcpy(buffer, body->data + body->offset, count);
-    body->offset += count;
-    return (ssize_t)count;
-}
 
 static char *join(const char *first, const char *second)
 {

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "memory_body.h"
 #include "test_support.h"
 
 struct fixture *fixture_create(const char *extra_configuration)
@@ -79,24 +80,6 @@ void parameters_free(struct request_parameters *parameters)
     parameters->count = 0;
 }
 
-struct memory_body {
-    const char *data;
-    size_t length;
-    size_t offset;
-};
-
-static ssize_t memory_body_read(void *context, void *buffer, size_t size)
-{
-    struct memory_body *body = context;
-    size_t available = body->length - body->offset;
-
-    if (size > available)
-        size = available;
-    memcpy(buffer, body->data + body->offset, size);
-    body->offset += size;
-    return (ssize_t)size;
-}
-
 int fixture_send(struct fixture *fixture, const char *url, const char *packet,
                  const char *session_id, const char *range, const void *body,
                  size_t body_length, struct request_parameters *extra)
@@ -104,7 +87,7 @@ int fixture_send(struct fixture *fixture, const char *url, const char *packet,
     struct request_parameters parameters = {0};
     struct bits_request request;
     struct body_reader reader;
-    struct memory_body source = {body, body_length, 0};
+    struct memory_body source = {body, body_length, 0, 0};
     char length_text[32];
     int has_method = 0, has_length = 0;
 

@@ -75,6 +75,23 @@ static void test_error_codes_with_and_without_prefix(void **state)
     answer_free(&answer);
 }
 
+/* Only up to eight hex digits after an optional 0x: no sign, no second prefix. */
+static void test_error_code_that_is_no_hresult_is_malformed(void **state)
+{
+    static const char *const codes[] = {"-5", "+5", "0x0x5", "123456789", "0xg0", "0x"};
+    (void)state;
+    for (size_t index = 0; index < sizeof codes / sizeof codes[0]; index++) {
+        struct bits_answer answer;
+        char line[64];
+        snprintf(line, sizeof line, "BITS-Error: %s\r\n", codes[index]);
+        const char *const lines[] = { "BITS-Packet-Type: Ack\r\n", line, NULL };
+        receive(&answer, 500, lines);
+        if (!answer.malformed)
+            fail_msg("BITS-Error: %s was taken as an HRESULT", codes[index]);
+        answer_free(&answer);
+    }
+}
+
 static void test_unreadable_bits_header_is_malformed(void **state)
 {
     (void)state;
@@ -230,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_fragment_ack_is_read),
         cmocka_unit_test(test_status_line_forgets_interim_headers),
         cmocka_unit_test(test_error_codes_with_and_without_prefix),
+        cmocka_unit_test(test_error_code_that_is_no_hresult_is_malformed),
         cmocka_unit_test(test_unreadable_bits_header_is_malformed),
         cmocka_unit_test(test_416_with_range_resumes),
         cmocka_unit_test(test_fragment_without_range_or_past_total_is_final),

@@ -4,8 +4,12 @@
 
 #include "store_record.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 const char *const session_state_names[SESSION_STATE_COUNT] = {
     [SESSION_OPEN] = "open",
@@ -105,4 +109,350 @@ void store_session_clear(struct session *session)
 void store_hook_clear(struct store_hook *hook)
 {
     text_columns_free(hook, sizeof *hook, hook_text_columns, HOOK_TEXT_COUNT);
+}
+
+/* ---- reading rows ---- */
+
+static bool column_is_null(const struct record_row *row, int column)
+{
+    return row->reader->is_null(row->row, column);
+}
+
+static int64_t column_integer(const struct record_row *row, int column)
+{
+    return row->reader->integer(row->row, column);
+}
+
+static const char *column_text(const struct record_row *row, int column)
+{
+    size_t length;
+
+    return row->reader->text(row->row, column, &length);
+}
+
+int record_read_size(const struct record_row *row, int column, uint64_t *size)
+{
+    int64_t value = column_integer(row, column);
+
+    if (value < 0) {
+        log_error("database: negative size %" PRId64 " in column %d", value, column);
+        return STORE_ERROR;
+    }
+    *size = (uint64_t)value;
+    return STORE_OK;
+}
+
+int record_copy_text(const struct record_row *row, int column, char **copy)
+{
+    size_t length = 0;
+    const char *text;
+
+    *copy = NULL;
+    if (column_is_null(row, column))
+        return STORE_OK;
+    text = row->reader->text(row->row, column, &length);
+    if (text != NULL && length < SIZE_MAX)
+        *copy = malloc(length + 1);
+    if (*copy == NULL) {
+        log_error("database: out of memory copying column %d", column);
+        return STORE_ERROR;
+    }
+    memcpy(*copy, text, length);
+    (*copy)[length] = '\0';
+    return STORE_OK;
+}
+
+static int copy_text_columns(const struct record_row *row, void *record,
+                             const struct text_column *fields, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        if (record_copy_text(row, fields[index].column,
+                             text_column_field(record, &fields[index])) != STORE_OK)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int read_id_column(const struct record_row *row, struct session *session)
+{
+    size_t length = 0;
+    const char *text = row->reader->text(row->row, COLUMN_ID, &length);
+
+    if (text == NULL || length > BITS_SESSION_ID_LENGTH) {
+        log_error("database: a session row has a malformed id");
+        return STORE_ERROR;
+    }
+    memcpy(session->id, text, length);
+    session->id[length] = '\0';
+    return STORE_OK;
+}
+
+static int read_names(const struct record_row *row, struct session *session)
+{
+    const char *state = column_text(row, COLUMN_STATE);
+    const char *kind = column_text(row, COLUMN_JOB_KIND);
+    int state_value = state != NULL ? store_session_state_from_name(state) : -1;
+    int kind_value = kind != NULL ? name_index(job_kind_names, JOB_KIND_COUNT, kind) : -1;
+
+    if (state_value < 0) {
+        log_error("database: session %s has an unknown state", session->id);
+        return STORE_ERROR;
+    }
+    if (kind_value < 0) {
+        log_error("database: session %s has an unknown job kind", session->id);
+        return STORE_ERROR;
+    }
+    session->state = (enum session_state)state_value;
+    session->job_kind = (enum job_kind)kind_value;
+    return STORE_OK;
+}
+
+static int read_session_texts(const struct record_row *row, struct session *session)
+{
+    if (copy_text_columns(row, session, session_text_columns, SESSION_TEXT_COUNT) != STORE_OK)
+        return STORE_ERROR;
+    if (session->owner == NULL) {
+        session->owner = strdup("");
+        if (session->owner == NULL)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+/* A state of another size or a digest of another length is not ours: left unknown, so
+ * that the state is recomputed from the spool file. */
+static void read_hash_columns(const struct record_row *row, struct session *session)
+{
+    size_t digest_size = 0;
+    const char *digest = row->reader->text(row->row, COLUMN_SHA256, &digest_size);
+
+    session->has_hash_state = row->reader->blob(row->row, COLUMN_SHA256_STATE,
+                                                session->hash_state, CONTENT_HASH_STATE_SIZE);
+    if (digest != NULL && digest_size == CONTENT_HASH_HEX_SIZE - 1)
+        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
+}
+
+int record_read_session(const struct record_row *row, struct session *session)
+{
+    memset(session, 0, sizeof *session);
+    if (read_id_column(row, session) != STORE_OK || read_session_texts(row, session) != STORE_OK ||
+        read_names(row, session) != STORE_OK ||
+        record_read_size(row, COLUMN_HELD_SIZE, &session->held_size) != STORE_OK)
+        goto fail;
+    session->total_known = !column_is_null(row, COLUMN_TOTAL_SIZE);
+    if (session->total_known &&
+        record_read_size(row, COLUMN_TOTAL_SIZE, &session->total_size) != STORE_OK)
+        goto fail;
+    session->notify_status = (int)column_integer(row, COLUMN_NOTIFY_STATUS);
+    session->created_at = column_integer(row, COLUMN_CREATED_AT);
+    session->updated_at = column_integer(row, COLUMN_UPDATED_AT);
+    session->progress_at = column_integer(row, COLUMN_PROGRESS_AT);
+    session->finished_at = column_integer(row, COLUMN_FINISHED_AT);
+    session->copy_to_destination = column_integer(row, COLUMN_COPY_TO_DESTINATION) != 0;
+    read_hash_columns(row, session);
+    return STORE_OK;
+fail:
+    store_session_clear(session);
+    return STORE_ERROR;
+}
+
+int record_read_hook(const struct record_row *row, struct store_hook *hook)
+{
+    const char *kind = column_text(row, HOOK_COLUMN_KIND);
+    const char *state = column_text(row, HOOK_COLUMN_STATE);
+    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
+
+    memset(hook, 0, sizeof *hook);
+    if (kind == NULL || state_value < 0 ||
+        copy_text_columns(row, hook, hook_text_columns, HOOK_TEXT_COUNT) != STORE_OK ||
+        record_read_size(row, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
+        record_read_size(row, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
+        log_error("database: a hook_queue row cannot be read");
+        store_hook_clear(hook);
+        return STORE_ERROR;
+    }
+    hook->id = column_integer(row, HOOK_COLUMN_ID);
+    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
+    hook->state = (enum hook_state)state_value;
+    hook->due_at = column_integer(row, HOOK_COLUMN_DUE_AT);
+    hook->created_at = column_integer(row, HOOK_COLUMN_CREATED_AT);
+    hook->finished_at = column_integer(row, HOOK_COLUMN_FINISHED_AT);
+    hook->last_duration_ms = column_integer(row, HOOK_COLUMN_LAST_DURATION_MS);
+    return STORE_OK;
+}
+
+/* A NULL column stays NULL; a non-NULL one the backend cannot give is out of memory. */
+static int read_event_text(const struct record_row *row, int column, const char **text)
+{
+    *text = column_text(row, column);
+    if (*text == NULL && !column_is_null(row, column)) {
+        log_error("database: out of memory reading event column %d", column);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int read_event_texts(const struct record_row *row, struct store_event *event)
+{
+    if (read_event_text(row, EVENT_COLUMN_SESSION_ID, &event->session_id) != STORE_OK ||
+        read_event_text(row, EVENT_COLUMN_PACKET, &event->packet) != STORE_OK ||
+        read_event_text(row, EVENT_COLUMN_CLIENT_ADDRESS, &event->client_address) != STORE_OK ||
+        read_event_text(row, EVENT_COLUMN_OWNER, &event->owner) != STORE_OK ||
+        read_event_text(row, EVENT_COLUMN_MESSAGE, &event->message) != STORE_OK)
+        return STORE_ERROR;
+    if (!column_is_null(row, EVENT_COLUMN_HRESULT) &&
+        record_parse_hresult(column_text(row, EVENT_COLUMN_HRESULT), &event->hresult) !=
+            STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+int record_read_event(const struct record_row *row, struct store_event *event)
+{
+    memset(event, 0, sizeof *event);
+    event->at = column_integer(row, EVENT_COLUMN_AT);
+    event->status = (int)column_integer(row, EVENT_COLUMN_STATUS);
+    if (read_event_texts(row, event) != STORE_OK ||
+        record_read_size(row, EVENT_COLUMN_BYTES, &event->bytes) != STORE_OK)
+        return STORE_ERROR;
+    event->has_range = !column_is_null(row, EVENT_COLUMN_RANGE_FIRST) &&
+                       !column_is_null(row, EVENT_COLUMN_RANGE_LAST);
+    if (event->has_range &&
+        (record_read_size(row, EVENT_COLUMN_RANGE_FIRST, &event->range_first) != STORE_OK ||
+         record_read_size(row, EVENT_COLUMN_RANGE_LAST, &event->range_last) != STORE_OK))
+        return STORE_ERROR;
+    event->has_held_after = !column_is_null(row, EVENT_COLUMN_HELD_AFTER);
+    if (event->has_held_after &&
+        record_read_size(row, EVENT_COLUMN_HELD_AFTER, &event->held_after) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+int record_read_metric(const struct record_row *row, struct store_metric_row *metric)
+{
+    metric->url_prefix = column_text(row, 0);
+    metric->label = column_text(row, 1);
+    metric->number = column_integer(row, 2);
+    metric->hresult = column_text(row, 3);
+    metric->oldest_at = column_integer(row, 6);
+    if (metric->url_prefix == NULL || metric->label == NULL || metric->hresult == NULL) {
+        log_error("database: a metrics row without its labels");
+        return STORE_ERROR;
+    }
+    if (record_read_size(row, 4, &metric->count) != STORE_OK ||
+        record_read_size(row, 5, &metric->amount) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+int record_read_error_count(const struct record_row *row, uint32_t *hresult, uint64_t *count)
+{
+    if (record_parse_hresult(column_text(row, 0), hresult) != STORE_OK) {
+        log_error("database: an event has a malformed hresult");
+        return STORE_ERROR;
+    }
+    return record_read_size(row, 1, count);
+}
+
+/* sum() stops with an error rather than wrap past INT64_MAX, so the sizes fit. */
+int record_read_state_count(const struct record_row *row, struct store_statistics *statistics)
+{
+    const char *name = column_text(row, 0);
+    int state = name != NULL ? store_session_state_from_name(name) : -1;
+
+    if (state < 0) {
+        log_error("database: sessions in an unknown state");
+        return STORE_ERROR;
+    }
+    if (record_read_size(row, 1, &statistics->sessions[state]) != STORE_OK ||
+        record_read_size(row, 2, &statistics->held_bytes[state]) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+void record_format_hresult(uint32_t hresult, char text[HRESULT_TEXT_SIZE])
+{
+    (void)snprintf(text, HRESULT_TEXT_SIZE, "0x%08" PRIX32, hresult); /* always fits */
+}
+
+static int hex_digit_value(char digit)
+{
+    if (digit >= '0' && digit <= '9')
+        return digit - '0';
+    if (digit >= 'A' && digit <= 'F')
+        return digit - 'A' + 10;
+    if (digit >= 'a' && digit <= 'f')
+        return digit - 'a' + 10;
+    return -1;
+}
+
+/* The text record_format_hresult writes back to a number. */
+int record_parse_hresult(const char *text, uint32_t *hresult)
+{
+    uint32_t value = 0;
+
+    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+        return STORE_ERROR;
+    for (size_t index = 2; index < 10; index++) {
+        int digit = hex_digit_value(text[index]);
+        if (digit < 0)
+            return STORE_ERROR;
+        value = value << 4 | (uint32_t)digit;
+    }
+    if (text[10] != '\0')
+        return STORE_ERROR;
+    *hresult = value;
+    return STORE_OK;
+}
+
+const char *record_state_name(enum session_state state)
+{
+    if ((unsigned)state >= SESSION_STATE_COUNT)
+        return NULL;
+    return session_state_names[state];
+}
+
+bool record_state_is_final(enum session_state state)
+{
+    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
+           state == SESSION_EXPIRED;
+}
+
+/* ---- lists of sessions ---- */
+
+void session_list_free(struct session_list *list)
+{
+    for (size_t index = 0; index < list->count; index++)
+        store_session_clear(&list->sessions[index]);
+    free(list->sessions);
+    memset(list, 0, sizeof *list);
+}
+
+struct session *session_list_grow(struct session_list *list)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity == 0 ? 16 : list->capacity;
+        if (list->capacity != 0) {
+            if (capacity > SIZE_MAX / 2 / sizeof *list->sessions)
+                return NULL;
+            capacity *= 2;
+        }
+        struct session *grown = realloc(list->sessions, capacity * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        list->sessions = grown;
+        list->capacity = capacity;
+    }
+    return &list->sessions[list->count];
+}
+
+void session_list_visit(struct session_list *list, store_session_visitor *visit, void *context)
+{
+    for (size_t index = 0; index < list->count; index++) {
+        if (visit(context, &list->sessions[index]) != 0)
+            break;
+    }
+    session_list_free(list);
 }

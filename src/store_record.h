@@ -5,7 +5,9 @@
 #ifndef BITSPOOL_STORE_RECORD_H
 #define BITSPOOL_STORE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -111,5 +113,63 @@ char **text_column_field(void *record, const struct text_column *field);
 /* Frees the record's text fields and zeroes the whole record. */
 void text_columns_free(void *record, size_t size, const struct text_column *fields,
                        size_t count);
+
+/* ---- reading rows: both backends hand their rows to the same readers ---- */
+
+/* How a backend reads one column of the row at hand (SQLite: a stepped statement;
+ * PostgreSQL: a result and a row number). text answers NULL for NULL (is_null tells it
+ * from running out of memory) and stays valid until the row moves on; integer answers 0
+ * for NULL; blob copies the value and answers true only when it is exactly size bytes. */
+struct column_reader {
+    bool (*is_null)(const void *row, int column);
+    const char *(*text)(const void *row, int column, size_t *length);
+    int64_t (*integer)(const void *row, int column);
+    bool (*blob)(const void *row, int column, unsigned char *copy, size_t size);
+};
+
+struct record_row {
+    const struct column_reader *reader;
+    const void *row;
+};
+
+/* A size column (never negative); logged when it is. */
+int record_read_size(const struct record_row *row, int column, uint64_t *size);
+/* A malloc'd copy of a text column, NULL for NULL. */
+int record_copy_text(const struct record_row *row, int column, char **copy);
+/* One row of SESSION_COLUMNS; on failure *session holds nothing to free. */
+int record_read_session(const struct record_row *row, struct session *session);
+/* One row of HOOK_COLUMNS; on failure *hook holds nothing to free. */
+int record_read_hook(const struct record_row *row, struct store_hook *hook);
+/* One row of EVENT_COLUMNS; the strings point into the row. */
+int record_read_event(const struct record_row *row, struct store_event *event);
+/* One row of a metrics listing (the columns of struct store_metric_row in order). */
+int record_read_metric(const struct record_row *row, struct store_metric_row *metric);
+/* One row of "hresult, count". */
+int record_read_error_count(const struct record_row *row, uint32_t *hresult, uint64_t *count);
+/* One row of "state, count, held bytes" into the statistics. */
+int record_read_state_count(const struct record_row *row, struct store_statistics *statistics);
+
+/* The text of an HRESULT as the events store it: "0x" and eight upper-case digits. */
+#define HRESULT_TEXT_SIZE sizeof "0x12345678"
+void record_format_hresult(uint32_t hresult, char text[HRESULT_TEXT_SIZE]);
+int record_parse_hresult(const char *text, uint32_t *hresult);
+
+/* The stored name of a state, NULL when it is not one; whether it finishes a session. */
+const char *record_state_name(enum session_state state);
+bool record_state_is_final(enum session_state state);
+
+/* A growing array of loaded sessions, so that a listing is read whole before any
+ * visitor (which may use the store) runs. */
+struct session_list {
+    struct session *sessions;
+    size_t count;
+    size_t capacity;
+};
+
+/* The next free slot (count is not raised), NULL when out of memory. */
+struct session *session_list_grow(struct session_list *list);
+void session_list_free(struct session_list *list);
+/* Visits every session in turn until a visitor answers non-zero, then frees the list. */
+void session_list_visit(struct session_list *list, store_session_visitor *visit, void *context);
 
 #endif

@@ -251,6 +251,50 @@ static int sqlite_metric_packet_add(struct store_connection *store, const char *
                                     const char *packet, int status, uint32_t hresult,
                                     uint64_t bytes);
 
+/* ---- the column reader the shared row readers (store_record.c) use ---- */
+
+static bool sqlite_column_is_null(const void *row, int column)
+{
+    return sqlite3_column_type((sqlite3_stmt *)row, column) == SQLITE_NULL;
+}
+
+static const char *sqlite_column_text(const void *row, int column, size_t *length)
+{
+    sqlite3_stmt *statement = (sqlite3_stmt *)row;
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    int bytes = sqlite3_column_bytes(statement, column);
+
+    *length = bytes > 0 ? (size_t)bytes : 0;
+    return text;
+}
+
+static int64_t sqlite_column_integer(const void *row, int column)
+{
+    return sqlite3_column_int64((sqlite3_stmt *)row, column);
+}
+
+static bool sqlite_column_blob(const void *row, int column, unsigned char *copy, size_t size)
+{
+    sqlite3_stmt *statement = (sqlite3_stmt *)row;
+    const void *bytes = sqlite3_column_blob(statement, column);
+    int length = sqlite3_column_bytes(statement, column);
+
+    if (bytes == NULL || length < 0 || (size_t)length != size)
+        return false;
+    memcpy(copy, bytes, size);
+    return true;
+}
+
+static const struct column_reader sqlite_columns = {
+    .is_null = sqlite_column_is_null,
+    .text = sqlite_column_text,
+    .integer = sqlite_column_integer,
+    .blob = sqlite_column_blob,
+};
+
+/* The current row of a stepped statement, for the shared readers. */
+#define ROW_OF(statement) (&(struct record_row){&sqlite_columns, (statement)})
+
 /* Binds parameters 1, 2, ... in turn; the first failure is logged and remembered, so a
  * run of bindings is checked once at its end. */
 struct bindings {
@@ -260,12 +304,6 @@ struct bindings {
     int result; /* STORE_OK or STORE_ERROR */
 };
 
-/* A growing array of loaded sessions, so rows are read before any visitor runs. */
-struct session_list {
-    struct session *sessions;
-    size_t count;
-    size_t capacity;
-};
 
 static bool is_busy(int code)
 {
@@ -483,22 +521,9 @@ static void bind_integer_or_null(struct bindings *bindings, int64_t value)
         bind_integer(bindings, value);
 }
 
-static const char *state_name_or_null(enum session_state state)
-{
-    if ((unsigned)state >= SESSION_STATE_COUNT)
-        return NULL;
-    return session_state_names[state];
-}
-
-static bool state_is_final(enum session_state state)
-{
-    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
-           state == SESSION_EXPIRED;
-}
-
 static void bind_state(struct bindings *bindings, enum session_state state)
 {
-    const char *name = state_name_or_null(state);
+    const char *name = record_state_name(state);
 
     if (name == NULL) {
         log_error("database: invalid session state %d", (int)state);
@@ -1087,170 +1112,6 @@ static void sqlite_rollback(struct store_connection *store)
 
 /* ---- loading rows ---- */
 
-/* Copies a text column out of SQLite's memory; NULL stays NULL. */
-static int copy_text_column(sqlite3_stmt *statement, int column, char **copy)
-{
-    const unsigned char *text;
-    int length;
-
-    *copy = NULL;
-    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
-        return STORE_OK;
-    text = sqlite3_column_text(statement, column);
-    if (text == NULL)
-        goto out_of_memory;
-    length = sqlite3_column_bytes(statement, column);
-    *copy = malloc((size_t)length + 1);
-    if (*copy == NULL)
-        goto out_of_memory;
-    memcpy(*copy, text, (size_t)length);
-    (*copy)[length] = '\0';
-    return STORE_OK;
-out_of_memory:
-    log_error("database: out of memory copying column %d", column);
-    return STORE_ERROR;
-}
-
-static int read_size_column(sqlite3_stmt *statement, int column, uint64_t *size)
-{
-    int64_t value = sqlite3_column_int64(statement, column);
-
-    if (value < 0) {
-        log_error("database: negative size %" PRId64 " in column %d", value, column);
-        return STORE_ERROR;
-    }
-    *size = (uint64_t)value;
-    return STORE_OK;
-}
-
-static int read_id_column(sqlite3_stmt *statement, struct session *session)
-{
-    const unsigned char *text = sqlite3_column_text(statement, COLUMN_ID);
-    int length = sqlite3_column_bytes(statement, COLUMN_ID);
-
-    if (text == NULL || length < 0 || length > BITS_SESSION_ID_LENGTH) {
-        log_error("database: a session row has a malformed id");
-        return STORE_ERROR;
-    }
-    memcpy(session->id, text, (size_t)length);
-    session->id[length] = '\0';
-    return STORE_OK;
-}
-
-static int read_names(sqlite3_stmt *statement, struct session *session)
-{
-    const char *state = (const char *)sqlite3_column_text(statement, COLUMN_STATE);
-    const char *kind = (const char *)sqlite3_column_text(statement, COLUMN_JOB_KIND);
-    int state_value = state != NULL ? store_session_state_from_name(state) : -1;
-
-    if (state_value < 0) {
-        log_error("database: session %s has an unknown state", session->id);
-        return STORE_ERROR;
-    }
-    session->state = (enum session_state)state_value;
-    for (size_t index = 0; kind != NULL && index < JOB_KIND_COUNT; index++) {
-        if (strcmp(kind, job_kind_names[index]) == 0) {
-            session->job_kind = (enum job_kind)index;
-            return STORE_OK;
-        }
-    }
-    log_error("database: session %s has an unknown job kind", session->id);
-    return STORE_ERROR;
-}
-
-
-static int copy_text_columns(sqlite3_stmt *statement, void *record,
-                             const struct text_column *fields, size_t count)
-{
-    for (size_t index = 0; index < count; index++) {
-        if (copy_text_column(statement, fields[index].column,
-                             text_column_field(record, &fields[index])) != STORE_OK)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-static int read_text_columns(sqlite3_stmt *statement, struct session *session)
-{
-    if (copy_text_columns(statement, session, session_text_columns, SESSION_TEXT_COUNT) !=
-        STORE_OK)
-        return STORE_ERROR;
-    if (session->owner == NULL) {
-        session->owner = strdup("");
-        if (session->owner == NULL)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-/* A state of another size or a digest of another length is not ours: left unknown, so
- * that the state is recomputed from the spool file. */
-static void read_hash_columns(sqlite3_stmt *statement, struct session *session)
-{
-    const void *state = sqlite3_column_blob(statement, COLUMN_SHA256_STATE);
-    int state_size = sqlite3_column_bytes(statement, COLUMN_SHA256_STATE);
-    const unsigned char *digest = sqlite3_column_text(statement, COLUMN_SHA256);
-    int digest_size = sqlite3_column_bytes(statement, COLUMN_SHA256);
-
-    if (state != NULL && state_size == (int)CONTENT_HASH_STATE_SIZE) {
-        memcpy(session->hash_state, state, CONTENT_HASH_STATE_SIZE);
-        session->has_hash_state = true;
-    }
-    if (digest != NULL && digest_size == (int)CONTENT_HASH_HEX_SIZE - 1)
-        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
-}
-
-/* Reads the current row; on failure the session holds nothing to free. */
-static int read_session_row(sqlite3_stmt *statement, struct session *session)
-{
-    memset(session, 0, sizeof *session);
-    if (read_id_column(statement, session) != STORE_OK ||
-        read_text_columns(statement, session) != STORE_OK ||
-        read_names(statement, session) != STORE_OK ||
-        read_size_column(statement, COLUMN_HELD_SIZE, &session->held_size) != STORE_OK)
-        goto fail;
-    session->total_known = sqlite3_column_type(statement, COLUMN_TOTAL_SIZE) != SQLITE_NULL;
-    if (session->total_known &&
-        read_size_column(statement, COLUMN_TOTAL_SIZE, &session->total_size) != STORE_OK)
-        goto fail;
-    session->notify_status = sqlite3_column_int(statement, COLUMN_NOTIFY_STATUS);
-    session->created_at = sqlite3_column_int64(statement, COLUMN_CREATED_AT);
-    session->updated_at = sqlite3_column_int64(statement, COLUMN_UPDATED_AT);
-    session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
-    session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
-    session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
-    read_hash_columns(statement, session);
-    return STORE_OK;
-fail:
-    store_session_clear(session);
-    return STORE_ERROR;
-}
-
-static void session_list_free(struct session_list *list)
-{
-    for (size_t index = 0; index < list->count; index++)
-        store_session_clear(&list->sessions[index]);
-    free(list->sessions);
-    memset(list, 0, sizeof *list);
-}
-
-static struct session *session_list_grow(struct session_list *list)
-{
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity == 0 ? 16 : list->capacity;
-        if (list->capacity != 0) {
-            if (capacity > SIZE_MAX / 2 / sizeof *list->sessions)
-                return NULL;
-            capacity *= 2;
-        }
-        struct session *grown = realloc(list->sessions, capacity * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        list->sessions = grown;
-        list->capacity = capacity;
-    }
-    return &list->sessions[list->count];
-}
 
 /* Reads every row of a bound statement and releases it, so that no statement is
  * running when the visitor is called (it may use the store). */
@@ -1264,7 +1125,7 @@ static int collect_sessions(struct bindings *bindings, struct session_list *list
         if (slot == NULL) {
             log_error("database: out of memory listing sessions");
             result = STORE_ERROR;
-        } else if ((result = read_session_row(bindings->statement, slot)) == STORE_OK) {
+        } else if ((result = record_read_session(ROW_OF(bindings->statement), slot)) == STORE_OK) {
             list->count++;
             continue;
         }
@@ -1283,14 +1144,9 @@ static int list_and_visit(struct bindings *bindings, store_session_visitor *visi
     struct session_list list;
     int result = collect_sessions(bindings, &list);
 
-    if (result != STORE_OK)
-        return result;
-    for (size_t index = 0; index < list.count; index++) {
-        if (visit(context, &list.sessions[index]) != 0)
-            break;
-    }
-    session_list_free(&list);
-    return STORE_OK;
+    if (result == STORE_OK)
+        session_list_visit(&list, visit, context);
+    return result;
 }
 
 /* ---- sessions ---- */
@@ -1342,7 +1198,7 @@ static int sqlite_session_load(struct store_connection *store, const char *id,
     bind_text(&bindings, id);
     int result = next_row(&bindings, "loading a session");
     if (result == STORE_OK) {
-        result = read_session_row(bindings.statement, session);
+        result = record_read_session(ROW_OF(bindings.statement), session);
         finish_rows(&bindings);
     }
     return result;
@@ -1395,7 +1251,7 @@ static int sqlite_session_set_state(struct store_connection *store, const char *
     bind_text(&bindings, id);
     bind_state(&bindings, state);
     bind_integer(&bindings, now);
-    bind_integer(&bindings, state_is_final(state) ? 1 : 0);
+    bind_integer(&bindings, record_state_is_final(state) ? 1 : 0);
     return run_update(&bindings, "setting a session's state");
 }
 
@@ -1553,22 +1409,19 @@ static int sqlite_purge(struct store_connection *store, int64_t before, int64_t 
 
 /* ---- events and meta ---- */
 
-/* "0x%08X" into text, which must outlive the statement's run: it is not copied. */
+/* The HRESULT's text goes into text, which must outlive the statement's run: it is not
+ * copied. */
 static void bind_hresult(struct bindings *bindings, uint32_t hresult,
-                         char text[sizeof "0x12345678"])
+                         char text[HRESULT_TEXT_SIZE])
 {
-    int length = snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult);
-
-    if (length < 0 || (size_t)length >= sizeof "0x12345678")
-        refuse_binding(bindings);
-    else
-        bind_text(bindings, text);
+    record_format_hresult(hresult, text);
+    bind_text(bindings, text);
 }
 
 static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
 {
     struct bindings bindings;
-    char hresult[sizeof "0x12345678"];
+    char hresult[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
     bind_integer(&bindings, event->at);
@@ -1606,7 +1459,7 @@ static int sqlite_request_count_add(struct store_connection *store, const char *
                             uint32_t hresult, int64_t at)
 {
     struct bindings bindings;
-    char text[sizeof "0x12345678"];
+    char text[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
     bind_text(&bindings, packet);
@@ -1617,77 +1470,6 @@ static int sqlite_request_count_add(struct store_connection *store, const char *
         bind_hresult(&bindings, hresult, text);
     bind_integer(&bindings, at);
     return run(&bindings, "counting a request");
-}
-
-/* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
-static int parse_hresult(const unsigned char *text, uint32_t *hresult)
-{
-    uint32_t value = 0;
-
-    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
-        return STORE_ERROR;
-    for (size_t index = 2; index < 10; index++) {
-        unsigned char digit = text[index];
-        uint32_t digit_value;
-        if (digit >= '0' && digit <= '9')
-            digit_value = (uint32_t)(digit - '0');
-        else if (digit >= 'A' && digit <= 'F')
-            digit_value = (uint32_t)(digit - 'A' + 10);
-        else if (digit >= 'a' && digit <= 'f')
-            digit_value = (uint32_t)(digit - 'a' + 10);
-        else
-            return STORE_ERROR;
-        value = value << 4 | digit_value;
-    }
-    if (text[10] != '\0')
-        return STORE_ERROR;
-    *hresult = value;
-    return STORE_OK;
-}
-
-/* A NULL column stays NULL; a non-NULL one that SQLite cannot give is out of memory. */
-static int read_event_text(sqlite3_stmt *statement, int column, const char **text)
-{
-    *text = (const char *)sqlite3_column_text(statement, column);
-    if (*text == NULL && sqlite3_column_type(statement, column) != SQLITE_NULL) {
-        log_error("database: out of memory reading event column %d", column);
-        return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-/* Points the event into the current row, which lasts until the next step. */
-static int read_event_row(sqlite3_stmt *statement, struct store_event *event)
-{
-    memset(event, 0, sizeof *event);
-    event->at = sqlite3_column_int64(statement, EVENT_COLUMN_AT);
-    event->status = sqlite3_column_int(statement, EVENT_COLUMN_STATUS);
-    if (read_event_text(statement, EVENT_COLUMN_SESSION_ID, &event->session_id) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_PACKET, &event->packet) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_CLIENT_ADDRESS, &event->client_address) !=
-            STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_OWNER, &event->owner) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_MESSAGE, &event->message) != STORE_OK ||
-        read_size_column(statement, EVENT_COLUMN_BYTES, &event->bytes) != STORE_OK)
-        return STORE_ERROR;
-    if (sqlite3_column_type(statement, EVENT_COLUMN_HRESULT) != SQLITE_NULL &&
-        parse_hresult(sqlite3_column_text(statement, EVENT_COLUMN_HRESULT), &event->hresult) !=
-            STORE_OK) {
-        log_error("database: an event has a malformed hresult");
-        return STORE_ERROR;
-    }
-    event->has_range = sqlite3_column_type(statement, EVENT_COLUMN_RANGE_FIRST) != SQLITE_NULL &&
-                       sqlite3_column_type(statement, EVENT_COLUMN_RANGE_LAST) != SQLITE_NULL;
-    if (event->has_range &&
-        (read_size_column(statement, EVENT_COLUMN_RANGE_FIRST, &event->range_first) !=
-             STORE_OK ||
-         read_size_column(statement, EVENT_COLUMN_RANGE_LAST, &event->range_last) != STORE_OK))
-        return STORE_ERROR;
-    event->has_held_after = sqlite3_column_type(statement, EVENT_COLUMN_HELD_AFTER) != SQLITE_NULL;
-    if (event->has_held_after &&
-        read_size_column(statement, EVENT_COLUMN_HELD_AFTER, &event->held_after) != STORE_OK)
-        return STORE_ERROR;
-    return STORE_OK;
 }
 
 /* Streams the rows rather than collecting them: a long upload has many events, and
@@ -1702,7 +1484,7 @@ static int sqlite_event_list(struct store_connection *store, const char *session
     statement_start(&bindings, store, STATEMENT_EVENT_LIST);
     bind_text(&bindings, session_id);
     while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
-        result = read_event_row(bindings.statement, &event);
+        result = record_read_event(ROW_OF(bindings.statement), &event);
         if (result != STORE_OK || visit(context, &event) != 0) {
             finish_rows(&bindings);
             break;
@@ -1720,7 +1502,7 @@ static int sqlite_meta_get(struct store_connection *store, const char *key, char
     bind_text(&bindings, key);
     int result = next_row(&bindings, "reading meta");
     if (result == STORE_OK) {
-        result = copy_text_column(bindings.statement, 0, value);
+        result = record_copy_text(ROW_OF(bindings.statement), 0, value);
         finish_rows(&bindings);
     }
     return result;
@@ -1745,15 +1527,8 @@ static int count_sessions_by_state(struct store_connection *store,
     int result;
 
     statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
-    /* sum() stops with an error rather than wrap past INT64_MAX. */
     while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
-        sqlite3_stmt *row = bindings.statement;
-        const char *name = (const char *)sqlite3_column_text(row, 0);
-        int state = name != NULL ? store_session_state_from_name(name) : -1;
-        if (state < 0)
-            log_error("database: sessions in an unknown state");
-        if (state < 0 || read_size_column(row, 1, &statistics->sessions[state]) != STORE_OK ||
-            read_size_column(row, 2, &statistics->held_bytes[state]) != STORE_OK) {
+        if (record_read_state_count(ROW_OF(bindings.statement), statistics) != STORE_OK) {
             finish_rows(&bindings);
             return STORE_ERROR;
         }
@@ -1773,8 +1548,8 @@ static int count_commits(struct store_connection *store, int64_t since,
         return STORE_ERROR; /* an aggregate always answers a row */
     if (result != STORE_OK)
         return result;
-    if (read_size_column(bindings.statement, 0, &statistics->committed) != STORE_OK ||
-        read_size_column(bindings.statement, 1, &statistics->committed_bytes) != STORE_OK)
+    if (record_read_size(ROW_OF(bindings.statement), 0, &statistics->committed) != STORE_OK ||
+        record_read_size(ROW_OF(bindings.statement), 1, &statistics->committed_bytes) != STORE_OK)
         result = STORE_ERROR;
     finish_rows(&bindings);
     return result;
@@ -1791,16 +1566,6 @@ static int sqlite_statistics(struct store_connection *store, int64_t since,
     return result;
 }
 
-/* One row of the error counts: its HRESULT and how often it was answered. */
-static int read_error_count(sqlite3_stmt *row, uint32_t *hresult, uint64_t *count)
-{
-    if (parse_hresult(sqlite3_column_text(row, 0), hresult) != STORE_OK) {
-        log_error("database: an event has a malformed hresult");
-        return STORE_ERROR;
-    }
-    return read_size_column(row, 1, count);
-}
-
 static int sqlite_error_counts(struct store_connection *store, int64_t since,
                                store_error_count_visitor *visit, void *context)
 {
@@ -1812,7 +1577,7 @@ static int sqlite_error_counts(struct store_connection *store, int64_t since,
     statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
     bind_integer(&bindings, since);
     while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
-        result = read_error_count(bindings.statement, &hresult, &count);
+        result = record_read_error_count(ROW_OF(bindings.statement), &hresult, &count);
         if (result != STORE_OK || visit(context, hresult, count) != 0) {
             finish_rows(&bindings);
             break;
@@ -1841,7 +1606,7 @@ static int sqlite_metric_packet_add(struct store_connection *store, const char *
                                     uint64_t bytes)
 {
     struct bindings bindings;
-    char text[sizeof "0x12345678"];
+    char text[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
     bind_text(&bindings, url_prefix != NULL ? url_prefix : "");
@@ -1897,23 +1662,6 @@ static const enum statement_id metric_listings[] = {
     [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
 };
 
-static int read_metric_row(sqlite3_stmt *row, struct store_metric_row *metric)
-{
-    metric->url_prefix = (const char *)sqlite3_column_text(row, 0);
-    metric->label = (const char *)sqlite3_column_text(row, 1);
-    metric->number = sqlite3_column_int64(row, 2);
-    metric->hresult = (const char *)sqlite3_column_text(row, 3);
-    metric->oldest_at = sqlite3_column_int64(row, 6);
-    if (metric->url_prefix == NULL || metric->label == NULL || metric->hresult == NULL) {
-        log_error("database: a metrics row without its labels");
-        return STORE_ERROR;
-    }
-    if (read_size_column(row, 4, &metric->count) != STORE_OK ||
-        read_size_column(row, 5, &metric->amount) != STORE_OK)
-        return STORE_ERROR;
-    return STORE_OK;
-}
-
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context)
 {
@@ -1923,7 +1671,7 @@ static int sqlite_metric_list(struct store_connection *store, enum store_metric_
 
     statement_start(&bindings, store, metric_listings[table]);
     while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
-        result = read_metric_row(bindings.statement, &metric);
+        result = record_read_metric(ROW_OF(bindings.statement), &metric);
         if (result != STORE_OK || visit(context, &metric) != 0) {
             finish_rows(&bindings);
             break;
@@ -1968,35 +1716,6 @@ static int sqlite_hook_insert(struct store_connection *store, const struct store
     return run(&bindings, "queueing a hook");
 }
 
-static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
-{
-    return copy_text_columns(statement, hook, hook_text_columns, HOOK_TEXT_COUNT);
-}
-
-static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)
-{
-    const char *kind = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_KIND);
-    const char *state = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_STATE);
-    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
-
-    memset(hook, 0, sizeof *hook);
-    if (kind == NULL || state_value < 0 || read_hook_texts(statement, hook) != STORE_OK ||
-        read_size_column(statement, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
-        read_size_column(statement, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
-        log_error("database: a hook_queue row cannot be read");
-        store_hook_clear(hook);
-        return STORE_ERROR;
-    }
-    hook->id = sqlite3_column_int64(statement, HOOK_COLUMN_ID);
-    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
-    hook->state = (enum hook_state)state_value;
-    hook->due_at = sqlite3_column_int64(statement, HOOK_COLUMN_DUE_AT);
-    hook->created_at = sqlite3_column_int64(statement, HOOK_COLUMN_CREATED_AT);
-    hook->finished_at = sqlite3_column_int64(statement, HOOK_COLUMN_FINISHED_AT);
-    hook->last_duration_ms = sqlite3_column_int64(statement, HOOK_COLUMN_LAST_DURATION_MS);
-    return STORE_OK;
-}
-
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
     struct bindings bindings;
@@ -2005,7 +1724,7 @@ static int next_due_hook(struct store_connection *store, int64_t now, struct sto
     bind_integer(&bindings, now);
     int result = next_row(&bindings, "looking for a due hook");
     if (result == STORE_OK) {
-        result = read_hook_row(bindings.statement, hook);
+        result = record_read_hook(ROW_OF(bindings.statement), hook);
         finish_rows(&bindings);
     }
     return result;
@@ -2091,7 +1810,7 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
         bind_null(&bindings);
     bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
     while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
-        result = read_hook_row(bindings.statement, &hook);
+        result = record_read_hook(ROW_OF(bindings.statement), &hook);
         if (result != STORE_OK)
             break;
         int stop = visit(context, &hook);

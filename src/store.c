@@ -15,9 +15,23 @@ struct store {
     struct store_connection *connection;
 };
 
-static const struct store_operations *backend_for(const char *where)
+static bool starts_with(const char *text, const char *prefix)
 {
-    (void)where;
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/* A libpq URI is passed as it is; "postgresql:" followed by a keyword/value connection
+ * string (or nothing: the PG* environment and service files) loses its prefix. Anything
+ * else is an SQLite path, as it always was. */
+static const struct store_operations *backend_for(const char *where, const char **connection)
+{
+    *connection = where;
+    if (starts_with(where, "postgresql://") || starts_with(where, "postgres://"))
+        return &store_postgresql_operations;
+    if (starts_with(where, "postgresql:")) {
+        *connection = where + strlen("postgresql:");
+        return &store_postgresql_operations;
+    }
     return &store_sqlite_operations;
 }
 
@@ -33,9 +47,10 @@ int store_open(const char *path, enum store_open_mode mode, unsigned busy_timeou
         *error = strdup("out of memory");
         return STORE_ERROR;
     }
-    opened->operations = backend_for(path);
-    result =
-        opened->operations->open(path, mode, busy_timeout_milliseconds, &opened->connection, error);
+    const char *connection = path;
+    opened->operations = backend_for(path, &connection);
+    result = opened->operations->open(connection, mode, busy_timeout_milliseconds,
+                                      &opened->connection, error);
     if (result != STORE_OK) {
         free(opened);
         return result;

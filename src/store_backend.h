@@ -90,5 +90,6 @@ struct store_operations {
 };
 
 extern const struct store_operations store_sqlite_operations;
+extern const struct store_operations store_postgresql_operations;
 
 #endif

@@ -35,6 +35,20 @@ static const struct store_operations *backend_for(const char *where, const char 
     return &store_sqlite_operations;
 }
 
+const char *store_postgresql_conninfo(const char *database)
+{
+    const char *connection;
+
+    if (backend_for(database, &connection) != &store_postgresql_operations)
+        return NULL;
+    return connection;
+}
+
+bool store_is_postgresql(const char *database)
+{
+    return store_postgresql_conninfo(database) != NULL;
+}
+
 int store_open(const char *path, enum store_open_mode mode, unsigned busy_timeout_milliseconds,
                struct store **store, char **error)
 {

@@ -582,6 +582,17 @@ static int verify_identity(void *context, struct pg_link *link)
     return result;
 }
 
+/* Messages name the backend, not the setting: a URI may hold a password. */
+static void prefix_error(char **error)
+{
+    char *message = *error;
+
+    if (message == NULL)
+        return;
+    set_error(error, "PostgreSQL: %s", message);
+    free(message);
+}
+
 static void postgresql_close(struct store_connection *store)
 {
     if (store == NULL)
@@ -622,6 +633,7 @@ static int postgresql_open(const char *where, enum store_open_mode mode,
                      STATEMENT_COUNT, &opened->link, error) != STORE_OK ||
         open_schema(opened, mode, error) != STORE_OK) {
         postgresql_close(opened);
+        prefix_error(error);
         return STORE_ERROR;
     }
     *store = opened;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Runs the store's unit tests against a private PostgreSQL server: starts one with
 # tests/postgresql-server in a temporary directory, runs test_store (every backend case
-# again on PostgreSQL) and test_store_postgresql (what only PostgreSQL does), stops it.
+# again on PostgreSQL), test_store_postgresql (what only PostgreSQL does), and the
+# protocol, gc and fault-injection tests with their fixtures on PostgreSQL; stops it.
 # Skipped (77) when no PostgreSQL server is installed, unless BITSPOOL_REQUIRE_SERVERS=1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +35,7 @@ BITSPOOL_TEST_POSTGRESQL_DIRECTORY=$directory
 export BITSPOOL_TEST_POSTGRESQL BITSPOOL_TEST_POSTGRESQL_DIRECTORY
 
 failed=0
-for test in test_store test_store_postgresql; do
+for test in test_store test_store_postgresql test_protocol test_gc test_faults; do
     echo "==> $test against $uri"
     "$BITSPOOL_BUILDDIR/tests/unit/$test" || failed=1
 done

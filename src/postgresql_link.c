@@ -69,21 +69,23 @@ static int next_slot(struct pg_parameters *parameters)
     return slot;
 }
 
-void pg_parameter_text(struct pg_parameters *parameters, const char *text)
+static void parameter_text(void *statement, const char *text)
 {
+    struct pg_parameters *parameters = statement;
     int slot = next_slot(parameters);
 
     if (slot >= 0)
         parameters->values[slot] = text;
 }
 
-void pg_parameter_null(struct pg_parameters *parameters)
+static void parameter_null(void *statement)
 {
-    (void)next_slot(parameters);
+    (void)next_slot(statement);
 }
 
-void pg_parameter_integer(struct pg_parameters *parameters, int64_t value)
+static void parameter_integer(void *statement, int64_t value)
 {
+    struct pg_parameters *parameters = statement;
     int slot = next_slot(parameters);
 
     if (slot < 0)
@@ -93,18 +95,9 @@ void pg_parameter_integer(struct pg_parameters *parameters, int64_t value)
     parameters->values[slot] = parameters->numbers[slot];
 }
 
-void pg_parameter_size(struct pg_parameters *parameters, uint64_t size)
+static void parameter_blob(void *statement, const unsigned char *bytes, size_t size)
 {
-    if (size > (uint64_t)INT64_MAX) {
-        log_error("database: size %" PRIu64 " does not fit in a bigint", size);
-        pg_parameter_refuse(parameters);
-        return;
-    }
-    pg_parameter_integer(parameters, (int64_t)size);
-}
-
-void pg_parameter_blob(struct pg_parameters *parameters, const unsigned char *bytes, size_t size)
-{
+    struct pg_parameters *parameters = statement;
     int slot = next_slot(parameters);
 
     if (slot < 0 || bytes == NULL)
@@ -119,11 +112,17 @@ void pg_parameter_blob(struct pg_parameters *parameters, const unsigned char *by
     parameters->formats[slot] = 1; /* binary: bytea's bytes as they are */
 }
 
-void pg_parameter_refuse(struct pg_parameters *parameters)
+static void parameter_refusal(void *statement)
 {
+    struct pg_parameters *parameters = statement;
+
     (void)next_slot(parameters);
     parameters->refused = true;
 }
+
+const struct parameter_writer pg_parameter_writer = {parameter_text, parameter_integer,
+                                                     parameter_null, parameter_blob,
+                                                     parameter_refusal};
 
 /* ---- the deadline ---- */
 
@@ -281,8 +280,8 @@ static int configure_connection(struct pg_link *link)
     (void)snprintf(lock_timeout, sizeof lock_timeout, "%ums", link->busy_timeout);
     pg_parameters_start(&parameters);
     /* 0 would mean no limit at all to PostgreSQL; ours means "try once". */
-    pg_parameter_text(&parameters, link->busy_timeout == 0 ? "1ms" : lock_timeout);
-    pg_parameter_text(&parameters, link->read_only ? "on" : "off");
+    parameter_text(&parameters, link->busy_timeout == 0 ? "1ms" : lock_timeout);
+    parameter_text(&parameters, link->read_only ? "on" : "off");
     return pg_link_run(link, SIZE_MAX, settings_sql, &parameters, NULL,
                        "configuring the connection");
 }

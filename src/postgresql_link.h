@@ -11,6 +11,8 @@
 
 #include <libpq-fe.h>
 
+#include "store_record.h"
+
 struct pg_link;
 
 /* The parameters of one statement, as libpq takes them: text, or binary for blobs. */
@@ -25,17 +27,9 @@ struct pg_parameters {
 };
 
 void pg_parameters_start(struct pg_parameters *parameters);
-/* NULL binds NULL. The text must outlive the statement's run: it is not copied. */
-void pg_parameter_text(struct pg_parameters *parameters, const char *text);
-void pg_parameter_integer(struct pg_parameters *parameters, int64_t value);
-void pg_parameter_null(struct pg_parameters *parameters);
-/* A size above INT64_MAX (bigint's range) is refused and logged, never wrapped. */
-void pg_parameter_size(struct pg_parameters *parameters, uint64_t size);
-/* NULL binds NULL; the bytes, like text, are not copied. */
-void pg_parameter_blob(struct pg_parameters *parameters, const unsigned char *bytes,
-                       size_t size);
-/* Marks the statement refused (the caller logged why). */
-void pg_parameter_refuse(struct pg_parameters *parameters);
+/* Takes the values into a struct pg_parameters: text as it is (not copied: it must
+ * outlive the statement's run), integers printed, blobs in binary. */
+extern const struct parameter_writer pg_parameter_writer;
 
 /* Called after each successful connection (the first and every reconnection), before
  * the statement that needed it: returns STORE_OK, or a failure that drops the

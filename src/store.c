@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "store_backend.h"
 
 struct store {
@@ -113,6 +114,10 @@ void store_rollback(struct store *store)
 
 int store_session_insert(struct store *store, const struct session *session)
 {
+    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
+        log_error("database: a session id is not terminated");
+        return STORE_ERROR;
+    }
     return store->operations->session_insert(store->connection, session);
 }
 
@@ -222,6 +227,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
 {
+    memset(statistics, 0, sizeof *statistics);
     return store->operations->statistics(store->connection, since, statistics);
 }
 

@@ -294,15 +294,15 @@ static bool pg_column_blob(const void *row, int column, unsigned char *copy, siz
     return true;
 }
 
-static const struct column_reader pg_columns = {
-    .is_null = pg_column_is_null,
-    .text = pg_column_text,
-    .integer = pg_column_integer,
-    .blob = pg_column_blob,
-};
+static const struct column_reader pg_columns = {pg_column_is_null, pg_column_text,
+                                                pg_column_integer, pg_column_blob};
 
 #define ROW_OF(answer, index) \
     (&(struct record_row){&pg_columns, &(struct result_row){(answer), (index)}})
+
+/* A statement's parameters, for the shared writers (store_record.c). */
+#define PARAMETERS_OF(parameters) \
+    (&(struct record_parameters){&pg_parameter_writer, (parameters)})
 
 /* ---- running statements ---- */
 
@@ -342,46 +342,6 @@ static int run_count(struct store_connection *store, enum statement_id id,
     return result;
 }
 
-static void parameter_state(struct pg_parameters *parameters, enum session_state state)
-{
-    const char *name = record_state_name(state);
-
-    if (name == NULL) {
-        log_error("database: invalid session state %d", (int)state);
-        pg_parameter_refuse(parameters);
-        return;
-    }
-    pg_parameter_text(parameters, name);
-}
-
-static void parameter_job_kind(struct pg_parameters *parameters, enum job_kind kind)
-{
-    if ((unsigned)kind >= JOB_KIND_COUNT) {
-        log_error("database: invalid job kind %d", (int)kind);
-        pg_parameter_refuse(parameters);
-        return;
-    }
-    pg_parameter_text(parameters, job_kind_names[kind]);
-}
-
-/* Zero means "none" for times and statuses in the structures; the table says NULL. */
-static void parameter_integer_or_null(struct pg_parameters *parameters, int64_t value)
-{
-    if (value == 0)
-        pg_parameter_null(parameters);
-    else
-        pg_parameter_integer(parameters, value);
-}
-
-/* A limit of 0 (or beyond bigint) is no limit: LIMIT NULL. */
-static void parameter_limit(struct pg_parameters *parameters, size_t limit)
-{
-    if (limit == 0 || limit > INT64_MAX)
-        pg_parameter_null(parameters);
-    else
-        pg_parameter_integer(parameters, (int64_t)limit);
-}
-
 /* ---- opening, the schema and its version ---- */
 
 static void postgresql_rollback(struct store_connection *store);
@@ -409,7 +369,7 @@ static int query_text(struct store_connection *store, const char *sql, const cha
     *value = NULL;
     pg_parameters_start(&parameters);
     if (key != NULL)
-        pg_parameter_text(&parameters, key);
+        record_put_text(PARAMETERS_OF(&parameters), key);
     int result = pg_link_run(store->link, SIZE_MAX, sql, &parameters, &answer, what);
     if (result == STORE_OK && PQntuples(answer) > 0)
         result = record_copy_text(ROW_OF(answer, 0), 0, value);
@@ -443,8 +403,8 @@ static int write_schema_version(struct store_connection *store)
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, "schema_version");
-    pg_parameter_text(&parameters, STRINGIFY(SCHEMA_VERSION));
+    record_put_text(PARAMETERS_OF(&parameters), "schema_version");
+    record_put_text(PARAMETERS_OF(&parameters), STRINGIFY(SCHEMA_VERSION));
     return run(store, STATEMENT_META_SET, &parameters, NULL, "setting the schema version");
 }
 
@@ -529,19 +489,7 @@ static int check_schema_version(struct store_connection *store, char **error)
         return STORE_ERROR;
     if (version == SCHEMA_VERSION)
         return STORE_OK;
-    if (version == 0)
-        set_error(error, "holds no bitspool schema yet (the responder creates it with its "
-                         "first request, or run \"bitspoolctl migrate\")");
-    else if (version > 0 && version < SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is older than this bitspool "
-                         "(%d): run \"bitspoolctl migrate\", or let the upgraded responder "
-                         "migrate it", version, SCHEMA_VERSION);
-    else if (version > SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
-                  version, SCHEMA_VERSION);
-    else
-        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
-                  version);
+    record_version_problem(version, "", error);
     return STORE_ERROR;
 }
 
@@ -711,36 +659,8 @@ static int postgresql_session_insert(struct store_connection *store, const struc
 {
     struct pg_parameters parameters;
 
-    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
-        log_error("database: a session id is not terminated");
-        return STORE_ERROR;
-    }
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, session->id);
-    pg_parameter_text(&parameters, session->url_path);
-    pg_parameter_text(&parameters, session->url_prefix);
-    pg_parameter_text(&parameters, session->destination);
-    pg_parameter_text(&parameters, session->owner != NULL ? session->owner : "");
-    pg_parameter_text(&parameters, session->client_address);
-    pg_parameter_text(&parameters, session->content_name);
-    pg_parameter_text(&parameters, session->user_agent);
-    parameter_state(&parameters, session->state);
-    if (session->total_known)
-        pg_parameter_size(&parameters, session->total_size);
-    else
-        pg_parameter_null(&parameters);
-    pg_parameter_size(&parameters, session->held_size);
-    parameter_job_kind(&parameters, session->job_kind);
-    pg_parameter_text(&parameters, session->reply_url);
-    parameter_integer_or_null(&parameters, session->notify_status);
-    pg_parameter_integer(&parameters, session->created_at);
-    pg_parameter_integer(&parameters, session->updated_at);
-    pg_parameter_integer(&parameters, session->progress_at);
-    parameter_integer_or_null(&parameters, session->finished_at);
-    pg_parameter_integer(&parameters, session->copy_to_destination ? 1 : 0);
-    pg_parameter_blob(&parameters, session->has_hash_state ? session->hash_state : NULL,
-                      CONTENT_HASH_STATE_SIZE);
-    pg_parameter_text(&parameters, session->sha256[0] != '\0' ? session->sha256 : NULL);
+    record_put_session(PARAMETERS_OF(&parameters), session);
     return run(store, STATEMENT_SESSION_INSERT, &parameters, NULL, "inserting a session");
 }
 
@@ -752,7 +672,7 @@ static int postgresql_session_load(struct store_connection *store, const char *i
 
     memset(session, 0, sizeof *session);
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
+    record_put_text(PARAMETERS_OF(&parameters), id);
     int result = run(store, STATEMENT_SESSION_LOAD, &parameters, &answer, "loading a session");
     if (result == STORE_OK)
         result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
@@ -769,12 +689,8 @@ static int postgresql_session_update_progress(struct store_connection *store, co
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    pg_parameter_size(&parameters, held_size);
-    pg_parameter_integer(&parameters, total_known ? 1 : 0);
-    pg_parameter_size(&parameters, total_known ? total_size : 0);
-    parameter_state(&parameters, state);
-    pg_parameter_integer(&parameters, now);
+    record_put_progress(PARAMETERS_OF(&parameters), id, held_size, total_known, total_size, state,
+                        now);
     return run_update(store, STATEMENT_SESSION_UPDATE_PROGRESS, &parameters,
                       "recording progress");
 }
@@ -785,8 +701,8 @@ static int postgresql_session_set_hash_state(struct store_connection *store, con
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    pg_parameter_blob(&parameters, state, CONTENT_HASH_STATE_SIZE);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    pg_parameter_writer.blob(&parameters, state, CONTENT_HASH_STATE_SIZE);
     return run_update(store, STATEMENT_SESSION_SET_HASH_STATE, &parameters,
                       "saving the SHA-256 state");
 }
@@ -797,8 +713,8 @@ static int postgresql_session_set_sha256(struct store_connection *store, const c
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    pg_parameter_text(&parameters, sha256[0] != '\0' ? sha256 : NULL);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_text(PARAMETERS_OF(&parameters), sha256[0] != '\0' ? sha256 : NULL);
     return run_update(store, STATEMENT_SESSION_SET_SHA256, &parameters, "recording the SHA-256");
 }
 
@@ -808,10 +724,7 @@ static int postgresql_session_set_state(struct store_connection *store, const ch
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    parameter_state(&parameters, state);
-    pg_parameter_integer(&parameters, now);
-    pg_parameter_integer(&parameters, record_state_is_final(state) ? 1 : 0);
+    record_put_state_change(PARAMETERS_OF(&parameters), id, state, now);
     return run_update(store, STATEMENT_SESSION_SET_STATE, &parameters,
                       "setting a session's state");
 }
@@ -822,10 +735,10 @@ static int postgresql_session_set_reply(struct store_connection *store, const ch
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    parameter_integer_or_null(&parameters, notify_status);
-    pg_parameter_text(&parameters, reply_url);
-    pg_parameter_integer(&parameters, now);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer_or_null(PARAMETERS_OF(&parameters), notify_status);
+    record_put_text(PARAMETERS_OF(&parameters), reply_url);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
     return run_update(store, STATEMENT_SESSION_SET_REPLY, &parameters,
                       "caching the application's reply");
 }
@@ -837,9 +750,9 @@ static int postgresql_session_set_copy_to_destination(struct store_connection *s
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    pg_parameter_integer(&parameters, copy_to_destination ? 1 : 0);
-    pg_parameter_integer(&parameters, now);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), copy_to_destination ? 1 : 0);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
     return run_update(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &parameters,
                       "recording BITS-Copy-File-To-Destination");
 }
@@ -852,9 +765,9 @@ static int count_by_texts(struct store_connection *store, enum statement_id id,
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, first);
+    record_put_text(PARAMETERS_OF(&parameters), first);
     if (count_of_texts > 1)
-        pg_parameter_text(&parameters, second);
+        record_put_text(PARAMETERS_OF(&parameters), second);
     return run_count(store, id, &parameters, count, "counting sessions");
 }
 
@@ -886,9 +799,9 @@ static int postgresql_session_bytes_used(struct store_connection *store, const c
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, url_prefix);
-    pg_parameter_text(&parameters, owner);
-    pg_parameter_integer(&parameters, committed_since);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
+    record_put_text(PARAMETERS_OF(&parameters), owner);
+    record_put_integer(PARAMETERS_OF(&parameters), committed_since);
     return run_count(store, STATEMENT_SESSION_BYTES_USED, &parameters, bytes,
                      "adding up the bytes used");
 }
@@ -934,7 +847,7 @@ static int postgresql_session_list_stale(struct store_connection *store, int64_t
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, before);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
     return list_and_visit(store, STATEMENT_SESSION_LIST_STALE, &parameters, visit, context);
 }
 
@@ -945,10 +858,10 @@ static int postgresql_session_list(struct store_connection *store, int state_fil
 
     pg_parameters_start(&parameters);
     if (state_filter >= 0)
-        parameter_state(&parameters, (enum session_state)state_filter);
+        record_put_state(PARAMETERS_OF(&parameters), (enum session_state)state_filter);
     else
-        pg_parameter_null(&parameters);
-    parameter_limit(&parameters, limit);
+        record_put_null(PARAMETERS_OF(&parameters));
+    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
     return list_and_visit(store, STATEMENT_SESSION_LIST, &parameters, visit, context);
 }
 
@@ -959,17 +872,18 @@ static int run_with_integer(struct store_connection *store, enum statement_id id
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, value);
+    record_put_integer(PARAMETERS_OF(&parameters), value);
     return run(store, id, &parameters, NULL, what);
 }
 
-static int delete_finished_session(struct store_connection *store, const char *id, int64_t before)
+static int delete_finished_session(void *context, const char *id, int64_t before)
 {
+    struct store_connection *store = context;
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, id);
-    pg_parameter_integer(&parameters, before);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
     return run(store, STATEMENT_SESSION_DELETE_FINISHED, &parameters, NULL,
                "deleting a finished session");
 }
@@ -990,35 +904,14 @@ static int postgresql_purge(struct store_connection *store, int64_t before, int6
     if (result != STORE_OK)
         return result;
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, before);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
     result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, &list);
     if (result != STORE_OK)
         return result;
-    for (size_t index = 0; index < list.count; index++) {
-        if (visit != NULL && visit(context, &list.sessions[index]) != 0)
-            break;
-        result = delete_finished_session(store, list.sessions[index].id, before);
-        if (result != STORE_OK)
-            break;
-    }
-    session_list_free(&list);
-    return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
 }
 
 /* ---- events and meta ---- */
-
-/* Into text, which must outlive the statement's run; "" for success where the table
- * keys on it, NULL where it is a nullable column. */
-static void parameter_hresult(struct pg_parameters *parameters, uint32_t hresult,
-                              const char *success, char text[HRESULT_TEXT_SIZE])
-{
-    if (hresult == 0) {
-        pg_parameter_text(parameters, success);
-        return;
-    }
-    record_format_hresult(hresult, text);
-    pg_parameter_text(parameters, text);
-}
 
 static int postgresql_metric_packet_add(struct store_connection *store, const char *url_prefix,
                                         const char *packet, int status, uint32_t hresult,
@@ -1028,30 +921,9 @@ static int postgresql_metric_packet_add(struct store_connection *store, const ch
     char text[HRESULT_TEXT_SIZE];
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, url_prefix != NULL ? url_prefix : "");
-    pg_parameter_text(&parameters, packet);
-    pg_parameter_integer(&parameters, status);
-    parameter_hresult(&parameters, hresult, "", text);
-    pg_parameter_size(&parameters, bytes);
+    record_put_packet_count(PARAMETERS_OF(&parameters), url_prefix, packet, status, hresult, bytes,
+                            text);
     return run(store, STATEMENT_METRIC_PACKET_ADD, &parameters, NULL, "counting a packet");
-}
-
-/* bigint is signed: the zero-byte form's LAST (2^64-1) is not kept. */
-static void parameter_event_numbers(struct pg_parameters *parameters,
-                                    const struct store_event *event)
-{
-    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
-        pg_parameter_size(parameters, event->range_first);
-        pg_parameter_size(parameters, event->range_last);
-    } else {
-        pg_parameter_null(parameters);
-        pg_parameter_null(parameters);
-    }
-    pg_parameter_size(parameters, event->bytes);
-    if (event->has_held_after)
-        pg_parameter_size(parameters, event->held_after);
-    else
-        pg_parameter_null(parameters);
 }
 
 static int postgresql_event_add(struct store_connection *store, const struct store_event *event)
@@ -1060,15 +932,7 @@ static int postgresql_event_add(struct store_connection *store, const struct sto
     char hresult[HRESULT_TEXT_SIZE];
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, event->at);
-    pg_parameter_text(&parameters, event->session_id);
-    pg_parameter_text(&parameters, event->packet);
-    pg_parameter_integer(&parameters, event->status);
-    parameter_hresult(&parameters, event->hresult, NULL, hresult);
-    parameter_event_numbers(&parameters, event);
-    pg_parameter_text(&parameters, event->client_address);
-    pg_parameter_text(&parameters, event->owner);
-    pg_parameter_text(&parameters, event->message);
+    record_put_event(PARAMETERS_OF(&parameters), event, hresult);
     int result = run(store, STATEMENT_EVENT_INSERT, &parameters, NULL, "recording an event");
     if (result == STORE_OK && event->url_prefix != NULL)
         result = postgresql_metric_packet_add(store, event->url_prefix, event->packet,
@@ -1083,10 +947,10 @@ static int postgresql_request_count_add(struct store_connection *store, const ch
     char text[HRESULT_TEXT_SIZE];
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, packet);
-    pg_parameter_integer(&parameters, status);
-    parameter_hresult(&parameters, hresult, "", text);
-    pg_parameter_integer(&parameters, at);
+    record_put_text(PARAMETERS_OF(&parameters), packet);
+    record_put_integer(PARAMETERS_OF(&parameters), status);
+    record_put_hresult(PARAMETERS_OF(&parameters), hresult, "", text);
+    record_put_integer(PARAMETERS_OF(&parameters), at);
     return run(store, STATEMENT_REQUEST_COUNT_ADD, &parameters, NULL, "counting a request");
 }
 
@@ -1100,7 +964,7 @@ static int postgresql_event_list(struct store_connection *store, const char *ses
     PGresult *answer = NULL;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, session_id);
+    record_put_text(PARAMETERS_OF(&parameters), session_id);
     int result = run(store, STATEMENT_EVENT_LIST, &parameters, &answer, "listing events");
     for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
         result = record_read_event(ROW_OF(answer, row), &event);
@@ -1118,7 +982,7 @@ static int postgresql_meta_get(struct store_connection *store, const char *key, 
 
     *value = NULL;
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, key);
+    record_put_text(PARAMETERS_OF(&parameters), key);
     int result = run(store, STATEMENT_META_GET, &parameters, &answer, "reading meta");
     if (result == STORE_OK)
         result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
@@ -1132,8 +996,8 @@ static int postgresql_meta_set(struct store_connection *store, const char *key, 
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, key);
-    pg_parameter_text(&parameters, value);
+    record_put_text(PARAMETERS_OF(&parameters), key);
+    record_put_text(PARAMETERS_OF(&parameters), value);
     return run(store, STATEMENT_META_SET, &parameters, NULL, "writing meta");
 }
 
@@ -1161,7 +1025,7 @@ static int count_commits(struct store_connection *store, int64_t since,
     PGresult *answer = NULL;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, since);
+    record_put_integer(PARAMETERS_OF(&parameters), since);
     int result = run(store, STATEMENT_SESSION_COUNT_COMMITTED, &parameters, &answer,
                      "counting commits");
     if (result == STORE_OK && PQntuples(answer) != 1)
@@ -1177,7 +1041,6 @@ static int count_commits(struct store_connection *store, int64_t since,
 static int postgresql_statistics(struct store_connection *store, int64_t since,
                                  struct store_statistics *statistics)
 {
-    memset(statistics, 0, sizeof *statistics);
     int result = count_sessions_by_state(store, statistics);
 
     if (result == STORE_OK)
@@ -1194,7 +1057,7 @@ static int postgresql_error_counts(struct store_connection *store, int64_t since
     uint64_t count;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, since);
+    record_put_integer(PARAMETERS_OF(&parameters), since);
     int result = run(store, STATEMENT_EVENT_COUNT_ERRORS, &parameters, &answer,
                      "counting errors");
     for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
@@ -1225,11 +1088,11 @@ static int add_to_counter(struct store_connection *store, enum statement_id id,
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, url_prefix);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
     if (label != NULL)
-        pg_parameter_text(&parameters, label);
+        record_put_text(PARAMETERS_OF(&parameters), label);
     else
-        pg_parameter_integer(&parameters, number);
+        record_put_integer(PARAMETERS_OF(&parameters), number);
     return run(store, id, &parameters, NULL, what);
 }
 
@@ -1253,20 +1116,12 @@ static int postgresql_metric_latency_add(struct store_connection *store, const c
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, url_prefix);
-    pg_parameter_integer(&parameters, bucket);
-    pg_parameter_size(&parameters, microseconds);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
+    record_put_integer(PARAMETERS_OF(&parameters), bucket);
+    record_put_size(PARAMETERS_OF(&parameters), microseconds);
     return run(store, STATEMENT_METRIC_LATENCY_ADD, &parameters, NULL,
                "counting a fragment's latency");
 }
-
-static const enum statement_id metric_listings[] = {
-    [STORE_METRIC_PACKETS] = STATEMENT_METRIC_LIST_PACKETS,
-    [STORE_METRIC_SESSIONS] = STATEMENT_METRIC_LIST_SESSIONS,
-    [STORE_METRIC_NOTIFICATIONS] = STATEMENT_METRIC_LIST_NOTIFICATIONS,
-    [STORE_METRIC_LATENCY] = STATEMENT_METRIC_LIST_LATENCY,
-    [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
-};
 
 static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
                                   store_metric_visitor *visit, void *context)
@@ -1275,12 +1130,14 @@ static int postgresql_metric_list(struct store_connection *store, enum store_met
     struct store_metric_row metric;
     PGresult *answer = NULL;
 
-    if ((unsigned)table >= sizeof metric_listings / sizeof metric_listings[0]) {
+    /* The listings follow enum store_metric_table's order. */
+    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
         log_error("database: no metrics table %d", (int)table);
         return STORE_ERROR;
     }
     pg_parameters_start(&parameters);
-    int result = run(store, metric_listings[table], &parameters, &answer, "reading the metrics");
+    int result = run(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, &parameters, &answer,
+                     "reading the metrics");
     for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
         result = record_read_metric(ROW_OF(answer, row), &metric);
         if (result == STORE_OK && visit(context, &metric) != 0)
@@ -1297,16 +1154,7 @@ static int postgresql_hook_insert(struct store_connection *store, const struct s
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_text(&parameters, hook->session_id);
-    pg_parameter_text(&parameters, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
-    pg_parameter_text(&parameters, hook->target);
-    pg_parameter_text(&parameters, hook->path);
-    pg_parameter_size(&parameters, hook->size);
-    pg_parameter_text(&parameters, hook->owner != NULL ? hook->owner : "");
-    pg_parameter_text(&parameters, hook->client_address);
-    pg_parameter_text(&parameters, hook->url_path);
-    pg_parameter_text(&parameters, hook->sha256);
-    pg_parameter_integer(&parameters, hook->created_at);
+    record_put_hook(PARAMETERS_OF(&parameters), hook);
     return run(store, STATEMENT_HOOK_INSERT, &parameters, NULL, "queueing a hook");
 }
 
@@ -1318,8 +1166,8 @@ static int postgresql_hook_claim(struct store_connection *store, int64_t now,
 
     memset(hook, 0, sizeof *hook);
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, now);
-    pg_parameter_integer(&parameters, claimed_until);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
+    record_put_integer(PARAMETERS_OF(&parameters), claimed_until);
     int result = run(store, STATEMENT_HOOK_CLAIM, &parameters, &answer, "claiming a hook");
     if (result == STORE_OK)
         result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
@@ -1335,13 +1183,8 @@ static int postgresql_hook_finish(struct store_connection *store, const struct s
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, hook->id);
-    pg_parameter_size(&parameters, hook->attempts);
-    pg_parameter_text(&parameters, store_hook_state_name(state));
-    pg_parameter_integer(&parameters, due_at);
-    pg_parameter_text(&parameters, result);
-    pg_parameter_integer(&parameters, duration_ms);
-    pg_parameter_integer(&parameters, now);
+    record_put_hook_result(PARAMETERS_OF(&parameters), hook, state, due_at, result, duration_ms,
+                           now);
     return run_update(store, STATEMENT_HOOK_FINISH, &parameters, "recording a hook's result");
 }
 
@@ -1350,8 +1193,8 @@ static int postgresql_hook_retry(struct store_connection *store, int64_t id, int
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, id);
-    pg_parameter_integer(&parameters, now);
+    record_put_integer(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
     return run_update(store, STATEMENT_HOOK_RETRY, &parameters, "requeueing a hook");
 }
 
@@ -1359,25 +1202,18 @@ static int postgresql_hook_list(struct store_connection *store, int state_filter
                                 store_hook_visitor *visit, void *context)
 {
     struct pg_parameters parameters;
-    struct store_hook hook;
     PGresult *answer = NULL;
 
     pg_parameters_start(&parameters);
     if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
-        pg_parameter_text(&parameters, hook_state_names[state_filter]);
+        record_put_text(PARAMETERS_OF(&parameters), hook_state_names[state_filter]);
     else
-        pg_parameter_null(&parameters);
-    parameter_limit(&parameters, limit);
+        record_put_null(PARAMETERS_OF(&parameters));
+    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
     int result = run(store, STATEMENT_HOOK_LIST, &parameters, &answer, "listing hooks");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_hook(ROW_OF(answer, row), &hook);
-        if (result != STORE_OK)
-            break;
-        int stop = visit(context, &hook);
-        store_hook_clear(&hook);
-        if (stop != 0)
-            break;
-    }
+    bool stop = false;
+    for (int row = 0; !stop && result == STORE_OK && row < PQntuples(answer); row++)
+        result = record_visit_hook(ROW_OF(answer, row), visit, context, &stop);
     PQclear(answer);
     return result;
 }
@@ -1397,8 +1233,8 @@ static int try_lock(struct store_connection *store, enum store_lock_scope scope,
     PGresult *answer = NULL;
 
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, LOCK_KEY_BASE + (int)scope);
-    pg_parameter_text(&parameters, name);
+    record_put_integer(PARAMETERS_OF(&parameters), LOCK_KEY_BASE + (int)scope);
+    record_put_text(PARAMETERS_OF(&parameters), name);
     int result = run(store, STATEMENT_LOCK_TRY, &parameters, &answer, "taking a lock");
     if (result == STORE_OK && PQntuples(answer) != 1)
         result = STORE_ERROR;
@@ -1442,8 +1278,8 @@ static void postgresql_unlock(struct store_connection *store, enum store_lock_sc
     if (pg_link_transaction_status(store->link) == PQTRANS_UNKNOWN)
         return;
     pg_parameters_start(&parameters);
-    pg_parameter_integer(&parameters, LOCK_KEY_BASE + (int)scope);
-    pg_parameter_text(&parameters, name);
+    record_put_integer(PARAMETERS_OF(&parameters), LOCK_KEY_BASE + (int)scope);
+    record_put_text(PARAMETERS_OF(&parameters), name);
     if (run(store, STATEMENT_UNLOCK, &parameters, &answer, "releasing a lock") == STORE_OK &&
         strcmp(PQgetvalue(answer, 0, 0), "t") != 0)
         log_warning("database: the lock on %s was not held any more (the connection to "
@@ -1451,49 +1287,5 @@ static void postgresql_unlock(struct store_connection *store, enum store_lock_sc
     PQclear(answer);
 }
 
-const struct store_operations store_postgresql_operations = {
-    .name = "postgresql",
-    .open = postgresql_open,
-    .close = postgresql_close,
-    .set_deadline = postgresql_set_deadline,
-    .check_identity = postgresql_check_identity,
-    .begin = postgresql_begin,
-    .commit = postgresql_commit,
-    .rollback = postgresql_rollback,
-    .session_insert = postgresql_session_insert,
-    .session_load = postgresql_session_load,
-    .session_update_progress = postgresql_session_update_progress,
-    .session_set_hash_state = postgresql_session_set_hash_state,
-    .session_set_sha256 = postgresql_session_set_sha256,
-    .session_set_state = postgresql_session_set_state,
-    .session_set_reply = postgresql_session_set_reply,
-    .session_set_copy_to_destination = postgresql_session_set_copy_to_destination,
-    .session_count_active = postgresql_session_count_active,
-    .session_count_active_from = postgresql_session_count_active_from,
-    .session_count_reserving = postgresql_session_count_reserving,
-    .session_bytes_used = postgresql_session_bytes_used,
-    .session_list_stale = postgresql_session_list_stale,
-    .session_list = postgresql_session_list,
-    .purge = postgresql_purge,
-    .event_add = postgresql_event_add,
-    .request_count_add = postgresql_request_count_add,
-    .event_list = postgresql_event_list,
-    .statistics = postgresql_statistics,
-    .error_counts = postgresql_error_counts,
-    .meta_get = postgresql_meta_get,
-    .meta_set = postgresql_meta_set,
-    .probe = postgresql_probe,
-    .metric_packet_add = postgresql_metric_packet_add,
-    .metric_session_add = postgresql_metric_session_add,
-    .metric_notification_add = postgresql_metric_notification_add,
-    .metric_latency_add = postgresql_metric_latency_add,
-    .metric_list = postgresql_metric_list,
-    .hook_insert = postgresql_hook_insert,
-    .hook_claim = postgresql_hook_claim,
-    .hook_finish = postgresql_hook_finish,
-    .hook_retry = postgresql_hook_retry,
-    .hook_list = postgresql_hook_list,
-    .has_shared_locks = postgresql_has_shared_locks,
-    .lock = postgresql_lock,
-    .unlock = postgresql_unlock,
-};
+const struct store_operations store_postgresql_operations = {.name = "postgresql",
+                                                                STORE_OPERATIONS(postgresql)};

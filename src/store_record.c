@@ -5,6 +5,7 @@
 #include "store_record.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,273 @@ void session_list_visit(struct session_list *list, store_session_visitor *visit,
             break;
     }
     session_list_free(list);
+}
+
+/* ---- writing rows ---- */
+
+void record_put_text(const struct record_parameters *parameters, const char *text)
+{
+    parameters->writer->text(parameters->statement, text);
+}
+
+void record_put_integer(const struct record_parameters *parameters, int64_t value)
+{
+    parameters->writer->integer(parameters->statement, value);
+}
+
+void record_put_null(const struct record_parameters *parameters)
+{
+    parameters->writer->null(parameters->statement);
+}
+
+void record_put_size(const struct record_parameters *parameters, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX) {
+        log_error("database: size %" PRIu64 " does not fit in a 64-bit database integer", size);
+        parameters->writer->refuse(parameters->statement);
+        return;
+    }
+    record_put_integer(parameters, (int64_t)size);
+}
+
+void record_put_integer_or_null(const struct record_parameters *parameters, int64_t value)
+{
+    if (value == 0)
+        record_put_null(parameters);
+    else
+        record_put_integer(parameters, value);
+}
+
+void record_put_state(const struct record_parameters *parameters, enum session_state state)
+{
+    const char *name = record_state_name(state);
+
+    if (name == NULL) {
+        log_error("database: invalid session state %d", (int)state);
+        parameters->writer->refuse(parameters->statement);
+        return;
+    }
+    record_put_text(parameters, name);
+}
+
+static void put_job_kind(const struct record_parameters *parameters, enum job_kind kind)
+{
+    if ((unsigned)kind >= JOB_KIND_COUNT) {
+        log_error("database: invalid job kind %d", (int)kind);
+        parameters->writer->refuse(parameters->statement);
+        return;
+    }
+    record_put_text(parameters, job_kind_names[kind]);
+}
+
+void record_put_hresult(const struct record_parameters *parameters, uint32_t hresult,
+                        const char *success, char text[HRESULT_TEXT_SIZE])
+{
+    if (hresult == 0) {
+        record_put_text(parameters, success);
+        return;
+    }
+    record_format_hresult(hresult, text);
+    record_put_text(parameters, text);
+}
+
+void record_put_limit(const struct record_parameters *parameters, size_t limit,
+                      bool null_is_no_limit)
+{
+    if (limit != 0 && limit <= INT64_MAX)
+        record_put_integer(parameters, (int64_t)limit);
+    else if (null_is_no_limit)
+        record_put_null(parameters);
+    else
+        record_put_integer(parameters, -1);
+}
+
+static void put_session_sizes(const struct record_parameters *parameters,
+                              const struct session *session)
+{
+    if (session->total_known)
+        record_put_size(parameters, session->total_size);
+    else
+        record_put_null(parameters);
+    record_put_size(parameters, session->held_size);
+}
+
+void record_put_session(const struct record_parameters *parameters, const struct session *session)
+{
+    record_put_text(parameters, session->id);
+    record_put_text(parameters, session->url_path);
+    record_put_text(parameters, session->url_prefix);
+    record_put_text(parameters, session->destination);
+    record_put_text(parameters, session->owner != NULL ? session->owner : "");
+    record_put_text(parameters, session->client_address);
+    record_put_text(parameters, session->content_name);
+    record_put_text(parameters, session->user_agent);
+    record_put_state(parameters, session->state);
+    put_session_sizes(parameters, session);
+    put_job_kind(parameters, session->job_kind);
+    record_put_text(parameters, session->reply_url);
+    record_put_integer_or_null(parameters, session->notify_status);
+    record_put_integer(parameters, session->created_at);
+    record_put_integer(parameters, session->updated_at);
+    record_put_integer(parameters, session->progress_at);
+    record_put_integer_or_null(parameters, session->finished_at);
+    record_put_integer(parameters, session->copy_to_destination ? 1 : 0);
+    parameters->writer->blob(parameters->statement,
+                             session->has_hash_state ? session->hash_state : NULL,
+                             CONTENT_HASH_STATE_SIZE);
+    record_put_text(parameters, session->sha256[0] != '\0' ? session->sha256 : NULL);
+}
+
+/* The integers are signed 64-bit: the zero-byte form's LAST (2^64-1) is not kept. */
+static void put_event_numbers(const struct record_parameters *parameters,
+                              const struct store_event *event)
+{
+    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
+        record_put_size(parameters, event->range_first);
+        record_put_size(parameters, event->range_last);
+    } else {
+        record_put_null(parameters);
+        record_put_null(parameters);
+    }
+    record_put_size(parameters, event->bytes);
+    if (event->has_held_after)
+        record_put_size(parameters, event->held_after);
+    else
+        record_put_null(parameters);
+}
+
+void record_put_event(const struct record_parameters *parameters, const struct store_event *event,
+                      char hresult[HRESULT_TEXT_SIZE])
+{
+    record_put_integer(parameters, event->at);
+    record_put_text(parameters, event->session_id);
+    record_put_text(parameters, event->packet);
+    record_put_integer(parameters, event->status);
+    record_put_hresult(parameters, event->hresult, NULL, hresult);
+    put_event_numbers(parameters, event);
+    record_put_text(parameters, event->client_address);
+    record_put_text(parameters, event->owner);
+    record_put_text(parameters, event->message);
+}
+
+void record_put_hook(const struct record_parameters *parameters, const struct store_hook *hook)
+{
+    record_put_text(parameters, hook->session_id);
+    record_put_text(parameters, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
+    record_put_text(parameters, hook->target);
+    record_put_text(parameters, hook->path);
+    record_put_size(parameters, hook->size);
+    record_put_text(parameters, hook->owner != NULL ? hook->owner : "");
+    record_put_text(parameters, hook->client_address);
+    record_put_text(parameters, hook->url_path);
+    record_put_text(parameters, hook->sha256);
+    record_put_integer(parameters, hook->created_at);
+}
+
+void record_put_progress(const struct record_parameters *parameters, const char *id,
+                         uint64_t held_size, bool total_known, uint64_t total_size,
+                         enum session_state state, int64_t now)
+{
+    record_put_text(parameters, id);
+    record_put_size(parameters, held_size);
+    record_put_integer(parameters, total_known ? 1 : 0);
+    record_put_size(parameters, total_known ? total_size : 0);
+    record_put_state(parameters, state);
+    record_put_integer(parameters, now);
+}
+
+void record_put_state_change(const struct record_parameters *parameters, const char *id,
+                             enum session_state state, int64_t now)
+{
+    record_put_text(parameters, id);
+    record_put_state(parameters, state);
+    record_put_integer(parameters, now);
+    record_put_integer(parameters, record_state_is_final(state) ? 1 : 0);
+}
+
+void record_put_hook_result(const struct record_parameters *parameters,
+                            const struct store_hook *hook, enum hook_state state, int64_t due_at,
+                            const char *result, int64_t duration_ms, int64_t now)
+{
+    record_put_integer(parameters, hook->id);
+    record_put_size(parameters, hook->attempts);
+    record_put_text(parameters, store_hook_state_name(state));
+    record_put_integer(parameters, due_at);
+    record_put_text(parameters, result);
+    record_put_integer(parameters, duration_ms);
+    record_put_integer(parameters, now);
+}
+
+void record_put_packet_count(const struct record_parameters *parameters, const char *url_prefix,
+                             const char *packet, int status, uint32_t hresult, uint64_t bytes,
+                             char text[HRESULT_TEXT_SIZE])
+{
+    record_put_text(parameters, url_prefix != NULL ? url_prefix : "");
+    record_put_text(parameters, packet);
+    record_put_integer(parameters, status);
+    record_put_hresult(parameters, hresult, "", text);
+    record_put_size(parameters, bytes);
+}
+
+int session_list_purge(struct session_list *list, store_session_visitor *visit, void *context,
+                       session_remover *remove, void *store, int64_t before)
+{
+    int result = STORE_OK;
+
+    for (size_t index = 0; index < list->count; index++) {
+        if (visit != NULL && visit(context, &list->sessions[index]) != 0)
+            break;
+        result = remove(store, list->sessions[index].id, before);
+        if (result != STORE_OK)
+            break;
+    }
+    session_list_free(list);
+    return result;
+}
+
+int record_visit_hook(const struct record_row *row, store_hook_visitor *visit, void *context,
+                      bool *stop)
+{
+    struct store_hook hook;
+    int result = record_read_hook(row, &hook);
+
+    *stop = result != STORE_OK;
+    if (result == STORE_OK) {
+        *stop = visit(context, &hook) != 0;
+        store_hook_clear(&hook);
+    }
+    return result;
+}
+
+/* ---- the schema version ---- */
+
+static void set_message(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_message(char **error, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    if (vasprintf(error, format, arguments) < 0)
+        *error = NULL;
+    va_end(arguments);
+}
+
+void record_version_problem(int64_t found, const char *migrate_note, char **error)
+{
+    int current = STORE_SCHEMA_VERSION;
+
+    if (found == 0)
+        set_message(error, "holds no bitspool schema yet (the responder creates it with its "
+                           "first request, as does \"bitspoolctl migrate\")");
+    else if (found > 0 && found < current)
+        set_message(error, "database schema version %" PRId64 " is older than this bitspool "
+                           "(%d): run \"bitspoolctl migrate\"%s, or let the upgraded responder "
+                           "migrate it", found, current, migrate_note);
+    else if (found > current)
+        set_message(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+                    found, current);
+    else
+        set_message(error, "database schema version %" PRId64 " is not one of bitspool's",
+                    found);
 }

@@ -435,6 +435,44 @@ static void refuse_binding(struct bindings *bindings)
     bindings->next_index++;
 }
 
+/* ---- the parameter writer the shared row writers (store_record.c) use ---- */
+
+static void write_text(void *statement, const char *text)
+{
+    bind_text(statement, text);
+}
+
+static void write_integer(void *statement, int64_t value)
+{
+    bind_integer(statement, value);
+}
+
+static void write_null(void *statement)
+{
+    bind_null(statement);
+}
+
+static void write_blob(void *statement, const unsigned char *bytes, size_t size)
+{
+    bind_blob(statement, bytes, size);
+}
+
+static void write_refusal(void *statement)
+{
+    refuse_binding(statement);
+}
+
+static const struct parameter_writer sqlite_parameters = {
+    .text = write_text,
+    .integer = write_integer,
+    .null = write_null,
+    .blob = write_blob,
+    .refuse = write_refusal,
+};
+
+/* A started statement's parameters, for the shared writers. */
+#define PARAMETERS_OF(bindings) (&(struct record_parameters){&sqlite_parameters, (bindings)})
+
 /* STORE_OK when the statement is prepared and bound, ready to step; otherwise the first
  * failure, with the statement released so that the caller can just return it. */
 static int statement_ready(struct bindings *bindings)
@@ -499,48 +537,6 @@ static int run_update(struct bindings *bindings, const char *what)
 static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
 {
     return list_and_visit(bindings, visit, context);
-}
-
-/* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
-static void bind_size(struct bindings *bindings, uint64_t size)
-{
-    if (size > (uint64_t)INT64_MAX) {
-        log_error("database: size %" PRIu64 " does not fit in an SQLite integer", size);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_integer(bindings, (int64_t)size);
-}
-
-/* Zero means "none" for times and statuses in the structures; the table says NULL. */
-static void bind_integer_or_null(struct bindings *bindings, int64_t value)
-{
-    if (value == 0)
-        bind_null(bindings);
-    else
-        bind_integer(bindings, value);
-}
-
-static void bind_state(struct bindings *bindings, enum session_state state)
-{
-    const char *name = record_state_name(state);
-
-    if (name == NULL) {
-        log_error("database: invalid session state %d", (int)state);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_text(bindings, name);
-}
-
-static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
-{
-    if ((unsigned)kind >= JOB_KIND_COUNT) {
-        log_error("database: invalid job kind %d", (int)kind);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_text(bindings, job_kind_names[kind]);
 }
 
 /* sqlite3_step with the tests' fault point in front of it. */
@@ -836,19 +832,7 @@ static int check_schema_version(sqlite3 *database, char **error)
         return STORE_ERROR;
     if (version == SCHEMA_VERSION)
         return STORE_OK;
-    if (version == 0)
-        set_error(error, "holds no bitspool schema yet (the responder creates it with its "
-                         "first request)");
-    else if (version > 0 && version < SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is older than this bitspool "
-                         "(%d): run \"bitspoolctl migrate\", which backs it up first, or "
-                         "let the upgraded responder migrate it", version, SCHEMA_VERSION);
-    else if (version > SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
-                  version, SCHEMA_VERSION);
-    else
-        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
-                  version);
+    record_version_problem(version, ", which backs it up first", error);
     return STORE_ERROR;
 }
 
@@ -1155,36 +1139,8 @@ static int sqlite_session_insert(struct store_connection *store, const struct se
 {
     struct bindings bindings;
 
-    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
-        log_error("database: a session id is not terminated");
-        return STORE_ERROR;
-    }
     statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
-    bind_text(&bindings, session->id);
-    bind_text(&bindings, session->url_path);
-    bind_text(&bindings, session->url_prefix);
-    bind_text(&bindings, session->destination);
-    bind_text(&bindings, session->owner != NULL ? session->owner : "");
-    bind_text(&bindings, session->client_address);
-    bind_text(&bindings, session->content_name);
-    bind_text(&bindings, session->user_agent);
-    bind_state(&bindings, session->state);
-    if (session->total_known)
-        bind_size(&bindings, session->total_size);
-    else
-        bind_null(&bindings);
-    bind_size(&bindings, session->held_size);
-    bind_job_kind(&bindings, session->job_kind);
-    bind_text(&bindings, session->reply_url);
-    bind_integer_or_null(&bindings, session->notify_status);
-    bind_integer(&bindings, session->created_at);
-    bind_integer(&bindings, session->updated_at);
-    bind_integer(&bindings, session->progress_at);
-    bind_integer_or_null(&bindings, session->finished_at);
-    bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
-    bind_blob(&bindings, session->has_hash_state ? session->hash_state : NULL,
-              CONTENT_HASH_STATE_SIZE);
-    bind_text(&bindings, session->sha256[0] != '\0' ? session->sha256 : NULL);
+    record_put_session(PARAMETERS_OF(&bindings), session);
     return run(&bindings, "inserting a session");
 }
 
@@ -1211,12 +1167,8 @@ static int sqlite_session_update_progress(struct store_connection *store, const 
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
-    bind_text(&bindings, id);
-    bind_size(&bindings, held_size);
-    bind_integer(&bindings, total_known ? 1 : 0);
-    bind_size(&bindings, total_known ? total_size : 0);
-    bind_state(&bindings, state);
-    bind_integer(&bindings, now);
+    record_put_progress(PARAMETERS_OF(&bindings), id, held_size, total_known, total_size, state,
+                        now);
     return run_update(&bindings, "recording progress");
 }
 
@@ -1248,10 +1200,7 @@ static int sqlite_session_set_state(struct store_connection *store, const char *
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
-    bind_text(&bindings, id);
-    bind_state(&bindings, state);
-    bind_integer(&bindings, now);
-    bind_integer(&bindings, record_state_is_final(state) ? 1 : 0);
+    record_put_state_change(PARAMETERS_OF(&bindings), id, state, now);
     return run_update(&bindings, "setting a session's state");
 }
 
@@ -1262,7 +1211,7 @@ static int sqlite_session_set_reply(struct store_connection *store, const char *
 
     statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
     bind_text(&bindings, id);
-    bind_integer_or_null(&bindings, notify_status);
+    record_put_integer_or_null(PARAMETERS_OF(&bindings), notify_status);
     bind_text(&bindings, reply_url);
     bind_integer(&bindings, now);
     return run_update(&bindings, "caching the application's reply");
@@ -1342,11 +1291,11 @@ static int sqlite_session_list(struct store_connection *store, int state_filter,
 
     statement_start(&bindings, store, STATEMENT_SESSION_LIST);
     if (state_filter >= 0)
-        bind_state(&bindings, (enum session_state)state_filter);
+        record_put_state(PARAMETERS_OF(&bindings), (enum session_state)state_filter);
     else
         bind_null(&bindings);
     /* A negative LIMIT is no limit in SQLite. */
-    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
     return run_listing(&bindings, visit, context);
 }
 
@@ -1359,8 +1308,9 @@ static int delete_old_events(struct store_connection *store, int64_t events_befo
     return run(&bindings, "deleting old events");
 }
 
-static int delete_finished_session(struct store_connection *store, const char *id, int64_t before)
+static int delete_finished_session(void *context, const char *id, int64_t before)
 {
+    struct store_connection *store = context;
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
@@ -1396,27 +1346,10 @@ static int sqlite_purge(struct store_connection *store, int64_t before, int64_t 
     result = collect_sessions(&bindings, &list);
     if (result != STORE_OK)
         return result;
-    for (size_t index = 0; index < list.count; index++) {
-        if (visit != NULL && visit(context, &list.sessions[index]) != 0)
-            break;
-        result = delete_finished_session(store, list.sessions[index].id, before);
-        if (result != STORE_OK)
-            break;
-    }
-    session_list_free(&list);
-    return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
 }
 
 /* ---- events and meta ---- */
-
-/* The HRESULT's text goes into text, which must outlive the statement's run: it is not
- * copied. */
-static void bind_hresult(struct bindings *bindings, uint32_t hresult,
-                         char text[HRESULT_TEXT_SIZE])
-{
-    record_format_hresult(hresult, text);
-    bind_text(bindings, text);
-}
 
 static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
 {
@@ -1424,30 +1357,7 @@ static int sqlite_event_add(struct store_connection *store, const struct store_e
     char hresult[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
-    bind_integer(&bindings, event->at);
-    bind_text(&bindings, event->session_id);
-    bind_text(&bindings, event->packet);
-    bind_integer(&bindings, event->status);
-    if (event->hresult == 0)
-        bind_null(&bindings);
-    else
-        bind_hresult(&bindings, event->hresult, hresult);
-    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
-    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
-        bind_size(&bindings, event->range_first);
-        bind_size(&bindings, event->range_last);
-    } else {
-        bind_null(&bindings);
-        bind_null(&bindings);
-    }
-    bind_size(&bindings, event->bytes);
-    if (event->has_held_after)
-        bind_size(&bindings, event->held_after);
-    else
-        bind_null(&bindings);
-    bind_text(&bindings, event->client_address);
-    bind_text(&bindings, event->owner);
-    bind_text(&bindings, event->message);
+    record_put_event(PARAMETERS_OF(&bindings), event, hresult);
     int result = run(&bindings, "recording an event");
     if (result == STORE_OK && event->url_prefix != NULL)
         result = sqlite_metric_packet_add(store, event->url_prefix, event->packet, event->status,
@@ -1464,10 +1374,7 @@ static int sqlite_request_count_add(struct store_connection *store, const char *
     statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
     bind_text(&bindings, packet);
     bind_integer(&bindings, status);
-    if (hresult == 0)
-        bind_text(&bindings, "");
-    else
-        bind_hresult(&bindings, hresult, text);
+    record_put_hresult(PARAMETERS_OF(&bindings), hresult, "", text);
     bind_integer(&bindings, at);
     return run(&bindings, "counting a request");
 }
@@ -1558,7 +1465,6 @@ static int count_commits(struct store_connection *store, int64_t since,
 static int sqlite_statistics(struct store_connection *store, int64_t since,
                              struct store_statistics *statistics)
 {
-    memset(statistics, 0, sizeof *statistics);
     int result = count_sessions_by_state(store, statistics);
 
     if (result == STORE_OK)
@@ -1609,14 +1515,8 @@ static int sqlite_metric_packet_add(struct store_connection *store, const char *
     char text[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
-    bind_text(&bindings, url_prefix != NULL ? url_prefix : "");
-    bind_text(&bindings, packet);
-    bind_integer(&bindings, status);
-    if (hresult == 0)
-        bind_text(&bindings, "");
-    else
-        bind_hresult(&bindings, hresult, text);
-    bind_size(&bindings, bytes);
+    record_put_packet_count(PARAMETERS_OF(&bindings), url_prefix, packet, status, hresult, bytes,
+                            text);
     return run(&bindings, "counting a packet");
 }
 
@@ -1650,7 +1550,7 @@ static int sqlite_metric_latency_add(struct store_connection *store, const char 
     statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
     bind_text(&bindings, url_prefix);
     bind_integer(&bindings, bucket);
-    bind_size(&bindings, microseconds);
+    record_put_size(PARAMETERS_OF(&bindings), microseconds);
     return run(&bindings, "counting a fragment's latency");
 }
 
@@ -1703,16 +1603,7 @@ static int sqlite_hook_insert(struct store_connection *store, const struct store
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
-    bind_text(&bindings, hook->session_id);
-    bind_text(&bindings, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
-    bind_text(&bindings, hook->target);
-    bind_text(&bindings, hook->path);
-    bind_size(&bindings, hook->size);
-    bind_text(&bindings, hook->owner != NULL ? hook->owner : "");
-    bind_text(&bindings, hook->client_address);
-    bind_text(&bindings, hook->url_path);
-    bind_text(&bindings, hook->sha256);
-    bind_integer(&bindings, hook->created_at);
+    record_put_hook(PARAMETERS_OF(&bindings), hook);
     return run(&bindings, "queueing a hook");
 }
 
@@ -1776,13 +1667,8 @@ static int sqlite_hook_finish(struct store_connection *store, const struct store
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
-    bind_integer(&bindings, hook->id);
-    bind_size(&bindings, hook->attempts);
-    bind_text(&bindings, store_hook_state_name(state));
-    bind_integer(&bindings, due_at);
-    bind_text(&bindings, result);
-    bind_integer(&bindings, duration_ms);
-    bind_integer(&bindings, now);
+    record_put_hook_result(PARAMETERS_OF(&bindings), hook, state, due_at, result, duration_ms,
+                           now);
     return run_update(&bindings, "recording a hook's result");
 }
 
@@ -1800,7 +1686,6 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
                     store_hook_visitor *visit, void *context)
 {
     struct bindings bindings;
-    struct store_hook hook;
     int result;
 
     statement_start(&bindings, store, STATEMENT_HOOK_LIST);
@@ -1808,16 +1693,10 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
         bind_text(&bindings, hook_state_names[state_filter]);
     else
         bind_null(&bindings);
-    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-    while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
-        result = record_read_hook(ROW_OF(bindings.statement), &hook);
-        if (result != STORE_OK)
-            break;
-        int stop = visit(context, &hook);
-        store_hook_clear(&hook);
-        if (stop != 0)
-            break;
-    }
+    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
+    bool stop = false;
+    while (!stop && (result = next_row(&bindings, "listing hooks")) == STORE_OK)
+        result = record_visit_hook(ROW_OF(bindings.statement), visit, context, &stop);
     finish_rows(&bindings);
     return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
 }
@@ -1848,49 +1727,4 @@ static void sqlite_unlock(struct store_connection *store, enum store_lock_scope 
     (void)name;
 }
 
-const struct store_operations store_sqlite_operations = {
-    .name = "sqlite",
-    .open = sqlite_open,
-    .close = sqlite_close,
-    .set_deadline = sqlite_set_deadline,
-    .check_identity = sqlite_check_identity,
-    .begin = sqlite_begin,
-    .commit = sqlite_commit,
-    .rollback = sqlite_rollback,
-    .session_insert = sqlite_session_insert,
-    .session_load = sqlite_session_load,
-    .session_update_progress = sqlite_session_update_progress,
-    .session_set_hash_state = sqlite_session_set_hash_state,
-    .session_set_sha256 = sqlite_session_set_sha256,
-    .session_set_state = sqlite_session_set_state,
-    .session_set_reply = sqlite_session_set_reply,
-    .session_set_copy_to_destination = sqlite_session_set_copy_to_destination,
-    .session_count_active = sqlite_session_count_active,
-    .session_count_active_from = sqlite_session_count_active_from,
-    .session_count_reserving = sqlite_session_count_reserving,
-    .session_bytes_used = sqlite_session_bytes_used,
-    .session_list_stale = sqlite_session_list_stale,
-    .session_list = sqlite_session_list,
-    .purge = sqlite_purge,
-    .event_add = sqlite_event_add,
-    .request_count_add = sqlite_request_count_add,
-    .event_list = sqlite_event_list,
-    .statistics = sqlite_statistics,
-    .error_counts = sqlite_error_counts,
-    .meta_get = sqlite_meta_get,
-    .meta_set = sqlite_meta_set,
-    .probe = sqlite_probe,
-    .metric_packet_add = sqlite_metric_packet_add,
-    .metric_session_add = sqlite_metric_session_add,
-    .metric_notification_add = sqlite_metric_notification_add,
-    .metric_latency_add = sqlite_metric_latency_add,
-    .metric_list = sqlite_metric_list,
-    .hook_insert = sqlite_hook_insert,
-    .hook_claim = sqlite_hook_claim,
-    .hook_finish = sqlite_hook_finish,
-    .hook_retry = sqlite_hook_retry,
-    .hook_list = sqlite_hook_list,
-    .has_shared_locks = sqlite_has_shared_locks,
-    .lock = sqlite_lock,
-    .unlock = sqlite_unlock,
-};
+const struct store_operations store_sqlite_operations = {.name = "sqlite", STORE_OPERATIONS(sqlite)};

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store.h"
 #include "text.h"
 
 #define DEFAULT_DATABASE LOCALSTATEDIR "/lib/bitspool/bitspool.db"
@@ -34,6 +35,7 @@ enum key_scope { SCOPE_GLOBAL, SCOPE_PREFIX };
 
 enum value_kind {
     VALUE_PATH,        /* absolute path, trailing slashes removed */
+    VALUE_DATABASE,    /* an SQLite file's absolute path, or a PostgreSQL connection */
     VALUE_TEXT,        /* any non-empty text */
     VALUE_SIZE,        /* bytes with K/M/G/T suffix */
     VALUE_UPLOAD_SIZE, /* a size or "unlimited", at most INT64_MAX */
@@ -100,7 +102,7 @@ _Static_assert(sizeof(enum owner_source) == sizeof(int), "owner_from is stored a
      choices, expected}
 
 static const struct key keys[] = {
-    GLOBAL("database", VALUE_PATH, database, DEFAULT_DATABASE),
+    GLOBAL("database", VALUE_DATABASE, database, DEFAULT_DATABASE),
     GLOBAL_CHOICE("sync", sync, "fragment", sync_choices, "fragment or close"),
     GLOBAL("max_fragment_size", VALUE_SIZE, max_fragment_size, "64M"),
     GLOBAL("closed_session_retention", VALUE_DURATION, closed_session_retention, "7d"),
@@ -354,6 +356,15 @@ static int store_path(struct parser *parser, const struct key *key, char **field
     return 0;
 }
 
+/* A PostgreSQL setting is libpq's to read (store.c); anything else is a file. */
+static int store_database(struct parser *parser, const struct key *key, char **field,
+                          const char *value)
+{
+    if (store_is_postgresql(value))
+        return replace_string(parser, field, value) < 0 ? -1 : 0;
+    return store_path(parser, key, field, value);
+}
+
 static int report_number(struct parser *parser, const struct key *key, const char *value,
                          enum number_status status, const char *expected)
 {
@@ -428,6 +439,8 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
     switch (key->kind) {
     case VALUE_PATH:
         return store_path(parser, key, (char **)(void *)field, value);
+    case VALUE_DATABASE:
+        return store_database(parser, key, (char **)(void *)field, value);
     case VALUE_TEXT:
         return replace_string(parser, (char **)(void *)field, value);
     case VALUE_SIZE:
@@ -1007,6 +1020,7 @@ static const char *format_value(const struct key *key, const void *section,
 
     switch (key->kind) {
     case VALUE_PATH:
+    case VALUE_DATABASE:
     case VALUE_TEXT:
         return *(char *const *)(const void *)field;
     case VALUE_BOOLEAN:

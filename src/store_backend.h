@@ -10,7 +10,8 @@
 struct store_connection;
 
 /* Every member does what the store.h function of the same name (store_ + member) says,
- * on the backend's connection; all are required. */
+ * on the backend's connection; all are required. store.c checks the session id of
+ * session_insert and zeroes the statistics before handing them on. */
 struct store_operations {
     const char *name; /* "sqlite", "postgresql": for log lines */
     int (*open)(const char *where, enum store_open_mode mode, unsigned busy_timeout_milliseconds,
@@ -89,6 +90,27 @@ struct store_operations {
                    const char *name);
 };
 
+/* The members of struct store_operations but name, each set to prefix_member: a
+ * backend defines its operations as {.name = "...", STORE_OPERATIONS(prefix)}, so that
+ * none is forgotten. Grouped by what they do. */
+#define STORE_OPERATION_LIST(X, p)                                                        \
+    X(p, open) X(p, close) X(p, set_deadline) X(p, check_identity)                        \
+    X(p, begin) X(p, commit) X(p, rollback)                                               \
+    X(p, session_insert) X(p, session_load) X(p, session_update_progress)                 \
+    X(p, session_set_hash_state) X(p, session_set_sha256) X(p, session_set_state)         \
+    X(p, session_set_reply) X(p, session_set_copy_to_destination)                         \
+    X(p, session_count_active) X(p, session_count_active_from) X(p, session_count_reserving) \
+    X(p, session_bytes_used) X(p, session_list_stale) X(p, session_list) X(p, purge)       \
+    X(p, event_add) X(p, request_count_add) X(p, event_list)                              \
+    X(p, statistics) X(p, error_counts) X(p, meta_get) X(p, meta_set) X(p, probe)          \
+    X(p, metric_packet_add) X(p, metric_session_add)                                      \
+    X(p, metric_notification_add) X(p, metric_latency_add) X(p, metric_list)              \
+    X(p, hook_insert) X(p, hook_claim) X(p, hook_finish) X(p, hook_retry) X(p, hook_list)  \
+    X(p, has_shared_locks) X(p, lock) X(p, unlock)
+#define STORE_OPERATION_MEMBER(prefix, member) .member = prefix##_##member,
+#define STORE_OPERATIONS(prefix) STORE_OPERATION_LIST(STORE_OPERATION_MEMBER, prefix)
+
 extern const struct store_operations store_sqlite_operations;
+extern const struct store_operations store_postgresql_operations;
 
 #endif

@@ -182,9 +182,7 @@ static void test_spool_uploads_without_a_session_are_kept_then_removed(void **st
     int64_t now = (int64_t)time(NULL);
 
     snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE id = '%s'", id);
-    char command[700];
-    snprintf(command, sizeof command, "sqlite3 '%s/bitspool.db' \"%s\"", fixture->directory, sql);
-    assert_int_equal(system(command), 0);
+    fixture_run_sql(fixture, sql);
     assert_int_equal(gc_run(fixture->configuration, fixture->store, now, &report), STORE_OK);
     assert_int_equal(report.orphans_kept, 1);
     assert_true(spool_exists(spool, id));

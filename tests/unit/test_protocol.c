@@ -1156,10 +1156,13 @@ static void test_commit_recorded_after_rename_crash(void **state)
 static void test_every_packet_is_an_event(void **state)
 {
     struct fixture *fixture = *state;
-    char *id = fixture_create_session(fixture, URL);
     char database[512];
     char command[1200];
 
+    /* The query is the sqlite3 shell's; the store's own tests cover PostgreSQL. */
+    if (fixture_uses_postgresql(fixture))
+        skip();
+    char *id = fixture_create_session(fixture, URL);
     send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
     fixture_send(fixture, URL, "Close-Session", id, NULL, NULL, 0, NULL);
     snprintf(database, sizeof database, "%s/bitspool.db", fixture->directory);
@@ -1180,6 +1183,9 @@ static void test_requests_without_a_session_are_counted_not_logged(void **state)
     char database[512];
     char command[1400];
 
+    /* The query is the sqlite3 shell's; the store's own tests cover PostgreSQL. */
+    if (fixture_uses_postgresql(fixture))
+        skip();
     for (int i = 0; i < 100; i++)
         assert_int_equal(fixture_send(fixture, URL, "Ping", NULL, NULL, NULL, 0, NULL), 200);
     fixture_send(fixture, URL, "Fragment", NULL, "bytes 0-3/4", "abcd", 4, NULL);

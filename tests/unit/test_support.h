@@ -24,9 +24,18 @@ struct fixture {
 };
 
 /* Creates the directory, writes bitspool.conf with `extra_configuration` appended to the
- * [/uploads] section, loads it and opens the store. */
+ * [/uploads] section, loads it and opens the store: an SQLite file in the directory or,
+ * when BITSPOOL_TEST_POSTGRESQL names a server, its database on a fresh schema. */
 struct fixture *fixture_create(const char *extra_configuration);
 void fixture_destroy(struct fixture *fixture);
+
+/* Whether the fixture's store is PostgreSQL: the tests that look at SQLite's file
+ * itself skip then. */
+bool fixture_uses_postgresql(const struct fixture *fixture);
+/* Runs SQL on the fixture's database behind the store (sqlite3 or psql), or fails. */
+void fixture_run_sql(const struct fixture *fixture, const char *sql);
+/* The integer the query answers on a new connection, -1 for no row or NULL. */
+int64_t fixture_query_integer(const struct fixture *fixture, const char *sql);
 
 /* A request's parameters: "NAME=value" strings, NULL-terminated, at most 40. */
 struct request_parameters {

@@ -37,6 +37,8 @@ struct pg_link {
     unsigned busy_timeout;
     bool read_only;
     bool in_transaction;
+    unsigned locks_held; /* session-level advisory locks taken and not released */
+    bool may_send_again; /* the call in flight is sent again if the connection is lost */
     uint64_t deadline; /* clock_milliseconds() bound of the request; 0 when none */
     bool deadline_logged;
     size_t statement_count;
@@ -312,17 +314,21 @@ static int connect_once(struct pg_link *link, char **error)
     return result;
 }
 
-/* A lost connection is replaced once per call, within the deadline; inside a
- * transaction it is not (the caller rolls back first). */
+/* A lost connection is replaced once per call, within the deadline, but never while
+ * the caller counts on what it carried: inside a transaction (the caller rolls back
+ * first) or while it held advisory locks (a new connection would not hold them, and the
+ * request would go on unlocked; the caller releases them first). */
 static int ensure_connected(struct pg_link *link)
 {
     char *error = NULL;
 
     if (link->connection != NULL && PQstatus(link->connection) == CONNECTION_OK)
         return STORE_OK;
-    if (link->in_transaction) {
-        log_warning("database: the connection to PostgreSQL was lost inside a transaction; "
-                    "answering busy (503) until it is rolled back");
+    if (link->in_transaction || link->locks_held > 0) {
+        log_warning("database: the connection to PostgreSQL was lost %s; answering busy "
+                    "(503) until %s", link->in_transaction ? "inside a transaction"
+                                                           : "while it held a lock",
+                    link->in_transaction ? "it is rolled back" : "the lock is released");
         return STORE_BUSY;
     }
     if (link->connection != NULL)
@@ -382,6 +388,14 @@ void pg_link_set_in_transaction(struct pg_link *link, bool in_transaction)
     link->in_transaction = in_transaction;
 }
 
+void pg_link_count_lock(struct pg_link *link, bool taken)
+{
+    if (taken)
+        link->locks_held++;
+    else if (link->locks_held > 0)
+        link->locks_held--;
+}
+
 bool pg_link_in_transaction(const struct pg_link *link)
 {
     return link->in_transaction;
@@ -431,6 +445,11 @@ static int failure(struct pg_link *link, PGresult *result, const char *what)
 
     if (message[0] == '\0' && link->connection != NULL)
         message = PQerrorMessage(link->connection);
+    if (lost && link->may_send_again) {
+        log_info("database: %s: %s (%s); sending it again on a new connection", what,
+                 one_line(message), state != NULL ? state : "connection lost");
+        return STORE_BUSY;
+    }
     if (lost || is_retryable(state)) {
         log_warning("database: %s: %s (%s); answering busy (503)", what, one_line(message),
                     state != NULL ? state : "connection lost");
@@ -550,14 +569,28 @@ static int send_statement(struct pg_link *link, size_t id, const char *text,
                                parameters->lengths, parameters->formats, 0);
 }
 
-int pg_link_run(struct pg_link *link, size_t id, const char *text,
-                const struct pg_parameters *parameters, PGresult **result, const char *what)
+/* A connection that died while idle (the server restarted since the last request) is
+ * only noticed by the statement sent on it. When nothing of the old connection mattered
+ * (no transaction, no lock held) and the statement only reads or begins (SELECT, BEGIN:
+ * running it twice changes nothing, and a lock a lost connection took is gone with it),
+ * it is sent once more on a new connection, so that a restart of PostgreSQL costs the
+ * clients nothing, not one 503 per idle responder. */
+static bool may_send_again(const struct pg_link *link, const char *text)
 {
-    if (result != NULL)
-        *result = NULL;
-    if (parameters->refused)
-        return STORE_ERROR;
+    return !link->in_transaction && link->locks_held == 0 &&
+           (strncmp(text, "SELECT", 6) == 0 || strncmp(text, "BEGIN", 5) == 0);
+}
+
+static bool connection_lost(const struct pg_link *link)
+{
+    return link->connection == NULL || PQstatus(link->connection) != CONNECTION_OK;
+}
+
+static int run_once(struct pg_link *link, size_t id, const char *text,
+                    const struct pg_parameters *parameters, PGresult **result, const char *what)
+{
     int outcome = ready_to_send(link, what);
+
     if (outcome == STORE_OK)
         outcome = prepare(link, id, text, parameters->count);
     if (outcome != STORE_OK)
@@ -566,11 +599,41 @@ int pg_link_run(struct pg_link *link, size_t id, const char *text,
     return finish_call(link, sent != 0, result, what);
 }
 
-int pg_link_run_simple(struct pg_link *link, const char *sql, const char *what)
+int pg_link_run(struct pg_link *link, size_t id, const char *text,
+                const struct pg_parameters *parameters, PGresult **result, const char *what)
+{
+    bool again = may_send_again(link, text);
+
+    if (result != NULL)
+        *result = NULL;
+    if (parameters->refused)
+        return STORE_ERROR;
+    link->may_send_again = again;
+    int outcome = run_once(link, id, text, parameters, result, what);
+    link->may_send_again = false;
+    if (outcome == STORE_BUSY && again && connection_lost(link))
+        outcome = run_once(link, id, text, parameters, result, what);
+    return outcome;
+}
+
+static int run_simple_once(struct pg_link *link, const char *sql, const char *what)
 {
     int outcome = ready_to_send(link, what);
 
     if (outcome != STORE_OK)
         return outcome;
     return finish_call(link, PQsendQuery(link->connection, sql) != 0, NULL, what);
+}
+
+int pg_link_run_simple(struct pg_link *link, const char *sql, const char *what)
+{
+    bool again = may_send_again(link, sql);
+
+    link->may_send_again = again;
+    int outcome = run_simple_once(link, sql, what);
+    link->may_send_again = false;
+
+    if (outcome == STORE_BUSY && again && connection_lost(link))
+        outcome = run_simple_once(link, sql, what);
+    return outcome;
 }

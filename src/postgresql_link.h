@@ -64,6 +64,9 @@ int pg_link_run_simple(struct pg_link *link, const char *sql, const char *what);
  * caller has rolled back, so that no statement of it runs outside the transaction. */
 void pg_link_set_in_transaction(struct pg_link *link, bool in_transaction);
 bool pg_link_in_transaction(const struct pg_link *link);
+/* Counts a session-level advisory lock taken (true) or released (false): while any is
+ * held, a lost connection is not replaced (the new one would not hold them). */
+void pg_link_count_lock(struct pg_link *link, bool taken);
 /* The transaction status of the connection; PQTRANS_UNKNOWN when there is none. */
 PGTransactionStatusType pg_link_transaction_status(const struct pg_link *link);
 

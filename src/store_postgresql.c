@@ -67,7 +67,6 @@ struct store_connection {
     char *shared_texts[STATEMENT_SHARED_COUNT]; /* in PostgreSQL's $N, made on first use */
     char *identity;     /* meta's database_identity when opened */
     bool replaced;      /* a reconnection reached another database */
-    unsigned locks_held; /* session-level advisory locks taken and not released */
 };
 
 /* ---- the column reader the shared row readers (store_record.c) use ---- */
@@ -351,10 +350,6 @@ static int verify_identity(void *context, struct pg_link *link)
     char *identity = NULL;
 
     (void)link;
-    if (store->locks_held > 0)
-        log_warning("database: the lost connection held %u lock(s), which PostgreSQL has "
-                    "released; the requests holding them answer busy (503)", store->locks_held);
-    store->locks_held = 0;
     int result = read_identity(store, &identity);
     if (result != STORE_OK) {
         free(identity);
@@ -1098,7 +1093,7 @@ static int postgresql_lock(struct store_connection *store, enum store_lock_scope
     for (;;) {
         int result = try_lock(store, scope, name);
         if (result == STORE_OK)
-            store->locks_held++;
+            pg_link_count_lock(store->link, true);
         uint64_t now = clock_milliseconds();
         if (result != STORE_BUSY || now >= limit ||
             pg_link_remaining(store->link) <= LOCK_RETRY_MILLISECONDS)
@@ -1115,8 +1110,7 @@ static void postgresql_unlock(struct store_connection *store, enum store_lock_sc
     struct pg_parameters parameters;
     PGresult *answer = NULL;
 
-    if (store->locks_held > 0)
-        store->locks_held--;
+    pg_link_count_lock(store->link, false);
     /* A lost connection took its locks with it: nothing is left to release. */
     if (pg_link_transaction_status(store->link) == PQTRANS_UNKNOWN)
         return;

@@ -121,18 +121,40 @@ static void run_server_script(const char *command)
 
 /* ---- reconnecting ---- */
 
-static void test_a_restart_costs_one_busy_call_and_the_next_reconnects(void **state)
+static void test_a_restart_is_not_seen_by_a_request_that_starts_after_it(void **state)
 {
     struct store *store = *state;
 
     assert_int_equal(probe_once(store), STORE_OK);
     run_server_script("restart");
-    assert_int_equal(probe_once(store), STORE_BUSY);
-    assert_true(logged_count >= 1);
+    /* The statement that finds the connection dead reads only: sent again on a new one. */
     assert_int_equal(probe_once(store), STORE_OK);
+    assert_int_equal(logged_count, 0); /* no warning: no client was told anything */
     assert_int_equal(store_check_identity(store), STORE_OK);
-    /* And the prepared statements were prepared again on the new connection. */
+    /* A transaction begins on it too, and the prepared statements were prepared again. */
+    assert_int_equal(store_begin(store), STORE_OK);
     insert_session(store, SESSION_A, "alice");
+    assert_int_equal(store_commit(store, true), STORE_OK);
+}
+
+static void test_a_connection_lost_while_a_lock_is_held_stays_busy_until_released(void **state)
+{
+    struct store *store = *state;
+    struct store *other = open_or_fail(postgresql_test_uri(), STORE_OPEN_READ_WRITE, 1000);
+
+    assert_int_equal(store_lock(store, STORE_LOCK_SESSION, SESSION_A, 0), STORE_OK);
+    run_server_script("restart");
+    /* A new connection would not hold the lock: the request holding it must not go on. */
+    assert_int_equal(probe_once(store), STORE_BUSY);
+    assert_int_equal(probe_once(store), STORE_BUSY);
+    assert_non_null(strstr(logged_all, "while it held a lock"));
+    /* The server released it with the old connection. */
+    assert_int_equal(store_lock(other, STORE_LOCK_SESSION, SESSION_A, 1000), STORE_OK);
+    store_unlock(store, STORE_LOCK_SESSION, SESSION_A);
+    assert_int_equal(probe_once(store), STORE_OK);
+    assert_int_equal(store_lock(store, STORE_LOCK_SESSION, SESSION_A, 0), STORE_BUSY);
+    store_unlock(other, STORE_LOCK_SESSION, SESSION_A);
+    store_close(other);
 }
 
 static void test_a_lost_connection_inside_a_transaction_stays_busy_until_rolled_back(
@@ -163,7 +185,7 @@ static void test_reconnecting_to_another_database_is_refused_as_replaced(void **
     assert_int_equal(store_check_identity(store), STORE_OK);
     postgresql_test_execute(raw, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                  "WHERE application_name = 'bitspool'");
-    assert_int_equal(probe_once(store), STORE_BUSY);
+    /* The read is sent again on a new connection, which finds another database. */
     assert_int_equal(probe_once(store), STORE_BUSY);
     assert_non_null(strstr(logged_all, "another bitspool database"));
     assert_int_equal(store_check_identity(store), STORE_REPLACED);
@@ -517,7 +539,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_a_restart_costs_one_busy_call_and_the_next_reconnects, set_up, tear_down),
+            test_a_restart_is_not_seen_by_a_request_that_starts_after_it, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_a_connection_lost_while_a_lock_is_held_stays_busy_until_released, set_up,
+            tear_down),
         cmocka_unit_test_setup_teardown(
             test_a_lost_connection_inside_a_transaction_stays_busy_until_rolled_back, set_up,
             tear_down),

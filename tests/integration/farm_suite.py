@@ -281,8 +281,8 @@ def run_faults(arguments, farm, log):
     ended = time.monotonic()
     with farm.lock:
         farm.down = None
-        # nginx tries a failed primary again after its fail_timeout (2 s).
-        farm.down_until = ended + 3.0
+        # The front tries a failed primary again after its fail_timeout (1 s).
+        farm.down_until = ended + 2.0
         farm.faults.append(("host killed", started, ended))
     log("%.1f s: host %s started again after %.1f s down" % (
         ended - farm.began, victim, ended - started))

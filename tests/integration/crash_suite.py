@@ -17,6 +17,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bits_client import (USER_AGENT, BitsClient, HttpTransport, UploadError,  # noqa: E402
                          file_sha256)
+import store_access  # noqa: E402
 from upload_suite import SuiteBase  # noqa: E402
 
 KiB = 1 << 10
@@ -32,7 +33,7 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url", help="base URL of the upload prefix")
     parser.add_argument("--root", required=True, help="upload root of that prefix")
-    parser.add_argument("--database", required=True, help="bitspool's SQLite database")
+    parser.add_argument("--database", required=True, help="bitspool's database: an SQLite file or a postgresql:// URI")
     parser.add_argument("--pid-file", required=True,
                         help="spawn-fcgi's pid file: the responders to kill")
     parser.add_argument("--start-command", required=True, nargs=argparse.REMAINDER,
@@ -99,17 +100,43 @@ class Responders:
 
 
 class SessionLock:
-    """Holds the session's lock file as a request would, so that the responders' start-up
-    recovery leaves that session to the next request."""
+    """Holds the session's lock as a request would, so that the responders' start-up
+    recovery leaves that session to the next request: its lock file, or with
+    PostgreSQL the advisory lock store_postgresql.c takes for it (keyed by the session
+    scope and hashtext of the id), held by a psql that waits until released."""
 
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+    SESSION_LOCK_KEY = 1651732480  # store_postgresql.c's LOCK_KEY_BASE + STORE_LOCK_SESSION
+
+    def __init__(self, path, database, session_id):
+        self.fd = -1
+        self.psql = None
+        if not store_access.is_postgresql(database):
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            return
+        self.psql = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-d", database],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.psql.stdin.write("SELECT pg_advisory_lock(%d, hashtext('%s'));\n"
+                              "\\echo locked\n" % (self.SESSION_LOCK_KEY, session_id))
+        self.psql.stdin.flush()
+        while True:
+            line = self.psql.stdout.readline()
+            if not line:
+                raise UploadError("psql could not take the lock of %s" % session_id)
+            if line.strip() == "locked":
+                return
 
     def release(self):
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        if self.psql is not None:
+            # The lock ends with psql's connection.
+            self.psql.stdin.close()
+            self.psql.wait(30)
+            self.psql.stdout.close()
+            self.psql = None
 
 
 class Suite(SuiteBase):
@@ -442,7 +469,7 @@ class Suite(SuiteBase):
         self.responders.kill()
         os.rename(self.spool_file(session_id), destination)
         self.set_state(session_id, "closing")
-        lock = SessionLock(self.lock_file(session_id))
+        lock = SessionLock(self.lock_file(session_id), self.arguments.database, session_id)
         try:
             self.responders.start()
             self.transport.close()

@@ -34,7 +34,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url", help="base URL of the upload prefix through nginx")
     parser.add_argument("--root", required=True, help="upload root of that prefix")
-    parser.add_argument("--database", required=True, help="bitspool's database: an SQLite file or a postgresql:// URI")
+    parser.add_argument("--database", required=True,
+                        help="bitspool's database: an SQLite file or a postgresql:// URI")
     parser.add_argument("--socket", required=True, help="the responders' FastCGI socket")
     parser.add_argument("--pid-file", required=True,
                         help="spawn-fcgi's pid file: the bitspool supervisor")

@@ -33,7 +33,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url", help="base URL of the upload prefix")
     parser.add_argument("--root", required=True, help="upload root of that prefix")
-    parser.add_argument("--database", required=True, help="bitspool's database: an SQLite file or a postgresql:// URI")
+    parser.add_argument("--database", required=True,
+                        help="bitspool's database: an SQLite file or a postgresql:// URI")
     parser.add_argument("--pid-file", required=True,
                         help="spawn-fcgi's pid file: the responders to kill")
     parser.add_argument("--start-command", required=True, nargs=argparse.REMAINDER,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for session_lock.c: with SQLite a session's lock is its spool lock file
  * (held, refused to a second taker, waited for, released, forgotten); with PostgreSQL
- * (BITSPOOL_TEST_DATABASE names one) it is an advisory lock that two connections,
+ * (BITSPOOL_TEST_POSTGRESQL names one) it is an advisory lock that two connections,
  * as two hosts would, cannot hold at once, and no lock file is ever made. */
 #include <errno.h>
 #include <setjmp.h>
@@ -68,7 +68,7 @@ static int set_up_sqlite(void **state)
 
 static const char *postgresql_uri(void)
 {
-    const char *uri = getenv("BITSPOOL_TEST_DATABASE");
+    const char *uri = getenv("BITSPOOL_TEST_POSTGRESQL");
 
     return uri != NULL && strncmp(uri, "postgres", 8) == 0 ? uri : NULL;
 }
@@ -259,6 +259,6 @@ int main(void)
 
     if (postgresql_uri() != NULL)
         return failed + run_postgresql();
-    print_message("BITSPOOL_TEST_DATABASE is unset: the PostgreSQL locks are not tested\n");
+    print_message("BITSPOOL_TEST_POSTGRESQL is unset: the PostgreSQL locks are not tested\n");
     return failed;
 }

@@ -206,6 +206,70 @@ static void test_gc_due_once_per_interval(void **state)
     assert_true(gc_due(fixture->configuration, fixture->store, fixture->now + interval + 1));
 }
 
+/* ---- a farm's store (PostgreSQL): one host at a time ---- */
+
+static int setup_postgresql(void **state)
+{
+    struct fixture *fixture = fixture_create("empty_session_timeout = 10m\n");
+
+    fixture_use_store(fixture, fixture_postgresql_uri());
+    *state = fixture;
+    return 0;
+}
+
+static void test_round_skipped_while_another_host_runs_it(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *other_host = fixture_open_store(fixture_postgresql_uri());
+    char *id = started_session(fixture);
+    struct gc_report report;
+
+    assert_int_equal(store_lock(other_host, STORE_LOCK_MAINTENANCE, "gc", 0), STORE_OK);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_true(report.another_host);
+    assert_int_equal(report.expired, 0);
+    assert_int_equal(state_of(fixture, id), SESSION_OPEN);
+    store_unlock(other_host, STORE_LOCK_MAINTENANCE, "gc");
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_false(report.another_host);
+    assert_int_equal(state_of(fixture, id), SESSION_EXPIRED);
+    /* The round let its lock go: the other host may run the next one. */
+    assert_int_equal(store_lock(other_host, STORE_LOCK_MAINTENANCE, "gc", 0), STORE_OK);
+    store_unlock(other_host, STORE_LOCK_MAINTENANCE, "gc");
+    store_close(other_host);
+    free(id);
+}
+
+static void test_session_another_host_holds_is_skipped(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *other_host = fixture_open_store(fixture_postgresql_uri());
+    char *id = started_session(fixture);
+    struct gc_report report;
+
+    assert_int_equal(store_lock(other_host, STORE_LOCK_SESSION, id, 0), STORE_OK);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_int_equal(report.skipped, 1);
+    assert_int_equal(state_of(fixture, id), SESSION_OPEN);
+    store_unlock(other_host, STORE_LOCK_SESSION, id);
+    store_close(other_host);
+    free(id);
+}
+
+static int run_postgresql(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_skipped_while_another_host_runs_it,
+                                        setup_postgresql, teardown),
+        cmocka_unit_test_setup_teardown(test_session_another_host_holds_is_skipped,
+                                        setup_postgresql, teardown),
+    };
+    return cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -218,5 +282,11 @@ int main(void)
         TEST(test_spool_uploads_without_a_session_are_kept_then_removed),
         TEST(test_gc_due_once_per_interval),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+
+    if (fixture_postgresql_uri() == NULL) {
+        print_message("BITSPOOL_TEST_POSTGRESQL is unset: gc on a farm is not tested\n");
+        return failed;
+    }
+    return failed + run_postgresql();
 }

@@ -60,6 +60,29 @@ void fixture_destroy(struct fixture *fixture)
     free(fixture);
 }
 
+const char *fixture_postgresql_uri(void)
+{
+    const char *uri = getenv("BITSPOOL_TEST_POSTGRESQL");
+
+    return uri != NULL && strncmp(uri, "postgres", 8) == 0 ? uri : NULL;
+}
+
+struct store *fixture_open_store(const char *where)
+{
+    struct store *store = NULL;
+    char *error = NULL;
+
+    if (store_open(where, STORE_OPEN_MIGRATE, 200, &store, &error) != STORE_OK)
+        fail_msg("store %s: %s", where, error != NULL ? error : "(no message)");
+    return store;
+}
+
+void fixture_use_store(struct fixture *fixture, const char *where)
+{
+    store_close(fixture->store);
+    fixture->store = fixture_open_store(where);
+}
+
 void parameters_add(struct request_parameters *parameters, const char *name, const char *value)
 {
     size_t length = strlen(name) + strlen(value) + 2;

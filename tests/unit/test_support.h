@@ -28,6 +28,17 @@ struct fixture {
 struct fixture *fixture_create(const char *extra_configuration);
 void fixture_destroy(struct fixture *fixture);
 
+/* The PostgreSQL URI in BITSPOOL_TEST_POSTGRESQL, NULL when unset: the farm's tests
+ * run only then. */
+const char *fixture_postgresql_uri(void);
+
+/* Replaces the fixture's SQLite store by one on the database at where (a PostgreSQL
+ * URI), as a farm's host uses it; the configuration stays as it was. */
+void fixture_use_store(struct fixture *fixture, const char *where);
+
+/* Another connection to the database at where: a second host. */
+struct store *fixture_open_store(const char *where);
+
 /* A request's parameters: "NAME=value" strings, NULL-terminated, at most 40. */
 struct request_parameters {
     char *entries[41];

@@ -73,7 +73,8 @@ class Farm:
 
 
 class Attempt:
-    def __init__(self, packet, hop, started, status, host, body_length):
+    def __init__(self, packet, hop, started, status, host, body_length, answer):
+        self.answer = answer   # the failure's description, for the report
         self.packet = packet
         self.hop = hop
         self.started = started
@@ -129,7 +130,10 @@ class Client(threading.Thread):
                 self.client.transport.close()
             status = response.status if response is not None else None
             host = response.header("X-Farm-Host") if response is not None else None
-            self.attempts.append(Attempt(packet, hop, started, status, host, len(body)))
+            failed = status is None or status >= 500
+            self.attempts.append(Attempt(packet, hop, started, status, host, len(body),
+                                         (response.describe() if response is not None
+                                          else "no connection") if failed else None))
             self.sent += len(body)
             if status is not None and status < 500:
                 problems = bits_client.ack_problems(response, packet)
@@ -259,7 +263,7 @@ def run_command(command, what):
 
 def run_faults(arguments, farm, log):
     """Kill a host at 20 % of the bytes, start it again at 45 %, restart the database
-    at 65 %, while the clients run."""
+    at 65 % (and 3 s after the host is back), while the clients run."""
     def wait_for(fraction):
         while farm.fraction() < fraction and not farm.stop:
             time.sleep(0.05)
@@ -286,8 +290,12 @@ def run_faults(arguments, farm, log):
         farm.faults.append(("host killed", started, ended))
     log("%.1f s: host %s started again after %.1f s down" % (
         ended - farm.began, victim, ended - started))
+    # Apart from the host's fault, so that each fault's re-sent bytes are its own, and
+    # with the restarted host back in the front's rotation.
     if not arguments.restart_database_command or not wait_for(0.65):
         return
+    while time.monotonic() < ended + 3.0 and not farm.stop:
+        time.sleep(0.05)
     started = time.monotonic()
     seconds = run_command(arguments.restart_database_command, "restarting the database")
     farm.faults.append(("database restarted", started, time.monotonic()))
@@ -416,6 +424,18 @@ def check_resent(farm, clients, problems, log):
             entry["clients"].add(client.name)
             if attempt.body_length:
                 entry["fragments"] += attempt.body_length / client.fragment_size
+        for fault in per_fault:
+            failed = [attempt for attempt in client.attempts
+                      if (attempt.status is None or attempt.status >= 500)
+                      and farm.fault_at(attempt.ended) == fault]
+            if sum(attempt.body_length for attempt in failed) > client.fragment_size:
+                problems.append("%s sent more than one fragment again for %s: %s" % (
+                    client.name, fault, "; ".join(
+                        "%s of %d bytes at %.2f-%.2f s from %s: %s" % (
+                            attempt.packet, attempt.body_length,
+                            attempt.started - farm.began, attempt.ended - farm.began,
+                            attempt.host, attempt.answer)
+                        for attempt in failed)))
     total = sum(client.sent - sum(size for _, _, size in client.files) for client in clients)
     for fault, entry in sorted(per_fault.items()):
         log("re-sent for %s: %d failed packets from %d clients, %d bytes (%.2f fragments "

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store.h"
+
 #define DEFAULT_DATABASE LOCALSTATEDIR "/lib/bitspool/bitspool.db"
 #define DEFAULT_ROOT LOCALSTATEDIR "/lib/bitspool/uploads"
 #define DEFAULT_PREFIX "/uploads"
@@ -33,6 +35,7 @@ enum key_scope { SCOPE_GLOBAL, SCOPE_PREFIX };
 
 enum value_kind {
     VALUE_PATH,        /* absolute path, trailing slashes removed */
+    VALUE_DATABASE,    /* an SQLite file's absolute path, or a PostgreSQL connection */
     VALUE_TEXT,        /* any non-empty text */
     VALUE_SIZE,        /* bytes with K/M/G/T suffix */
     VALUE_UPLOAD_SIZE, /* a size or "unlimited", at most INT64_MAX */
@@ -109,7 +112,7 @@ static void store_owner_from(void *section, int value)
     {name, SCOPE_PREFIX, kind, offsetof(struct upload_prefix, field), NULL, NULL, NULL}
 
 static const struct key keys[] = {
-    GLOBAL("database", VALUE_PATH, database),
+    GLOBAL("database", VALUE_DATABASE, database),
     {"sync", SCOPE_GLOBAL, VALUE_CHOICE, 0, sync_choices, store_sync, "fragment or close"},
     GLOBAL("max_fragment_size", VALUE_SIZE, max_fragment_size),
     GLOBAL("closed_session_retention", VALUE_DURATION, closed_session_retention),
@@ -368,6 +371,15 @@ static int store_path(struct parser *parser, const struct key *key, char **field
     return 0;
 }
 
+/* A PostgreSQL setting is libpq's to read (store.c); anything else is a file. */
+static int store_database(struct parser *parser, const struct key *key, char **field,
+                          const char *value)
+{
+    if (store_is_postgresql(value))
+        return replace_string(parser, field, value) < 0 ? -1 : 0;
+    return store_path(parser, key, field, value);
+}
+
 static int report_number(struct parser *parser, const struct key *key, const char *value,
                          enum number_status status, const char *expected)
 {
@@ -442,6 +454,8 @@ static int store_value(struct parser *parser, const struct key *key, void *secti
     switch (key->kind) {
     case VALUE_PATH:
         return store_path(parser, key, (char **)(void *)field, value);
+    case VALUE_DATABASE:
+        return store_database(parser, key, (char **)(void *)field, value);
     case VALUE_TEXT:
         return replace_string(parser, (char **)(void *)field, value);
     case VALUE_SIZE:

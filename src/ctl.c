@@ -1256,7 +1256,8 @@ static int become_service_user(const char *database)
 {
     gid_t group = 0;
 
-    if (geteuid() != 0)
+    /* A PostgreSQL database has no file here whose owner to become. */
+    if (geteuid() != 0 || store_is_postgresql(database))
         return 0;
     uid_t user = service_uid(database, &group);
     if (user == 0)
@@ -1281,7 +1282,7 @@ static int open_store(struct ctl *ctl, enum store_open_mode mode)
     uint64_t busy = ctl->configuration->lock_timeout * 1000u;
     char *error = NULL;
 
-    if (access(database, F_OK) != 0) {
+    if (!store_is_postgresql(database) && access(database, F_OK) != 0) {
         fprintf(stderr, "bitspoolctl: database %s: %s (the responder creates it with its "
                         "first request)\n", database, strerror(errno));
         return -1;

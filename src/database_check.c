@@ -8,13 +8,25 @@
 #endif
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "database_check.h"
+#include "store.h"
+
+/* Whether the role can write the tables, or create them when there are none yet. */
+static const char privilege_sql[] =
+    "SELECT CASE WHEN to_regclass('meta') IS NOT NULL "
+    "THEN has_table_privilege('sessions', 'SELECT, INSERT, UPDATE, DELETE') "
+    "AND has_table_privilege('meta', 'SELECT, INSERT, UPDATE') "
+    "ELSE has_schema_privilege(current_schema(), 'CREATE') END, current_user, "
+    "coalesce(current_schema(), '(none)'), to_regclass('meta') IS NOT NULL";
 
 /* The directory part of path: "." for a bare name, "/" for "/x". Malloc'd. */
 static char *directory_of(const char *path)
@@ -53,7 +65,49 @@ static int check_directory(const char *database, const char *directory, char **p
     return 0;
 }
 
-int database_check_writable(const char *database, char **problem)
+static int refuse_role(char **problem, const char *database, PGresult *answer)
+{
+    bool created = strcmp(PQgetvalue(answer, 0, 3), "t") == 0;
+
+    if (asprintf(problem, "database %s: role %s %s (docs/postgresql.md, \"Role and "
+                          "database\")", database, PQgetvalue(answer, 0, 1),
+                 created ? "may not read and write bitspool's tables"
+                         : "may not create bitspool's tables in schema") < 0)
+        *problem = NULL;
+    return -1;
+}
+
+/* Connects as the responder will (with a bound on the wait: libpq waits forever by
+ * default) and asks the server for the privileges. */
+static int check_postgresql(const char *database, const char *conninfo, char **problem)
+{
+    const char *keywords[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {"10", conninfo, NULL};
+    PGconn *connection = PQconnectdbParams(keywords, values, 1);
+    PGresult *answer = NULL;
+    int result = -1;
+
+    if (PQstatus(connection) != CONNECTION_OK) {
+        refuse(problem, database, "cannot be reached:",
+               connection != NULL ? PQerrorMessage(connection) : "out of memory");
+        goto out;
+    }
+    answer = PQexec(connection, privilege_sql);
+    if (PQresultStatus(answer) != PGRES_TUPLES_OK || PQntuples(answer) != 1) {
+        refuse(problem, database, "cannot be checked:", PQerrorMessage(connection));
+        goto out;
+    }
+    if (strcmp(PQgetvalue(answer, 0, 0), "t") != 0)
+        refuse_role(problem, database, answer);
+    else
+        result = 0;
+out:
+    PQclear(answer);
+    PQfinish(connection);
+    return result;
+}
+
+static int database_check_file(const char *database, char **problem)
 {
     struct stat status;
     char *directory = directory_of(database);
@@ -81,4 +135,15 @@ int database_check_writable(const char *database, char **problem)
 out:
     free(directory);
     return result;
+}
+
+int database_check_writable(const char *database, char **problem)
+{
+    const char *conninfo = store_postgresql_conninfo(database);
+
+    if (conninfo != NULL) {
+        *problem = NULL;
+        return check_postgresql(database, conninfo, problem);
+    }
+    return database_check_file(database, problem);
 }

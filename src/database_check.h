@@ -6,7 +6,9 @@
 
 /* Checks, without creating anything, that the database file (when it exists) is a
  * readable and writable regular file, and that its directory exists and is writable
- * (SQLite makes the -wal and -shm files there). Returns 0, or -1 with *problem set to
+ * (SQLite makes the -wal and -shm files there). For PostgreSQL: that the server
+ * answers and the role may write bitspool's tables or, before the first responder
+ * creates them, create tables in its schema. Returns 0, or -1 with *problem set to
  * a malloc'd sentence naming the path (NULL when out of memory). */
 int database_check_writable(const char *database, char **problem);
 

@@ -8,7 +8,8 @@
 
 enum fault_point {
     FAULT_SPOOL_WRITE, /* a write of body bytes into a spool file: a positive errno */
-    FAULT_STORE_STEP,  /* an SQLite statement step in store.c: an SQLite result code */
+    FAULT_STORE_STEP,  /* a store statement (SQLite step, PostgreSQL call): an SQLite result
+                        * code; PostgreSQL takes SQLITE_BUSY and SQLITE_LOCKED as busy */
     FAULT_SPOOL_MKDIR, /* a mkdir of a spool directory (part of its path): a positive errno */
     FAULT_SPOOL_WRITEBACK, /* a writeback started while receiving: a positive errno */
     FAULT_POINT_COUNT

@@ -54,6 +54,10 @@ static bool database_lost(const struct configuration *configuration)
 {
     uint64_t uploads = 0;
 
+    /* A PostgreSQL database is not a file that can go missing; a new, empty one is
+     * noticed by its identity (store_check_identity). */
+    if (store_is_postgresql(configuration->database))
+        return false;
     if (access(configuration->database, F_OK) == 0 || errno != ENOENT)
         return false;
     for (size_t i = 0; i < configuration->prefix_count; i++)

@@ -7,5 +7,6 @@
 extern const char schema_sql[];      /* sql/schema.sql: a new database */
 extern const char migrate_3_sql[];   /* sql/migrate-3.sql: schema version 2 to 3 */
 extern const char migrate_4_sql[]; /* sql/migrate-4.sql: 3 to 4 (metrics, hooks) */
+extern const char postgresql_schema_sql[]; /* sql/postgresql/schema.sql: a new database */
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "store_backend.h"
 
 struct store {
@@ -15,10 +16,38 @@ struct store {
     struct store_connection *connection;
 };
 
-static const struct store_operations *backend_for(const char *where)
+static bool starts_with(const char *text, const char *prefix)
 {
-    (void)where;
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/* A libpq URI is passed as it is; "postgresql:" followed by a keyword/value connection
+ * string (or nothing: the PG* environment and service files) loses its prefix. Anything
+ * else is an SQLite path, as it always was. */
+static const struct store_operations *backend_for(const char *where, const char **connection)
+{
+    *connection = where;
+    if (starts_with(where, "postgresql://") || starts_with(where, "postgres://"))
+        return &store_postgresql_operations;
+    if (starts_with(where, "postgresql:")) {
+        *connection = where + strlen("postgresql:");
+        return &store_postgresql_operations;
+    }
     return &store_sqlite_operations;
+}
+
+const char *store_postgresql_conninfo(const char *database)
+{
+    const char *connection;
+
+    if (backend_for(database, &connection) != &store_postgresql_operations)
+        return NULL;
+    return connection;
+}
+
+bool store_is_postgresql(const char *database)
+{
+    return store_postgresql_conninfo(database) != NULL;
 }
 
 int store_open(const char *path, enum store_open_mode mode, unsigned busy_timeout_milliseconds,
@@ -33,9 +62,10 @@ int store_open(const char *path, enum store_open_mode mode, unsigned busy_timeou
         *error = strdup("out of memory");
         return STORE_ERROR;
     }
-    opened->operations = backend_for(path);
-    result =
-        opened->operations->open(path, mode, busy_timeout_milliseconds, &opened->connection, error);
+    const char *connection = path;
+    opened->operations = backend_for(path, &connection);
+    result = opened->operations->open(connection, mode, busy_timeout_milliseconds,
+                                      &opened->connection, error);
     if (result != STORE_OK) {
         free(opened);
         return result;
@@ -84,6 +114,10 @@ void store_rollback(struct store *store)
 
 int store_session_insert(struct store *store, const struct session *session)
 {
+    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
+        log_error("database: a session id is not terminated");
+        return STORE_ERROR;
+    }
     return store->operations->session_insert(store->connection, session);
 }
 
@@ -193,6 +227,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
 {
+    memset(statistics, 0, sizeof *statistics);
     return store->operations->statistics(store->connection, since, statistics);
 }
 

@@ -90,7 +90,8 @@ enum store_open_mode {
     STORE_OPEN_READ_ONLY,  /* the same, read-only: no write lock, ever */
 };
 
-/* Opens the database at path with a busy timeout of busy_timeout_milliseconds and
+/* Opens the database at path (or, for PostgreSQL, the one the setting names: see
+ * store_is_postgresql) with a busy timeout of busy_timeout_milliseconds and
  * foreign-key checks (read-write: also WAL). STORE_OPEN_MIGRATE applies sql/schema.sql
  * to a new database or, after a VACUUM INTO backup next to it (logged), the migrations
  * to an older one; the other modes refuse a database of another schema version with a
@@ -99,6 +100,14 @@ enum store_open_mode {
 int store_open(const char *path, enum store_open_mode mode,
                unsigned busy_timeout_milliseconds, struct store **store, char **error);
 void store_close(struct store *store);
+
+/* Whether a database setting names a PostgreSQL database (a postgresql:// or
+ * postgres:// URI, or postgresql: and a libpq keyword/value string) rather than an
+ * SQLite file: callers that look at the file (its existence, owner, directory) ask. */
+bool store_is_postgresql(const char *database);
+/* The libpq connection string of a PostgreSQL setting (the URI, or what follows
+ * "postgresql:"); NULL for an SQLite file. */
+const char *store_postgresql_conninfo(const char *database);
 
 /* From now until the next call, waits for other processes' locks end this many
  * milliseconds from now in all, however many statements run meanwhile: the bound of

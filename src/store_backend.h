@@ -10,7 +10,8 @@
 struct store_connection;
 
 /* Every member does what the store.h function of the same name (store_ + member) says,
- * on the backend's connection; all are required. */
+ * on the backend's connection; all are required. store.c checks the session id of
+ * session_insert and zeroes the statistics before handing them on. */
 struct store_operations {
     const char *name; /* "sqlite", "postgresql": for log lines */
     int (*open)(const char *where, enum store_open_mode mode, unsigned busy_timeout_milliseconds,
@@ -89,6 +90,38 @@ struct store_operations {
                    const char *name);
 };
 
+/* The members of struct store_operations but name, each prefix_member: a backend
+ * defines its operations as {.name = "...", STORE_OPERATIONS(prefix)}. */
+#define STORE_OPERATIONS(prefix)                                                         \
+    .open = prefix##_open, .close = prefix##_close, .set_deadline = prefix##_set_deadline, \
+    .check_identity = prefix##_check_identity, .begin = prefix##_begin,                  \
+    .commit = prefix##_commit, .rollback = prefix##_rollback,                            \
+    .session_insert = prefix##_session_insert, .session_load = prefix##_session_load,    \
+    .session_update_progress = prefix##_session_update_progress,                         \
+    .session_set_hash_state = prefix##_session_set_hash_state,                           \
+    .session_set_sha256 = prefix##_session_set_sha256,                                   \
+    .session_set_state = prefix##_session_set_state,                                     \
+    .session_set_reply = prefix##_session_set_reply,                                     \
+    .session_set_copy_to_destination = prefix##_session_set_copy_to_destination,         \
+    .session_count_active = prefix##_session_count_active,                               \
+    .session_count_active_from = prefix##_session_count_active_from,                     \
+    .session_count_reserving = prefix##_session_count_reserving,                         \
+    .session_bytes_used = prefix##_session_bytes_used,                                   \
+    .session_list_stale = prefix##_session_list_stale, .session_list = prefix##_session_list, \
+    .purge = prefix##_purge, .event_add = prefix##_event_add,                            \
+    .request_count_add = prefix##_request_count_add, .event_list = prefix##_event_list,  \
+    .statistics = prefix##_statistics, .error_counts = prefix##_error_counts,            \
+    .meta_get = prefix##_meta_get, .meta_set = prefix##_meta_set, .probe = prefix##_probe, \
+    .metric_packet_add = prefix##_metric_packet_add,                                     \
+    .metric_session_add = prefix##_metric_session_add,                                   \
+    .metric_notification_add = prefix##_metric_notification_add,                         \
+    .metric_latency_add = prefix##_metric_latency_add, .metric_list = prefix##_metric_list, \
+    .hook_insert = prefix##_hook_insert, .hook_claim = prefix##_hook_claim,              \
+    .hook_finish = prefix##_hook_finish, .hook_retry = prefix##_hook_retry,              \
+    .hook_list = prefix##_hook_list, .has_shared_locks = prefix##_has_shared_locks,      \
+    .lock = prefix##_lock, .unlock = prefix##_unlock
+
 extern const struct store_operations store_sqlite_operations;
+extern const struct store_operations store_postgresql_operations;
 
 #endif

@@ -5,7 +5,9 @@
 #ifndef BITSPOOL_STORE_RECORD_H
 #define BITSPOOL_STORE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -111,5 +113,139 @@ char **text_column_field(void *record, const struct text_column *field);
 /* Frees the record's text fields and zeroes the whole record. */
 void text_columns_free(void *record, size_t size, const struct text_column *fields,
                        size_t count);
+
+/* ---- reading rows: both backends hand their rows to the same readers ---- */
+
+/* How a backend reads one column of the row at hand (SQLite: a stepped statement;
+ * PostgreSQL: a result and a row number). text answers NULL for NULL (is_null tells it
+ * from running out of memory) and stays valid until the row moves on; integer answers 0
+ * for NULL; blob copies the value and answers true only when it is exactly size bytes. */
+struct column_reader {
+    bool (*is_null)(const void *row, int column);
+    const char *(*text)(const void *row, int column, size_t *length);
+    int64_t (*integer)(const void *row, int column);
+    bool (*blob)(const void *row, int column, unsigned char *copy, size_t size);
+};
+
+struct record_row {
+    const struct column_reader *reader;
+    const void *row;
+};
+
+/* A size column (never negative); logged when it is. */
+int record_read_size(const struct record_row *row, int column, uint64_t *size);
+/* A malloc'd copy of a text column, NULL for NULL. */
+int record_copy_text(const struct record_row *row, int column, char **copy);
+/* One row of SESSION_COLUMNS; on failure *session holds nothing to free. */
+int record_read_session(const struct record_row *row, struct session *session);
+/* One row of HOOK_COLUMNS; on failure *hook holds nothing to free. */
+int record_read_hook(const struct record_row *row, struct store_hook *hook);
+/* One row of EVENT_COLUMNS; the strings point into the row. */
+int record_read_event(const struct record_row *row, struct store_event *event);
+/* One row of a metrics listing (the columns of struct store_metric_row in order). */
+int record_read_metric(const struct record_row *row, struct store_metric_row *metric);
+/* One row of "hresult, count". */
+int record_read_error_count(const struct record_row *row, uint32_t *hresult, uint64_t *count);
+/* One row of "state, count, held bytes" into the statistics. */
+int record_read_state_count(const struct record_row *row, struct store_statistics *statistics);
+
+/* The text of an HRESULT as the events store it: "0x" and eight upper-case digits. */
+#define HRESULT_TEXT_SIZE sizeof "0x12345678"
+void record_format_hresult(uint32_t hresult, char text[HRESULT_TEXT_SIZE]);
+int record_parse_hresult(const char *text, uint32_t *hresult);
+
+/* The stored name of a state, NULL when it is not one; whether it finishes a session. */
+const char *record_state_name(enum session_state state);
+bool record_state_is_final(enum session_state state);
+
+/* The message (malloc'd into *error, NULL when out of memory) for a database of schema
+ * version found, which is not this build's, opened without migrating; migrate_note
+ * follows "run bitspoolctl migrate" (what it does first, or ""). */
+void record_version_problem(int64_t found, const char *migrate_note, char **error);
+
+/* Reads a hook row, visits it and frees it: *stop when the visitor asked to stop. */
+int record_visit_hook(const struct record_row *row, store_hook_visitor *visit, void *context,
+                      bool *stop);
+
+/* A growing array of loaded sessions, so that a listing is read whole before any
+ * visitor (which may use the store) runs. */
+struct session_list {
+    struct session *sessions;
+    size_t count;
+    size_t capacity;
+};
+
+/* The next free slot (count is not raised), NULL when out of memory. */
+struct session *session_list_grow(struct session_list *list);
+void session_list_free(struct session_list *list);
+/* Visits every session in turn until a visitor answers non-zero, then frees the list. */
+void session_list_visit(struct session_list *list, store_session_visitor *visit, void *context);
+/* store_purge's end: for each finished session of the list, the visitor (which may stop
+ * the purge, keeping the rest for the next one) and then remove (the backend's delete
+ * of that row if still finished before `before`); frees the list. */
+typedef int session_remover(void *store, const char *id, int64_t before);
+int session_list_purge(struct session_list *list, store_session_visitor *visit, void *context,
+                       session_remover *remove, void *store, int64_t before);
+
+/* ---- writing rows: both backends take their parameters from the same writers ---- */
+
+/* How a backend takes a statement's parameters, one after the other: text (NULL binds
+ * NULL) and blobs (likewise) are not copied and must outlive the statement's run;
+ * refuse marks the statement not to be run (the caller logged why). */
+struct parameter_writer {
+    void (*text)(void *statement, const char *text);
+    void (*integer)(void *statement, int64_t value);
+    void (*null)(void *statement);
+    void (*blob)(void *statement, const unsigned char *bytes, size_t size);
+    void (*refuse)(void *statement);
+};
+
+struct record_parameters {
+    const struct parameter_writer *writer;
+    void *statement;
+};
+
+void record_put_text(const struct record_parameters *parameters, const char *text);
+void record_put_integer(const struct record_parameters *parameters, int64_t value);
+void record_put_null(const struct record_parameters *parameters);
+/* Both databases' integers are signed 64-bit: a larger size is refused (logged). */
+void record_put_size(const struct record_parameters *parameters, uint64_t size);
+/* 0 ("none" in the structures) as NULL. */
+void record_put_integer_or_null(const struct record_parameters *parameters, int64_t value);
+void record_put_state(const struct record_parameters *parameters, enum session_state state);
+/* An HRESULT's text into text (which must outlive the run), success (0) as success. */
+void record_put_hresult(const struct record_parameters *parameters, uint32_t hresult,
+                        const char *success, char text[HRESULT_TEXT_SIZE]);
+/* A limit of 0 (or beyond 64 bits) is no limit: SQLite's -1, PostgreSQL's NULL. */
+void record_put_limit(const struct record_parameters *parameters, size_t limit,
+                      bool null_is_no_limit);
+
+/* The parameters of the statements both backends run, in their numbering. */
+/* SESSION_COLUMNS, in order. */
+void record_put_session(const struct record_parameters *parameters,
+                        const struct session *session);
+/* at, session_id, packet, status, hresult, range_first, range_last, bytes, held_after,
+ * client_address, owner, message. */
+void record_put_event(const struct record_parameters *parameters,
+                      const struct store_event *event, char hresult[HRESULT_TEXT_SIZE]);
+/* session_id, kind, target, path, size, owner, client_address, url_path, sha256,
+ * created_at. */
+void record_put_hook(const struct record_parameters *parameters, const struct store_hook *hook);
+/* id, held_size, total known (1 or 0), total_size, state, now. */
+void record_put_progress(const struct record_parameters *parameters, const char *id,
+                         uint64_t held_size, bool total_known, uint64_t total_size,
+                         enum session_state state, int64_t now);
+/* id, state, now, final (1 or 0). */
+void record_put_state_change(const struct record_parameters *parameters, const char *id,
+                             enum session_state state, int64_t now);
+/* id, attempts, state, due_at, result, duration_ms, now. */
+void record_put_hook_result(const struct record_parameters *parameters,
+                            const struct store_hook *hook, enum hook_state state,
+                            int64_t due_at, const char *result, int64_t duration_ms,
+                            int64_t now);
+/* url_prefix ("" when none), packet, status, hresult ("" for success), bytes. */
+void record_put_packet_count(const struct record_parameters *parameters,
+                             const char *url_prefix, const char *packet, int status,
+                             uint32_t hresult, uint64_t bytes, char text[HRESULT_TEXT_SIZE]);
 
 #endif

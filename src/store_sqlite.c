@@ -251,6 +251,50 @@ static int sqlite_metric_packet_add(struct store_connection *store, const char *
                                     const char *packet, int status, uint32_t hresult,
                                     uint64_t bytes);
 
+/* ---- the column reader the shared row readers (store_record.c) use ---- */
+
+static bool sqlite_column_is_null(const void *row, int column)
+{
+    return sqlite3_column_type((sqlite3_stmt *)row, column) == SQLITE_NULL;
+}
+
+static const char *sqlite_column_text(const void *row, int column, size_t *length)
+{
+    sqlite3_stmt *statement = (sqlite3_stmt *)row;
+    const char *text = (const char *)sqlite3_column_text(statement, column);
+    int bytes = sqlite3_column_bytes(statement, column);
+
+    *length = bytes > 0 ? (size_t)bytes : 0;
+    return text;
+}
+
+static int64_t sqlite_column_integer(const void *row, int column)
+{
+    return sqlite3_column_int64((sqlite3_stmt *)row, column);
+}
+
+static bool sqlite_column_blob(const void *row, int column, unsigned char *copy, size_t size)
+{
+    sqlite3_stmt *statement = (sqlite3_stmt *)row;
+    const void *bytes = sqlite3_column_blob(statement, column);
+    int length = sqlite3_column_bytes(statement, column);
+
+    if (bytes == NULL || length < 0 || (size_t)length != size)
+        return false;
+    memcpy(copy, bytes, size);
+    return true;
+}
+
+static const struct column_reader sqlite_columns = {
+    .is_null = sqlite_column_is_null,
+    .text = sqlite_column_text,
+    .integer = sqlite_column_integer,
+    .blob = sqlite_column_blob,
+};
+
+/* The current row of a stepped statement, for the shared readers. */
+#define ROW_OF(statement) (&(struct record_row){&sqlite_columns, (statement)})
+
 /* Binds parameters 1, 2, ... in turn; the first failure is logged and remembered, so a
  * run of bindings is checked once at its end. */
 struct bindings {
@@ -260,12 +304,6 @@ struct bindings {
     int result; /* STORE_OK or STORE_ERROR */
 };
 
-/* A growing array of loaded sessions, so rows are read before any visitor runs. */
-struct session_list {
-    struct session *sessions;
-    size_t count;
-    size_t capacity;
-};
 
 static bool is_busy(int code)
 {
@@ -397,6 +435,44 @@ static void refuse_binding(struct bindings *bindings)
     bindings->next_index++;
 }
 
+/* ---- the parameter writer the shared row writers (store_record.c) use ---- */
+
+static void write_text(void *statement, const char *text)
+{
+    bind_text(statement, text);
+}
+
+static void write_integer(void *statement, int64_t value)
+{
+    bind_integer(statement, value);
+}
+
+static void write_null(void *statement)
+{
+    bind_null(statement);
+}
+
+static void write_blob(void *statement, const unsigned char *bytes, size_t size)
+{
+    bind_blob(statement, bytes, size);
+}
+
+static void write_refusal(void *statement)
+{
+    refuse_binding(statement);
+}
+
+static const struct parameter_writer sqlite_parameters = {
+    .text = write_text,
+    .integer = write_integer,
+    .null = write_null,
+    .blob = write_blob,
+    .refuse = write_refusal,
+};
+
+/* A started statement's parameters, for the shared writers. */
+#define PARAMETERS_OF(bindings) (&(struct record_parameters){&sqlite_parameters, (bindings)})
+
 /* STORE_OK when the statement is prepared and bound, ready to step; otherwise the first
  * failure, with the statement released so that the caller can just return it. */
 static int statement_ready(struct bindings *bindings)
@@ -461,61 +537,6 @@ static int run_update(struct bindings *bindings, const char *what)
 static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
 {
     return list_and_visit(bindings, visit, context);
-}
-
-/* SQLite integers are signed: a size above INT64_MAX is refused, never wrapped. */
-static void bind_size(struct bindings *bindings, uint64_t size)
-{
-    if (size > (uint64_t)INT64_MAX) {
-        log_error("database: size %" PRIu64 " does not fit in an SQLite integer", size);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_integer(bindings, (int64_t)size);
-}
-
-/* Zero means "none" for times and statuses in the structures; the table says NULL. */
-static void bind_integer_or_null(struct bindings *bindings, int64_t value)
-{
-    if (value == 0)
-        bind_null(bindings);
-    else
-        bind_integer(bindings, value);
-}
-
-static const char *state_name_or_null(enum session_state state)
-{
-    if ((unsigned)state >= SESSION_STATE_COUNT)
-        return NULL;
-    return session_state_names[state];
-}
-
-static bool state_is_final(enum session_state state)
-{
-    return state == SESSION_COMMITTED || state == SESSION_CANCELLED ||
-           state == SESSION_EXPIRED;
-}
-
-static void bind_state(struct bindings *bindings, enum session_state state)
-{
-    const char *name = state_name_or_null(state);
-
-    if (name == NULL) {
-        log_error("database: invalid session state %d", (int)state);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_text(bindings, name);
-}
-
-static void bind_job_kind(struct bindings *bindings, enum job_kind kind)
-{
-    if ((unsigned)kind >= JOB_KIND_COUNT) {
-        log_error("database: invalid job kind %d", (int)kind);
-        refuse_binding(bindings);
-        return;
-    }
-    bind_text(bindings, job_kind_names[kind]);
 }
 
 /* sqlite3_step with the tests' fault point in front of it. */
@@ -811,19 +832,7 @@ static int check_schema_version(sqlite3 *database, char **error)
         return STORE_ERROR;
     if (version == SCHEMA_VERSION)
         return STORE_OK;
-    if (version == 0)
-        set_error(error, "holds no bitspool schema yet (the responder creates it with its "
-                         "first request)");
-    else if (version > 0 && version < SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is older than this bitspool "
-                         "(%d): run \"bitspoolctl migrate\", which backs it up first, or "
-                         "let the upgraded responder migrate it", version, SCHEMA_VERSION);
-    else if (version > SCHEMA_VERSION)
-        set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
-                  version, SCHEMA_VERSION);
-    else
-        set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
-                  version);
+    record_version_problem(version, ", which backs it up first", error);
     return STORE_ERROR;
 }
 
@@ -1087,170 +1096,6 @@ static void sqlite_rollback(struct store_connection *store)
 
 /* ---- loading rows ---- */
 
-/* Copies a text column out of SQLite's memory; NULL stays NULL. */
-static int copy_text_column(sqlite3_stmt *statement, int column, char **copy)
-{
-    const unsigned char *text;
-    int length;
-
-    *copy = NULL;
-    if (sqlite3_column_type(statement, column) == SQLITE_NULL)
-        return STORE_OK;
-    text = sqlite3_column_text(statement, column);
-    if (text == NULL)
-        goto out_of_memory;
-    length = sqlite3_column_bytes(statement, column);
-    *copy = malloc((size_t)length + 1);
-    if (*copy == NULL)
-        goto out_of_memory;
-    memcpy(*copy, text, (size_t)length);
-    (*copy)[length] = '\0';
-    return STORE_OK;
-out_of_memory:
-    log_error("database: out of memory copying column %d", column);
-    return STORE_ERROR;
-}
-
-static int read_size_column(sqlite3_stmt *statement, int column, uint64_t *size)
-{
-    int64_t value = sqlite3_column_int64(statement, column);
-
-    if (value < 0) {
-        log_error("database: negative size %" PRId64 " in column %d", value, column);
-        return STORE_ERROR;
-    }
-    *size = (uint64_t)value;
-    return STORE_OK;
-}
-
-static int read_id_column(sqlite3_stmt *statement, struct session *session)
-{
-    const unsigned char *text = sqlite3_column_text(statement, COLUMN_ID);
-    int length = sqlite3_column_bytes(statement, COLUMN_ID);
-
-    if (text == NULL || length < 0 || length > BITS_SESSION_ID_LENGTH) {
-        log_error("database: a session row has a malformed id");
-        return STORE_ERROR;
-    }
-    memcpy(session->id, text, (size_t)length);
-    session->id[length] = '\0';
-    return STORE_OK;
-}
-
-static int read_names(sqlite3_stmt *statement, struct session *session)
-{
-    const char *state = (const char *)sqlite3_column_text(statement, COLUMN_STATE);
-    const char *kind = (const char *)sqlite3_column_text(statement, COLUMN_JOB_KIND);
-    int state_value = state != NULL ? store_session_state_from_name(state) : -1;
-
-    if (state_value < 0) {
-        log_error("database: session %s has an unknown state", session->id);
-        return STORE_ERROR;
-    }
-    session->state = (enum session_state)state_value;
-    for (size_t index = 0; kind != NULL && index < JOB_KIND_COUNT; index++) {
-        if (strcmp(kind, job_kind_names[index]) == 0) {
-            session->job_kind = (enum job_kind)index;
-            return STORE_OK;
-        }
-    }
-    log_error("database: session %s has an unknown job kind", session->id);
-    return STORE_ERROR;
-}
-
-
-static int copy_text_columns(sqlite3_stmt *statement, void *record,
-                             const struct text_column *fields, size_t count)
-{
-    for (size_t index = 0; index < count; index++) {
-        if (copy_text_column(statement, fields[index].column,
-                             text_column_field(record, &fields[index])) != STORE_OK)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-static int read_text_columns(sqlite3_stmt *statement, struct session *session)
-{
-    if (copy_text_columns(statement, session, session_text_columns, SESSION_TEXT_COUNT) !=
-        STORE_OK)
-        return STORE_ERROR;
-    if (session->owner == NULL) {
-        session->owner = strdup("");
-        if (session->owner == NULL)
-            return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-/* A state of another size or a digest of another length is not ours: left unknown, so
- * that the state is recomputed from the spool file. */
-static void read_hash_columns(sqlite3_stmt *statement, struct session *session)
-{
-    const void *state = sqlite3_column_blob(statement, COLUMN_SHA256_STATE);
-    int state_size = sqlite3_column_bytes(statement, COLUMN_SHA256_STATE);
-    const unsigned char *digest = sqlite3_column_text(statement, COLUMN_SHA256);
-    int digest_size = sqlite3_column_bytes(statement, COLUMN_SHA256);
-
-    if (state != NULL && state_size == (int)CONTENT_HASH_STATE_SIZE) {
-        memcpy(session->hash_state, state, CONTENT_HASH_STATE_SIZE);
-        session->has_hash_state = true;
-    }
-    if (digest != NULL && digest_size == (int)CONTENT_HASH_HEX_SIZE - 1)
-        memcpy(session->sha256, digest, CONTENT_HASH_HEX_SIZE);
-}
-
-/* Reads the current row; on failure the session holds nothing to free. */
-static int read_session_row(sqlite3_stmt *statement, struct session *session)
-{
-    memset(session, 0, sizeof *session);
-    if (read_id_column(statement, session) != STORE_OK ||
-        read_text_columns(statement, session) != STORE_OK ||
-        read_names(statement, session) != STORE_OK ||
-        read_size_column(statement, COLUMN_HELD_SIZE, &session->held_size) != STORE_OK)
-        goto fail;
-    session->total_known = sqlite3_column_type(statement, COLUMN_TOTAL_SIZE) != SQLITE_NULL;
-    if (session->total_known &&
-        read_size_column(statement, COLUMN_TOTAL_SIZE, &session->total_size) != STORE_OK)
-        goto fail;
-    session->notify_status = sqlite3_column_int(statement, COLUMN_NOTIFY_STATUS);
-    session->created_at = sqlite3_column_int64(statement, COLUMN_CREATED_AT);
-    session->updated_at = sqlite3_column_int64(statement, COLUMN_UPDATED_AT);
-    session->progress_at = sqlite3_column_int64(statement, COLUMN_PROGRESS_AT);
-    session->finished_at = sqlite3_column_int64(statement, COLUMN_FINISHED_AT);
-    session->copy_to_destination = sqlite3_column_int(statement, COLUMN_COPY_TO_DESTINATION) != 0;
-    read_hash_columns(statement, session);
-    return STORE_OK;
-fail:
-    store_session_clear(session);
-    return STORE_ERROR;
-}
-
-static void session_list_free(struct session_list *list)
-{
-    for (size_t index = 0; index < list->count; index++)
-        store_session_clear(&list->sessions[index]);
-    free(list->sessions);
-    memset(list, 0, sizeof *list);
-}
-
-static struct session *session_list_grow(struct session_list *list)
-{
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity == 0 ? 16 : list->capacity;
-        if (list->capacity != 0) {
-            if (capacity > SIZE_MAX / 2 / sizeof *list->sessions)
-                return NULL;
-            capacity *= 2;
-        }
-        struct session *grown = realloc(list->sessions, capacity * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        list->sessions = grown;
-        list->capacity = capacity;
-    }
-    return &list->sessions[list->count];
-}
 
 /* Reads every row of a bound statement and releases it, so that no statement is
  * running when the visitor is called (it may use the store). */
@@ -1264,7 +1109,7 @@ static int collect_sessions(struct bindings *bindings, struct session_list *list
         if (slot == NULL) {
             log_error("database: out of memory listing sessions");
             result = STORE_ERROR;
-        } else if ((result = read_session_row(bindings->statement, slot)) == STORE_OK) {
+        } else if ((result = record_read_session(ROW_OF(bindings->statement), slot)) == STORE_OK) {
             list->count++;
             continue;
         }
@@ -1283,14 +1128,9 @@ static int list_and_visit(struct bindings *bindings, store_session_visitor *visi
     struct session_list list;
     int result = collect_sessions(bindings, &list);
 
-    if (result != STORE_OK)
-        return result;
-    for (size_t index = 0; index < list.count; index++) {
-        if (visit(context, &list.sessions[index]) != 0)
-            break;
-    }
-    session_list_free(&list);
-    return STORE_OK;
+    if (result == STORE_OK)
+        session_list_visit(&list, visit, context);
+    return result;
 }
 
 /* ---- sessions ---- */
@@ -1299,36 +1139,8 @@ static int sqlite_session_insert(struct store_connection *store, const struct se
 {
     struct bindings bindings;
 
-    if (memchr(session->id, '\0', sizeof session->id) == NULL) {
-        log_error("database: a session id is not terminated");
-        return STORE_ERROR;
-    }
     statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
-    bind_text(&bindings, session->id);
-    bind_text(&bindings, session->url_path);
-    bind_text(&bindings, session->url_prefix);
-    bind_text(&bindings, session->destination);
-    bind_text(&bindings, session->owner != NULL ? session->owner : "");
-    bind_text(&bindings, session->client_address);
-    bind_text(&bindings, session->content_name);
-    bind_text(&bindings, session->user_agent);
-    bind_state(&bindings, session->state);
-    if (session->total_known)
-        bind_size(&bindings, session->total_size);
-    else
-        bind_null(&bindings);
-    bind_size(&bindings, session->held_size);
-    bind_job_kind(&bindings, session->job_kind);
-    bind_text(&bindings, session->reply_url);
-    bind_integer_or_null(&bindings, session->notify_status);
-    bind_integer(&bindings, session->created_at);
-    bind_integer(&bindings, session->updated_at);
-    bind_integer(&bindings, session->progress_at);
-    bind_integer_or_null(&bindings, session->finished_at);
-    bind_integer(&bindings, session->copy_to_destination ? 1 : 0);
-    bind_blob(&bindings, session->has_hash_state ? session->hash_state : NULL,
-              CONTENT_HASH_STATE_SIZE);
-    bind_text(&bindings, session->sha256[0] != '\0' ? session->sha256 : NULL);
+    record_put_session(PARAMETERS_OF(&bindings), session);
     return run(&bindings, "inserting a session");
 }
 
@@ -1342,7 +1154,7 @@ static int sqlite_session_load(struct store_connection *store, const char *id,
     bind_text(&bindings, id);
     int result = next_row(&bindings, "loading a session");
     if (result == STORE_OK) {
-        result = read_session_row(bindings.statement, session);
+        result = record_read_session(ROW_OF(bindings.statement), session);
         finish_rows(&bindings);
     }
     return result;
@@ -1355,12 +1167,8 @@ static int sqlite_session_update_progress(struct store_connection *store, const 
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
-    bind_text(&bindings, id);
-    bind_size(&bindings, held_size);
-    bind_integer(&bindings, total_known ? 1 : 0);
-    bind_size(&bindings, total_known ? total_size : 0);
-    bind_state(&bindings, state);
-    bind_integer(&bindings, now);
+    record_put_progress(PARAMETERS_OF(&bindings), id, held_size, total_known, total_size, state,
+                        now);
     return run_update(&bindings, "recording progress");
 }
 
@@ -1392,10 +1200,7 @@ static int sqlite_session_set_state(struct store_connection *store, const char *
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
-    bind_text(&bindings, id);
-    bind_state(&bindings, state);
-    bind_integer(&bindings, now);
-    bind_integer(&bindings, state_is_final(state) ? 1 : 0);
+    record_put_state_change(PARAMETERS_OF(&bindings), id, state, now);
     return run_update(&bindings, "setting a session's state");
 }
 
@@ -1406,7 +1211,7 @@ static int sqlite_session_set_reply(struct store_connection *store, const char *
 
     statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
     bind_text(&bindings, id);
-    bind_integer_or_null(&bindings, notify_status);
+    record_put_integer_or_null(PARAMETERS_OF(&bindings), notify_status);
     bind_text(&bindings, reply_url);
     bind_integer(&bindings, now);
     return run_update(&bindings, "caching the application's reply");
@@ -1486,11 +1291,11 @@ static int sqlite_session_list(struct store_connection *store, int state_filter,
 
     statement_start(&bindings, store, STATEMENT_SESSION_LIST);
     if (state_filter >= 0)
-        bind_state(&bindings, (enum session_state)state_filter);
+        record_put_state(PARAMETERS_OF(&bindings), (enum session_state)state_filter);
     else
         bind_null(&bindings);
     /* A negative LIMIT is no limit in SQLite. */
-    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
     return run_listing(&bindings, visit, context);
 }
 
@@ -1503,8 +1308,9 @@ static int delete_old_events(struct store_connection *store, int64_t events_befo
     return run(&bindings, "deleting old events");
 }
 
-static int delete_finished_session(struct store_connection *store, const char *id, int64_t before)
+static int delete_finished_session(void *context, const char *id, int64_t before)
 {
+    struct store_connection *store = context;
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
@@ -1540,61 +1346,18 @@ static int sqlite_purge(struct store_connection *store, int64_t before, int64_t 
     result = collect_sessions(&bindings, &list);
     if (result != STORE_OK)
         return result;
-    for (size_t index = 0; index < list.count; index++) {
-        if (visit != NULL && visit(context, &list.sessions[index]) != 0)
-            break;
-        result = delete_finished_session(store, list.sessions[index].id, before);
-        if (result != STORE_OK)
-            break;
-    }
-    session_list_free(&list);
-    return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
 }
 
 /* ---- events and meta ---- */
 
-/* "0x%08X" into text, which must outlive the statement's run: it is not copied. */
-static void bind_hresult(struct bindings *bindings, uint32_t hresult,
-                         char text[sizeof "0x12345678"])
-{
-    int length = snprintf(text, sizeof "0x12345678", "0x%08" PRIX32, hresult);
-
-    if (length < 0 || (size_t)length >= sizeof "0x12345678")
-        refuse_binding(bindings);
-    else
-        bind_text(bindings, text);
-}
-
 static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
 {
     struct bindings bindings;
-    char hresult[sizeof "0x12345678"];
+    char hresult[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
-    bind_integer(&bindings, event->at);
-    bind_text(&bindings, event->session_id);
-    bind_text(&bindings, event->packet);
-    bind_integer(&bindings, event->status);
-    if (event->hresult == 0)
-        bind_null(&bindings);
-    else
-        bind_hresult(&bindings, event->hresult, hresult);
-    /* SQLite integers are signed: the zero-byte form's LAST (2^64-1) is not kept. */
-    if (event->has_range && event->range_last <= (uint64_t)INT64_MAX) {
-        bind_size(&bindings, event->range_first);
-        bind_size(&bindings, event->range_last);
-    } else {
-        bind_null(&bindings);
-        bind_null(&bindings);
-    }
-    bind_size(&bindings, event->bytes);
-    if (event->has_held_after)
-        bind_size(&bindings, event->held_after);
-    else
-        bind_null(&bindings);
-    bind_text(&bindings, event->client_address);
-    bind_text(&bindings, event->owner);
-    bind_text(&bindings, event->message);
+    record_put_event(PARAMETERS_OF(&bindings), event, hresult);
     int result = run(&bindings, "recording an event");
     if (result == STORE_OK && event->url_prefix != NULL)
         result = sqlite_metric_packet_add(store, event->url_prefix, event->packet, event->status,
@@ -1606,88 +1369,14 @@ static int sqlite_request_count_add(struct store_connection *store, const char *
                             uint32_t hresult, int64_t at)
 {
     struct bindings bindings;
-    char text[sizeof "0x12345678"];
+    char text[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
     bind_text(&bindings, packet);
     bind_integer(&bindings, status);
-    if (hresult == 0)
-        bind_text(&bindings, "");
-    else
-        bind_hresult(&bindings, hresult, text);
+    record_put_hresult(PARAMETERS_OF(&bindings), hresult, "", text);
     bind_integer(&bindings, at);
     return run(&bindings, "counting a request");
-}
-
-/* The text store_event_add writes, "0x" and eight hex digits, back to a number. */
-static int parse_hresult(const unsigned char *text, uint32_t *hresult)
-{
-    uint32_t value = 0;
-
-    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
-        return STORE_ERROR;
-    for (size_t index = 2; index < 10; index++) {
-        unsigned char digit = text[index];
-        uint32_t digit_value;
-        if (digit >= '0' && digit <= '9')
-            digit_value = (uint32_t)(digit - '0');
-        else if (digit >= 'A' && digit <= 'F')
-            digit_value = (uint32_t)(digit - 'A' + 10);
-        else if (digit >= 'a' && digit <= 'f')
-            digit_value = (uint32_t)(digit - 'a' + 10);
-        else
-            return STORE_ERROR;
-        value = value << 4 | digit_value;
-    }
-    if (text[10] != '\0')
-        return STORE_ERROR;
-    *hresult = value;
-    return STORE_OK;
-}
-
-/* A NULL column stays NULL; a non-NULL one that SQLite cannot give is out of memory. */
-static int read_event_text(sqlite3_stmt *statement, int column, const char **text)
-{
-    *text = (const char *)sqlite3_column_text(statement, column);
-    if (*text == NULL && sqlite3_column_type(statement, column) != SQLITE_NULL) {
-        log_error("database: out of memory reading event column %d", column);
-        return STORE_ERROR;
-    }
-    return STORE_OK;
-}
-
-/* Points the event into the current row, which lasts until the next step. */
-static int read_event_row(sqlite3_stmt *statement, struct store_event *event)
-{
-    memset(event, 0, sizeof *event);
-    event->at = sqlite3_column_int64(statement, EVENT_COLUMN_AT);
-    event->status = sqlite3_column_int(statement, EVENT_COLUMN_STATUS);
-    if (read_event_text(statement, EVENT_COLUMN_SESSION_ID, &event->session_id) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_PACKET, &event->packet) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_CLIENT_ADDRESS, &event->client_address) !=
-            STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_OWNER, &event->owner) != STORE_OK ||
-        read_event_text(statement, EVENT_COLUMN_MESSAGE, &event->message) != STORE_OK ||
-        read_size_column(statement, EVENT_COLUMN_BYTES, &event->bytes) != STORE_OK)
-        return STORE_ERROR;
-    if (sqlite3_column_type(statement, EVENT_COLUMN_HRESULT) != SQLITE_NULL &&
-        parse_hresult(sqlite3_column_text(statement, EVENT_COLUMN_HRESULT), &event->hresult) !=
-            STORE_OK) {
-        log_error("database: an event has a malformed hresult");
-        return STORE_ERROR;
-    }
-    event->has_range = sqlite3_column_type(statement, EVENT_COLUMN_RANGE_FIRST) != SQLITE_NULL &&
-                       sqlite3_column_type(statement, EVENT_COLUMN_RANGE_LAST) != SQLITE_NULL;
-    if (event->has_range &&
-        (read_size_column(statement, EVENT_COLUMN_RANGE_FIRST, &event->range_first) !=
-             STORE_OK ||
-         read_size_column(statement, EVENT_COLUMN_RANGE_LAST, &event->range_last) != STORE_OK))
-        return STORE_ERROR;
-    event->has_held_after = sqlite3_column_type(statement, EVENT_COLUMN_HELD_AFTER) != SQLITE_NULL;
-    if (event->has_held_after &&
-        read_size_column(statement, EVENT_COLUMN_HELD_AFTER, &event->held_after) != STORE_OK)
-        return STORE_ERROR;
-    return STORE_OK;
 }
 
 /* Streams the rows rather than collecting them: a long upload has many events, and
@@ -1702,7 +1391,7 @@ static int sqlite_event_list(struct store_connection *store, const char *session
     statement_start(&bindings, store, STATEMENT_EVENT_LIST);
     bind_text(&bindings, session_id);
     while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
-        result = read_event_row(bindings.statement, &event);
+        result = record_read_event(ROW_OF(bindings.statement), &event);
         if (result != STORE_OK || visit(context, &event) != 0) {
             finish_rows(&bindings);
             break;
@@ -1720,7 +1409,7 @@ static int sqlite_meta_get(struct store_connection *store, const char *key, char
     bind_text(&bindings, key);
     int result = next_row(&bindings, "reading meta");
     if (result == STORE_OK) {
-        result = copy_text_column(bindings.statement, 0, value);
+        result = record_copy_text(ROW_OF(bindings.statement), 0, value);
         finish_rows(&bindings);
     }
     return result;
@@ -1745,15 +1434,8 @@ static int count_sessions_by_state(struct store_connection *store,
     int result;
 
     statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
-    /* sum() stops with an error rather than wrap past INT64_MAX. */
     while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
-        sqlite3_stmt *row = bindings.statement;
-        const char *name = (const char *)sqlite3_column_text(row, 0);
-        int state = name != NULL ? store_session_state_from_name(name) : -1;
-        if (state < 0)
-            log_error("database: sessions in an unknown state");
-        if (state < 0 || read_size_column(row, 1, &statistics->sessions[state]) != STORE_OK ||
-            read_size_column(row, 2, &statistics->held_bytes[state]) != STORE_OK) {
+        if (record_read_state_count(ROW_OF(bindings.statement), statistics) != STORE_OK) {
             finish_rows(&bindings);
             return STORE_ERROR;
         }
@@ -1773,8 +1455,8 @@ static int count_commits(struct store_connection *store, int64_t since,
         return STORE_ERROR; /* an aggregate always answers a row */
     if (result != STORE_OK)
         return result;
-    if (read_size_column(bindings.statement, 0, &statistics->committed) != STORE_OK ||
-        read_size_column(bindings.statement, 1, &statistics->committed_bytes) != STORE_OK)
+    if (record_read_size(ROW_OF(bindings.statement), 0, &statistics->committed) != STORE_OK ||
+        record_read_size(ROW_OF(bindings.statement), 1, &statistics->committed_bytes) != STORE_OK)
         result = STORE_ERROR;
     finish_rows(&bindings);
     return result;
@@ -1783,22 +1465,11 @@ static int count_commits(struct store_connection *store, int64_t since,
 static int sqlite_statistics(struct store_connection *store, int64_t since,
                              struct store_statistics *statistics)
 {
-    memset(statistics, 0, sizeof *statistics);
     int result = count_sessions_by_state(store, statistics);
 
     if (result == STORE_OK)
         result = count_commits(store, since, statistics);
     return result;
-}
-
-/* One row of the error counts: its HRESULT and how often it was answered. */
-static int read_error_count(sqlite3_stmt *row, uint32_t *hresult, uint64_t *count)
-{
-    if (parse_hresult(sqlite3_column_text(row, 0), hresult) != STORE_OK) {
-        log_error("database: an event has a malformed hresult");
-        return STORE_ERROR;
-    }
-    return read_size_column(row, 1, count);
 }
 
 static int sqlite_error_counts(struct store_connection *store, int64_t since,
@@ -1812,7 +1483,7 @@ static int sqlite_error_counts(struct store_connection *store, int64_t since,
     statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
     bind_integer(&bindings, since);
     while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
-        result = read_error_count(bindings.statement, &hresult, &count);
+        result = record_read_error_count(ROW_OF(bindings.statement), &hresult, &count);
         if (result != STORE_OK || visit(context, hresult, count) != 0) {
             finish_rows(&bindings);
             break;
@@ -1841,17 +1512,11 @@ static int sqlite_metric_packet_add(struct store_connection *store, const char *
                                     uint64_t bytes)
 {
     struct bindings bindings;
-    char text[sizeof "0x12345678"];
+    char text[HRESULT_TEXT_SIZE];
 
     statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
-    bind_text(&bindings, url_prefix != NULL ? url_prefix : "");
-    bind_text(&bindings, packet);
-    bind_integer(&bindings, status);
-    if (hresult == 0)
-        bind_text(&bindings, "");
-    else
-        bind_hresult(&bindings, hresult, text);
-    bind_size(&bindings, bytes);
+    record_put_packet_count(PARAMETERS_OF(&bindings), url_prefix, packet, status, hresult, bytes,
+                            text);
     return run(&bindings, "counting a packet");
 }
 
@@ -1885,7 +1550,7 @@ static int sqlite_metric_latency_add(struct store_connection *store, const char 
     statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
     bind_text(&bindings, url_prefix);
     bind_integer(&bindings, bucket);
-    bind_size(&bindings, microseconds);
+    record_put_size(PARAMETERS_OF(&bindings), microseconds);
     return run(&bindings, "counting a fragment's latency");
 }
 
@@ -1897,23 +1562,6 @@ static const enum statement_id metric_listings[] = {
     [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
 };
 
-static int read_metric_row(sqlite3_stmt *row, struct store_metric_row *metric)
-{
-    metric->url_prefix = (const char *)sqlite3_column_text(row, 0);
-    metric->label = (const char *)sqlite3_column_text(row, 1);
-    metric->number = sqlite3_column_int64(row, 2);
-    metric->hresult = (const char *)sqlite3_column_text(row, 3);
-    metric->oldest_at = sqlite3_column_int64(row, 6);
-    if (metric->url_prefix == NULL || metric->label == NULL || metric->hresult == NULL) {
-        log_error("database: a metrics row without its labels");
-        return STORE_ERROR;
-    }
-    if (read_size_column(row, 4, &metric->count) != STORE_OK ||
-        read_size_column(row, 5, &metric->amount) != STORE_OK)
-        return STORE_ERROR;
-    return STORE_OK;
-}
-
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context)
 {
@@ -1923,7 +1571,7 @@ static int sqlite_metric_list(struct store_connection *store, enum store_metric_
 
     statement_start(&bindings, store, metric_listings[table]);
     while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
-        result = read_metric_row(bindings.statement, &metric);
+        result = record_read_metric(ROW_OF(bindings.statement), &metric);
         if (result != STORE_OK || visit(context, &metric) != 0) {
             finish_rows(&bindings);
             break;
@@ -1955,46 +1603,8 @@ static int sqlite_hook_insert(struct store_connection *store, const struct store
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
-    bind_text(&bindings, hook->session_id);
-    bind_text(&bindings, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
-    bind_text(&bindings, hook->target);
-    bind_text(&bindings, hook->path);
-    bind_size(&bindings, hook->size);
-    bind_text(&bindings, hook->owner != NULL ? hook->owner : "");
-    bind_text(&bindings, hook->client_address);
-    bind_text(&bindings, hook->url_path);
-    bind_text(&bindings, hook->sha256);
-    bind_integer(&bindings, hook->created_at);
+    record_put_hook(PARAMETERS_OF(&bindings), hook);
     return run(&bindings, "queueing a hook");
-}
-
-static int read_hook_texts(sqlite3_stmt *statement, struct store_hook *hook)
-{
-    return copy_text_columns(statement, hook, hook_text_columns, HOOK_TEXT_COUNT);
-}
-
-static int read_hook_row(sqlite3_stmt *statement, struct store_hook *hook)
-{
-    const char *kind = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_KIND);
-    const char *state = (const char *)sqlite3_column_text(statement, HOOK_COLUMN_STATE);
-    int state_value = state != NULL ? store_hook_state_from_name(state) : -1;
-
-    memset(hook, 0, sizeof *hook);
-    if (kind == NULL || state_value < 0 || read_hook_texts(statement, hook) != STORE_OK ||
-        read_size_column(statement, HOOK_COLUMN_SIZE, &hook->size) != STORE_OK ||
-        read_size_column(statement, HOOK_COLUMN_ATTEMPTS, &hook->attempts) != STORE_OK) {
-        log_error("database: a hook_queue row cannot be read");
-        store_hook_clear(hook);
-        return STORE_ERROR;
-    }
-    hook->id = sqlite3_column_int64(statement, HOOK_COLUMN_ID);
-    hook->kind = strcmp(kind, "url") == 0 ? HOOK_URL : HOOK_COMMAND;
-    hook->state = (enum hook_state)state_value;
-    hook->due_at = sqlite3_column_int64(statement, HOOK_COLUMN_DUE_AT);
-    hook->created_at = sqlite3_column_int64(statement, HOOK_COLUMN_CREATED_AT);
-    hook->finished_at = sqlite3_column_int64(statement, HOOK_COLUMN_FINISHED_AT);
-    hook->last_duration_ms = sqlite3_column_int64(statement, HOOK_COLUMN_LAST_DURATION_MS);
-    return STORE_OK;
 }
 
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
@@ -2005,7 +1615,7 @@ static int next_due_hook(struct store_connection *store, int64_t now, struct sto
     bind_integer(&bindings, now);
     int result = next_row(&bindings, "looking for a due hook");
     if (result == STORE_OK) {
-        result = read_hook_row(bindings.statement, hook);
+        result = record_read_hook(ROW_OF(bindings.statement), hook);
         finish_rows(&bindings);
     }
     return result;
@@ -2057,13 +1667,8 @@ static int sqlite_hook_finish(struct store_connection *store, const struct store
     struct bindings bindings;
 
     statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
-    bind_integer(&bindings, hook->id);
-    bind_size(&bindings, hook->attempts);
-    bind_text(&bindings, store_hook_state_name(state));
-    bind_integer(&bindings, due_at);
-    bind_text(&bindings, result);
-    bind_integer(&bindings, duration_ms);
-    bind_integer(&bindings, now);
+    record_put_hook_result(PARAMETERS_OF(&bindings), hook, state, due_at, result, duration_ms,
+                           now);
     return run_update(&bindings, "recording a hook's result");
 }
 
@@ -2081,7 +1686,6 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
                     store_hook_visitor *visit, void *context)
 {
     struct bindings bindings;
-    struct store_hook hook;
     int result;
 
     statement_start(&bindings, store, STATEMENT_HOOK_LIST);
@@ -2089,16 +1693,10 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
         bind_text(&bindings, hook_state_names[state_filter]);
     else
         bind_null(&bindings);
-    bind_integer(&bindings, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-    while ((result = next_row(&bindings, "listing hooks")) == STORE_OK) {
-        result = read_hook_row(bindings.statement, &hook);
-        if (result != STORE_OK)
-            break;
-        int stop = visit(context, &hook);
-        store_hook_clear(&hook);
-        if (stop != 0)
-            break;
-    }
+    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
+    bool stop = false;
+    while (!stop && (result = next_row(&bindings, "listing hooks")) == STORE_OK)
+        result = record_visit_hook(ROW_OF(bindings.statement), visit, context, &stop);
     finish_rows(&bindings);
     return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
 }
@@ -2129,49 +1727,4 @@ static void sqlite_unlock(struct store_connection *store, enum store_lock_scope 
     (void)name;
 }
 
-const struct store_operations store_sqlite_operations = {
-    .name = "sqlite",
-    .open = sqlite_open,
-    .close = sqlite_close,
-    .set_deadline = sqlite_set_deadline,
-    .check_identity = sqlite_check_identity,
-    .begin = sqlite_begin,
-    .commit = sqlite_commit,
-    .rollback = sqlite_rollback,
-    .session_insert = sqlite_session_insert,
-    .session_load = sqlite_session_load,
-    .session_update_progress = sqlite_session_update_progress,
-    .session_set_hash_state = sqlite_session_set_hash_state,
-    .session_set_sha256 = sqlite_session_set_sha256,
-    .session_set_state = sqlite_session_set_state,
-    .session_set_reply = sqlite_session_set_reply,
-    .session_set_copy_to_destination = sqlite_session_set_copy_to_destination,
-    .session_count_active = sqlite_session_count_active,
-    .session_count_active_from = sqlite_session_count_active_from,
-    .session_count_reserving = sqlite_session_count_reserving,
-    .session_bytes_used = sqlite_session_bytes_used,
-    .session_list_stale = sqlite_session_list_stale,
-    .session_list = sqlite_session_list,
-    .purge = sqlite_purge,
-    .event_add = sqlite_event_add,
-    .request_count_add = sqlite_request_count_add,
-    .event_list = sqlite_event_list,
-    .statistics = sqlite_statistics,
-    .error_counts = sqlite_error_counts,
-    .meta_get = sqlite_meta_get,
-    .meta_set = sqlite_meta_set,
-    .probe = sqlite_probe,
-    .metric_packet_add = sqlite_metric_packet_add,
-    .metric_session_add = sqlite_metric_session_add,
-    .metric_notification_add = sqlite_metric_notification_add,
-    .metric_latency_add = sqlite_metric_latency_add,
-    .metric_list = sqlite_metric_list,
-    .hook_insert = sqlite_hook_insert,
-    .hook_claim = sqlite_hook_claim,
-    .hook_finish = sqlite_hook_finish,
-    .hook_retry = sqlite_hook_retry,
-    .hook_list = sqlite_hook_list,
-    .has_shared_locks = sqlite_has_shared_locks,
-    .lock = sqlite_lock,
-    .unlock = sqlite_unlock,
-};
+const struct store_operations store_sqlite_operations = {.name = "sqlite", STORE_OPERATIONS(sqlite)};

@@ -717,6 +717,28 @@ static void test_error_spool_that_is_the_root_itself(void **state)
                  "is the root itself");
 }
 
+/* A PostgreSQL database is named as libpq names it and kept as written; it is no path. */
+static void test_database_names_a_postgresql_database_too(void **state)
+{
+    static const char *const settings[] = {
+        "postgresql://bitspool@db.example:5432/bitspool?sslmode=verify-full",
+        "postgres://db.example/bitspool/",
+        "postgresql:service=bitspool",
+        "postgresql:",
+    };
+
+    (void)state;
+    for (size_t index = 0; index < sizeof settings / sizeof settings[0]; index++) {
+        char text[256];
+        snprintf(text, sizeof text, "database = %s\n[/u]\nroot = /r\n", settings[index]);
+        struct configuration *configuration = load_text(text);
+        assert_string_equal(configuration->database, settings[index]);
+        configuration_free(configuration);
+    }
+    expect_error("database = postgresq://db\n[/u]\nroot = /r\n", 1, "database",
+                 "not an absolute path");
+}
+
 static void test_error_relative_paths(void **state)
 {
     (void)state;
@@ -1038,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_error_missing_root_is_reported_at_the_section_line),
         cmocka_unit_test(test_error_spool_that_is_the_root_itself),
         cmocka_unit_test(test_error_relative_paths),
+        cmocka_unit_test(test_database_names_a_postgresql_database_too),
         cmocka_unit_test(test_error_bad_number),
         cmocka_unit_test(test_error_bad_size),
         cmocka_unit_test(test_error_upload_size_above_the_signed_ceiling_names_it),

@@ -137,12 +137,12 @@ static void test_session_busy_with_a_request_is_skipped(void **state)
     struct fixture *fixture = *state;
     char *id = started_session(fixture);
     struct gc_report report;
-    int lock_fd = -1;
+    struct held_session_lock held;
 
-    assert_int_equal(spool_lock(uploads(fixture)->spool_directory, id, 0, &lock_fd), 0);
+    fixture_hold_session_lock(fixture, id, &held);
     assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
                             &report), STORE_OK);
-    spool_unlock(lock_fd);
+    fixture_release_session_lock(&held);
     assert_int_equal(report.expired, 0);
     assert_int_equal(report.skipped, 1);
     assert_int_equal(state_of(fixture, id), SESSION_OPEN);
@@ -182,9 +182,7 @@ static void test_spool_uploads_without_a_session_are_kept_then_removed(void **st
     int64_t now = (int64_t)time(NULL);
 
     snprintf(sql, sizeof sql, "DELETE FROM sessions WHERE id = '%s'", id);
-    char command[700];
-    snprintf(command, sizeof command, "sqlite3 '%s/bitspool.db' \"%s\"", fixture->directory, sql);
-    assert_int_equal(system(command), 0);
+    fixture_run_sql(fixture, sql);
     assert_int_equal(gc_run(fixture->configuration, fixture->store, now, &report), STORE_OK);
     assert_int_equal(report.orphans_kept, 1);
     assert_true(spool_exists(spool, id));
@@ -206,21 +204,16 @@ static void test_gc_due_once_per_interval(void **state)
     assert_true(gc_due(fixture->configuration, fixture->store, fixture->now + interval + 1));
 }
 
-/* ---- a farm's store (PostgreSQL): one host at a time ---- */
-
-static int setup_postgresql(void **state)
-{
-    struct fixture *fixture = fixture_create("empty_session_timeout = 10m\n");
-
-    fixture_use_store(fixture, fixture_postgresql_uri());
-    *state = fixture;
-    return 0;
-}
+/* ---- a farm's store (PostgreSQL, under test_store_postgresql.sh): one host at a time.
+ * SQLite has no locks across hosts, so these skip there. ---- */
 
 static void test_round_skipped_while_another_host_runs_it(void **state)
 {
     struct fixture *fixture = *state;
-    struct store *other_host = fixture_open_store(fixture_postgresql_uri());
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
     char *id = started_session(fixture);
     struct gc_report report;
 
@@ -245,7 +238,10 @@ static void test_round_skipped_while_another_host_runs_it(void **state)
 static void test_session_another_host_holds_is_skipped(void **state)
 {
     struct fixture *fixture = *state;
-    struct store *other_host = fixture_open_store(fixture_postgresql_uri());
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
     char *id = started_session(fixture);
     struct gc_report report;
 
@@ -259,17 +255,6 @@ static void test_session_another_host_holds_is_skipped(void **state)
     free(id);
 }
 
-static int run_postgresql(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_skipped_while_another_host_runs_it,
-                                        setup_postgresql, teardown),
-        cmocka_unit_test_setup_teardown(test_session_another_host_holds_is_skipped,
-                                        setup_postgresql, teardown),
-    };
-    return cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
-}
-
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -281,12 +266,8 @@ int main(void)
         TEST(test_finished_sessions_are_purged_after_retention),
         TEST(test_spool_uploads_without_a_session_are_kept_then_removed),
         TEST(test_gc_due_once_per_interval),
+        TEST(test_round_skipped_while_another_host_runs_it),
+        TEST(test_session_another_host_holds_is_skipped),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
-
-    if (fixture_postgresql_uri() == NULL) {
-        print_message("BITSPOOL_TEST_POSTGRESQL is unset: gc on a farm is not tested\n");
-        return failed;
-    }
-    return failed + run_postgresql();
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

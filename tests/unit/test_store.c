@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for store.c on a temporary file database (and ":memory:" where the file
- * does not matter), with a second raw SQLite connection to look at what was written. */
+ * does not matter), with a second raw connection to look at what was written. The cases
+ * that are not about SQLite's files run again against PostgreSQL, each on a fresh
+ * schema, when BITSPOOL_TEST_POSTGRESQL holds a libpq URI
+ * (tests/unit/test_store_postgresql.sh starts a server for them). */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,9 +22,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "log.h"
+#include "postgresql_support.h"
 #include "store.h"
 
 #define SESSION_A "{11111111-2222-3333-4444-555555555555}"
@@ -30,8 +35,14 @@
 
 struct fixture {
     char directory[64];
-    char path[128];
+    char path[512]; /* the SQLite file, or the PostgreSQL URI */
     struct store *store;
+};
+
+/* A second connection of either backend, for the tests to look behind the store. */
+struct raw {
+    sqlite3 *sqlite;
+    PGconn *postgresql;
 };
 
 /* ---- captured log lines ---- */
@@ -95,7 +106,7 @@ int fdatasync(int descriptor)
 static void remove_database_files(const char *path)
 {
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    char name[160];
+    char name[sizeof ((struct fixture *)0)->path + sizeof "-journal"];
 
     for (size_t index = 0; index < sizeof suffixes / sizeof suffixes[0]; index++) {
         snprintf(name, sizeof name, "%s%s", path, suffixes[index]);
@@ -132,42 +143,71 @@ static int set_up(void **state)
     return 0;
 }
 
+static bool is_postgresql(const char *path);
+
 static int tear_down(void **state)
 {
     struct fixture *fixture = *state;
 
     store_close(fixture->store);
     log_set_sink(NULL, NULL);
-    remove_database_files(fixture->path);
-    rmdir(fixture->directory);
+    if (!is_postgresql(fixture->path)) {
+        remove_database_files(fixture->path);
+        rmdir(fixture->directory);
+    }
     free(fixture);
     return 0;
 }
 
-static sqlite3 *open_raw(const char *path)
+static bool is_postgresql(const char *path)
 {
-    sqlite3 *database = NULL;
-
-    assert_int_equal(sqlite3_open_v2(path, &database, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_busy_timeout(database, 1000), SQLITE_OK);
-    return database;
+    return strncmp(path, "postgresql", strlen("postgresql")) == 0;
 }
 
-static void execute_raw(sqlite3 *database, const char *sql)
+static struct raw *open_raw(const char *path)
+{
+    struct raw *raw = calloc(1, sizeof *raw);
+
+    assert_non_null(raw);
+    if (is_postgresql(path)) {
+        raw->postgresql = postgresql_test_connect(path);
+        return raw;
+    }
+    assert_int_equal(sqlite3_open_v2(path, &raw->sqlite, SQLITE_OPEN_READWRITE, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(raw->sqlite, 1000), SQLITE_OK);
+    return raw;
+}
+
+static void close_raw(struct raw *raw)
+{
+    if (raw->sqlite != NULL)
+        assert_int_equal(sqlite3_close(raw->sqlite), SQLITE_OK);
+    PQfinish(raw->postgresql);
+    free(raw);
+}
+
+static void execute_raw(struct raw *raw, const char *sql)
 {
     char *message = NULL;
 
-    if (sqlite3_exec(database, sql, NULL, NULL, &message) != SQLITE_OK)
+    if (raw->postgresql != NULL) {
+        postgresql_test_execute(raw->postgresql, sql);
+        return;
+    }
+    if (sqlite3_exec(raw->sqlite, sql, NULL, NULL, &message) != SQLITE_OK)
         fail_msg("%s: %s", sql, message);
 }
 
 /* Runs a query answering one value; returns it as text (caller frees), NULL for NULL. */
-static char *query_raw_text(sqlite3 *database, const char *sql)
+static char *query_raw_text(struct raw *raw, const char *sql)
 {
     sqlite3_stmt *statement = NULL;
     char *value = NULL;
 
-    assert_int_equal(sqlite3_prepare_v2(database, sql, -1, &statement, NULL), SQLITE_OK);
+    if (raw->postgresql != NULL)
+        return postgresql_test_text(raw->postgresql, sql);
+    assert_int_equal(sqlite3_prepare_v2(raw->sqlite, sql, -1, &statement, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
     if (sqlite3_column_type(statement, 0) != SQLITE_NULL) {
         value = strdup((const char *)sqlite3_column_text(statement, 0));
@@ -177,27 +217,48 @@ static char *query_raw_text(sqlite3 *database, const char *sql)
     return value;
 }
 
-static int64_t query_raw_integer(sqlite3 *database, const char *sql)
+/* PostgreSQL answers a condition as t or f, which count here as SQLite's 1 and 0. */
+static int64_t query_raw_integer(struct raw *raw, const char *sql)
 {
-    sqlite3_stmt *statement = NULL;
+    char *text = query_raw_text(raw, sql);
     int64_t value;
 
-    assert_int_equal(sqlite3_prepare_v2(database, sql, -1, &statement, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
-    value = sqlite3_column_int64(statement, 0);
-    assert_int_equal(sqlite3_finalize(statement), SQLITE_OK);
+    assert_non_null(text);
+    if (strcmp(text, "t") == 0 || strcmp(text, "f") == 0)
+        value = text[0] == 't';
+    else
+        value = strtoll(text, NULL, 10);
+    free(text);
     return value;
 }
 
-static void assert_raw_text(sqlite3 *database, const char *sql, const char *expected)
+static void assert_raw_text(struct raw *raw, const char *sql, const char *expected)
 {
-    char *value = query_raw_text(database, sql);
+    char *value = query_raw_text(raw, sql);
 
     if (expected == NULL)
         assert_null(value);
     else
         assert_string_equal(value, expected);
     free(value);
+}
+
+/* Each case on a fresh schema: the database's public schema dropped and made again. */
+static int set_up_postgresql(void **state)
+{
+    struct fixture *fixture = calloc(1, sizeof *fixture);
+    const char *uri = postgresql_test_uri();
+
+    assert_non_null(fixture);
+    assert_non_null(uri);
+    snprintf(fixture->path, sizeof fixture->path, "%s", uri);
+    postgresql_test_reset(fixture->path);
+    fixture->store = open_or_fail(fixture->path, 1000);
+    logged_count = 0;
+    logged_last[0] = '\0';
+    log_set_sink(capture_log_line, NULL);
+    *state = fixture;
+    return 0;
 }
 
 /* A session with only the mandatory fields, the rest NULL or zero. */
@@ -251,7 +312,7 @@ static int record_visit(void *context, const struct session *session)
 static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(void **state)
 {
     struct fixture *fixture = *state;
-    sqlite3 *raw = open_raw(fixture->path);
+    struct raw *raw = open_raw(fixture->path);
 
     assert_int_equal(store_schema_version(), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
@@ -260,7 +321,7 @@ static void test_open_creates_a_file_database_in_wal_mode_at_the_schema_version(
                                             "('sessions', 'events', 'meta', "
                                             "'session_overview', 'event_log')"),
                      5);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 static void test_open_accepts_an_in_memory_database(void **state)
@@ -281,7 +342,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
 {
     struct fixture *fixture = *state;
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
     store_close(fixture->store);
@@ -289,7 +350,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
     /* Had the schema run again, CREATE VIEW IF NOT EXISTS would bring this back. */
     raw = open_raw(fixture->path);
     execute_raw(raw, "DROP VIEW session_overview");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -299,7 +360,7 @@ static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **st
                                             "WHERE name = 'session_overview'"),
                      0);
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 static void test_open_refuses_a_newer_schema_version(void **state)
@@ -307,10 +368,10 @@ static void test_open_refuses_a_newer_schema_version(void **state)
     struct fixture *fixture = *state;
     struct store *store = NULL;
     char *error = NULL;
-    sqlite3 *raw = open_raw(fixture->path);
+    struct raw *raw = open_raw(fixture->path);
 
     execute_raw(raw, "PRAGMA user_version = 5");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
     assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE, 100, &store, &error),
                      STORE_ERROR);
     assert_null(store);
@@ -325,7 +386,7 @@ static void test_open_refuses_a_newer_schema_version(void **state)
 /* Turns the fixture's database, with SESSION_A in it, into a version 1 one. */
 static void make_version_1_database(struct fixture *fixture)
 {
-    sqlite3 *raw;
+    struct raw *raw;
 
     insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
     store_close(fixture->store);
@@ -340,7 +401,7 @@ static void make_version_1_database(struct fixture *fixture)
     execute_raw(raw, "DROP TABLE sessions");
     execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
     execute_raw(raw, "PRAGMA user_version = 1");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 /* A version 1 database (before copy_to_destination) gains the column, defaulting to
@@ -349,7 +410,7 @@ static void test_open_migrates_a_version_1_database(void **state)
 {
     struct fixture *fixture = *state;
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     make_version_1_database(fixture);
     fixture->store = open_or_fail(fixture->path, 1000);
@@ -363,7 +424,7 @@ static void test_open_migrates_a_version_1_database(void **state)
     store_session_clear(&loaded);
     raw = open_raw(fixture->path);
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 /* Version 2 knew no 'stranded' state and no request_counts: the migration rebuilds the
@@ -372,7 +433,7 @@ static void test_open_migrates_a_version_2_database(void **state)
 {
     struct fixture *fixture = *state;
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
     store_close(fixture->store);
@@ -396,7 +457,7 @@ static void test_open_migrates_a_version_2_database(void **state)
     execute_raw(raw, "DROP TABLE sessions");
     execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
     execute_raw(raw, "PRAGMA user_version = 2");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -410,7 +471,7 @@ static void test_open_migrates_a_version_2_database(void **state)
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count FROM request_counts"), 1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 /* A version 3 database gains the SHA-256 columns (unknown for its sessions, so that
@@ -419,7 +480,7 @@ static void test_open_migrates_a_version_3_database(void **state)
 {
     struct fixture *fixture = *state;
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
     store_close(fixture->store);
@@ -429,7 +490,7 @@ static void test_open_migrates_a_version_3_database(void **state)
     execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256_state");
     execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256");
     execute_raw(raw, "PRAGMA user_version = 3");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -441,7 +502,7 @@ static void test_open_migrates_a_version_3_database(void **state)
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM hook_queue"), 0);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM session_overview"), 1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 /* The saved SHA-256 state comes back byte for byte; NULL forgets it; the digest too. */
@@ -495,7 +556,7 @@ static char *find_backup(const struct fixture *fixture)
 static void test_migration_backs_up_the_old_database_first(void **state)
 {
     struct fixture *fixture = *state;
-    sqlite3 *raw;
+    struct raw *raw;
 
     make_version_1_database(fixture);
     assert_null(find_backup(fixture));
@@ -505,7 +566,7 @@ static void test_migration_backs_up_the_old_database_first(void **state)
     raw = open_raw(backup);
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sessions"), 1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
     assert_int_equal(unlink(backup), 0);
     free(backup);
 }
@@ -528,9 +589,9 @@ static void test_read_only_open_refuses_an_older_schema_and_leaves_it(void **sta
                                       "run \"bitspoolctl migrate\""));
         free(error);
     }
-    sqlite3 *raw = open_raw(fixture->path);
+    struct raw *raw = open_raw(fixture->path);
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
     assert_null(find_backup(fixture));
 }
 
@@ -589,7 +650,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
     struct fixture *fixture = *state;
     char path[160];
     pid_t children[4];
-    sqlite3 *raw;
+    struct raw *raw;
 
     snprintf(path, sizeof path, "%s/fresh.db", fixture->directory);
     for (size_t index = 0; index < 4; index++) {
@@ -613,7 +674,7 @@ static void test_processes_opening_a_fresh_database_together_all_succeed(void **
     raw = open_raw(path);
     assert_int_equal(query_raw_integer(raw, "PRAGMA user_version"), 4);
     assert_raw_text(raw, "PRAGMA journal_mode", "wal");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
     remove_database_files(path);
 }
 
@@ -680,7 +741,7 @@ static void test_session_round_trip_keeps_nulls_as_nulls(void **state)
     struct fixture *fixture = *state;
     struct session session = minimal_session(SESSION_A, "", SESSION_OPEN, 5);
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     assert_int_equal(store_session_insert(fixture->store, &session), STORE_OK);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -702,7 +763,7 @@ static void test_session_round_trip_keeps_nulls_as_nulls(void **state)
                                             "NULL AND finished_at IS NULL AND client_address "
                                             "IS NULL FROM sessions"),
                      1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 static void test_session_insert_refuses_sizes_above_int64_max(void **state)
@@ -736,7 +797,7 @@ static void test_session_insert_of_a_duplicate_id_fails_and_is_logged(void **sta
     assert_int_equal(logged_count, 0);
     assert_int_equal(store_session_insert(fixture->store, &session), STORE_ERROR);
     assert_int_equal(logged_count, 1);
-    assert_non_null(strstr(logged_last, "UNIQUE"));
+    assert_non_null(strcasestr(logged_last, "unique")); /* SQLite: UNIQUE; PostgreSQL: unique */
 }
 
 static void test_session_load_of_a_missing_id_is_not_found(void **state)
@@ -1020,7 +1081,7 @@ static void test_purge_deletes_old_finished_sessions_and_old_events(void **state
     struct store *store = fixture->store;
     struct visits visits = {0};
     struct session loaded;
-    sqlite3 *raw;
+    struct raw *raw;
 
     finish_session(store, SESSION_A, SESSION_COMMITTED, 100);
     finish_session(store, SESSION_B, SESSION_CANCELLED, 150);
@@ -1046,7 +1107,7 @@ static void test_purge_deletes_old_finished_sessions_and_old_events(void **state
     raw = open_raw(fixture->path);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT at FROM events"), 400);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 static void test_purge_keeps_the_session_whose_visitor_stops(void **state)
@@ -1090,7 +1151,7 @@ static void test_event_add_stores_every_field(void **state)
         .message = "range beyond the held size",
     };
     struct store_event bare = {.at = 1700000001, .packet = "Ping", .status = 200};
-    sqlite3 *raw;
+    struct raw *raw;
 
     assert_int_equal(store_event_add(fixture->store, &full), STORE_OK);
     assert_int_equal(store_event_add(fixture->store, &bare), STORE_OK);
@@ -1121,7 +1182,7 @@ static void test_event_add_stores_every_field(void **state)
                                             "NULL AND owner IS NULL AND message IS NULL "
                                             "FROM events WHERE id = 2"),
                      1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 static void test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges(void **state)
@@ -1129,7 +1190,7 @@ static void test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges(v
     struct fixture *fixture = *state;
     struct store_event event = {.at = 1, .packet = "Fragment", .status = 200,
                                 .bytes = (uint64_t)INT64_MAX + 1};
-    sqlite3 *raw;
+    struct raw *raw;
 
     assert_int_equal(store_event_add(fixture->store, &event), STORE_ERROR);
     assert_int_equal(logged_count, 1);
@@ -1144,7 +1205,7 @@ static void test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges(v
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 1);
     assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events WHERE range_last IS NULL"),
                      1);
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
 }
 
 /* ---- listing events and statistics, for bitspoolctl ---- */
@@ -1265,11 +1326,11 @@ static void test_event_list_refuses_a_malformed_hresult(void **state)
 {
     struct fixture *fixture = *state;
     struct event_visits visits = {0};
-    sqlite3 *raw = open_raw(fixture->path);
+    struct raw *raw = open_raw(fixture->path);
 
     execute_raw(raw, "INSERT INTO events (at, session_id, packet, status, hresult) VALUES "
                      "(1, '" SESSION_A "', 'Fragment', 500, '0x8000')");
-    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    close_raw(raw);
     assert_int_equal(store_event_list(fixture->store, SESSION_A, record_event_visit, &visits),
                      STORE_ERROR);
     assert_int_equal(visits.count, 0);
@@ -1569,97 +1630,62 @@ static void test_sqlite_notices_reach_the_log(void **state)
     assert_true(seen);
 }
 
+/* The cases that hold for every backend, each with the backend's set-up. */
+#define BACKEND_TESTS(set_up_backend) \
+    cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_every_field, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_nulls_as_nulls, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_session_insert_refuses_sizes_above_int64_max, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_session_insert_of_a_duplicate_id_fails_and_is_logged, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_session_load_of_a_missing_id_is_not_found, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_update_progress_moves_progress_at_only_when_held_grows, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_set_state_sets_finished_at_only_for_final_states, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_set_reply_caches_the_status_and_url, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_set_copy_to_destination_sets_and_clears_the_flag, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_count_active_counts_the_owners_open_and_complete_sessions, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_list_stale_selects_unfinished_sessions_without_recent_progress, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_list_stale_visitor_may_use_the_store, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_list_returns_newest_first_with_state_filter_and_limit, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_purge_deletes_old_finished_sessions_and_old_events, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_list_returns_one_sessions_events_oldest_first_with_every_field, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_list_reports_absent_range_hresult_and_held_size, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_list_stops_when_the_visitor_asks, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_event_list_refuses_a_malformed_hresult, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_statistics_count_states_held_bytes_and_recent_commits, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_statistics_of_an_empty_database_are_zero, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_error_counts_group_recent_hresults_most_frequent_first, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_meta_get_and_set_round_trip, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_state_names_round_trip_and_match_the_schema, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_commit_keeps_and_rollback_discards, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_hash_state_and_digest_are_kept_with_the_session, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_read_only_open_reads_while_another_holds_the_write_lock, set_up_backend, tear_down),
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_open_creates_a_file_database_in_wal_mode_at_the_schema_version, set_up,
-            tear_down),
-        cmocka_unit_test(test_open_accepts_an_in_memory_database),
-        cmocka_unit_test_setup_teardown(
-            test_reopen_keeps_data_and_does_not_apply_the_schema_again, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_open_refuses_a_newer_schema_version, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_3_database, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_hash_state_and_digest_are_kept_with_the_session,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up,
-                                        tear_down),
+    const struct CMUnitTest sqlite_tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_a_file_database_in_wal_mode_at_the_schema_version, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_does_not_apply_the_schema_again, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_open_refuses_a_newer_schema_version, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_1_database, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_3_database, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_open_migrates_a_version_2_database, set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_sqlite_notices_reach_the_log, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_durable_commit_syncs_the_write_ahead_log, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_begin_is_busy_while_another_connection_holds_the_write_lock, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_migration_backs_up_the_old_database_first, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_read_only_open_refuses_an_older_schema_and_leaves_it, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_read_only_open_of_a_missing_database_fails, set_up, tear_down),
+        cmocka_unit_test(test_open_accepts_an_in_memory_database),
         cmocka_unit_test(test_open_reports_an_unopenable_path),
-        cmocka_unit_test_setup_teardown(
-            test_processes_opening_a_fresh_database_together_all_succeed, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_every_field, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_session_round_trip_keeps_nulls_as_nulls, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_session_insert_refuses_sizes_above_int64_max,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_session_insert_of_a_duplicate_id_fails_and_is_logged, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_session_load_of_a_missing_id_is_not_found, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_update_progress_moves_progress_at_only_when_held_grows, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_set_state_sets_finished_at_only_for_final_states,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_set_reply_caches_the_status_and_url, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_set_copy_to_destination_sets_and_clears_the_flag,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_count_active_counts_the_owners_open_and_complete_sessions, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_list_stale_selects_unfinished_sessions_without_recent_progress, set_up,
-            tear_down),
-        cmocka_unit_test_setup_teardown(test_list_stale_visitor_may_use_the_store, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_list_returns_newest_first_with_state_filter_and_limit, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_purge_deletes_old_finished_sessions_and_old_events, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_event_add_refuses_sizes_above_int64_max_but_drops_wide_ranges, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_event_list_returns_one_sessions_events_oldest_first_with_every_field, set_up,
-            tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_event_list_reports_absent_range_hresult_and_held_size, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_event_list_stops_when_the_visitor_asks, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_event_list_refuses_a_malformed_hresult, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_statistics_count_states_held_bytes_and_recent_commits, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_statistics_of_an_empty_database_are_zero, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_error_counts_group_recent_hresults_most_frequent_first, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_meta_get_and_set_round_trip, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_state_names_round_trip_and_match_the_schema,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_commit_keeps_and_rollback_discards, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(test_durable_commit_syncs_the_write_ahead_log, set_up,
-                                        tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_begin_is_busy_while_another_connection_holds_the_write_lock, set_up,
-            tear_down),
-        cmocka_unit_test_setup_teardown(test_migration_backs_up_the_old_database_first,
-                                        set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_read_only_open_refuses_an_older_schema_and_leaves_it, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(
-            test_read_only_open_reads_while_another_holds_the_write_lock, set_up, tear_down),
-        cmocka_unit_test_setup_teardown(test_read_only_open_of_a_missing_database_fails,
-                                        set_up, tear_down),
+        BACKEND_TESTS(set_up)
     };
+    const struct CMUnitTest postgresql_tests[] = {BACKEND_TESTS(set_up_postgresql)};
+    int failures = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (postgresql_test_uri() != NULL)
+        failures += cmocka_run_group_tests_name("postgresql", postgresql_tests, NULL, NULL);
+    return failures;
 }

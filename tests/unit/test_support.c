@@ -10,13 +10,76 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
+#include "postgresql_support.h"
 #include "test_support.h"
+
+static int64_t query_sqlite_integer(const char *path, const char *sql)
+{
+    sqlite3 *database = NULL;
+    sqlite3_stmt *statement = NULL;
+    int64_t value = -1;
+
+    assert_int_equal(sqlite3_open(path, &database), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(database, sql, -1, &statement, NULL), SQLITE_OK);
+    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_type(statement, 0) != SQLITE_NULL)
+        value = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(database);
+    return value;
+}
+
+int64_t fixture_query_integer(const struct fixture *fixture, const char *sql)
+{
+    if (!fixture_uses_postgresql(fixture))
+        return query_sqlite_integer(fixture->configuration->database, sql);
+    PGconn *connection = postgresql_test_connect(fixture->configuration->database);
+    char *text = postgresql_test_text(connection, sql);
+    int64_t value = text != NULL ? strtoll(text, NULL, 10) : -1;
+    free(text);
+    PQfinish(connection);
+    return value;
+}
+
+/* The database setting of a new fixture: PostgreSQL on a fresh schema when the tests
+ * run against a server, else a file in the fixture's directory. */
+static void fixture_database(const struct fixture *fixture, char *database, size_t size)
+{
+    const char *uri = postgresql_test_uri();
+
+    if (uri != NULL) {
+        postgresql_test_reset(uri);
+        snprintf(database, size, "%s", uri);
+    } else {
+        snprintf(database, size, "%s/bitspool.db", fixture->directory);
+    }
+}
+
+bool fixture_uses_postgresql(const struct fixture *fixture)
+{
+    return strncmp(fixture->configuration->database, "postgresql", strlen("postgresql")) == 0;
+}
+
+void fixture_run_sql(const struct fixture *fixture, const char *sql)
+{
+    if (fixture_uses_postgresql(fixture)) {
+        PGconn *connection = postgresql_test_connect(fixture->configuration->database);
+        postgresql_test_execute(connection, sql);
+        PQfinish(connection);
+        return;
+    }
+    char command[1200];
+    snprintf(command, sizeof command, "sqlite3 '%s' \"%s\"", fixture->configuration->database,
+             sql);
+    assert_int_equal(system(command), 0);
+}
 
 struct fixture *fixture_create(const char *extra_configuration)
 {
     struct fixture *fixture = calloc(1, sizeof *fixture);
     char path[400];
+    char database[600];
     char *error = NULL;
 
     assert_non_null(fixture);
@@ -27,21 +90,21 @@ struct fixture *fixture_create(const char *extra_configuration)
     assert_int_equal(mkdir(fixture->root, 0755), 0);
     assert_int_equal(mkdir(fixture->second_root, 0755), 0);
     snprintf(path, sizeof path, "%s/bitspool.conf", fixture->directory);
+    fixture_database(fixture, database, sizeof database);
     FILE *file = fopen(path, "w");
     assert_non_null(file);
     fprintf(file,
-            "[global]\ndatabase = %s/bitspool.db\nlock_timeout = 1\nmax_fragment_size = 1M\n"
+            "[global]\ndatabase = %s\nlock_timeout = 1\nmax_fragment_size = 1M\n"
             "gc_interval = 1h\n"
             "[/open]\nroot = %s\nallow_overwrite = yes\nmax_sessions_per_user = 2\nmax_sessions_per_address = 2\n"
             "host_id = bits1.example.net\n"
             "[/uploads]\nroot = %s\nmax_upload_size = 4M\nsession_timeout = 1h\n%s\n",
-            fixture->directory, fixture->second_root, fixture->root,
+            database, fixture->second_root, fixture->root,
             extra_configuration != NULL ? extra_configuration : "");
     assert_int_equal(fclose(file), 0);
     if (configuration_load(path, &fixture->configuration, &error) != 0)
         fail_msg("configuration: %s", error);
-    snprintf(path, sizeof path, "%s/bitspool.db", fixture->directory);
-    if (store_open(path, STORE_OPEN_MIGRATE, 200, &fixture->store, &error) != STORE_OK)
+    if (store_open(database, STORE_OPEN_MIGRATE, 200, &fixture->store, &error) != STORE_OK)
         fail_msg("store: %s", error);
     response_init(&fixture->response);
     fixture->now = 1700000000;
@@ -60,27 +123,33 @@ void fixture_destroy(struct fixture *fixture)
     free(fixture);
 }
 
-const char *fixture_postgresql_uri(void)
-{
-    const char *uri = getenv("BITSPOOL_TEST_POSTGRESQL");
-
-    return uri != NULL && strncmp(uri, "postgres", 8) == 0 ? uri : NULL;
-}
-
-struct store *fixture_open_store(const char *where)
+struct store *fixture_open_other_store(const struct fixture *fixture)
 {
     struct store *store = NULL;
     char *error = NULL;
 
-    if (store_open(where, STORE_OPEN_MIGRATE, 200, &store, &error) != STORE_OK)
-        fail_msg("store %s: %s", where, error != NULL ? error : "(no message)");
+    if (store_open(fixture->configuration->database, STORE_OPEN_MIGRATE, 200, &store,
+                   &error) != STORE_OK)
+        fail_msg("second store: %s", error != NULL ? error : "(no message)");
     return store;
 }
 
-void fixture_use_store(struct fixture *fixture, const char *where)
+void fixture_hold_session_lock(const struct fixture *fixture, const char *id,
+                               struct held_session_lock *held)
 {
-    store_close(fixture->store);
-    fixture->store = fixture_open_store(where);
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(fixture->configuration, "/uploads");
+
+    held->store = fixture_open_other_store(fixture);
+    assert_int_equal(session_lock_take(&held->lock, held->store, prefix->spool_directory, id, 0),
+                     0);
+}
+
+void fixture_release_session_lock(struct held_session_lock *held)
+{
+    session_lock_release(&held->lock);
+    store_close(held->store);
+    held->store = NULL;
 }
 
 void parameters_add(struct request_parameters *parameters, const char *name, const char *value)

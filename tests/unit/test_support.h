@@ -11,6 +11,7 @@
 #include "protocol.h"
 #include "router.h"
 #include "response.h"
+#include "session_lock.h"
 
 struct fixture {
     char directory[256];
@@ -24,20 +25,31 @@ struct fixture {
 };
 
 /* Creates the directory, writes bitspool.conf with `extra_configuration` appended to the
- * [/uploads] section, loads it and opens the store. */
+ * [/uploads] section, loads it and opens the store: an SQLite file in the directory or,
+ * when BITSPOOL_TEST_POSTGRESQL names a server, its database on a fresh schema. */
 struct fixture *fixture_create(const char *extra_configuration);
 void fixture_destroy(struct fixture *fixture);
 
-/* The PostgreSQL URI in BITSPOOL_TEST_POSTGRESQL, NULL when unset: the farm's tests
- * run only then. */
-const char *fixture_postgresql_uri(void);
+/* Whether the fixture's store is PostgreSQL: the tests that look at SQLite's file
+ * itself skip then. */
+bool fixture_uses_postgresql(const struct fixture *fixture);
+/* Runs SQL on the fixture's database behind the store (sqlite3 or psql), or fails. */
+void fixture_run_sql(const struct fixture *fixture, const char *sql);
+/* The integer the query answers on a new connection, -1 for no row or NULL. */
+int64_t fixture_query_integer(const struct fixture *fixture, const char *sql);
+/* Another connection to the fixture's database, as a second host of a farm has. */
+struct store *fixture_open_other_store(const struct fixture *fixture);
 
-/* Replaces the fixture's SQLite store by one on the database at where (a PostgreSQL
- * URI), as a farm's host uses it; the configuration stays as it was. */
-void fixture_use_store(struct fixture *fixture, const char *where);
-
-/* Another connection to the database at where: a second host. */
-struct store *fixture_open_store(const char *where);
+/* A session's lock held as another request holds it: on its own connection to the
+ * database, so that it is a lock file or a PostgreSQL advisory lock as the responders'
+ * are. Asserts that it is taken. */
+struct held_session_lock {
+    struct store *store;
+    struct session_lock lock;
+};
+void fixture_hold_session_lock(const struct fixture *fixture, const char *id,
+                               struct held_session_lock *held);
+void fixture_release_session_lock(struct held_session_lock *held);
 
 /* A request's parameters: "NAME=value" strings, NULL-terminated, at most 40. */
 struct request_parameters {

@@ -1,0 +1,1291 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* PostgreSQL session state for farms: the operations of store_backend.h as prepared
+ * statements on one connection (postgresql_link.c), the schema and its version in the
+ * database, writers serialised by an advisory lock, and shared locks that the server
+ * releases when a connection dies. */
+
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "clock.h"
+#include "log.h"
+#include "postgresql_link.h"
+#include "schema.h"
+#include "store_backend.h"
+#include "store_record.h"
+
+#define SCHEMA_VERSION STORE_SCHEMA_VERSION
+#define LOCK_RETRY_MILLISECONDS 10u
+
+/* Advisory locks are keyed (int4, int4): the first half says whose lock it is. The
+ * session and maintenance scopes take the second half from hashtext(name); two names
+ * with one hash only make their holders wait for each other, never share a lock. */
+#define LOCK_KEY_BASE 1651732480 /* 0x62737000, "bsp" */
+/* Spelled out: they are pasted into SQL, which knows no C arithmetic. */
+#define LOCK_KEY_WRITERS 1651732736 /* LOCK_KEY_BASE + 0x100 */
+#define LOCK_KEY_SCHEMA 1651732737  /* LOCK_KEY_BASE + 0x101 */
+#define STRINGIFY_EXPANDED(token) #token
+#define STRINGIFY(token) STRINGIFY_EXPANDED(token)
+
+/* Migration steps: migration_steps[k] takes a database from version k to k + 1. The
+ * PostgreSQL backend began at version 4, so there is none yet; version 5 puts its
+ * step from 4 at [4], next to store_sqlite.c's. */
+static const char *const migration_steps[SCHEMA_VERSION] = {NULL};
+
+enum statement_id {
+    STATEMENT_SESSION_INSERT,
+    STATEMENT_SESSION_LOAD,
+    STATEMENT_SESSION_UPDATE_PROGRESS,
+    STATEMENT_SESSION_SET_STATE,
+    STATEMENT_SESSION_SET_REPLY,
+    STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
+    STATEMENT_SESSION_SET_HASH_STATE,
+    STATEMENT_SESSION_SET_SHA256,
+    STATEMENT_SESSION_COUNT_ACTIVE,
+    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
+    STATEMENT_SESSION_COUNT_RESERVING,
+    STATEMENT_SESSION_BYTES_USED,
+    STATEMENT_SESSION_LIST_STALE,
+    STATEMENT_SESSION_LIST,
+    STATEMENT_SESSION_LIST_FINISHED,
+    STATEMENT_SESSION_DELETE_FINISHED,
+    STATEMENT_EVENT_DELETE_OLD,
+    STATEMENT_EVENT_INSERT,
+    STATEMENT_REQUEST_COUNT_ADD,
+    STATEMENT_EVENT_LIST,
+    STATEMENT_SESSION_COUNT_BY_STATE,
+    STATEMENT_SESSION_COUNT_COMMITTED,
+    STATEMENT_EVENT_COUNT_ERRORS,
+    STATEMENT_META_GET,
+    STATEMENT_META_SET,
+    STATEMENT_PROBE,
+    STATEMENT_METRIC_PACKET_ADD,
+    STATEMENT_METRIC_SESSION_ADD,
+    STATEMENT_METRIC_NOTIFICATION_ADD,
+    STATEMENT_METRIC_LATENCY_ADD,
+    STATEMENT_METRIC_LIST_PACKETS,
+    STATEMENT_METRIC_LIST_SESSIONS,
+    STATEMENT_METRIC_LIST_NOTIFICATIONS,
+    STATEMENT_METRIC_LIST_LATENCY,
+    STATEMENT_METRIC_LIST_ACTIVE,
+    STATEMENT_HOOK_INSERT,
+    STATEMENT_HOOK_CLAIM,
+    STATEMENT_HOOK_FINISH,
+    STATEMENT_HOOK_RETRY,
+    STATEMENT_HOOK_LIST,
+    STATEMENT_HOOK_DELETE_DONE,
+    STATEMENT_LOCK_TRY,
+    STATEMENT_UNLOCK,
+    STATEMENT_COUNT
+};
+
+/* The same statements as store_sqlite.c's, in PostgreSQL's spelling: parameters typed
+ * where the server could not tell their type, IS NOT DISTINCT FROM for SQLite's IS,
+ * and a NULL LIMIT for no limit. */
+static const char *const statement_texts[STATEMENT_COUNT] = {
+    [STATEMENT_SESSION_INSERT] =
+        "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
+        "$20, $21)",
+    [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1",
+    /* SET expressions all see the old row, so progress_at compares with the old size. */
+    [STATEMENT_SESSION_UPDATE_PROGRESS] =
+        "UPDATE sessions SET held_size = $2::bigint, "
+        "total_size = CASE WHEN $3::integer <> 0 THEN $4::bigint ELSE total_size END, "
+        "state = $5, updated_at = $6::bigint, "
+        "progress_at = CASE WHEN $2::bigint > held_size THEN $6::bigint ELSE progress_at END "
+        "WHERE id = $1",
+    [STATEMENT_SESSION_SET_STATE] =
+        "UPDATE sessions SET state = $2, updated_at = $3::bigint, "
+        "finished_at = CASE WHEN $4::integer <> 0 THEN $3::bigint ELSE finished_at END "
+        "WHERE id = $1",
+    [STATEMENT_SESSION_SET_REPLY] =
+        "UPDATE sessions SET notify_status = $2, reply_url = $3, updated_at = $4 WHERE id = $1",
+    [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
+        "UPDATE sessions SET copy_to_destination = $2, updated_at = $3 WHERE id = $1",
+    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = $2 WHERE id = $1",
+    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = $2 WHERE id = $1",
+    [STATEMENT_SESSION_COUNT_ACTIVE] =
+        "SELECT count(*) FROM sessions WHERE owner = $1 AND state IN ('open', 'complete')",
+    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
+        "AND client_address IS NOT DISTINCT FROM $1::text",
+    [STATEMENT_SESSION_COUNT_RESERVING] =
+        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
+        "AND url_prefix = $1 AND destination = $2 AND total_size IS NOT NULL",
+    [STATEMENT_SESSION_BYTES_USED] =
+        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
+        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= "
+        "$3::bigint THEN total_size ELSE 0 END), 0) FROM sessions "
+        "WHERE url_prefix = $1 AND ($2::text IS NULL OR owner = $2::text)",
+    [STATEMENT_SESSION_LIST_STALE] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing') AND progress_at < $1 "
+        "ORDER BY progress_at",
+    [STATEMENT_SESSION_LIST] =
+        "SELECT " SESSION_COLUMNS " FROM sessions WHERE $1::text IS NULL OR state = $1::text "
+        "ORDER BY created_at DESC, id DESC LIMIT $2::bigint",
+    [STATEMENT_SESSION_LIST_FINISHED] =
+        "SELECT " SESSION_COLUMNS " FROM sessions "
+        "WHERE state IN " FINAL_STATES " AND finished_at < $1 ORDER BY finished_at",
+    /* The conditions are repeated: another process may have changed the row since. */
+    [STATEMENT_SESSION_DELETE_FINISHED] =
+        "DELETE FROM sessions WHERE id = $1 AND state IN " FINAL_STATES " AND finished_at < $2",
+    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < $1",
+    [STATEMENT_EVENT_INSERT] =
+        "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
+        "range_last, bytes, held_after, client_address, owner, message) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    [STATEMENT_REQUEST_COUNT_ADD] =
+        "INSERT INTO request_counts AS counted (packet, status, hresult, count, last_at) "
+        "VALUES ($1, $2, $3, 1, $4) ON CONFLICT (packet, status, hresult) "
+        "DO UPDATE SET count = counted.count + 1, last_at = excluded.last_at",
+    [STATEMENT_EVENT_LIST] =
+        "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = $1 ORDER BY at, id",
+    [STATEMENT_SESSION_COUNT_BY_STATE] =
+        "SELECT state, count(*), coalesce(sum(held_size), 0) FROM sessions GROUP BY state",
+    [STATEMENT_SESSION_COUNT_COMMITTED] =
+        "SELECT count(*), coalesce(sum(total_size), 0) FROM sessions "
+        "WHERE state = 'committed' AND finished_at >= $1",
+    [STATEMENT_EVENT_COUNT_ERRORS] =
+        "SELECT hresult, count(*) FROM events WHERE hresult IS NOT NULL AND at >= $1 "
+        "GROUP BY hresult ORDER BY count(*) DESC, hresult",
+    [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = $1",
+    [STATEMENT_META_SET] =
+        "INSERT INTO meta (key, value) VALUES ($1, $2) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
+    [STATEMENT_METRIC_PACKET_ADD] =
+        "INSERT INTO metric_packets AS counted (url_prefix, packet, status, hresult, count, "
+        "bytes) VALUES ($1, $2, $3, $4, 1, $5) "
+        "ON CONFLICT (url_prefix, packet, status, hresult) "
+        "DO UPDATE SET count = counted.count + 1, bytes = counted.bytes + excluded.bytes",
+    [STATEMENT_METRIC_SESSION_ADD] =
+        "INSERT INTO metric_sessions AS counted (url_prefix, event, count) VALUES ($1, $2, 1) "
+        "ON CONFLICT (url_prefix, event) DO UPDATE SET count = counted.count + 1",
+    [STATEMENT_METRIC_NOTIFICATION_ADD] =
+        "INSERT INTO metric_notifications AS counted (url_prefix, status, count) "
+        "VALUES ($1, $2, 1) "
+        "ON CONFLICT (url_prefix, status) DO UPDATE SET count = counted.count + 1",
+    [STATEMENT_METRIC_LATENCY_ADD] =
+        "INSERT INTO metric_fragment_latency AS counted (url_prefix, bucket, count, "
+        "microseconds) VALUES ($1, $2, 1, $3) ON CONFLICT (url_prefix, bucket) "
+        "DO UPDATE SET count = counted.count + 1, "
+        "microseconds = counted.microseconds + excluded.microseconds",
+    [STATEMENT_METRIC_LIST_PACKETS] =
+        "SELECT url_prefix, packet, status, hresult, count, bytes, 0 FROM metric_packets "
+        "ORDER BY url_prefix, packet, status, hresult",
+    [STATEMENT_METRIC_LIST_SESSIONS] =
+        "SELECT url_prefix, event, 0, '', count, 0, 0 FROM metric_sessions "
+        "ORDER BY url_prefix, event",
+    [STATEMENT_METRIC_LIST_NOTIFICATIONS] =
+        "SELECT url_prefix, '', status, '', count, 0, 0 FROM metric_notifications "
+        "ORDER BY url_prefix, status",
+    [STATEMENT_METRIC_LIST_LATENCY] =
+        "SELECT url_prefix, '', bucket, '', count, microseconds, 0 "
+        "FROM metric_fragment_latency ORDER BY url_prefix, bucket",
+    [STATEMENT_METRIC_LIST_ACTIVE] =
+        "SELECT url_prefix, state, 0, '', count(*), coalesce(sum(held_size), 0), "
+        "min(created_at) FROM sessions "
+        "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
+        "GROUP BY url_prefix, state ORDER BY url_prefix, state",
+    [STATEMENT_HOOK_INSERT] =
+        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
+        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)",
+    /* One statement claims: the row lock of FOR UPDATE SKIP LOCKED keeps two runners
+     * off one row, and RETURNING answers the row as claimed. */
+    [STATEMENT_HOOK_CLAIM] =
+        "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
+        "claimed_until = $2::bigint WHERE id = (SELECT id FROM hook_queue "
+        "WHERE (state = 'pending' AND due_at <= $1::bigint) "
+        "OR (state = 'running' AND claimed_until < $1::bigint) "
+        "ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " HOOK_COLUMNS,
+    [STATEMENT_HOOK_FINISH] =
+        "UPDATE hook_queue SET state = $3::text, due_at = $4, last_result = $5, "
+        "last_duration_ms = $6, "
+        "finished_at = CASE WHEN $3::text IN ('done', 'dead') THEN $7::bigint END, "
+        "claimed_until = NULL WHERE id = $1 AND attempts = $2 AND state = 'running'",
+    [STATEMENT_HOOK_RETRY] =
+        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = $2, "
+        "finished_at = NULL WHERE id = $1 AND state IN ('pending', 'done', 'dead')",
+    [STATEMENT_HOOK_LIST] =
+        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE $1::text IS NULL OR state = $1::text "
+        "ORDER BY id DESC LIMIT $2::bigint",
+    /* Dead rows stay until the administrator has dealt with them. */
+    [STATEMENT_HOOK_DELETE_DONE] =
+        "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < $1",
+    [STATEMENT_LOCK_TRY] = "SELECT pg_try_advisory_lock($1::integer, hashtext($2::text))",
+    [STATEMENT_UNLOCK] = "SELECT pg_advisory_unlock($1::integer, hashtext($2::text))",
+};
+
+struct store_connection {
+    struct pg_link *link;
+    char *identity;     /* meta's database_identity when opened */
+    bool replaced;      /* a reconnection reached another database */
+    unsigned locks_held; /* session-level advisory locks taken and not released */
+};
+
+/* ---- the column reader the shared row readers (store_record.c) use ---- */
+
+struct result_row {
+    const PGresult *result;
+    int row;
+};
+
+static bool pg_column_is_null(const void *row, int column)
+{
+    const struct result_row *at = row;
+
+    return PQgetisnull(at->result, at->row, column) != 0;
+}
+
+static const char *pg_column_text(const void *row, int column, size_t *length)
+{
+    const struct result_row *at = row;
+
+    *length = 0;
+    if (PQgetisnull(at->result, at->row, column))
+        return NULL;
+    int bytes = PQgetlength(at->result, at->row, column);
+    *length = bytes > 0 ? (size_t)bytes : 0;
+    return PQgetvalue(at->result, at->row, column);
+}
+
+/* Integers come as text; NULL (an empty text) reads 0, as SQLite's do. */
+static int64_t pg_column_integer(const void *row, int column)
+{
+    const struct result_row *at = row;
+
+    return strtoll(PQgetvalue(at->result, at->row, column), NULL, 10);
+}
+
+static int hex_value(char digit)
+{
+    if (digit >= '0' && digit <= '9')
+        return digit - '0';
+    if (digit >= 'a' && digit <= 'f')
+        return digit - 'a' + 10;
+    return -1;
+}
+
+/* bytea comes as text in the hex format (bytea_output = hex, the default): "\x" and
+ * two digits a byte. */
+static bool pg_column_blob(const void *row, int column, unsigned char *copy, size_t size)
+{
+    size_t length = 0;
+    const char *text = pg_column_text(row, column, &length);
+
+    if (text == NULL || length != 2 + 2 * size || text[0] != '\\' || text[1] != 'x')
+        return false;
+    for (size_t index = 0; index < size; index++) {
+        int high = hex_value(text[2 + 2 * index]), low = hex_value(text[3 + 2 * index]);
+        if (high < 0 || low < 0)
+            return false;
+        copy[index] = (unsigned char)(high << 4 | low);
+    }
+    return true;
+}
+
+static const struct column_reader pg_columns = {pg_column_is_null, pg_column_text,
+                                                pg_column_integer, pg_column_blob};
+
+#define ROW_OF(answer, index) \
+    (&(struct record_row){&pg_columns, &(struct result_row){(answer), (index)}})
+
+/* A statement's parameters, for the shared writers (store_record.c). */
+#define PARAMETERS_OF(parameters) \
+    (&(struct record_parameters){&pg_parameter_writer, (parameters)})
+
+/* ---- running statements ---- */
+
+static int run(struct store_connection *store, enum statement_id id,
+               const struct pg_parameters *parameters, PGresult **result, const char *what)
+{
+    if (store->replaced)
+        return STORE_REPLACED;
+    return pg_link_run(store->link, id, statement_texts[id], parameters, result, what);
+}
+
+/* An UPDATE of one row: STORE_NOT_FOUND when none matched. */
+static int run_update(struct store_connection *store, enum statement_id id,
+                      const struct pg_parameters *parameters, const char *what)
+{
+    PGresult *answer = NULL;
+    int result = run(store, id, parameters, &answer, what);
+
+    if (result == STORE_OK && strcmp(PQcmdTuples(answer), "0") == 0)
+        result = STORE_NOT_FOUND;
+    PQclear(answer);
+    return result;
+}
+
+/* A query answering one row (an aggregate always does): its first column as a count. */
+static int run_count(struct store_connection *store, enum statement_id id,
+                     const struct pg_parameters *parameters, uint64_t *count, const char *what)
+{
+    PGresult *answer = NULL;
+    int result = run(store, id, parameters, &answer, what);
+
+    if (result == STORE_OK && PQntuples(answer) != 1)
+        result = STORE_ERROR;
+    if (result == STORE_OK)
+        result = record_read_size(ROW_OF(answer, 0), 0, count);
+    PQclear(answer);
+    return result;
+}
+
+/* ---- opening, the schema and its version ---- */
+
+static void postgresql_rollback(struct store_connection *store);
+
+static void set_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(char **error, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    if (vasprintf(error, format, arguments) < 0)
+        *error = NULL;
+    va_end(arguments);
+}
+
+/* One text value of a parameterless query run outside the prepared set; NULL when the
+ * query answers no row or NULL. */
+static int query_text(struct store_connection *store, const char *sql, const char *key,
+                      char **value, const char *what)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    *value = NULL;
+    pg_parameters_start(&parameters);
+    if (key != NULL)
+        record_put_text(PARAMETERS_OF(&parameters), key);
+    int result = pg_link_run(store->link, SIZE_MAX, sql, &parameters, &answer, what);
+    if (result == STORE_OK && PQntuples(answer) > 0)
+        result = record_copy_text(ROW_OF(answer, 0), 0, value);
+    PQclear(answer);
+    return result;
+}
+
+/* The version the database holds: 0 when it has no bitspool schema (no meta table). */
+static int read_schema_version(struct store_connection *store, int64_t *version, char **error)
+{
+    char *text = NULL;
+    int result = query_text(store, "SELECT to_regclass('meta')::text", NULL, &text,
+                            "looking for the schema");
+
+    *version = 0;
+    if (result == STORE_OK && text != NULL) {
+        free(text);
+        text = NULL;
+        result = query_text(store, "SELECT value FROM meta WHERE key = $1", "schema_version",
+                            &text, "reading the schema version");
+        *version = text != NULL ? strtoll(text, NULL, 10) : -1;
+    }
+    free(text);
+    if (result != STORE_OK)
+        set_error(error, "reading the schema version failed (logged)");
+    return result;
+}
+
+static int write_schema_version(struct store_connection *store)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), "schema_version");
+    record_put_text(PARAMETERS_OF(&parameters), STRINGIFY(SCHEMA_VERSION));
+    return run(store, STATEMENT_META_SET, &parameters, NULL, "setting the schema version");
+}
+
+static int apply_migrations(struct store_connection *store, int64_t version, char **error)
+{
+    for (; version < SCHEMA_VERSION; version++) {
+        if (migration_steps[version] == NULL) {
+            set_error(error, "no migration from database schema version %" PRId64, version);
+            return STORE_ERROR;
+        }
+        if (pg_link_run_simple(store->link, migration_steps[version],
+                               "migrating the schema") != STORE_OK) {
+            set_error(error, "migrating from schema version %" PRId64 " failed (logged)",
+                      version);
+            return STORE_ERROR;
+        }
+    }
+    return STORE_OK;
+}
+
+/* Inside the migration transaction, under its lock. */
+static int migrate_locked(struct store_connection *store, char **error)
+{
+    int64_t version = 0;
+
+    if (read_schema_version(store, &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    if (version > SCHEMA_VERSION || version < 0) {
+        set_error(error, "database schema version %" PRId64 " is not one this bitspool (%d) "
+                         "can use", version, SCHEMA_VERSION);
+        return STORE_ERROR;
+    }
+    if (version == 0) {
+        if (pg_link_run_simple(store->link, postgresql_schema_sql, "applying the schema") !=
+            STORE_OK) {
+            set_error(error, "applying the schema failed (logged)");
+            return STORE_ERROR;
+        }
+        log_info("database: created the bitspool schema (version %d)", SCHEMA_VERSION);
+    } else if (apply_migrations(store, version, error) != STORE_OK) {
+        return STORE_ERROR;
+    } else {
+        log_info("database: migrated from schema version %" PRId64 " to %d", version,
+                 SCHEMA_VERSION);
+    }
+    return write_schema_version(store) == STORE_OK ? STORE_OK : STORE_ERROR;
+}
+
+/* Several hosts starting at once take turns: the transaction's advisory lock makes the
+ * others wait until the first has created (or migrated) the schema, and they then find
+ * its version. PostgreSQL's DDL is transactional, so a failed migration leaves the old
+ * schema whole: no backup copy is needed as with SQLite. */
+static int migrate(struct store_connection *store, char **error)
+{
+    if (pg_link_run_simple(store->link,
+                           "BEGIN; SELECT pg_advisory_xact_lock(" STRINGIFY(LOCK_KEY_SCHEMA) ", 0)",
+                           "locking the database for migration") != STORE_OK) {
+        set_error(error, "locking the database for migration failed (logged)");
+        postgresql_rollback(store);
+        return STORE_ERROR;
+    }
+    pg_link_set_in_transaction(store->link, true);
+    int result = migrate_locked(store, error);
+    if (result == STORE_OK &&
+        pg_link_run_simple(store->link, "COMMIT", "committing the migration") != STORE_OK) {
+        set_error(error, "committing the migration failed (logged)");
+        result = STORE_ERROR;
+    }
+    if (result != STORE_OK)
+        postgresql_rollback(store);
+    pg_link_set_in_transaction(store->link, false);
+    return result;
+}
+
+static int check_schema_version(struct store_connection *store, char **error)
+{
+    int64_t version = 0;
+
+    if (read_schema_version(store, &version, error) != STORE_OK)
+        return STORE_ERROR;
+    if (version == SCHEMA_VERSION)
+        return STORE_OK;
+    record_version_problem(version, "", error);
+    return STORE_ERROR;
+}
+
+static int read_identity(struct store_connection *store, char **identity)
+{
+    return query_text(store, "SELECT value FROM meta WHERE key = $1", "database_identity",
+                      identity, "reading the database's identity");
+}
+
+/* After a reconnection: the same database, or (another cluster behind the same name, a
+ * restored backup) STORE_REPLACED from now on, as SQLite's backend does for a replaced
+ * file. Costs a round trip per reconnection, none per request. */
+static int verify_identity(void *context, struct pg_link *link)
+{
+    struct store_connection *store = context;
+    char *identity = NULL;
+
+    (void)link;
+    if (store->locks_held > 0)
+        log_warning("database: the lost connection held %u lock(s), which PostgreSQL has "
+                    "released; the requests holding them answer busy (503)", store->locks_held);
+    store->locks_held = 0;
+    int result = read_identity(store, &identity);
+    if (result != STORE_OK) {
+        free(identity);
+        return result;
+    }
+    if (identity == NULL || strcmp(identity, store->identity) != 0) {
+        log_error("database: after reconnecting, PostgreSQL answers with another bitspool "
+                  "database (identity %s, was %s): refusing service (503) rather than "
+                  "splitting the sessions between two databases; restart the responders to "
+                  "use the new one (docs/postgresql.md)", identity != NULL ? identity : "none",
+                  store->identity);
+        store->replaced = true;
+        result = STORE_BUSY;
+    }
+    free(identity);
+    return result;
+}
+
+/* Messages name the backend, not the setting: a URI may hold a password. */
+static void prefix_error(char **error)
+{
+    char *message = *error;
+
+    if (message == NULL)
+        return;
+    set_error(error, "PostgreSQL: %s", message);
+    free(message);
+}
+
+static void postgresql_close(struct store_connection *store)
+{
+    if (store == NULL)
+        return;
+    pg_link_close(store->link);
+    free(store->identity);
+    free(store);
+}
+
+static int open_schema(struct store_connection *store, enum store_open_mode mode, char **error)
+{
+    int result = mode == STORE_OPEN_MIGRATE ? migrate(store, error)
+                                            : check_schema_version(store, error);
+
+    if (result != STORE_OK)
+        return STORE_ERROR;
+    if (read_identity(store, &store->identity) != STORE_OK || store->identity == NULL) {
+        set_error(error, "the database has no database_identity in meta");
+        return STORE_ERROR;
+    }
+    pg_link_on_connect(store->link, verify_identity, store);
+    return STORE_OK;
+}
+
+static int postgresql_open(const char *where, enum store_open_mode mode,
+                           unsigned busy_timeout_milliseconds, struct store_connection **store,
+                           char **error)
+{
+    struct store_connection *opened = calloc(1, sizeof *opened);
+
+    *store = NULL;
+    *error = NULL;
+    if (opened == NULL) {
+        set_error(error, "out of memory");
+        return STORE_ERROR;
+    }
+    if (pg_link_open(where, busy_timeout_milliseconds, mode == STORE_OPEN_READ_ONLY,
+                     STATEMENT_COUNT, &opened->link, error) != STORE_OK ||
+        open_schema(opened, mode, error) != STORE_OK) {
+        postgresql_close(opened);
+        prefix_error(error);
+        return STORE_ERROR;
+    }
+    *store = opened;
+    return STORE_OK;
+}
+
+static void postgresql_set_deadline(struct store_connection *store, unsigned milliseconds)
+{
+    pg_link_set_deadline(store->link, milliseconds);
+}
+
+static int postgresql_check_identity(struct store_connection *store)
+{
+    return store->replaced ? STORE_REPLACED : STORE_OK;
+}
+
+/* ---- transactions ---- */
+
+static void postgresql_rollback(struct store_connection *store)
+{
+    PGTransactionStatusType status = pg_link_transaction_status(store->link);
+
+    if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR)
+        (void)pg_link_run_simple(store->link, "ROLLBACK", "rolling back");
+    pg_link_set_in_transaction(store->link, false);
+}
+
+/* SQLite's BEGIN IMMEDIATE serialises writers, and lifecycle_create relies on it: its
+ * admission limits count and insert in one transaction. READ COMMITTED alone would let
+ * two hosts both count 9 of 10 and both insert; SERIALIZABLE would abort one of them
+ * late, after the work. One transaction-level advisory lock taken with BEGIN gives what
+ * SQLite gives: writers one at a time, each seeing all that the previous committed. It
+ * is released by COMMIT or ROLLBACK, or by the server when the connection dies, and
+ * costs no extra round trip (it travels with BEGIN); contrib/store-benchmark measures
+ * the rest. */
+static int postgresql_begin(struct store_connection *store)
+{
+    if (store->replaced)
+        return STORE_REPLACED;
+    int result = pg_link_run_simple(
+        store->link, "BEGIN; SELECT pg_advisory_xact_lock(" STRINGIFY(LOCK_KEY_WRITERS) ", 0)",
+        "beginning a transaction");
+    if (result == STORE_OK) {
+        pg_link_set_in_transaction(store->link, true);
+        return STORE_OK;
+    }
+    postgresql_rollback(store);
+    return result;
+}
+
+/* The durable commit waits for the server's WAL flush (synchronous_commit on, the
+ * server's default, which we never lower for it). The others may return before it,
+ * as SQLite's synchronous=NORMAL commits do: what a server crash loses of them is
+ * progress that the spool file still shows, and the next request or gc reconciles. */
+static int postgresql_commit(struct store_connection *store, bool durable)
+{
+    if (pg_link_transaction_status(store->link) == PQTRANS_INERROR) {
+        log_error("database: committing a transaction that already failed: rolled back");
+        postgresql_rollback(store);
+        return STORE_ERROR;
+    }
+    int result = pg_link_run_simple(store->link,
+                                    durable ? "COMMIT"
+                                            : "SET LOCAL synchronous_commit = off; COMMIT",
+                                    "committing");
+    if (result != STORE_OK)
+        postgresql_rollback(store);
+    pg_link_set_in_transaction(store->link, false);
+    return result;
+}
+
+/* ---- sessions ---- */
+
+static int postgresql_session_insert(struct store_connection *store, const struct session *session)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_session(PARAMETERS_OF(&parameters), session);
+    return run(store, STATEMENT_SESSION_INSERT, &parameters, NULL, "inserting a session");
+}
+
+static int postgresql_session_load(struct store_connection *store, const char *id,
+                                   struct session *session)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    memset(session, 0, sizeof *session);
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    int result = run(store, STATEMENT_SESSION_LOAD, &parameters, &answer, "loading a session");
+    if (result == STORE_OK)
+        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
+                                        : record_read_session(ROW_OF(answer, 0), session);
+    PQclear(answer);
+    return result;
+}
+
+static int postgresql_session_update_progress(struct store_connection *store, const char *id,
+                                              uint64_t held_size, bool total_known,
+                                              uint64_t total_size, enum session_state state,
+                                              int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_progress(PARAMETERS_OF(&parameters), id, held_size, total_known, total_size, state,
+                        now);
+    return run_update(store, STATEMENT_SESSION_UPDATE_PROGRESS, &parameters,
+                      "recording progress");
+}
+
+static int postgresql_session_set_hash_state(struct store_connection *store, const char *id,
+                                             const unsigned char state[CONTENT_HASH_STATE_SIZE])
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    pg_parameter_writer.blob(&parameters, state, CONTENT_HASH_STATE_SIZE);
+    return run_update(store, STATEMENT_SESSION_SET_HASH_STATE, &parameters,
+                      "saving the SHA-256 state");
+}
+
+static int postgresql_session_set_sha256(struct store_connection *store, const char *id,
+                                         const char *sha256)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_text(PARAMETERS_OF(&parameters), sha256[0] != '\0' ? sha256 : NULL);
+    return run_update(store, STATEMENT_SESSION_SET_SHA256, &parameters, "recording the SHA-256");
+}
+
+static int postgresql_session_set_state(struct store_connection *store, const char *id,
+                                        enum session_state state, int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_state_change(PARAMETERS_OF(&parameters), id, state, now);
+    return run_update(store, STATEMENT_SESSION_SET_STATE, &parameters,
+                      "setting a session's state");
+}
+
+static int postgresql_session_set_reply(struct store_connection *store, const char *id,
+                                        int notify_status, const char *reply_url, int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer_or_null(PARAMETERS_OF(&parameters), notify_status);
+    record_put_text(PARAMETERS_OF(&parameters), reply_url);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
+    return run_update(store, STATEMENT_SESSION_SET_REPLY, &parameters,
+                      "caching the application's reply");
+}
+
+static int postgresql_session_set_copy_to_destination(struct store_connection *store,
+                                                      const char *id, bool copy_to_destination,
+                                                      int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), copy_to_destination ? 1 : 0);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
+    return run_update(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &parameters,
+                      "recording BITS-Copy-File-To-Destination");
+}
+
+/* A count query of count text parameters (one or two). */
+static int count_by_texts(struct store_connection *store, enum statement_id id,
+                          const char *first, const char *second, int count_of_texts,
+                          uint64_t *count)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), first);
+    if (count_of_texts > 1)
+        record_put_text(PARAMETERS_OF(&parameters), second);
+    return run_count(store, id, &parameters, count, "counting sessions");
+}
+
+static int postgresql_session_count_active(struct store_connection *store, const char *owner,
+                                           uint64_t *count)
+{
+    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE, owner, NULL, 1, count);
+}
+
+static int postgresql_session_count_active_from(struct store_connection *store,
+                                                const char *client_address, uint64_t *count)
+{
+    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, client_address, NULL, 1,
+                          count);
+}
+
+static int postgresql_session_count_reserving(struct store_connection *store,
+                                              const char *url_prefix, const char *destination,
+                                              uint64_t *count)
+{
+    return count_by_texts(store, STATEMENT_SESSION_COUNT_RESERVING, url_prefix, destination, 2,
+                          count);
+}
+
+static int postgresql_session_bytes_used(struct store_connection *store, const char *url_prefix,
+                                         const char *owner, int64_t committed_since,
+                                         uint64_t *bytes)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
+    record_put_text(PARAMETERS_OF(&parameters), owner);
+    record_put_integer(PARAMETERS_OF(&parameters), committed_since);
+    return run_count(store, STATEMENT_SESSION_BYTES_USED, &parameters, bytes,
+                     "adding up the bytes used");
+}
+
+/* Reads every row of a listing first: the visitors may use the store. */
+static int collect_sessions(struct store_connection *store, enum statement_id id,
+                            const struct pg_parameters *parameters, struct session_list *list)
+{
+    PGresult *answer = NULL;
+    int result = run(store, id, parameters, &answer, "listing sessions");
+
+    memset(list, 0, sizeof *list);
+    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
+        struct session *slot = session_list_grow(list);
+        if (slot == NULL) {
+            log_error("database: out of memory listing sessions");
+            result = STORE_ERROR;
+        } else if ((result = record_read_session(ROW_OF(answer, row), slot)) == STORE_OK) {
+            list->count++;
+        }
+    }
+    PQclear(answer);
+    if (result != STORE_OK)
+        session_list_free(list);
+    return result;
+}
+
+static int list_and_visit(struct store_connection *store, enum statement_id id,
+                          const struct pg_parameters *parameters, store_session_visitor *visit,
+                          void *context)
+{
+    struct session_list list;
+    int result = collect_sessions(store, id, parameters, &list);
+
+    if (result == STORE_OK)
+        session_list_visit(&list, visit, context);
+    return result;
+}
+
+static int postgresql_session_list_stale(struct store_connection *store, int64_t before,
+                                         store_session_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
+    return list_and_visit(store, STATEMENT_SESSION_LIST_STALE, &parameters, visit, context);
+}
+
+static int postgresql_session_list(struct store_connection *store, int state_filter,
+                                   size_t limit, store_session_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    if (state_filter >= 0)
+        record_put_state(PARAMETERS_OF(&parameters), (enum session_state)state_filter);
+    else
+        record_put_null(PARAMETERS_OF(&parameters));
+    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
+    return list_and_visit(store, STATEMENT_SESSION_LIST, &parameters, visit, context);
+}
+
+/* A statement of one integer parameter and no rows. */
+static int run_with_integer(struct store_connection *store, enum statement_id id, int64_t value,
+                            const char *what)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), value);
+    return run(store, id, &parameters, NULL, what);
+}
+
+static int delete_finished_session(void *context, const char *id, int64_t before)
+{
+    struct store_connection *store = context;
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
+    return run(store, STATEMENT_SESSION_DELETE_FINISHED, &parameters, NULL,
+               "deleting a finished session");
+}
+
+/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
+ * that stops leaves the rest for the next purge. */
+static int postgresql_purge(struct store_connection *store, int64_t before, int64_t events_before,
+                            store_session_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+    struct session_list list;
+    int result = run_with_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
+                                  "deleting old events");
+
+    if (result == STORE_OK)
+        result = run_with_integer(store, STATEMENT_HOOK_DELETE_DONE, before,
+                                  "deleting old hook runs");
+    if (result != STORE_OK)
+        return result;
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), before);
+    result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, &list);
+    if (result != STORE_OK)
+        return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
+}
+
+/* ---- events and meta ---- */
+
+static int postgresql_metric_packet_add(struct store_connection *store, const char *url_prefix,
+                                        const char *packet, int status, uint32_t hresult,
+                                        uint64_t bytes)
+{
+    struct pg_parameters parameters;
+    char text[HRESULT_TEXT_SIZE];
+
+    pg_parameters_start(&parameters);
+    record_put_packet_count(PARAMETERS_OF(&parameters), url_prefix, packet, status, hresult, bytes,
+                            text);
+    return run(store, STATEMENT_METRIC_PACKET_ADD, &parameters, NULL, "counting a packet");
+}
+
+static int postgresql_event_add(struct store_connection *store, const struct store_event *event)
+{
+    struct pg_parameters parameters;
+    char hresult[HRESULT_TEXT_SIZE];
+
+    pg_parameters_start(&parameters);
+    record_put_event(PARAMETERS_OF(&parameters), event, hresult);
+    int result = run(store, STATEMENT_EVENT_INSERT, &parameters, NULL, "recording an event");
+    if (result == STORE_OK && event->url_prefix != NULL)
+        result = postgresql_metric_packet_add(store, event->url_prefix, event->packet,
+                                              event->status, event->hresult, event->bytes);
+    return result;
+}
+
+static int postgresql_request_count_add(struct store_connection *store, const char *packet,
+                                        int status, uint32_t hresult, int64_t at)
+{
+    struct pg_parameters parameters;
+    char text[HRESULT_TEXT_SIZE];
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), packet);
+    record_put_integer(PARAMETERS_OF(&parameters), status);
+    record_put_hresult(PARAMETERS_OF(&parameters), hresult, "", text);
+    record_put_integer(PARAMETERS_OF(&parameters), at);
+    return run(store, STATEMENT_REQUEST_COUNT_ADD, &parameters, NULL, "counting a request");
+}
+
+/* The whole answer is in memory anyway (libpq reads it at once), and the visitor only
+ * prints. */
+static int postgresql_event_list(struct store_connection *store, const char *session_id,
+                                 store_event_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+    struct store_event event;
+    PGresult *answer = NULL;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), session_id);
+    int result = run(store, STATEMENT_EVENT_LIST, &parameters, &answer, "listing events");
+    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
+        result = record_read_event(ROW_OF(answer, row), &event);
+        if (result == STORE_OK && visit(context, &event) != 0)
+            break;
+    }
+    PQclear(answer);
+    return result;
+}
+
+static int postgresql_meta_get(struct store_connection *store, const char *key, char **value)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    *value = NULL;
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), key);
+    int result = run(store, STATEMENT_META_GET, &parameters, &answer, "reading meta");
+    if (result == STORE_OK)
+        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
+                                        : record_copy_text(ROW_OF(answer, 0), 0, value);
+    PQclear(answer);
+    return result;
+}
+
+static int postgresql_meta_set(struct store_connection *store, const char *key, const char *value)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), key);
+    record_put_text(PARAMETERS_OF(&parameters), value);
+    return run(store, STATEMENT_META_SET, &parameters, NULL, "writing meta");
+}
+
+/* ---- statistics ---- */
+
+static int count_sessions_by_state(struct store_connection *store,
+                                   struct store_statistics *statistics)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    pg_parameters_start(&parameters);
+    int result = run(store, STATEMENT_SESSION_COUNT_BY_STATE, &parameters, &answer,
+                     "counting sessions by state");
+    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++)
+        result = record_read_state_count(ROW_OF(answer, row), statistics);
+    PQclear(answer);
+    return result;
+}
+
+static int count_commits(struct store_connection *store, int64_t since,
+                         struct store_statistics *statistics)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), since);
+    int result = run(store, STATEMENT_SESSION_COUNT_COMMITTED, &parameters, &answer,
+                     "counting commits");
+    if (result == STORE_OK && PQntuples(answer) != 1)
+        result = STORE_ERROR; /* an aggregate always answers a row */
+    if (result == STORE_OK &&
+        (record_read_size(ROW_OF(answer, 0), 0, &statistics->committed) != STORE_OK ||
+         record_read_size(ROW_OF(answer, 0), 1, &statistics->committed_bytes) != STORE_OK))
+        result = STORE_ERROR;
+    PQclear(answer);
+    return result;
+}
+
+static int postgresql_statistics(struct store_connection *store, int64_t since,
+                                 struct store_statistics *statistics)
+{
+    int result = count_sessions_by_state(store, statistics);
+
+    if (result == STORE_OK)
+        result = count_commits(store, since, statistics);
+    return result;
+}
+
+static int postgresql_error_counts(struct store_connection *store, int64_t since,
+                                   store_error_count_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+    uint32_t hresult;
+    uint64_t count;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), since);
+    int result = run(store, STATEMENT_EVENT_COUNT_ERRORS, &parameters, &answer,
+                     "counting errors");
+    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
+        result = record_read_error_count(ROW_OF(answer, row), &hresult, &count);
+        if (result == STORE_OK && visit(context, hresult, count) != 0)
+            break;
+    }
+    PQclear(answer);
+    return result;
+}
+
+/* ---- metrics ---- */
+
+static int postgresql_probe(struct store_connection *store)
+{
+    uint64_t count;
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    return run_count(store, STATEMENT_PROBE, &parameters, &count, "probing the database");
+}
+
+/* A counter keyed by the prefix and one text or one integer. */
+static int add_to_counter(struct store_connection *store, enum statement_id id,
+                          const char *url_prefix, const char *label, int64_t number,
+                          const char *what)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
+    if (label != NULL)
+        record_put_text(PARAMETERS_OF(&parameters), label);
+    else
+        record_put_integer(PARAMETERS_OF(&parameters), number);
+    return run(store, id, &parameters, NULL, what);
+}
+
+static int postgresql_metric_session_add(struct store_connection *store, const char *url_prefix,
+                                         const char *event)
+{
+    return add_to_counter(store, STATEMENT_METRIC_SESSION_ADD, url_prefix, event, 0,
+                          "counting a session");
+}
+
+static int postgresql_metric_notification_add(struct store_connection *store,
+                                              const char *url_prefix, int status)
+{
+    return add_to_counter(store, STATEMENT_METRIC_NOTIFICATION_ADD, url_prefix, NULL, status,
+                          "counting a notification");
+}
+
+static int postgresql_metric_latency_add(struct store_connection *store, const char *url_prefix,
+                                         unsigned bucket, uint64_t microseconds)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
+    record_put_integer(PARAMETERS_OF(&parameters), bucket);
+    record_put_size(PARAMETERS_OF(&parameters), microseconds);
+    return run(store, STATEMENT_METRIC_LATENCY_ADD, &parameters, NULL,
+               "counting a fragment's latency");
+}
+
+static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
+                                  store_metric_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+    struct store_metric_row metric;
+    PGresult *answer = NULL;
+
+    /* The listings follow enum store_metric_table's order. */
+    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
+        log_error("database: no metrics table %d", (int)table);
+        return STORE_ERROR;
+    }
+    pg_parameters_start(&parameters);
+    int result = run(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, &parameters, &answer,
+                     "reading the metrics");
+    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
+        result = record_read_metric(ROW_OF(answer, row), &metric);
+        if (result == STORE_OK && visit(context, &metric) != 0)
+            break;
+    }
+    PQclear(answer);
+    return result;
+}
+
+/* ---- the hook queue ---- */
+
+static int postgresql_hook_insert(struct store_connection *store, const struct store_hook *hook)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_hook(PARAMETERS_OF(&parameters), hook);
+    return run(store, STATEMENT_HOOK_INSERT, &parameters, NULL, "queueing a hook");
+}
+
+static int postgresql_hook_claim(struct store_connection *store, int64_t now,
+                                 int64_t claimed_until, struct store_hook *hook)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    memset(hook, 0, sizeof *hook);
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
+    record_put_integer(PARAMETERS_OF(&parameters), claimed_until);
+    int result = run(store, STATEMENT_HOOK_CLAIM, &parameters, &answer, "claiming a hook");
+    if (result == STORE_OK)
+        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
+                                        : record_read_hook(ROW_OF(answer, 0), hook);
+    PQclear(answer);
+    return result;
+}
+
+static int postgresql_hook_finish(struct store_connection *store, const struct store_hook *hook,
+                                  enum hook_state state, int64_t due_at, const char *result,
+                                  int64_t duration_ms, int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_hook_result(PARAMETERS_OF(&parameters), hook, state, due_at, result, duration_ms,
+                           now);
+    return run_update(store, STATEMENT_HOOK_FINISH, &parameters, "recording a hook's result");
+}
+
+static int postgresql_hook_retry(struct store_connection *store, int64_t id, int64_t now)
+{
+    struct pg_parameters parameters;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), id);
+    record_put_integer(PARAMETERS_OF(&parameters), now);
+    return run_update(store, STATEMENT_HOOK_RETRY, &parameters, "requeueing a hook");
+}
+
+static int postgresql_hook_list(struct store_connection *store, int state_filter, size_t limit,
+                                store_hook_visitor *visit, void *context)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    pg_parameters_start(&parameters);
+    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
+        record_put_text(PARAMETERS_OF(&parameters), hook_state_names[state_filter]);
+    else
+        record_put_null(PARAMETERS_OF(&parameters));
+    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
+    int result = run(store, STATEMENT_HOOK_LIST, &parameters, &answer, "listing hooks");
+    bool stop = false;
+    for (int row = 0; !stop && result == STORE_OK && row < PQntuples(answer); row++)
+        result = record_visit_hook(ROW_OF(answer, row), visit, context, &stop);
+    PQclear(answer);
+    return result;
+}
+
+/* ---- shared locks: session-level advisory locks ---- */
+
+static bool postgresql_has_shared_locks(struct store_connection *store)
+{
+    (void)store;
+    return true;
+}
+
+/* One try: STORE_OK when taken, STORE_BUSY when another connection holds it. */
+static int try_lock(struct store_connection *store, enum store_lock_scope scope, const char *name)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), LOCK_KEY_BASE + (int)scope);
+    record_put_text(PARAMETERS_OF(&parameters), name);
+    int result = run(store, STATEMENT_LOCK_TRY, &parameters, &answer, "taking a lock");
+    if (result == STORE_OK && PQntuples(answer) != 1)
+        result = STORE_ERROR;
+    if (result == STORE_OK)
+        result = strcmp(PQgetvalue(answer, 0, 0), "t") == 0 ? STORE_OK : STORE_BUSY;
+    PQclear(answer);
+    return result;
+}
+
+/* Polling pg_try_advisory_lock rather than waiting in pg_advisory_lock keeps the wait
+ * ours to bound: by timeout_milliseconds and the request's deadline, with no
+ * statement left waiting in the server after we gave up. */
+static int postgresql_lock(struct store_connection *store, enum store_lock_scope scope,
+                           const char *name, unsigned timeout_milliseconds)
+{
+    uint64_t limit = clock_milliseconds() + timeout_milliseconds;
+
+    for (;;) {
+        int result = try_lock(store, scope, name);
+        if (result == STORE_OK)
+            store->locks_held++;
+        uint64_t now = clock_milliseconds();
+        if (result != STORE_BUSY || now >= limit ||
+            pg_link_remaining(store->link) <= LOCK_RETRY_MILLISECONDS)
+            return result;
+        uint64_t pause = limit - now < LOCK_RETRY_MILLISECONDS ? limit - now
+                                                               : LOCK_RETRY_MILLISECONDS;
+        clock_pause_milliseconds(pause);
+    }
+}
+
+static void postgresql_unlock(struct store_connection *store, enum store_lock_scope scope,
+                              const char *name)
+{
+    struct pg_parameters parameters;
+    PGresult *answer = NULL;
+
+    if (store->locks_held > 0)
+        store->locks_held--;
+    /* A lost connection took its locks with it: nothing is left to release. */
+    if (pg_link_transaction_status(store->link) == PQTRANS_UNKNOWN)
+        return;
+    pg_parameters_start(&parameters);
+    record_put_integer(PARAMETERS_OF(&parameters), LOCK_KEY_BASE + (int)scope);
+    record_put_text(PARAMETERS_OF(&parameters), name);
+    if (run(store, STATEMENT_UNLOCK, &parameters, &answer, "releasing a lock") == STORE_OK &&
+        strcmp(PQgetvalue(answer, 0, 0), "t") != 0)
+        log_warning("database: the lock on %s was not held any more (the connection to "
+                    "PostgreSQL was lost meanwhile)", name);
+    PQclear(answer);
+}
+
+const struct store_operations store_postgresql_operations = {.name = "postgresql",
+                                                                STORE_OPERATIONS(postgresql)};

@@ -178,19 +178,6 @@ static int wait_for_socket(PGconn *connection, short events, uint64_t limit)
 
 /* ---- connecting ---- */
 
-static void set_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_error(char **error, const char *format, ...)
-{
-    va_list arguments;
-
-    if (error == NULL)
-        return;
-    va_start(arguments, format);
-    if (vasprintf(error, format, arguments) < 0)
-        *error = NULL;
-    va_end(arguments);
-}
 
 /* libpq's messages end with a newline, which our log lines do not want. */
 static const char *one_line(char *message)
@@ -307,7 +294,7 @@ static int connect_once(struct pg_link *link, char **error)
     int result = connection == NULL ? STORE_ERROR : finish_connection(connection, connect_limit(link));
 
     if (result != STORE_OK) {
-        set_error(error, "connecting to PostgreSQL: %s",
+        record_set_error(error, "connecting to PostgreSQL: %s",
                   result == STORE_BUSY ? "timed out" : connection_message(connection));
         PQfinish(connection);
         return result;
@@ -319,7 +306,7 @@ static int connect_once(struct pg_link *link, char **error)
     if (result == STORE_OK && link->connected != NULL)
         result = link->connected(link->connected_context, link);
     if (result != STORE_OK) {
-        set_error(error, "setting up the PostgreSQL connection failed (logged)");
+        record_set_error(error, "setting up the PostgreSQL connection failed (logged)");
         drop_connection(link);
     }
     return result;
@@ -360,19 +347,18 @@ int pg_link_open(const char *conninfo, unsigned busy_timeout_milliseconds, bool 
     *link = NULL;
     if (opened == NULL || (opened->conninfo = strdup(conninfo)) == NULL ||
         (opened->prepared = calloc(statement_count + 1, sizeof *opened->prepared)) == NULL) {
-        set_error(error, "out of memory");
+        record_set_error(error, "out of memory");
         pg_link_close(opened);
         return STORE_ERROR;
     }
     opened->busy_timeout = busy_timeout_milliseconds;
     opened->read_only = read_only;
     opened->statement_count = statement_count;
-    if (connect_once(opened, error) != STORE_OK) {
+    if (connect_once(opened, error) == STORE_OK)
+        *link = opened;
+    else
         pg_link_close(opened);
-        return STORE_ERROR;
-    }
-    *link = opened;
-    return STORE_OK;
+    return *link != NULL ? STORE_OK : STORE_ERROR;
 }
 
 void pg_link_close(struct pg_link *link)

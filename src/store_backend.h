@@ -90,36 +90,25 @@ struct store_operations {
                    const char *name);
 };
 
-/* The members of struct store_operations but name, each prefix_member: a backend
- * defines its operations as {.name = "...", STORE_OPERATIONS(prefix)}. */
-#define STORE_OPERATIONS(prefix)                                                         \
-    .open = prefix##_open, .close = prefix##_close, .set_deadline = prefix##_set_deadline, \
-    .check_identity = prefix##_check_identity, .begin = prefix##_begin,                  \
-    .commit = prefix##_commit, .rollback = prefix##_rollback,                            \
-    .session_insert = prefix##_session_insert, .session_load = prefix##_session_load,    \
-    .session_update_progress = prefix##_session_update_progress,                         \
-    .session_set_hash_state = prefix##_session_set_hash_state,                           \
-    .session_set_sha256 = prefix##_session_set_sha256,                                   \
-    .session_set_state = prefix##_session_set_state,                                     \
-    .session_set_reply = prefix##_session_set_reply,                                     \
-    .session_set_copy_to_destination = prefix##_session_set_copy_to_destination,         \
-    .session_count_active = prefix##_session_count_active,                               \
-    .session_count_active_from = prefix##_session_count_active_from,                     \
-    .session_count_reserving = prefix##_session_count_reserving,                         \
-    .session_bytes_used = prefix##_session_bytes_used,                                   \
-    .session_list_stale = prefix##_session_list_stale, .session_list = prefix##_session_list, \
-    .purge = prefix##_purge, .event_add = prefix##_event_add,                            \
-    .request_count_add = prefix##_request_count_add, .event_list = prefix##_event_list,  \
-    .statistics = prefix##_statistics, .error_counts = prefix##_error_counts,            \
-    .meta_get = prefix##_meta_get, .meta_set = prefix##_meta_set, .probe = prefix##_probe, \
-    .metric_packet_add = prefix##_metric_packet_add,                                     \
-    .metric_session_add = prefix##_metric_session_add,                                   \
-    .metric_notification_add = prefix##_metric_notification_add,                         \
-    .metric_latency_add = prefix##_metric_latency_add, .metric_list = prefix##_metric_list, \
-    .hook_insert = prefix##_hook_insert, .hook_claim = prefix##_hook_claim,              \
-    .hook_finish = prefix##_hook_finish, .hook_retry = prefix##_hook_retry,              \
-    .hook_list = prefix##_hook_list, .has_shared_locks = prefix##_has_shared_locks,      \
-    .lock = prefix##_lock, .unlock = prefix##_unlock
+/* The members of struct store_operations but name, each set to prefix_member: a
+ * backend defines its operations as {.name = "...", STORE_OPERATIONS(prefix)}, so that
+ * none is forgotten. Grouped by what they do. */
+#define STORE_OPERATION_LIST(X, p)                                                        \
+    X(p, open) X(p, close) X(p, set_deadline) X(p, check_identity)                        \
+    X(p, begin) X(p, commit) X(p, rollback)                                               \
+    X(p, session_insert) X(p, session_load) X(p, session_update_progress)                 \
+    X(p, session_set_hash_state) X(p, session_set_sha256) X(p, session_set_state)         \
+    X(p, session_set_reply) X(p, session_set_copy_to_destination)                         \
+    X(p, session_count_active) X(p, session_count_active_from) X(p, session_count_reserving) \
+    X(p, session_bytes_used) X(p, session_list_stale) X(p, session_list) X(p, purge)       \
+    X(p, event_add) X(p, request_count_add) X(p, event_list)                              \
+    X(p, statistics) X(p, error_counts) X(p, meta_get) X(p, meta_set) X(p, probe)          \
+    X(p, metric_packet_add) X(p, metric_session_add)                                      \
+    X(p, metric_notification_add) X(p, metric_latency_add) X(p, metric_list)              \
+    X(p, hook_insert) X(p, hook_claim) X(p, hook_finish) X(p, hook_retry) X(p, hook_list)  \
+    X(p, has_shared_locks) X(p, lock) X(p, unlock)
+#define STORE_OPERATION_MEMBER(prefix, member) .member = prefix##_##member,
+#define STORE_OPERATIONS(prefix) STORE_OPERATION_LIST(STORE_OPERATION_MEMBER, prefix)
 
 extern const struct store_operations store_sqlite_operations;
 extern const struct store_operations store_postgresql_operations;

@@ -20,6 +20,7 @@
 #include "schema.h"
 #include "store_backend.h"
 #include "store_record.h"
+#include "store_statements.h"
 
 #define SCHEMA_VERSION STORE_SCHEMA_VERSION
 #define LOCK_RETRY_MILLISECONDS 10u
@@ -39,195 +40,31 @@
  * step from 4 at [4], next to store_sqlite.c's. */
 static const char *const migration_steps[SCHEMA_VERSION] = {NULL};
 
-enum statement_id {
-    STATEMENT_SESSION_INSERT,
-    STATEMENT_SESSION_LOAD,
-    STATEMENT_SESSION_UPDATE_PROGRESS,
-    STATEMENT_SESSION_SET_STATE,
-    STATEMENT_SESSION_SET_REPLY,
-    STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
-    STATEMENT_SESSION_SET_HASH_STATE,
-    STATEMENT_SESSION_SET_SHA256,
-    STATEMENT_SESSION_COUNT_ACTIVE,
-    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
-    STATEMENT_SESSION_COUNT_RESERVING,
-    STATEMENT_SESSION_BYTES_USED,
-    STATEMENT_SESSION_LIST_STALE,
-    STATEMENT_SESSION_LIST,
-    STATEMENT_SESSION_LIST_FINISHED,
-    STATEMENT_SESSION_DELETE_FINISHED,
-    STATEMENT_EVENT_DELETE_OLD,
-    STATEMENT_EVENT_INSERT,
-    STATEMENT_REQUEST_COUNT_ADD,
-    STATEMENT_EVENT_LIST,
-    STATEMENT_SESSION_COUNT_BY_STATE,
-    STATEMENT_SESSION_COUNT_COMMITTED,
-    STATEMENT_EVENT_COUNT_ERRORS,
-    STATEMENT_META_GET,
-    STATEMENT_META_SET,
-    STATEMENT_PROBE,
-    STATEMENT_METRIC_PACKET_ADD,
-    STATEMENT_METRIC_SESSION_ADD,
-    STATEMENT_METRIC_NOTIFICATION_ADD,
-    STATEMENT_METRIC_LATENCY_ADD,
-    STATEMENT_METRIC_LIST_PACKETS,
-    STATEMENT_METRIC_LIST_SESSIONS,
-    STATEMENT_METRIC_LIST_NOTIFICATIONS,
-    STATEMENT_METRIC_LIST_LATENCY,
-    STATEMENT_METRIC_LIST_ACTIVE,
-    STATEMENT_HOOK_INSERT,
-    STATEMENT_HOOK_CLAIM,
-    STATEMENT_HOOK_FINISH,
-    STATEMENT_HOOK_RETRY,
-    STATEMENT_HOOK_LIST,
-    STATEMENT_HOOK_DELETE_DONE,
+/* PostgreSQL's own statements, numbered after the shared ones (store_statements.c). */
+enum postgresql_statement {
+    STATEMENT_HOOK_CLAIM = STATEMENT_SHARED_COUNT,
     STATEMENT_LOCK_TRY,
     STATEMENT_UNLOCK,
     STATEMENT_COUNT
 };
 
-/* The same statements as store_sqlite.c's, in PostgreSQL's spelling: parameters typed
- * where the server could not tell their type, IS NOT DISTINCT FROM for SQLite's IS,
- * and a NULL LIMIT for no limit. */
-static const char *const statement_texts[STATEMENT_COUNT] = {
-    [STATEMENT_SESSION_INSERT] =
-        "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
-        "$20, $21)",
-    [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1",
-    /* SET expressions all see the old row, so progress_at compares with the old size. */
-    [STATEMENT_SESSION_UPDATE_PROGRESS] =
-        "UPDATE sessions SET held_size = $2::bigint, "
-        "total_size = CASE WHEN $3::integer <> 0 THEN $4::bigint ELSE total_size END, "
-        "state = $5, updated_at = $6::bigint, "
-        "progress_at = CASE WHEN $2::bigint > held_size THEN $6::bigint ELSE progress_at END "
-        "WHERE id = $1",
-    [STATEMENT_SESSION_SET_STATE] =
-        "UPDATE sessions SET state = $2, updated_at = $3::bigint, "
-        "finished_at = CASE WHEN $4::integer <> 0 THEN $3::bigint ELSE finished_at END "
-        "WHERE id = $1",
-    [STATEMENT_SESSION_SET_REPLY] =
-        "UPDATE sessions SET notify_status = $2, reply_url = $3, updated_at = $4 WHERE id = $1",
-    [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
-        "UPDATE sessions SET copy_to_destination = $2, updated_at = $3 WHERE id = $1",
-    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = $2 WHERE id = $1",
-    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = $2 WHERE id = $1",
-    [STATEMENT_SESSION_COUNT_ACTIVE] =
-        "SELECT count(*) FROM sessions WHERE owner = $1 AND state IN ('open', 'complete')",
-    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
-        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
-        "AND client_address IS NOT DISTINCT FROM $1::text",
-    [STATEMENT_SESSION_COUNT_RESERVING] =
-        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
-        "AND url_prefix = $1 AND destination = $2 AND total_size IS NOT NULL",
-    [STATEMENT_SESSION_BYTES_USED] =
-        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
-        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= "
-        "$3::bigint THEN total_size ELSE 0 END), 0) FROM sessions "
-        "WHERE url_prefix = $1 AND ($2::text IS NULL OR owner = $2::text)",
-    [STATEMENT_SESSION_LIST_STALE] =
-        "SELECT " SESSION_COLUMNS " FROM sessions "
-        "WHERE state IN ('open', 'complete', 'closing') AND progress_at < $1 "
-        "ORDER BY progress_at",
-    [STATEMENT_SESSION_LIST] =
-        "SELECT " SESSION_COLUMNS " FROM sessions WHERE $1::text IS NULL OR state = $1::text "
-        "ORDER BY created_at DESC, id DESC LIMIT $2::bigint",
-    [STATEMENT_SESSION_LIST_FINISHED] =
-        "SELECT " SESSION_COLUMNS " FROM sessions "
-        "WHERE state IN " FINAL_STATES " AND finished_at < $1 ORDER BY finished_at",
-    /* The conditions are repeated: another process may have changed the row since. */
-    [STATEMENT_SESSION_DELETE_FINISHED] =
-        "DELETE FROM sessions WHERE id = $1 AND state IN " FINAL_STATES " AND finished_at < $2",
-    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < $1",
-    [STATEMENT_EVENT_INSERT] =
-        "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
-        "range_last, bytes, held_after, client_address, owner, message) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    [STATEMENT_REQUEST_COUNT_ADD] =
-        "INSERT INTO request_counts AS counted (packet, status, hresult, count, last_at) "
-        "VALUES ($1, $2, $3, 1, $4) ON CONFLICT (packet, status, hresult) "
-        "DO UPDATE SET count = counted.count + 1, last_at = excluded.last_at",
-    [STATEMENT_EVENT_LIST] =
-        "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = $1 ORDER BY at, id",
-    [STATEMENT_SESSION_COUNT_BY_STATE] =
-        "SELECT state, count(*), coalesce(sum(held_size), 0) FROM sessions GROUP BY state",
-    [STATEMENT_SESSION_COUNT_COMMITTED] =
-        "SELECT count(*), coalesce(sum(total_size), 0) FROM sessions "
-        "WHERE state = 'committed' AND finished_at >= $1",
-    [STATEMENT_EVENT_COUNT_ERRORS] =
-        "SELECT hresult, count(*) FROM events WHERE hresult IS NOT NULL AND at >= $1 "
-        "GROUP BY hresult ORDER BY count(*) DESC, hresult",
-    [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = $1",
-    [STATEMENT_META_SET] =
-        "INSERT INTO meta (key, value) VALUES ($1, $2) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
-    [STATEMENT_METRIC_PACKET_ADD] =
-        "INSERT INTO metric_packets AS counted (url_prefix, packet, status, hresult, count, "
-        "bytes) VALUES ($1, $2, $3, $4, 1, $5) "
-        "ON CONFLICT (url_prefix, packet, status, hresult) "
-        "DO UPDATE SET count = counted.count + 1, bytes = counted.bytes + excluded.bytes",
-    [STATEMENT_METRIC_SESSION_ADD] =
-        "INSERT INTO metric_sessions AS counted (url_prefix, event, count) VALUES ($1, $2, 1) "
-        "ON CONFLICT (url_prefix, event) DO UPDATE SET count = counted.count + 1",
-    [STATEMENT_METRIC_NOTIFICATION_ADD] =
-        "INSERT INTO metric_notifications AS counted (url_prefix, status, count) "
-        "VALUES ($1, $2, 1) "
-        "ON CONFLICT (url_prefix, status) DO UPDATE SET count = counted.count + 1",
-    [STATEMENT_METRIC_LATENCY_ADD] =
-        "INSERT INTO metric_fragment_latency AS counted (url_prefix, bucket, count, "
-        "microseconds) VALUES ($1, $2, 1, $3) ON CONFLICT (url_prefix, bucket) "
-        "DO UPDATE SET count = counted.count + 1, "
-        "microseconds = counted.microseconds + excluded.microseconds",
-    [STATEMENT_METRIC_LIST_PACKETS] =
-        "SELECT url_prefix, packet, status, hresult, count, bytes, 0 FROM metric_packets "
-        "ORDER BY url_prefix, packet, status, hresult",
-    [STATEMENT_METRIC_LIST_SESSIONS] =
-        "SELECT url_prefix, event, 0, '', count, 0, 0 FROM metric_sessions "
-        "ORDER BY url_prefix, event",
-    [STATEMENT_METRIC_LIST_NOTIFICATIONS] =
-        "SELECT url_prefix, '', status, '', count, 0, 0 FROM metric_notifications "
-        "ORDER BY url_prefix, status",
-    [STATEMENT_METRIC_LIST_LATENCY] =
-        "SELECT url_prefix, '', bucket, '', count, microseconds, 0 "
-        "FROM metric_fragment_latency ORDER BY url_prefix, bucket",
-    [STATEMENT_METRIC_LIST_ACTIVE] =
-        "SELECT url_prefix, state, 0, '', count(*), coalesce(sum(held_size), 0), "
-        "min(created_at) FROM sessions "
-        "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
-        "GROUP BY url_prefix, state ORDER BY url_prefix, state",
-    [STATEMENT_HOOK_INSERT] =
-        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
-        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)",
+#define OWN(id) [(id) - STATEMENT_SHARED_COUNT]
+static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_COUNT] = {
     /* One statement claims: the row lock of FOR UPDATE SKIP LOCKED keeps two runners
      * off one row, and RETURNING answers the row as claimed. */
-    [STATEMENT_HOOK_CLAIM] =
+    OWN(STATEMENT_HOOK_CLAIM) =
         "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
         "claimed_until = $2::bigint WHERE id = (SELECT id FROM hook_queue "
         "WHERE (state = 'pending' AND due_at <= $1::bigint) "
         "OR (state = 'running' AND claimed_until < $1::bigint) "
         "ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " HOOK_COLUMNS,
-    [STATEMENT_HOOK_FINISH] =
-        "UPDATE hook_queue SET state = $3::text, due_at = $4, last_result = $5, "
-        "last_duration_ms = $6, "
-        "finished_at = CASE WHEN $3::text IN ('done', 'dead') THEN $7::bigint END, "
-        "claimed_until = NULL WHERE id = $1 AND attempts = $2 AND state = 'running'",
-    [STATEMENT_HOOK_RETRY] =
-        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = $2, "
-        "finished_at = NULL WHERE id = $1 AND state IN ('pending', 'done', 'dead')",
-    [STATEMENT_HOOK_LIST] =
-        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE $1::text IS NULL OR state = $1::text "
-        "ORDER BY id DESC LIMIT $2::bigint",
-    /* Dead rows stay until the administrator has dealt with them. */
-    [STATEMENT_HOOK_DELETE_DONE] =
-        "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < $1",
-    [STATEMENT_LOCK_TRY] = "SELECT pg_try_advisory_lock($1::integer, hashtext($2::text))",
-    [STATEMENT_UNLOCK] = "SELECT pg_advisory_unlock($1::integer, hashtext($2::text))",
+    OWN(STATEMENT_LOCK_TRY) = "SELECT pg_try_advisory_lock($1::integer, hashtext($2::text))",
+    OWN(STATEMENT_UNLOCK) = "SELECT pg_advisory_unlock($1::integer, hashtext($2::text))",
 };
 
 struct store_connection {
     struct pg_link *link;
+    char *shared_texts[STATEMENT_SHARED_COUNT]; /* in PostgreSQL's $N, made on first use */
     char *identity;     /* meta's database_identity when opened */
     bool replaced;      /* a reconnection reached another database */
     unsigned locks_held; /* session-level advisory locks taken and not released */
@@ -267,31 +104,19 @@ static int64_t pg_column_integer(const void *row, int column)
     return strtoll(PQgetvalue(at->result, at->row, column), NULL, 10);
 }
 
-static int hex_value(char digit)
-{
-    if (digit >= '0' && digit <= '9')
-        return digit - '0';
-    if (digit >= 'a' && digit <= 'f')
-        return digit - 'a' + 10;
-    return -1;
-}
-
-/* bytea comes as text in the hex format (bytea_output = hex, the default): "\x" and
- * two digits a byte. */
+/* bytea comes as text in its escaped form, which libpq decodes. */
 static bool pg_column_blob(const void *row, int column, unsigned char *copy, size_t size)
 {
     size_t length = 0;
     const char *text = pg_column_text(row, column, &length);
+    unsigned char *bytes = text != NULL ? PQunescapeBytea((const unsigned char *)text, &length)
+                                        : NULL;
+    bool fits = bytes != NULL && length == size;
 
-    if (text == NULL || length != 2 + 2 * size || text[0] != '\\' || text[1] != 'x')
-        return false;
-    for (size_t index = 0; index < size; index++) {
-        int high = hex_value(text[2 + 2 * index]), low = hex_value(text[3 + 2 * index]);
-        if (high < 0 || low < 0)
-            return false;
-        copy[index] = (unsigned char)(high << 4 | low);
-    }
-    return true;
+    if (fits)
+        memcpy(copy, bytes, size);
+    PQfreemem(bytes);
+    return fits;
 }
 
 static const struct column_reader pg_columns = {pg_column_is_null, pg_column_text,
@@ -306,16 +131,45 @@ static const struct column_reader pg_columns = {pg_column_is_null, pg_column_tex
 
 /* ---- running statements ---- */
 
-static int run(struct store_connection *store, enum statement_id id,
+/* The shared text with each ?N written $N, malloc'd. */
+static char *dollar_numbered(const char *text)
+{
+    char *copy = strdup(text);
+
+    for (char *cursor = copy; cursor != NULL && *cursor != '\0'; cursor++) {
+        if (*cursor == '?' && cursor[1] >= '0' && cursor[1] <= '9')
+            *cursor = '$';
+    }
+    return copy;
+}
+
+static const char *statement_text(struct store_connection *store, unsigned id)
+{
+    if (id >= STATEMENT_SHARED_COUNT)
+        return own_statement_texts[id - STATEMENT_SHARED_COUNT];
+    if (store->shared_texts[id] == NULL)
+        store->shared_texts[id] = dollar_numbered(shared_statement_texts[id]);
+    return store->shared_texts[id];
+}
+
+static int run(struct store_connection *store, unsigned id,
                const struct pg_parameters *parameters, PGresult **result, const char *what)
 {
+    const char *text = statement_text(store, id);
+
+    if (result != NULL)
+        *result = NULL;
     if (store->replaced)
         return STORE_REPLACED;
-    return pg_link_run(store->link, id, statement_texts[id], parameters, result, what);
+    if (text == NULL) {
+        log_error("database: out of memory preparing a statement");
+        return STORE_ERROR;
+    }
+    return pg_link_run(store->link, id, text, parameters, result, what);
 }
 
 /* An UPDATE of one row: STORE_NOT_FOUND when none matched. */
-static int run_update(struct store_connection *store, enum statement_id id,
+static int run_update(struct store_connection *store, unsigned id,
                       const struct pg_parameters *parameters, const char *what)
 {
     PGresult *answer = NULL;
@@ -328,7 +182,7 @@ static int run_update(struct store_connection *store, enum statement_id id,
 }
 
 /* A query answering one row (an aggregate always does): its first column as a count. */
-static int run_count(struct store_connection *store, enum statement_id id,
+static int run_count(struct store_connection *store, unsigned id,
                      const struct pg_parameters *parameters, uint64_t *count, const char *what)
 {
     PGresult *answer = NULL;
@@ -346,17 +200,6 @@ static int run_count(struct store_connection *store, enum statement_id id,
 
 static void postgresql_rollback(struct store_connection *store);
 
-static void set_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_error(char **error, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    if (vasprintf(error, format, arguments) < 0)
-        *error = NULL;
-    va_end(arguments);
-}
 
 /* One text value of a parameterless query run outside the prepared set; NULL when the
  * query answers no row or NULL. */
@@ -394,7 +237,7 @@ static int read_schema_version(struct store_connection *store, int64_t *version,
     }
     free(text);
     if (result != STORE_OK)
-        set_error(error, "reading the schema version failed (logged)");
+        record_set_error(error, "reading the schema version failed (logged)");
     return result;
 }
 
@@ -412,12 +255,12 @@ static int apply_migrations(struct store_connection *store, int64_t version, cha
 {
     for (; version < SCHEMA_VERSION; version++) {
         if (migration_steps[version] == NULL) {
-            set_error(error, "no migration from database schema version %" PRId64, version);
+            record_set_error(error, "no migration from database schema version %" PRId64, version);
             return STORE_ERROR;
         }
         if (pg_link_run_simple(store->link, migration_steps[version],
                                "migrating the schema") != STORE_OK) {
-            set_error(error, "migrating from schema version %" PRId64 " failed (logged)",
+            record_set_error(error, "migrating from schema version %" PRId64 " failed (logged)",
                       version);
             return STORE_ERROR;
         }
@@ -435,14 +278,14 @@ static int migrate_locked(struct store_connection *store, char **error)
     if (version == SCHEMA_VERSION)
         return STORE_OK;
     if (version > SCHEMA_VERSION || version < 0) {
-        set_error(error, "database schema version %" PRId64 " is not one this bitspool (%d) "
+        record_set_error(error, "database schema version %" PRId64 " is not one this bitspool (%d) "
                          "can use", version, SCHEMA_VERSION);
         return STORE_ERROR;
     }
     if (version == 0) {
         if (pg_link_run_simple(store->link, postgresql_schema_sql, "applying the schema") !=
             STORE_OK) {
-            set_error(error, "applying the schema failed (logged)");
+            record_set_error(error, "applying the schema failed (logged)");
             return STORE_ERROR;
         }
         log_info("database: created the bitspool schema (version %d)", SCHEMA_VERSION);
@@ -464,7 +307,7 @@ static int migrate(struct store_connection *store, char **error)
     if (pg_link_run_simple(store->link,
                            "BEGIN; SELECT pg_advisory_xact_lock(" STRINGIFY(LOCK_KEY_SCHEMA) ", 0)",
                            "locking the database for migration") != STORE_OK) {
-        set_error(error, "locking the database for migration failed (logged)");
+        record_set_error(error, "locking the database for migration failed (logged)");
         postgresql_rollback(store);
         return STORE_ERROR;
     }
@@ -472,7 +315,7 @@ static int migrate(struct store_connection *store, char **error)
     int result = migrate_locked(store, error);
     if (result == STORE_OK &&
         pg_link_run_simple(store->link, "COMMIT", "committing the migration") != STORE_OK) {
-        set_error(error, "committing the migration failed (logged)");
+        record_set_error(error, "committing the migration failed (logged)");
         result = STORE_ERROR;
     }
     if (result != STORE_OK)
@@ -484,13 +327,13 @@ static int migrate(struct store_connection *store, char **error)
 static int check_schema_version(struct store_connection *store, char **error)
 {
     int64_t version = 0;
+    int result = read_schema_version(store, &version, error);
 
-    if (read_schema_version(store, &version, error) != STORE_OK)
-        return STORE_ERROR;
-    if (version == SCHEMA_VERSION)
-        return STORE_OK;
-    record_version_problem(version, "", error);
-    return STORE_ERROR;
+    if (result == STORE_OK && version != SCHEMA_VERSION) {
+        record_version_problem(version, "", error);
+        result = STORE_ERROR;
+    }
+    return result;
 }
 
 static int read_identity(struct store_connection *store, char **identity)
@@ -537,7 +380,7 @@ static void prefix_error(char **error)
 
     if (message == NULL)
         return;
-    set_error(error, "PostgreSQL: %s", message);
+    record_set_error(error, "PostgreSQL: %s", message);
     free(message);
 }
 
@@ -546,6 +389,8 @@ static void postgresql_close(struct store_connection *store)
     if (store == NULL)
         return;
     pg_link_close(store->link);
+    for (size_t index = 0; index < STATEMENT_SHARED_COUNT; index++)
+        free(store->shared_texts[index]);
     free(store->identity);
     free(store);
 }
@@ -558,7 +403,7 @@ static int open_schema(struct store_connection *store, enum store_open_mode mode
     if (result != STORE_OK)
         return STORE_ERROR;
     if (read_identity(store, &store->identity) != STORE_OK || store->identity == NULL) {
-        set_error(error, "the database has no database_identity in meta");
+        record_set_error(error, "the database has no database_identity in meta");
         return STORE_ERROR;
     }
     pg_link_on_connect(store->link, verify_identity, store);
@@ -574,7 +419,7 @@ static int postgresql_open(const char *where, enum store_open_mode mode,
     *store = NULL;
     *error = NULL;
     if (opened == NULL) {
-        set_error(error, "out of memory");
+        record_set_error(error, "out of memory");
         return STORE_ERROR;
     }
     if (pg_link_open(where, busy_timeout_milliseconds, mode == STORE_OPEN_READ_ONLY,
@@ -758,7 +603,7 @@ static int postgresql_session_set_copy_to_destination(struct store_connection *s
 }
 
 /* A count query of count text parameters (one or two). */
-static int count_by_texts(struct store_connection *store, enum statement_id id,
+static int count_by_texts(struct store_connection *store, unsigned id,
                           const char *first, const char *second, int count_of_texts,
                           uint64_t *count)
 {
@@ -807,7 +652,7 @@ static int postgresql_session_bytes_used(struct store_connection *store, const c
 }
 
 /* Reads every row of a listing first: the visitors may use the store. */
-static int collect_sessions(struct store_connection *store, enum statement_id id,
+static int collect_sessions(struct store_connection *store, unsigned id,
                             const struct pg_parameters *parameters, struct session_list *list)
 {
     PGresult *answer = NULL;
@@ -829,7 +674,7 @@ static int collect_sessions(struct store_connection *store, enum statement_id id
     return result;
 }
 
-static int list_and_visit(struct store_connection *store, enum statement_id id,
+static int list_and_visit(struct store_connection *store, unsigned id,
                           const struct pg_parameters *parameters, store_session_visitor *visit,
                           void *context)
 {
@@ -866,7 +711,7 @@ static int postgresql_session_list(struct store_connection *store, int state_fil
 }
 
 /* A statement of one integer parameter and no rows. */
-static int run_with_integer(struct store_connection *store, enum statement_id id, int64_t value,
+static int run_with_integer(struct store_connection *store, unsigned id, int64_t value,
                             const char *what)
 {
     struct pg_parameters parameters;
@@ -1043,9 +888,7 @@ static int postgresql_statistics(struct store_connection *store, int64_t since,
 {
     int result = count_sessions_by_state(store, statistics);
 
-    if (result == STORE_OK)
-        result = count_commits(store, since, statistics);
-    return result;
+    return result == STORE_OK ? count_commits(store, since, statistics) : result;
 }
 
 static int postgresql_error_counts(struct store_connection *store, int64_t since,
@@ -1081,7 +924,7 @@ static int postgresql_probe(struct store_connection *store)
 }
 
 /* A counter keyed by the prefix and one text or one integer. */
-static int add_to_counter(struct store_connection *store, enum statement_id id,
+static int add_to_counter(struct store_connection *store, unsigned id,
                           const char *url_prefix, const char *label, int64_t number,
                           const char *what)
 {

@@ -378,33 +378,14 @@ void record_format_hresult(uint32_t hresult, char text[HRESULT_TEXT_SIZE])
     (void)snprintf(text, HRESULT_TEXT_SIZE, "0x%08" PRIX32, hresult); /* always fits */
 }
 
-static int hex_digit_value(char digit)
-{
-    if (digit >= '0' && digit <= '9')
-        return digit - '0';
-    if (digit >= 'A' && digit <= 'F')
-        return digit - 'A' + 10;
-    if (digit >= 'a' && digit <= 'f')
-        return digit - 'a' + 10;
-    return -1;
-}
-
-/* The text record_format_hresult writes back to a number. */
+/* The text record_format_hresult writes back to a number: "0x" and exactly eight hex
+ * digits (strtoul alone would take signs, spaces and fewer digits). */
 int record_parse_hresult(const char *text, uint32_t *hresult)
 {
-    uint32_t value = 0;
-
-    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
+    if (text == NULL || text[0] != '0' || (text[1] != 'x' && text[1] != 'X') ||
+        strspn(text + 2, "0123456789abcdefABCDEF") != 8 || text[10] != '\0')
         return STORE_ERROR;
-    for (size_t index = 2; index < 10; index++) {
-        int digit = hex_digit_value(text[index]);
-        if (digit < 0)
-            return STORE_ERROR;
-        value = value << 4 | (uint32_t)digit;
-    }
-    if (text[10] != '\0')
-        return STORE_ERROR;
-    *hresult = value;
+    *hresult = (uint32_t)strtoul(text + 2, NULL, 16);
     return STORE_OK;
 }
 
@@ -696,9 +677,7 @@ int record_visit_hook(const struct record_row *row, store_hook_visitor *visit, v
 
 /* ---- the schema version ---- */
 
-static void set_message(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_message(char **error, const char *format, ...)
+void record_set_error(char **error, const char *format, ...)
 {
     va_list arguments;
 
@@ -713,16 +692,16 @@ void record_version_problem(int64_t found, const char *migrate_note, char **erro
     int current = STORE_SCHEMA_VERSION;
 
     if (found == 0)
-        set_message(error, "holds no bitspool schema yet (the responder creates it with its "
+        record_set_error(error, "holds no bitspool schema yet (the responder creates it with its "
                            "first request, as does \"bitspoolctl migrate\")");
     else if (found > 0 && found < current)
-        set_message(error, "database schema version %" PRId64 " is older than this bitspool "
+        record_set_error(error, "database schema version %" PRId64 " is older than this bitspool "
                            "(%d): run \"bitspoolctl migrate\"%s, or let the upgraded responder "
                            "migrate it", found, current, migrate_note);
     else if (found > current)
-        set_message(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
+        record_set_error(error, "database schema version %" PRId64 " is newer than this bitspool (%d)",
                     found, current);
     else
-        set_message(error, "database schema version %" PRId64 " is not one of bitspool's",
+        record_set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
                     found);
 }

@@ -158,6 +158,9 @@ int record_parse_hresult(const char *text, uint32_t *hresult);
 const char *record_state_name(enum session_state state);
 bool record_state_is_final(enum session_state state);
 
+/* A malloc'd message into *error (NULL when out of memory): the store's open errors. */
+void record_set_error(char **error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
 /* The message (malloc'd into *error, NULL when out of memory) for a database of schema
  * version found, which is not this build's, opened without migrating; migrate_note
  * follows "run bitspoolctl migrate" (what it does first, or ""). */

@@ -24,6 +24,7 @@
 #include "schema.h"
 #include "store_backend.h"
 #include "store_record.h"
+#include "store_statements.h"
 
 #define JOURNAL_MODE_RETRY_MILLISECONDS 10u
 #define SCHEMA_VERSION STORE_SCHEMA_VERSION
@@ -45,191 +46,37 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
 
 
 
-enum statement_id {
-    STATEMENT_BEGIN,
+/* SQLite's own statements, numbered after the shared ones (store_statements.c). */
+enum sqlite_statement {
+    STATEMENT_BEGIN = STATEMENT_SHARED_COUNT,
     STATEMENT_COMMIT,
     STATEMENT_ROLLBACK,
-    STATEMENT_SESSION_INSERT,
-    STATEMENT_SESSION_LOAD,
-    STATEMENT_SESSION_UPDATE_PROGRESS,
-    STATEMENT_SESSION_SET_STATE,
-    STATEMENT_SESSION_SET_REPLY,
-    STATEMENT_SESSION_SET_COPY_TO_DESTINATION,
-    STATEMENT_SESSION_SET_HASH_STATE,
-    STATEMENT_SESSION_SET_SHA256,
-    STATEMENT_SESSION_COUNT_ACTIVE,
-    STATEMENT_SESSION_COUNT_ACTIVE_FROM,
-    STATEMENT_SESSION_COUNT_RESERVING,
-    STATEMENT_SESSION_LIST_STALE,
-    STATEMENT_SESSION_LIST,
-    STATEMENT_SESSION_LIST_FINISHED,
-    STATEMENT_SESSION_DELETE_FINISHED,
-    STATEMENT_EVENT_DELETE_OLD,
-    STATEMENT_EVENT_INSERT,
-    STATEMENT_REQUEST_COUNT_ADD,
-    STATEMENT_EVENT_LIST,
-    STATEMENT_SESSION_COUNT_BY_STATE,
-    STATEMENT_SESSION_COUNT_COMMITTED,
-    STATEMENT_EVENT_COUNT_ERRORS,
-    STATEMENT_META_GET,
-    STATEMENT_META_SET,
-    STATEMENT_PROBE,
-    STATEMENT_METRIC_PACKET_ADD,
-    STATEMENT_METRIC_SESSION_ADD,
-    STATEMENT_METRIC_NOTIFICATION_ADD,
-    STATEMENT_METRIC_LATENCY_ADD,
-    STATEMENT_METRIC_LIST_PACKETS,
-    STATEMENT_METRIC_LIST_SESSIONS,
-    STATEMENT_METRIC_LIST_NOTIFICATIONS,
-    STATEMENT_METRIC_LIST_LATENCY,
-    STATEMENT_METRIC_LIST_ACTIVE,
-    STATEMENT_SESSION_BYTES_USED,
-    STATEMENT_HOOK_INSERT,
     STATEMENT_HOOK_NEXT_DUE,
     STATEMENT_HOOK_CLAIM,
-    STATEMENT_HOOK_FINISH,
-    STATEMENT_HOOK_RETRY,
-    STATEMENT_HOOK_LIST,
-    STATEMENT_HOOK_DELETE_DONE,
     STATEMENT_COUNT
 };
 
 
-/* Parameters are numbered so that each text lists its bindings in the order the code
- * binds them. */
-static const char *const statement_texts[STATEMENT_COUNT] = {
-    [STATEMENT_SESSION_BYTES_USED] =
-        "SELECT coalesce(sum(CASE WHEN state IN ('open', 'complete', 'closing', 'stranded') "
-        "THEN coalesce(total_size, held_size) WHEN state = 'committed' AND finished_at >= ?3 "
-        "THEN total_size ELSE 0 END), 0) FROM sessions "
-        "WHERE url_prefix = ?1 AND (?2 IS NULL OR owner = ?2)",
-    [STATEMENT_HOOK_INSERT] =
-        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
-        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?10)",
-    [STATEMENT_HOOK_NEXT_DUE] =
+#define OWN(id) [(id) - STATEMENT_SHARED_COUNT]
+static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_COUNT] = {
+    OWN(STATEMENT_BEGIN) = "BEGIN IMMEDIATE",
+    OWN(STATEMENT_COMMIT) = "COMMIT",
+    OWN(STATEMENT_ROLLBACK) = "ROLLBACK",
+    OWN(STATEMENT_HOOK_NEXT_DUE) =
         "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE (state = 'pending' AND due_at <= ?1) "
         "OR (state = 'running' AND claimed_until < ?1) ORDER BY due_at, id LIMIT 1",
     /* The conditions are repeated: the claim is what keeps two runners off one row. */
-    [STATEMENT_HOOK_CLAIM] =
+    OWN(STATEMENT_HOOK_CLAIM) =
         "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
         "claimed_until = ?2 WHERE id = ?1 AND (state = 'pending' OR "
         "(state = 'running' AND claimed_until < ?3))",
-    [STATEMENT_HOOK_FINISH] =
-        "UPDATE hook_queue SET state = ?3, due_at = ?4, last_result = ?5, "
-        "last_duration_ms = ?6, finished_at = CASE WHEN ?3 IN ('done', 'dead') THEN ?7 END, "
-        "claimed_until = NULL WHERE id = ?1 AND attempts = ?2 AND state = 'running'",
-    [STATEMENT_HOOK_RETRY] =
-        "UPDATE hook_queue SET state = 'pending', attempts = 0, due_at = ?2, "
-        "finished_at = NULL WHERE id = ?1 AND state IN ('pending', 'done', 'dead')",
-    /* Dead rows stay until the administrator has dealt with them. */
-    [STATEMENT_HOOK_DELETE_DONE] = "DELETE FROM hook_queue WHERE state = 'done' AND finished_at < ?1",
-    [STATEMENT_HOOK_LIST] =
-        "SELECT " HOOK_COLUMNS " FROM hook_queue WHERE ?1 IS NULL OR state = ?1 "
-        "ORDER BY id DESC LIMIT ?2",
-    [STATEMENT_BEGIN] = "BEGIN IMMEDIATE",
-    [STATEMENT_COMMIT] = "COMMIT",
-    [STATEMENT_ROLLBACK] = "ROLLBACK",
-    [STATEMENT_SESSION_INSERT] =
-        "INSERT INTO sessions (" SESSION_COLUMNS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-        "?20, ?21)",
-    [STATEMENT_SESSION_LOAD] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
-    /* SET expressions all see the old row, so progress_at compares with the old size. */
-    [STATEMENT_SESSION_UPDATE_PROGRESS] =
-        "UPDATE sessions SET held_size = ?2, "
-        "total_size = CASE WHEN ?3 THEN ?4 ELSE total_size END, state = ?5, "
-        "updated_at = ?6, progress_at = CASE WHEN ?2 > held_size THEN ?6 ELSE progress_at END "
-        "WHERE id = ?1",
-    [STATEMENT_SESSION_SET_STATE] =
-        "UPDATE sessions SET state = ?2, updated_at = ?3, "
-        "finished_at = CASE WHEN ?4 THEN ?3 ELSE finished_at END WHERE id = ?1",
-    [STATEMENT_SESSION_SET_REPLY] =
-        "UPDATE sessions SET notify_status = ?2, reply_url = ?3, updated_at = ?4 WHERE id = ?1",
-    [STATEMENT_SESSION_SET_COPY_TO_DESTINATION] =
-        "UPDATE sessions SET copy_to_destination = ?2, updated_at = ?3 WHERE id = ?1",
-    [STATEMENT_SESSION_SET_HASH_STATE] = "UPDATE sessions SET sha256_state = ?2 WHERE id = ?1",
-    [STATEMENT_SESSION_SET_SHA256] = "UPDATE sessions SET sha256 = ?2 WHERE id = ?1",
-    [STATEMENT_SESSION_COUNT_ACTIVE] =
-        "SELECT count(*) FROM sessions WHERE owner = ?1 AND state IN ('open', 'complete')",
-    [STATEMENT_SESSION_COUNT_ACTIVE_FROM] =
-        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete') AND owner = '' "
-        "AND client_address IS ?1",
-    [STATEMENT_SESSION_COUNT_RESERVING] =
-        "SELECT count(*) FROM sessions WHERE state IN ('open', 'complete', 'closing') "
-        "AND url_prefix = ?1 AND destination = ?2 AND total_size IS NOT NULL",
-    [STATEMENT_SESSION_LIST_STALE] =
-        "SELECT " SESSION_COLUMNS " FROM sessions "
-        "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
-        "ORDER BY progress_at",
-    [STATEMENT_SESSION_LIST] =
-        "SELECT " SESSION_COLUMNS " FROM sessions WHERE ?1 IS NULL OR state = ?1 "
-        "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
-    [STATEMENT_SESSION_LIST_FINISHED] =
-        "SELECT " SESSION_COLUMNS " FROM sessions "
-        "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at",
-    /* The conditions are repeated: another process may have changed the row since. */
-    [STATEMENT_SESSION_DELETE_FINISHED] =
-        "DELETE FROM sessions WHERE id = ?1 AND state IN " FINAL_STATES " AND finished_at < ?2",
-    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < ?1",
-    [STATEMENT_EVENT_INSERT] =
-        "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
-        "range_last, bytes, held_after, client_address, owner, message) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [STATEMENT_REQUEST_COUNT_ADD] =
-        "INSERT INTO request_counts (packet, status, hresult, count, last_at) "
-        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (packet, status, hresult) "
-        "DO UPDATE SET count = count + 1, last_at = excluded.last_at",
-    [STATEMENT_EVENT_LIST] =
-        "SELECT " EVENT_COLUMNS " FROM events WHERE session_id = ?1 ORDER BY at, id",
-    [STATEMENT_SESSION_COUNT_BY_STATE] =
-        "SELECT state, count(*), coalesce(sum(held_size), 0) FROM sessions GROUP BY state",
-    [STATEMENT_SESSION_COUNT_COMMITTED] =
-        "SELECT count(*), coalesce(sum(total_size), 0) FROM sessions "
-        "WHERE state = 'committed' AND finished_at >= ?1",
-    [STATEMENT_EVENT_COUNT_ERRORS] =
-        "SELECT hresult, count(*) FROM events WHERE hresult IS NOT NULL AND at >= ?1 "
-        "GROUP BY hresult ORDER BY count(*) DESC, hresult",
-    [STATEMENT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-    [STATEMENT_META_SET] =
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    /* Metrics: counters only ever grow; see sql/migrate-4.sql. The listings
-     * all answer the columns of struct store_metric_row in its order. */
-    [STATEMENT_PROBE] = "SELECT count(*) FROM meta",
-    [STATEMENT_METRIC_PACKET_ADD] =
-        "INSERT INTO metric_packets (url_prefix, packet, status, hresult, count, bytes) "
-        "VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT (url_prefix, packet, status, hresult) "
-        "DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes",
-    [STATEMENT_METRIC_SESSION_ADD] =
-        "INSERT INTO metric_sessions (url_prefix, event, count) VALUES (?1, ?2, 1) "
-        "ON CONFLICT (url_prefix, event) DO UPDATE SET count = count + 1",
-    [STATEMENT_METRIC_NOTIFICATION_ADD] =
-        "INSERT INTO metric_notifications (url_prefix, status, count) VALUES (?1, ?2, 1) "
-        "ON CONFLICT (url_prefix, status) DO UPDATE SET count = count + 1",
-    [STATEMENT_METRIC_LATENCY_ADD] =
-        "INSERT INTO metric_fragment_latency (url_prefix, bucket, count, microseconds) "
-        "VALUES (?1, ?2, 1, ?3) ON CONFLICT (url_prefix, bucket) "
-        "DO UPDATE SET count = count + 1, microseconds = microseconds + excluded.microseconds",
-    [STATEMENT_METRIC_LIST_PACKETS] =
-        "SELECT url_prefix, packet, status, hresult, count, bytes, 0 FROM metric_packets "
-        "ORDER BY url_prefix, packet, status, hresult",
-    [STATEMENT_METRIC_LIST_SESSIONS] =
-        "SELECT url_prefix, event, 0, '', count, 0, 0 FROM metric_sessions "
-        "ORDER BY url_prefix, event",
-    [STATEMENT_METRIC_LIST_NOTIFICATIONS] =
-        "SELECT url_prefix, '', status, '', count, 0, 0 FROM metric_notifications "
-        "ORDER BY url_prefix, status",
-    [STATEMENT_METRIC_LIST_LATENCY] =
-        "SELECT url_prefix, '', bucket, '', count, microseconds, 0 "
-        "FROM metric_fragment_latency ORDER BY url_prefix, bucket",
-    /* Sessions whose data is in the spool, by prefix and state, with the oldest. */
-    [STATEMENT_METRIC_LIST_ACTIVE] =
-        "SELECT url_prefix, state, 0, '', count(*), coalesce(sum(held_size), 0), "
-        "min(created_at) FROM sessions "
-        "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
-        "GROUP BY url_prefix, state ORDER BY url_prefix, state",
 };
+
+static const char *statement_text(unsigned id)
+{
+    return id < STATEMENT_SHARED_COUNT ? shared_statement_texts[id]
+                                       : own_statement_texts[id - STATEMENT_SHARED_COUNT];
+}
 
 struct store_connection {
     sqlite3 *database;
@@ -325,16 +172,16 @@ static int failure(struct store_connection *store, int code, const char *what)
     return STORE_ERROR;
 }
 
-static int prepare(struct store_connection *store, enum statement_id id, sqlite3_stmt **statement)
+static int prepare(struct store_connection *store, unsigned id, sqlite3_stmt **statement)
 {
     int code;
 
     if (store->statements[id] == NULL) {
-        code = sqlite3_prepare_v3(store->database, statement_texts[id], -1,
+        code = sqlite3_prepare_v3(store->database, statement_text(id), -1,
                                   SQLITE_PREPARE_PERSISTENT, &store->statements[id], NULL);
         if (code != SQLITE_OK) {
             store->statements[id] = NULL;
-            return failure(store, code, statement_texts[id]);
+            return failure(store, code, statement_text(id));
         }
     }
     *statement = store->statements[id];
@@ -353,7 +200,7 @@ static void release(sqlite3_stmt *statement)
  * here or in any binding is remembered and returned by the call that runs it, so that
  * each query reads as its bindings and one run. */
 static void statement_start(struct bindings *bindings, struct store_connection *store,
-                            enum statement_id id)
+                            unsigned id)
 {
     bindings->store = store;
     bindings->statement = NULL;
@@ -1036,7 +883,7 @@ static void sqlite_close(struct store_connection *store)
 
 /* ---- transactions ---- */
 
-static int run_statement(struct store_connection *store, enum statement_id id, const char *what)
+static int run_statement(struct store_connection *store, unsigned id, const char *what)
 {
     sqlite3_stmt *statement = NULL;
     int result = prepare(store, id, &statement);
@@ -1554,13 +1401,6 @@ static int sqlite_metric_latency_add(struct store_connection *store, const char 
     return run(&bindings, "counting a fragment's latency");
 }
 
-static const enum statement_id metric_listings[] = {
-    [STORE_METRIC_PACKETS] = STATEMENT_METRIC_LIST_PACKETS,
-    [STORE_METRIC_SESSIONS] = STATEMENT_METRIC_LIST_SESSIONS,
-    [STORE_METRIC_NOTIFICATIONS] = STATEMENT_METRIC_LIST_NOTIFICATIONS,
-    [STORE_METRIC_LATENCY] = STATEMENT_METRIC_LIST_LATENCY,
-    [STORE_METRIC_ACTIVE_SESSIONS] = STATEMENT_METRIC_LIST_ACTIVE,
-};
 
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context)
@@ -1569,7 +1409,9 @@ static int sqlite_metric_list(struct store_connection *store, enum store_metric_
     struct store_metric_row metric;
     int result;
 
-    statement_start(&bindings, store, metric_listings[table]);
+    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS)
+        return STORE_ERROR;
+    statement_start(&bindings, store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table);
     while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
         result = record_read_metric(ROW_OF(bindings.statement), &metric);
         if (result != STORE_OK || visit(context, &metric) != 0) {

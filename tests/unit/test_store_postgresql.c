@@ -447,6 +447,29 @@ static void test_the_busy_timeout_bounds_each_wait_without_a_deadline(void **sta
     PQfinish(raw);
 }
 
+/* ---- what administrators read ---- */
+
+static void test_the_views_and_the_audit_queries_read_the_database(void **state)
+{
+    PGconn *raw = postgresql_test_connect(postgresql_test_uri());
+    const char *source = getenv("BITSPOOL_SRCDIR");
+    char command[2048];
+
+    insert_session(*state, SESSION_A, "alice");
+    char *created = postgresql_test_text(raw, "SELECT created FROM session_overview");
+    assert_string_equal(created, "1970-01-01 00:00:01"); /* as SQLite's datetime() */
+    free(created);
+    char *time = postgresql_test_text(raw, "SELECT count(*) FROM event_log");
+    assert_string_equal(time, "0");
+    free(time);
+    assert_non_null(source);
+    snprintf(command, sizeof command,
+             "psql -X -q -v ON_ERROR_STOP=1 -f '%s/sql/postgresql/audit.sql' '%s' >/dev/null",
+             source, postgresql_test_uri());
+    assert_int_equal(system(command), 0);
+    PQfinish(raw);
+}
+
 /* ---- naming the database ---- */
 
 static void test_a_keyword_connection_string_and_the_environment_name_it_too(void **state)
@@ -518,6 +541,8 @@ int main(void)
                                         set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_the_busy_timeout_bounds_each_wait_without_a_deadline, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_the_views_and_the_audit_queries_read_the_database, set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_a_keyword_connection_string_and_the_environment_name_it_too, set_up, tear_down),
         cmocka_unit_test_setup_teardown(

@@ -254,7 +254,7 @@ static void test_racing_admissions_respect_the_limit(void **state)
         assert_true(children[index] >= 0);
         if (children[index] == 0) {
             char id[BITS_SESSION_ID_SIZE];
-            snprintf(id, sizeof id, "{00000000-0000-0000-0000-00000000000%d}", index);
+            snprintf(id, sizeof id, "{00000000-0000-0000-0000-00000000000%u}", (unsigned)index % 10u);
             _exit(admit_one(id, LIMIT) == STORE_OK ? 0 : 1);
         }
     }

@@ -25,6 +25,9 @@ PGconn *postgresql_test_connect(const char *uri)
 
     if (PQstatus(connection) != CONNECTION_OK)
         fail_msg("connecting to %s: %s", uri, PQerrorMessage(connection));
+    /* A failed case may leave a lock behind on a connection it could not close: the
+     * next cases then fail in 10 s rather than wait for ever. */
+    postgresql_test_execute(connection, "SET lock_timeout = '10s'");
     return connection;
 }
 

@@ -19,6 +19,8 @@ clean_up() {
     rm -rf "$directory"
 }
 trap clean_up EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 status=0
 uri=$("$server" start "$directory") || status=$?

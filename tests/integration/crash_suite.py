@@ -103,41 +103,25 @@ class Responders:
 class SessionLock:
     """Holds the session's lock as a request would, so that the responders' start-up
     recovery leaves that session to the next request: its lock file, or with
-    PostgreSQL the advisory lock store_postgresql.c takes for it (keyed by the session
-    scope and hashtext of the id), held by a psql that waits until released."""
-
-    SESSION_LOCK_KEY = 1651732480  # store_postgresql.c's LOCK_KEY_BASE + STORE_LOCK_SESSION
+    PostgreSQL the advisory lock store_postgresql.c takes for it."""
 
     def __init__(self, path, database, session_id):
         self.fd = -1
-        self.psql = None
-        if not store_access.is_postgresql(database):
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.advisory = None
+        if store_access.is_postgresql(database):
+            self.advisory = store_access.AdvisoryLock(
+                database, store_access.SESSION_LOCK_KEY, session_id)
             return
-        self.psql = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-d", database],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
-        self.psql.stdin.write("SELECT pg_advisory_lock(%d, hashtext('%s'));\n"
-                              "\\echo locked\n" % (self.SESSION_LOCK_KEY, session_id))
-        self.psql.stdin.flush()
-        while True:
-            line = self.psql.stdout.readline()
-            if not line:
-                raise UploadError("psql could not take the lock of %s" % session_id)
-            if line.strip() == "locked":
-                return
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def release(self):
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        if self.psql is not None:
-            # The lock ends with psql's connection.
-            self.psql.stdin.close()
-            self.psql.wait(30)
-            self.psql.stdout.close()
-            self.psql = None
+        if self.advisory is not None:
+            self.advisory.release()
+            self.advisory = None
 
 
 class Suite(SuiteBase):

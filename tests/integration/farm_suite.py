@@ -23,6 +23,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bits_client  # noqa: E402
+import store_access  # noqa: E402
 
 MIB = 1024 * 1024
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
@@ -481,6 +482,33 @@ def check_resent(farm, clients, problems, log):
     return total
 
 
+def check_gc_on_one_host(arguments, problems, log):
+    """bitspoolctl gc on a host: with the maintenance lock held elsewhere (as another
+    host's gc round holds it) it does nothing and says so; once free, it runs."""
+    configuration = os.path.join(arguments.test_directory, "host2", "bitspool.conf")
+    command = [arguments.bitspoolctl, "-f", configuration, "gc"]
+    try:
+        holder = store_access.AdvisoryLock(arguments.database,
+                                           store_access.MAINTENANCE_LOCK_KEY, "gc")
+    except store_access.Error as error:
+        problems.append(str(error))
+        return
+    try:
+        held = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        holder.release()
+    if held.returncode != 0 or "another host of the farm is cleaning up" not in held.stderr:
+        problems.append("bitspoolctl gc with the gc lock held elsewhere: exit %d, %r" % (
+            held.returncode, held.stderr))
+    free = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if free.returncode != 0 or "another host" in free.stderr:
+        problems.append("bitspoolctl gc with the gc lock free: exit %d, %r" % (
+            free.returncode, free.stderr))
+    if not problems:
+        log("bitspoolctl gc skips its round while another host holds the gc lock, "
+            "runs once it is free")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url")
@@ -490,6 +518,7 @@ def main():
     parser.add_argument("--test-directory", required=True)
     parser.add_argument("--start-host-command", required=True)
     parser.add_argument("--restart-database-command", default="")
+    parser.add_argument("--bitspoolctl", required=True)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seed", type=int, default=13)
     arguments = parser.parse_args()
@@ -534,6 +563,8 @@ def main():
         problems.append("%d faults happened, not %d: the uploads ended first" % (
             len(farm.faults), expected_faults))
     checked = check_uploads(arguments, clients, problems)
+    if Database(arguments.database).where.startswith("postgres"):
+        check_gc_on_one_host(arguments, problems, log)
     served, pairs, same = check_hops(farm, clients, problems)
     log("packets served: %s; %d of %d consecutive packets went to the same host "
         "(while a host was down)" % (", ".join("%s %d" % item for item in

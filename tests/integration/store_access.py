@@ -111,3 +111,36 @@ class PostgresqlConnection:
         output = self.psql(text, False).split()
         count = int(output[-1]) if output and output[-1].isdigit() else -1
         return Cursor([], count)
+
+
+# store_postgresql.c's advisory lock keys: LOCK_KEY_BASE + the store_lock scope.
+SESSION_LOCK_KEY = 1651732480
+MAINTENANCE_LOCK_KEY = 1651732480 + 1
+
+
+class AdvisoryLock:
+    """A lock as a responder on another host holds it: a session-level advisory lock
+    (key, hashtext(name)) held by a psql that waits until released."""
+
+    def __init__(self, uri, key, name):
+        self.psql = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-d", uri],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.psql.stdin.write("SELECT pg_advisory_lock(%d, hashtext(%s));\n\\echo locked\n"
+                              % (key, literal(name)))
+        self.psql.stdin.flush()
+        while True:
+            line = self.psql.stdout.readline()
+            if not line:
+                self.release()
+                raise Error("psql could not take the lock %d/%s" % (key, name))
+            if line.strip() == "locked":
+                return
+
+    def release(self):
+        """The lock ends with psql's connection."""
+        if self.psql is None:
+            return
+        self.psql.stdin.close()
+        self.psql.wait(30)
+        self.psql.stdout.close()
+        self.psql = None

@@ -33,6 +33,7 @@
 #include "option_table.h"
 #include "protocol.h"
 #include "session_id.h"
+#include "session_lock.h"
 #include "spool.h"
 #include "store.h"
 #include "upload_reply.h"
@@ -656,7 +657,7 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
 {
     const char *id = arguments->session_id;
     struct session session;
-    int lock_fd = -1;
+    struct session_lock lock;
 
     if (load_session(ctl, id, &session) != 0)
         return EXIT_FAILURE;
@@ -669,16 +670,17 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
         return EXIT_FAILURE;
     }
     store_session_clear(&session);
-    int result = spool_lock(prefix->spool_directory, id, CANCEL_LOCK_TIMEOUT_MILLISECONDS,
-                            &lock_fd);
+    int result = session_lock_take(&lock, ctl->store, prefix->spool_directory, id,
+                                   CANCEL_LOCK_TIMEOUT_MILLISECONDS);
     if (result != 0) {
         fprintf(stderr, "bitspoolctl: cannot lock session %s: %s\n", id,
                 result == -EWOULDBLOCK ? "a request is still using it; try again"
+                : result == -EIO       ? "the database did not answer; try again"
                                        : strerror(-result));
         return EXIT_FAILURE;
     }
     int status = cancel_locked(ctl, arguments, prefix, id);
-    spool_unlock(lock_fd);
+    session_lock_release(&lock);
     return status;
 }
 
@@ -705,6 +707,9 @@ static int command_gc(struct ctl *ctl, const struct arguments *arguments)
         fprintf(stderr, "bitspoolctl: the cleanup did not finish\n");
         return EXIT_FAILURE;
     }
+    if (report.another_host)
+        fprintf(stderr, "bitspoolctl: another host of the farm is cleaning up right now; "
+                        "nothing done here\n");
     const char *cells[] = {format_unsigned(report.expired, numbers[0]),
                            format_unsigned(report.skipped, numbers[1]),
                            format_unsigned(report.purged, numbers[2])};

@@ -10,9 +10,12 @@
 #include "gc.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "session_lock.h"
 #include "spool.h"
 
 #define GC_DEFAULT_SESSION_TIMEOUT (14 * 86400)
+/* The maintenance lock of a farm's store that one host at a time holds for a round. */
+#define GC_LOCK_NAME "gc"
 
 struct gc_walk {
     const struct configuration *configuration;
@@ -43,7 +46,7 @@ static int expire_session(void *context, const struct session *stale)
     const struct upload_prefix *prefix =
         configuration_prefix_named(walk->configuration, stale->url_prefix);
     struct session session;
-    int lock_fd = -1;
+    struct session_lock lock;
 
     if (prefix == NULL) {
         log_warning("session %s belongs to prefix %s, which is no longer configured; "
@@ -52,7 +55,7 @@ static int expire_session(void *context, const struct session *stale)
     }
     if (stale->progress_at >= seconds_before(walk->now, timeout_of(prefix, stale)))
         return 0;
-    if (spool_lock(prefix->spool_directory, stale->id, 0, &lock_fd) != 0) {
+    if (session_lock_take(&lock, walk->store, prefix->spool_directory, stale->id, 0) != 0) {
         walk->report->skipped++;
         return 0;
     }
@@ -72,7 +75,7 @@ static int expire_session(void *context, const struct session *stale)
     }
     store_session_clear(&session);
 unlock:
-    spool_unlock(lock_fd);
+    session_lock_release(&lock);
     return 0;
 }
 
@@ -83,7 +86,7 @@ static int forget_session(void *context, const struct session *session)
         configuration_prefix_named(walk->configuration, session->url_prefix);
 
     if (prefix != NULL)
-        spool_remove_lock(prefix->spool_directory, session->id);
+        (void)session_lock_forget(walk->store, prefix->spool_directory, session->id);
     walk->report->purged++;
     return 0;
 }
@@ -115,7 +118,7 @@ static int visit_upload(void *context, const char *session_id, int64_t modified_
         return 0;
     }
     if (spool_remove(walk->prefix->spool_directory, session_id) == 0) {
-        (void)spool_remove_lock(walk->prefix->spool_directory, session_id);
+        (void)session_lock_forget(gc->store, walk->prefix->spool_directory, session_id);
         log_warning("gc: removed %s/%.36s.part, which no session in the database knows and "
                     "nothing touched for session_timeout", walk->prefix->spool_directory,
                     session_id + 1);
@@ -170,13 +173,12 @@ bool gc_due(const struct configuration *configuration, struct store *store, int6
     return due;
 }
 
-int gc_run(const struct configuration *configuration, struct store *store, int64_t now,
-           struct gc_report *report)
+static int run_unlocked(const struct configuration *configuration, struct store *store,
+                        int64_t now, struct gc_report *report)
 {
     struct gc_walk walk = {configuration, store, now, report};
     uint64_t shortest_timeout = GC_DEFAULT_SESSION_TIMEOUT;
 
-    memset(report, 0, sizeof *report);
     for (size_t i = 0; i < configuration->prefix_count; i++) {
         const struct upload_prefix *prefix = &configuration->prefixes[i];
         if (prefix->session_timeout < shortest_timeout)
@@ -192,4 +194,25 @@ int gc_run(const struct configuration *configuration, struct store *store, int64
     return store_purge(store, seconds_before(now, configuration->closed_session_retention),
                        seconds_before(now, configuration->event_retention), forget_session,
                        &walk);
+}
+
+int gc_run(const struct configuration *configuration, struct store *store, int64_t now,
+           struct gc_report *report)
+{
+    memset(report, 0, sizeof *report);
+    if (!session_lock_is_shared(store))
+        return run_unlocked(configuration, store, now, report);
+    /* On a farm one host at a time: two walking the same rows would only contend for
+     * the sessions' locks, and each would report the other's orphans. */
+    int result = store_lock(store, STORE_LOCK_MAINTENANCE, GC_LOCK_NAME, 0);
+    if (result == STORE_BUSY) {
+        log_debug("gc: another host is running it; skipped this round");
+        report->another_host = true;
+        return STORE_OK;
+    }
+    if (result != STORE_OK)
+        return result;
+    result = run_unlocked(configuration, store, now, report);
+    store_unlock(store, STORE_LOCK_MAINTENANCE, GC_LOCK_NAME);
+    return result;
 }

@@ -19,12 +19,16 @@ struct gc_report {
     uint64_t purged;   /* finished sessions whose rows were deleted */
     uint64_t orphans_kept;    /* spool uploads no session row knows, reported and kept */
     uint64_t orphans_removed; /* the same, untouched for session_timeout, removed */
+    bool another_host; /* a farm's other host held the round's lock: nothing was done */
 };
 
 /* True when gc_interval has passed since the last run recorded in the database, in
  * which case the new run time is recorded at once so that other processes skip it. */
 bool gc_due(const struct configuration *configuration, struct store *store, int64_t now);
 
+/* One round. With a store that has shared locks (a farm), only under the maintenance
+ * lock "gc", taken without waiting: when another host holds it the round is skipped
+ * (report->another_host, STORE_OK). */
 int gc_run(const struct configuration *configuration, struct store *store, int64_t now,
            struct gc_report *report);
 

@@ -19,12 +19,13 @@
 #include "protocol.h"
 #include "range.h"
 #include "session_id.h"
+#include "session_lock.h"
 #include "spool.h"
 #include "upload_reply.h"
 
 /* A session checked out for one request: locked, loaded, owned by the caller. */
 struct session_access {
-    int lock_fd;
+    struct session_lock lock;
     struct session session;
 };
 
@@ -389,10 +390,10 @@ out:
 
 static enum outcome session_lock(struct protocol_context *context,
                                  const struct upload_prefix *prefix, const char *id,
-                                 int *lock_fd)
+                                 struct session_lock *lock)
 {
     unsigned timeout = configuration_lock_timeout_milliseconds(context->configuration);
-    int result = spool_lock(prefix->spool_directory, id, timeout, lock_fd);
+    int result = session_lock_take(lock, context->store, prefix->spool_directory, id, timeout);
 
     if (result == 0)
         return OUTCOME_OK;
@@ -400,6 +401,8 @@ static enum outcome session_lock(struct protocol_context *context,
         return OUTCOME_SESSION_BUSY;
     if (result == -ENOENT)
         return OUTCOME_SESSION_NOT_FOUND; /* no spool directory: this host never had it */
+    if (result == -EIO)
+        return OUTCOME_DATABASE_FAILED; /* the store logged why */
     log_error("cannot lock session %s in %s: %s", id, prefix->spool_directory,
               strerror(-result));
     return OUTCOME_LOCK_FAILED;
@@ -431,7 +434,7 @@ static enum outcome session_check_out(struct protocol_context *context,
     if (outcome != OUTCOME_OK)
         return outcome;
     store_session_clear(&access->session);
-    outcome = session_lock(context, prefix, id, &access->lock_fd);
+    outcome = session_lock(context, prefix, id, &access->lock);
     if (outcome != OUTCOME_OK)
         return outcome;
     outcome = session_load(context, id, &access->session);
@@ -449,8 +452,7 @@ static enum outcome session_check_out(struct protocol_context *context,
 static void session_release(struct session_access *access)
 {
     store_session_clear(&access->session);
-    spool_unlock(access->lock_fd);
-    access->lock_fd = -1;
+    session_lock_release(&access->lock);
 }
 
 /* Locks and loads the session named by the request; answers the request itself when
@@ -460,7 +462,7 @@ static int session_acquire(struct protocol_context *context, const struct upload
                            struct response *response)
 {
     memset(&access->session, 0, sizeof access->session);
-    access->lock_fd = -1;
+    session_lock_init(&access->lock);
     enum outcome outcome = session_check_out(context, prefix, request, access);
     if (outcome == OUTCOME_OK)
         return 0;
@@ -1207,10 +1209,12 @@ static int recover_session(void *walk_context, const struct session *listed)
     struct request_record record = {0};
     struct session session;
     struct response response;
-    int lock_fd = -1;
+    struct session_lock lock;
 
-    if (prefix == NULL || spool_lock(prefix->spool_directory, listed->id, 0, &lock_fd) != 0)
-        return 0; /* unconfigured, or a request is finishing it right now */
+    /* Without waiting: a request, or on a farm another host's recovery, is finishing it. */
+    if (prefix == NULL ||
+        session_lock_take(&lock, context->store, prefix->spool_directory, listed->id, 0) != 0)
+        return 0;
     if (store_session_load(context->store, listed->id, &session) == STORE_OK) {
         if (session.state == SESSION_CLOSING) {
             response_init(&response);
@@ -1221,7 +1225,7 @@ static int recover_session(void *walk_context, const struct session *listed)
         }
         store_session_clear(&session);
     }
-    spool_unlock(lock_fd);
+    session_lock_release(&lock);
     return 0;
 }
 

@@ -9,7 +9,6 @@ import argparse
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bits_client  # noqa: E402
 import fastcgi_client  # noqa: E402
+import store_access  # noqa: E402
 from bits_client import BitsClient, HttpTransport, UploadError, ack_problems  # noqa: E402
 from crash_suite import process_gone  # noqa: E402
 from upload_suite import E_INVALIDARG, SuiteBase, url_path_of  # noqa: E402
@@ -34,7 +34,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url", help="base URL of the upload prefix through nginx")
     parser.add_argument("--root", required=True, help="upload root of that prefix")
-    parser.add_argument("--database", required=True, help="bitspool's SQLite database")
+    parser.add_argument("--database", required=True,
+                        help="bitspool's database: an SQLite file or a postgresql:// URI")
     parser.add_argument("--socket", required=True, help="the responders' FastCGI socket")
     parser.add_argument("--pid-file", required=True,
                         help="spawn-fcgi's pid file: the bitspool supervisor")
@@ -496,11 +497,11 @@ class AbuseSuite(SuiteBase):
     def case_ping_flood_does_not_grow_the_database(self):
         """Pings and other requests that name no session are counted, not logged one
         row each: a flood must not grow the events table."""
-        with sqlite3.connect(self.arguments.database) as connection:
+        with self.database() as connection:
             before = connection.execute("SELECT count(*) FROM events").fetchone()[0]
         for _ in range(2000):
             self.client.ping(self.path("ping.bin"))
-        with sqlite3.connect(self.arguments.database) as connection:
+        with self.database() as connection:
             after = connection.execute("SELECT count(*) FROM events").fetchone()[0]
             pings = connection.execute("SELECT coalesce(sum(count), 0) FROM request_counts "
                                        "WHERE packet = 'Ping'").fetchone()[0]
@@ -561,6 +562,6 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except sqlite3.Error as error:
+    except store_access.ERRORS as error:
         print("FAIL database: %s" % error)
         sys.exit(1)

@@ -17,6 +17,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bits_client import (USER_AGENT, BitsClient, HttpTransport, UploadError,  # noqa: E402
                          file_sha256)
+import store_access  # noqa: E402
 from upload_suite import SuiteBase  # noqa: E402
 
 KiB = 1 << 10
@@ -32,7 +33,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url", help="base URL of the upload prefix")
     parser.add_argument("--root", required=True, help="upload root of that prefix")
-    parser.add_argument("--database", required=True, help="bitspool's SQLite database")
+    parser.add_argument("--database", required=True,
+                        help="bitspool's database: an SQLite file or a postgresql:// URI")
     parser.add_argument("--pid-file", required=True,
                         help="spawn-fcgi's pid file: the responders to kill")
     parser.add_argument("--start-command", required=True, nargs=argparse.REMAINDER,
@@ -99,10 +101,17 @@ class Responders:
 
 
 class SessionLock:
-    """Holds the session's lock file as a request would, so that the responders' start-up
-    recovery leaves that session to the next request."""
+    """Holds the session's lock as a request would, so that the responders' start-up
+    recovery leaves that session to the next request: its lock file, or with
+    PostgreSQL the advisory lock store_postgresql.c takes for it."""
 
-    def __init__(self, path):
+    def __init__(self, path, database, session_id):
+        self.fd = -1
+        self.advisory = None
+        if store_access.is_postgresql(database):
+            self.advisory = store_access.AdvisoryLock(
+                database, store_access.SESSION_LOCK_KEY, session_id)
+            return
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
@@ -110,6 +119,9 @@ class SessionLock:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        if self.advisory is not None:
+            self.advisory.release()
+            self.advisory = None
 
 
 class Suite(SuiteBase):
@@ -442,7 +454,7 @@ class Suite(SuiteBase):
         self.responders.kill()
         os.rename(self.spool_file(session_id), destination)
         self.set_state(session_id, "closing")
-        lock = SessionLock(self.lock_file(session_id))
+        lock = SessionLock(self.lock_file(session_id), self.arguments.database, session_id)
         try:
             self.responders.start()
             self.transport.close()

@@ -77,6 +77,7 @@ cleanup() {
     set +e
     stop_nginx
     stop_responders
+    stop_test_database
     if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         show_logs
     fi
@@ -92,7 +93,7 @@ cleanup() {
 
 show_logs() {
     for log in "$test_directory/nginx-error.log" "$test_directory/nginx-stderr.log" \
-               "$responder_log"; do
+               "$responder_log" "$test_directory/postgresql/postgresql.log"; do
         if [ -s "$log" ]; then
             echo "----- $log (last 100 lines)"
             tail -n 100 "$log"
@@ -139,9 +140,30 @@ sys.exit(1)
 EOF
 }
 
+# BITSPOOL_TEST_STORE=postgresql (the *-postgresql.test scripts) keeps the database in
+# a private PostgreSQL server in $test_directory/postgresql instead of an SQLite file:
+# start_test_database starts it (once) and sets $database to its URI. Skipped (77)
+# when PostgreSQL is not installed, as a missing web server is.
+start_test_database() {
+    [ "${BITSPOOL_TEST_STORE:-sqlite}" = postgresql ] || return 0
+    case $database in postgres*) return 0 ;; esac
+    database_status=0
+    database=$("$BITSPOOL_SRCDIR/tests/postgresql-server" start "$test_directory/postgresql") ||
+        database_status=$?
+    [ "$database_status" = 77 ] && skip "PostgreSQL is not installed"
+    [ "$database_status" = 0 ] || fail "PostgreSQL did not start"
+}
+
+stop_test_database() {
+    [ -n "$test_directory" ] && [ -f "$test_directory/postgresql/data/postmaster.pid" ] ||
+        return 0
+    "$BITSPOOL_SRCDIR/tests/postgresql-server" stop "$test_directory/postgresql" >/dev/null 2>&1
+}
+
 # Writes bitspool.conf: /uploads as the suite expects it (open: REMOTE_USER ignored),
 # /private for owner checks (the web server authenticates it).
 write_bitspool_config() {
+    start_test_database
     cat >"$configuration" <<EOF
 # Written by tests/integration/lib.sh.
 [global]

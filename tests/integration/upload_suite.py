@@ -6,7 +6,6 @@ running bitspool, over HTTP (nginx, Apache) or as a plain CGI program."""
 import argparse
 import os
 import secrets
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -16,6 +15,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bits_client  # noqa: E402
+import store_access  # noqa: E402
 from bits_client import (BitsClient, CgiTransport, HttpTransport, ProtocolError,  # noqa: E402
                          UploadError, ack_problems, file_sha256)
 
@@ -75,7 +75,8 @@ def url_path_of(url):
 class SuiteBase:
     """What the suites share: checks counted and printed one a line, rows run so that
     one that raises counts as a failed check and the next still runs, the database read
-    with sqlite3, sessions created. crash_suite.py imports it."""
+    through store_access (SQLite or PostgreSQL), sessions created. crash_suite.py
+    imports it."""
 
     def __init__(self, arguments):
         self.arguments = arguments
@@ -101,7 +102,7 @@ class SuiteBase:
         print("# -- %s" % name, flush=True)
         try:
             function()
-        except (ProtocolError, UploadError, OSError, sqlite3.Error,
+        except (ProtocolError, UploadError, OSError, *store_access.ERRORS,
                 bits_client.http.client.HTTPException) as error:
             self.check("%s (ran to the end)" % name, False,
                        "%s: %s" % (type(error).__name__, error))
@@ -111,9 +112,7 @@ class SuiteBase:
 
     # ---- helpers ----
     def database(self):
-        connection = sqlite3.connect(self.arguments.database, timeout=30)
-        connection.row_factory = sqlite3.Row
-        return connection
+        return store_access.connect(self.arguments.database)
 
     def new_session(self, path):
         response = self.client.create_session(path)

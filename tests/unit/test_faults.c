@@ -124,15 +124,13 @@ static void test_lock_held_past_lock_timeout_is_busy(void **state)
 {
     struct fixture *fixture = *state;
     char *id = fixture_create_session(fixture, URL);
-    const struct upload_prefix *prefix =
-        configuration_prefix_named(fixture->configuration, "/uploads");
-    int lock_fd = -1;
+    struct held_session_lock held;
 
     assert_int_equal(send_all(fixture, id), 200);
-    assert_int_equal(spool_lock(prefix->spool_directory, id, 0, &lock_fd), 0);
+    fixture_hold_session_lock(fixture, id, &held);
     assert_int_equal(close_session(fixture, id), 503);
     assert_error_reply(fixture, 503, 0x80070020u);
-    spool_unlock(lock_fd);
+    fixture_release_session_lock(&held);
     assert_int_equal(close_session(fixture, id), 200);
     assert_committed(fixture);
     free(id);

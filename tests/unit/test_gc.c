@@ -137,12 +137,12 @@ static void test_session_busy_with_a_request_is_skipped(void **state)
     struct fixture *fixture = *state;
     char *id = started_session(fixture);
     struct gc_report report;
-    int lock_fd = -1;
+    struct held_session_lock held;
 
-    assert_int_equal(spool_lock(uploads(fixture)->spool_directory, id, 0, &lock_fd), 0);
+    fixture_hold_session_lock(fixture, id, &held);
     assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
                             &report), STORE_OK);
-    spool_unlock(lock_fd);
+    fixture_release_session_lock(&held);
     assert_int_equal(report.expired, 0);
     assert_int_equal(report.skipped, 1);
     assert_int_equal(state_of(fixture, id), SESSION_OPEN);
@@ -204,6 +204,57 @@ static void test_gc_due_once_per_interval(void **state)
     assert_true(gc_due(fixture->configuration, fixture->store, fixture->now + interval + 1));
 }
 
+/* ---- a farm's store (PostgreSQL, under test_store_postgresql.sh): one host at a time.
+ * SQLite has no locks across hosts, so these skip there. ---- */
+
+static void test_round_skipped_while_another_host_runs_it(void **state)
+{
+    struct fixture *fixture = *state;
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
+    char *id = started_session(fixture);
+    struct gc_report report;
+
+    assert_int_equal(store_lock(other_host, STORE_LOCK_MAINTENANCE, "gc", 0), STORE_OK);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_true(report.another_host);
+    assert_int_equal(report.expired, 0);
+    assert_int_equal(state_of(fixture, id), SESSION_OPEN);
+    store_unlock(other_host, STORE_LOCK_MAINTENANCE, "gc");
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_false(report.another_host);
+    assert_int_equal(state_of(fixture, id), SESSION_EXPIRED);
+    /* The round let its lock go: the other host may run the next one. */
+    assert_int_equal(store_lock(other_host, STORE_LOCK_MAINTENANCE, "gc", 0), STORE_OK);
+    store_unlock(other_host, STORE_LOCK_MAINTENANCE, "gc");
+    store_close(other_host);
+    free(id);
+}
+
+static void test_session_another_host_holds_is_skipped(void **state)
+{
+    struct fixture *fixture = *state;
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
+    char *id = started_session(fixture);
+    struct gc_report report;
+
+    assert_int_equal(store_lock(other_host, STORE_LOCK_SESSION, id, 0), STORE_OK);
+    assert_int_equal(gc_run(fixture->configuration, fixture->store, fixture->now + 2 * HOUR,
+                            &report), STORE_OK);
+    assert_int_equal(report.skipped, 1);
+    assert_int_equal(state_of(fixture, id), SESSION_OPEN);
+    store_unlock(other_host, STORE_LOCK_SESSION, id);
+    store_close(other_host);
+    free(id);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -215,6 +266,8 @@ int main(void)
         TEST(test_finished_sessions_are_purged_after_retention),
         TEST(test_spool_uploads_without_a_session_are_kept_then_removed),
         TEST(test_gc_due_once_per_interval),
+        TEST(test_round_skipped_while_another_host_runs_it),
+        TEST(test_session_another_host_holds_is_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

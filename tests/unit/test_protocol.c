@@ -1135,6 +1135,66 @@ static void test_interrupted_commit_is_finished_by_recovery(void **state)
     free(id);
 }
 
+/* ---- a farm's store (PostgreSQL, under test_store_postgresql.sh): locks across hosts,
+ * no lock files. SQLite has no locks across hosts, so these skip there. ---- */
+
+static bool lock_file_exists(const struct fixture *fixture, const char *id)
+{
+    char path[600];
+
+    snprintf(path, sizeof path, "%s/.bitspool/%.36s.lock", fixture->root, id + 1);
+    return access(path, F_OK) == 0;
+}
+
+static void test_recovery_leaves_a_commit_another_host_holds(void **state)
+{
+    struct fixture *fixture = *state;
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
+    char *id = fixture_create_session(fixture, URL);
+    char path[512];
+    struct protocol_context context = {
+        .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now};
+
+    send_fragment(fixture, id, "abcd", 0, 4, 4, 200);
+    assert_int_equal(store_session_set_state(fixture->store, id, SESSION_CLOSING, fixture->now),
+                     STORE_OK);
+    assert_int_equal(store_lock(other_host, STORE_LOCK_SESSION, id, 0), STORE_OK);
+    assert_int_equal(protocol_recover(&context), 0);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_CLOSING);
+    store_unlock(other_host, STORE_LOCK_SESSION, id);
+    assert_int_equal(protocol_recover(&context), 0);
+    assert_int_equal(session_state(fixture, id, NULL), SESSION_COMMITTED);
+    assert_int_equal(access(URL_FILE(fixture, path), F_OK), 0);
+    assert_false(lock_file_exists(fixture, id));
+    store_close(other_host);
+    free(id);
+}
+
+static void test_packet_waits_for_another_host_then_busy(void **state)
+{
+    struct fixture *fixture = *state;
+
+    if (!fixture_uses_postgresql(fixture))
+        skip();
+    struct store *other_host = fixture_open_other_store(fixture);
+    char *id = fixture_create_session(fixture, URL);
+
+    send_fragment(fixture, id, "abcdefgh", 0, 4, 8, 200);
+    assert_int_equal(store_lock(other_host, STORE_LOCK_SESSION, id, 0), STORE_OK);
+    /* lock_timeout = 1 s: then the retryable busy answer, as for a request on one host. */
+    send_fragment(fixture, id, "abcdefgh", 4, 4, 8, 503);
+    assert_error_reply(fixture, 503, HRESULT_SHARING_VIOLATION);
+    store_unlock(other_host, STORE_LOCK_SESSION, id);
+    send_fragment(fixture, id, "abcdefgh", 4, 4, 8, 200);
+    assert_string_equal(received(fixture), "8");
+    assert_false(lock_file_exists(fixture, id));
+    store_close(other_host);
+    free(id);
+}
+
 static void test_commit_recorded_after_rename_crash(void **state)
 {
     struct fixture *fixture = *state;
@@ -1267,6 +1327,8 @@ int main(void)
         TEST(test_interrupted_commit_is_finished_by_recovery),
         TEST(test_commit_recorded_after_rename_crash),
         TEST(test_every_packet_is_an_event),
+        TEST(test_recovery_leaves_a_commit_another_host_holds),
+        TEST(test_packet_waits_for_another_host_then_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

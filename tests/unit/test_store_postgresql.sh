@@ -3,7 +3,8 @@
 # Runs the store's unit tests against a private PostgreSQL server: starts one with
 # tests/postgresql-server in a temporary directory, runs test_store (every backend case
 # again on PostgreSQL), test_store_postgresql (what only PostgreSQL does), and the
-# protocol, gc and fault-injection tests with their fixtures on PostgreSQL; stops it.
+# protocol, gc and fault-injection tests with their fixtures on PostgreSQL, and the
+# session locks across connections (test_session_lock); stops it.
 # Skipped (77) when no PostgreSQL server is installed, unless BITSPOOL_REQUIRE_SERVERS=1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +38,7 @@ BITSPOOL_TEST_POSTGRESQL_DIRECTORY=$directory
 export BITSPOOL_TEST_POSTGRESQL BITSPOOL_TEST_POSTGRESQL_DIRECTORY
 
 failed=0
-for test in test_store test_store_postgresql test_protocol test_gc test_faults; do
+for test in test_store test_store_postgresql test_protocol test_gc test_faults test_session_lock; do
     echo "==> $test against $uri"
     "$BITSPOOL_BUILDDIR/tests/unit/$test" || failed=1
 done

@@ -124,6 +124,35 @@ void fixture_destroy(struct fixture *fixture)
     free(fixture);
 }
 
+struct store *fixture_open_other_store(const struct fixture *fixture)
+{
+    struct store *store = NULL;
+    char *error = NULL;
+
+    if (store_open(fixture->configuration->database, STORE_OPEN_MIGRATE, 200, &store,
+                   &error) != STORE_OK)
+        fail_msg("second store: %s", error != NULL ? error : "(no message)");
+    return store;
+}
+
+void fixture_hold_session_lock(const struct fixture *fixture, const char *id,
+                               struct held_session_lock *held)
+{
+    const struct upload_prefix *prefix =
+        configuration_prefix_named(fixture->configuration, "/uploads");
+
+    held->store = fixture_open_other_store(fixture);
+    assert_int_equal(session_lock_take(&held->lock, held->store, prefix->spool_directory, id, 0),
+                     0);
+}
+
+void fixture_release_session_lock(struct held_session_lock *held)
+{
+    session_lock_release(&held->lock);
+    store_close(held->store);
+    held->store = NULL;
+}
+
 void parameters_add(struct request_parameters *parameters, const char *name, const char *value)
 {
     size_t length = strlen(name) + strlen(value) + 2;

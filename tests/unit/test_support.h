@@ -11,6 +11,7 @@
 #include "protocol.h"
 #include "router.h"
 #include "response.h"
+#include "session_lock.h"
 
 struct fixture {
     char directory[256];
@@ -36,6 +37,19 @@ bool fixture_uses_postgresql(const struct fixture *fixture);
 void fixture_run_sql(const struct fixture *fixture, const char *sql);
 /* The integer the query answers on a new connection, -1 for no row or NULL. */
 int64_t fixture_query_integer(const struct fixture *fixture, const char *sql);
+/* Another connection to the fixture's database, as a second host of a farm has. */
+struct store *fixture_open_other_store(const struct fixture *fixture);
+
+/* A session's lock held as another request holds it: on its own connection to the
+ * database, so that it is a lock file or a PostgreSQL advisory lock as the responders'
+ * are. Asserts that it is taken. */
+struct held_session_lock {
+    struct store *store;
+    struct session_lock lock;
+};
+void fixture_hold_session_lock(const struct fixture *fixture, const char *id,
+                               struct held_session_lock *held);
+void fixture_release_session_lock(struct held_session_lock *held);
 
 /* A request's parameters: "NAME=value" strings, NULL-terminated, at most 40. */
 struct request_parameters {

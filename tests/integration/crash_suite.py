@@ -55,7 +55,8 @@ def process_gone(pid):
             for line in status:
                 if line.startswith("State:"):
                     return "Z" in line.split()[1]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # Reading the status of a process that exits meanwhile fails with ESRCH.
         return True
     return False
 

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "body.h"
 #include "fault.h"
@@ -36,6 +38,42 @@ struct fixture {
     char *root;    /* base/root, the upload root */
     char *outside; /* base/outside, which no commit may reach */
 };
+
+/* fsync interposed, to see which directories a commit makes durable. */
+#define SYNCED_DIRECTORIES_MAX 16
+
+static struct stat synced_directories[SYNCED_DIRECTORIES_MAX];
+static size_t synced_directory_count;
+
+typedef int sync_function(int descriptor);
+
+int fsync(int descriptor)
+{
+    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, "fsync");
+    struct stat status;
+
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (fstat(descriptor, &status) == 0 && S_ISDIR(status.st_mode) &&
+        synced_directory_count < SYNCED_DIRECTORIES_MAX)
+        synced_directories[synced_directory_count++] = status;
+    return real(descriptor);
+}
+
+static bool directory_was_synced(const char *path)
+{
+    struct stat status;
+
+    assert_int_equal(stat(path, &status), 0);
+    for (size_t index = 0; index < synced_directory_count; index++) {
+        if (synced_directories[index].st_dev == status.st_dev &&
+            synced_directories[index].st_ino == status.st_ino)
+            return true;
+    }
+    return false;
+}
 
 /* A body held in memory that records how it is read. It may hold fewer bytes than
  * the reader declares, to play a client that stops early. */
@@ -539,6 +577,39 @@ static void test_commit_moves_file_to_new_destination(void **state)
     free(destination);
 }
 
+/* The destination's directory is what makes the upload durable; the spool's is not
+ * synced (a spool name a power cut brings back is the committed file: litter). */
+static void test_commit_syncs_only_the_destination_directory(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+
+    synced_directory_count = 0;
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
+    spool_close(file);
+    assert_true(directory_was_synced(fixture->root));
+    assert_false(directory_was_synced(fixture->spool));
+    assert_int_equal(synced_directory_count, 1);
+}
+
+/* A power cut after the commit may bring the spool name back beside the destination:
+ * the commit done again by recovery finds the destination is that very file. */
+static void test_commit_again_after_spool_name_came_back(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "upload.bin");
+
+    assert_int_equal(link(spool_path(file), destination), 0);
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
+    spool_close(file);
+    assert_file_content(destination, expected, sizeof expected);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    free(destination);
+}
+
 static void test_commit_without_overwrite_keeps_both_files(void **state)
 {
     struct fixture *fixture = *state;
@@ -954,6 +1025,8 @@ int main(void)
         SPOOL_TEST(test_reconcile_truncates_longer_file),
         SPOOL_TEST(test_reconcile_believes_shorter_file),
         SPOOL_TEST(test_commit_moves_file_to_new_destination),
+        SPOOL_TEST(test_commit_syncs_only_the_destination_directory),
+        SPOOL_TEST(test_commit_again_after_spool_name_came_back),
         SPOOL_TEST(test_commit_without_overwrite_keeps_both_files),
         SPOOL_TEST(test_commit_with_overwrite_replaces_destination),
         SPOOL_TEST(test_commit_creates_missing_directories),

@@ -414,12 +414,9 @@ static enum outcome session_check_out(struct protocol_context *context,
         return OUTCOME_MISSING_SESSION_ID;
     if (request->session_id_state == FIELD_INVALID)
         return OUTCOME_BAD_SESSION_ID;
-    /* Look before locking, so that probing with made-up ids creates no lock files. */
-    enum outcome outcome = session_load(context, id, &access->session);
-    if (outcome != OUTCOME_OK)
-        return outcome;
-    store_session_clear(&access->session);
-    outcome = session_lock(context, prefix, id, &access->lock_fd);
+    /* Locked first and loaded once: a lock makes no file of its own, so a made-up id
+     * costs a lock and a lookup, and what is loaded under the lock is current. */
+    enum outcome outcome = session_lock(context, prefix, id, &access->lock_fd);
     if (outcome != OUTCOME_OK)
         return outcome;
     outcome = session_load(context, id, &access->session);

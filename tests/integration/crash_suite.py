@@ -5,7 +5,6 @@ safety"): responders killed mid-fragment, a spool file longer or shorter than th
 database says, a commit interrupted before or after its rename, and a lost Close Ack."""
 
 import argparse
-import fcntl
 import os
 import signal
 import socket
@@ -17,6 +16,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bits_client import (USER_AGENT, BitsClient, HttpTransport, UploadError,  # noqa: E402
                          file_sha256)
+from session_lock import SessionLock  # noqa: E402
 from upload_suite import SuiteBase  # noqa: E402
 
 KiB = 1 << 10
@@ -98,20 +98,6 @@ class Responders:
                 finished.returncode, (finished.stdout + finished.stderr)[-2000:]))
 
 
-class SessionLock:
-    """Holds the session's lock file as a request would, so that the responders' start-up
-    recovery leaves that session to the next request."""
-
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def release(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
 class Suite(SuiteBase):
     def __init__(self, arguments):
         super().__init__(arguments)
@@ -149,9 +135,6 @@ class Suite(SuiteBase):
 
     def spool_file(self, session_id):
         return os.path.join(self.arguments.spool, session_id.strip("{}") + ".part")
-
-    def lock_file(self, session_id):
-        return os.path.join(self.arguments.spool, session_id.strip("{}") + ".lock")
 
     def session_row(self, session_id):
         connection = self.database()
@@ -442,7 +425,7 @@ class Suite(SuiteBase):
         self.responders.kill()
         os.rename(self.spool_file(session_id), destination)
         self.set_state(session_id, "closing")
-        lock = SessionLock(self.lock_file(session_id))
+        lock = SessionLock(self.arguments.spool, session_id)  # as a request holds it
         try:
             self.responders.start()
             self.transport.close()

@@ -116,17 +116,26 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
                               const struct lifecycle_admission *admission,
                               const struct store_event *event);
 
+/* A Fragment's time from its arrival to the record of its bytes, for the latency
+ * histogram (metrics.c's bucket index). */
+struct lifecycle_latency {
+    unsigned bucket;
+    uint64_t microseconds;
+};
+
 /* Records held bytes (and the total, once known) and moves between open and complete,
  * with the event of the packet that caused it, and the SHA-256 state of the held bytes
  * (hash NULL, or a hash of another length than held: saved as unknown, to be
  * recomputed from the spool file). durable commits with a synced log: for
  * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
- * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
- * updated. */
+ * whose record must survive a power cut as the bytes do. latency, unless NULL, is counted
+ * in the same transaction: a Fragment's packet costs one write transaction, not two.
+ * On OUTCOME_OK *session is updated. */
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
                                 const struct content_hash *hash, enum session_state to,
                                 enum lifecycle_actor actor, bool durable,
-                                const struct store_event *event, int64_t now);
+                                const struct store_event *event,
+                                const struct lifecycle_latency *latency, int64_t now);
 
 /* Every other transition of the table. The closing mark also records session->sha256,
  * the digest of the file about to be committed. event NULL: the actor's own event is written

@@ -233,7 +233,8 @@ static int64_t query_integer(sqlite3 *database, const char *sql)
 
 /* The session row and its newest event tell the same story: the held size is the one
  * the last event recorded (0 after Create-Session), and a committed session's last
- * event is its Close-Session. A `closing` row is an interrupted commit. */
+ * event is its Close-Session. A `closing` row is an interrupted commit. Every Fragment
+ * event has its latency counted, in the same transaction. */
 static void assert_row_and_events_agree(const char *path)
 {
     sqlite3 *database = NULL;
@@ -252,7 +253,11 @@ static void assert_row_and_events_agree(const char *path)
     int64_t without_create = query_integer(
         database, "SELECT count(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM events e "
                   "WHERE e.session_id = s.id AND e.packet = 'Create-Session')");
+    int64_t untimed = query_integer(
+        database, "SELECT (SELECT count(*) FROM events WHERE packet = 'Fragment') - "
+                  "(SELECT coalesce(sum(count), 0) FROM metric_fragment_latency)");
     sqlite3_close(database);
+    assert_int_equal(untimed, 0);
     assert_true(sessions == 0 || sessions == 1);
     assert_int_equal(disagreeing, 0);
     assert_int_equal(committed_without_close, 0);
@@ -322,7 +327,7 @@ static void test_small_file_session_statements(void **state)
     print_message("statements: Create %u, Fragment %u, Close %u\n", counts[0], counts[1],
                   counts[2]);
     assert_true(counts[0] <= 8);  /* admission, the row, its counter, the event */
-    assert_true(counts[1] <= 8);  /* one load, the progress with its event, the latency */
+    assert_true(counts[1] <= 8);  /* one load, the progress with its event and latency */
     assert_true(counts[2] <= 11); /* one load, the closing mark, the commit with its event */
 }
 

@@ -102,6 +102,26 @@ def report_small_files(table):
             memory(sides)))
 
 
+def report_long_uploads(table):
+    rows = [(row, sync, sides) for (row, sync), sides in table.items()
+            if describe(row)[0] == "long"]
+    if not rows:
+        return
+    print()
+    print("One long upload in fragments, bitspool alone: the time per fragment of the first "
+          "tenth of the upload against the last")
+    print("%-8s %-8s %9s | %8s | %-13s | %9s %9s %6s | %s" % (
+        "sync", "fragment", "upload", "MB/s", "Ack p50/p99", "first p50", "last p50",
+        "last/1st", "RSS MiB peak (idle)"))
+    for row, sync, sides in rows:
+        run = sides["bitspool"][1]
+        first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
+        print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
+            sync, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
+            run["mb_per_s"], latency(sides, "bitspool"), first, last,
+            last / first if first > 0 else 0, memory(sides)))
+
+
 def main():
     if len(sys.argv) != 2:
         print("usage: benchmark.py RESULTS", file=sys.stderr)
@@ -109,6 +129,7 @@ def main():
     table = read_results(sys.argv[1])
     report_fragments(table)
     report_small_files(table)
+    report_long_uploads(table)
     print()
     print("ratio = median over the pairs of bitspool / baseline in the same pair; other "
           "figures are medians. bs = bitspool, cl = clients, ses/s = whole sessions per "

@@ -406,6 +406,24 @@ static int compare_micros(const void *left, const void *right)
     return (a > b) - (a < b);
 }
 
+/* The median latency of the tenth of the first client's requests starting at the given
+ * tenth, in the order they were made: a long upload whose time per fragment grows
+ * shows a last tenth slower than its first. */
+static double tenth_median_ms(const struct latencies *latencies, size_t tenth)
+{
+    size_t size = latencies->count / 10;
+    if (size == 0)
+        return 0;
+    uint32_t *copy = malloc(size * sizeof *copy);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, latencies->micros + tenth * size, size * sizeof *copy);
+    qsort(copy, size, sizeof *copy, compare_micros);
+    double median = copy[size / 2] / 1e3;
+    free(copy);
+    return median;
+}
+
 static int report(struct client *clients, int count)
 {
     struct latencies all = {0};
@@ -428,10 +446,12 @@ static int report(struct client *clients, int count)
     qsort(all.micros, all.count, sizeof *all.micros, compare_micros);
     double seconds = finished - started;
     printf("seconds=%.4f sessions=%" PRIu64 " requests=%" PRIu64 " bytes=%" PRIu64
-           " mb_per_s=%.2f requests_per_s=%.1f sessions_per_s=%.1f p50_ms=%.3f p99_ms=%.3f\n",
+           " mb_per_s=%.2f requests_per_s=%.1f sessions_per_s=%.1f p50_ms=%.3f p99_ms=%.3f"
+           " first_tenth_p50_ms=%.3f last_tenth_p50_ms=%.3f\n",
            seconds, sessions, requests, bytes, (double)bytes / 1e6 / seconds,
            (double)requests / seconds, (double)sessions / seconds,
-           all.micros[all.count / 2] / 1e3, all.micros[all.count * 99 / 100] / 1e3);
+           all.micros[all.count / 2] / 1e3, all.micros[all.count * 99 / 100] / 1e3,
+           tenth_median_ms(&clients[0].latencies, 0), tenth_median_ms(&clients[0].latencies, 9));
     free(all.micros);
     return 0;
 }
@@ -444,6 +464,8 @@ static uint64_t parse_size(const char *text)
         return value << 10;
     if (*end == 'm' || *end == 'M')
         return value << 20;
+    if (*end == 'g' || *end == 'G')
+        return value << 30;
     return value;
 }
 

@@ -42,6 +42,15 @@ def latency(sides, side):
     return "%.2f/%.2f" % (median(sides, side, "p50_ms"), median(sides, side, "p99_ms"))
 
 
+def cpu_per(sides, unit):
+    """The responders' CPU time in microseconds per request or session of bitspool's
+    runs (median), or "-" when the results do not have it."""
+    runs = [run for run in sides["bitspool"].values() if "cpu_ms" in run and run[unit] > 0]
+    if not runs:
+        return "-"
+    return "%.0f" % statistics.median(run["cpu_ms"] * 1000 / run[unit] for run in runs)
+
+
 def memory(sides):
     run = sides["memory"][0]
     return "%.1f (%.1f)" % (run["peak_kib"] / KiB, run["idle_kib"] / KiB)
@@ -55,40 +64,62 @@ def describe(row):
 def report_fragments(table):
     print("Uploads in fragments: bitspool (BITS through the shipped nginx snippet) against "
           "nginx alone (the same bodies PUT)")
-    print("%-8s %-8s %-3s | %8s %8s %6s | %8s %8s %6s | %-13s %-13s | %s" % (
+    print("%-8s %-8s %-3s | %8s %8s %6s | %8s %8s %6s | %-13s %-13s | %7s | %s" % (
         "sync", "fragment", "cl", "bs MB/s", "PUT MB/s", "ratio", "bs req/s", "PUT r/s",
-        "ratio", "bs Ack p50/99", "PUT p50/p99", "RSS MiB peak (idle)"))
+        "ratio", "bs Ack p50/99", "PUT p50/p99", "CPU/req", "RSS MiB peak (idle)"))
     for (row, sync), sides in table.items():
         kind, size, clients = describe(row)
         if kind != "frag":
             continue
-        print("%-8s %-8s %-3d | %8.1f %8.1f %6.2f | %8.0f %8.0f %6.2f | %-13s %-13s | %s" % (
+        print("%-8s %-8s %-3d | %8.1f %8.1f %6.2f | %8.0f %8.0f %6.2f | %-13s %-13s | %7s | %s" % (
             sync, size_text(size), clients,
             median(sides, "bitspool", "mb_per_s"), median(sides, "nginx", "mb_per_s"),
             pair_ratio(sides, "bitspool", "nginx", "mb_per_s"),
             median(sides, "bitspool", "requests_per_s"), median(sides, "nginx", "requests_per_s"),
             pair_ratio(sides, "bitspool", "nginx", "requests_per_s"),
-            latency(sides, "bitspool"), latency(sides, "nginx"), memory(sides)))
+            latency(sides, "bitspool"), latency(sides, "nginx"), cpu_per(sides, "requests"),
+            memory(sides)))
 
 
 def report_small_files(table):
     print()
     print("Small files, one session each (Create + 1 Fragment + Close) against one PUT each "
           "and against the sync ceiling")
-    print("%-8s %-6s %-3s | %8s %8s %7s | %8s %7s | %-13s %-13s | %s" % (
+    print("%-8s %-6s %-3s | %8s %8s %7s | %8s %7s | %-13s %-13s | %7s | %s" % (
         "sync", "file", "cl", "bs ses/s", "PUT/s", "ratio", "ceiling", "ratio",
-        "bs Ack p50/99", "PUT p50/p99", "RSS MiB peak (idle)"))
+        "bs Ack p50/99", "PUT p50/p99", "CPU/ses", "RSS MiB peak (idle)"))
     for (row, sync), sides in table.items():
         kind, size, clients = describe(row)
         if kind != "small":
             continue
-        print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %-13s %-13s | %s" % (
+        print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %-13s %-13s | %7s | %s" % (
             sync, size_text(size), clients,
             median(sides, "bitspool", "sessions_per_s"), median(sides, "nginx", "sessions_per_s"),
             pair_ratio(sides, "bitspool", "nginx", "sessions_per_s"),
             median(sides, "ceiling", "sessions_per_s"),
             pair_ratio(sides, "bitspool", "ceiling", "sessions_per_s"),
-            latency(sides, "bitspool"), latency(sides, "nginx"), memory(sides)))
+            latency(sides, "bitspool"), latency(sides, "nginx"), cpu_per(sides, "sessions"),
+            memory(sides)))
+
+
+def report_long_uploads(table):
+    rows = [(row, sync, sides) for (row, sync), sides in table.items()
+            if describe(row)[0] == "long"]
+    if not rows:
+        return
+    print()
+    print("One long upload in fragments, bitspool alone: the time per fragment of the first "
+          "tenth of the upload against the last")
+    print("%-8s %-8s %9s | %8s | %-13s | %9s %9s %6s | %s" % (
+        "sync", "fragment", "upload", "MB/s", "Ack p50/p99", "first p50", "last p50",
+        "last/1st", "RSS MiB peak (idle)"))
+    for row, sync, sides in rows:
+        run = sides["bitspool"][1]
+        first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
+        print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
+            sync, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
+            run["mb_per_s"], latency(sides, "bitspool"), first, last,
+            last / first if first > 0 else 0, memory(sides)))
 
 
 def main():
@@ -98,11 +129,14 @@ def main():
     table = read_results(sys.argv[1])
     report_fragments(table)
     report_small_files(table)
+    report_long_uploads(table)
     print()
     print("ratio = median over the pairs of bitspool / baseline in the same pair; other "
           "figures are medians. bs = bitspool, cl = clients, ses/s = whole sessions per "
-          "second, Ack latency in ms from the first byte sent to the end of the answer, RSS "
-          "= highest VmHWM among the responders after the row (idle: after start).")
+          "second, Ack latency in ms from the first byte sent to the end of the answer, "
+          "CPU/req and CPU/ses = the responders' CPU time (user + system) in microseconds "
+          "per request or session of bitspool's runs, RSS = highest VmHWM among the "
+          "responders after the row (idle: after start).")
     return 0
 
 

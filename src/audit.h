@@ -27,6 +27,10 @@ struct request_record {
     /* The status of an upload-reply notification's verdict that no transition kept
      * (not a final answer), for the metrics; 0 when none was made or it was kept. */
     int notification_status;
+    /* clock_microseconds() when a Fragment arrived, 0 when its latency is not counted;
+     * latency_recorded once a transaction counted it in the latency histogram. */
+    uint64_t started_microseconds;
+    bool latency_recorded;
 };
 
 /* The event for request answered with reply. Its strings point into the three. */

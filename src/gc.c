@@ -173,6 +173,15 @@ bool gc_due(const struct configuration *configuration, struct store *store, int6
     return due;
 }
 
+bool gc_due_now(struct gc_schedule *schedule, const struct configuration *configuration,
+                struct store *store, int64_t now)
+{
+    if (now == schedule->asked_at)
+        return false;
+    schedule->asked_at = now;
+    return gc_due(configuration, store, now);
+}
+
 static int run_unlocked(const struct configuration *configuration, struct store *store,
                         int64_t now, struct gc_report *report)
 {

@@ -26,6 +26,18 @@ struct gc_report {
  * which case the new run time is recorded at once so that other processes skip it. */
 bool gc_due(const struct configuration *configuration, struct store *store, int64_t now);
 
+/* What a process that asks after every request remembers between the questions. */
+struct gc_schedule {
+    int64_t asked_at;
+};
+#define GC_SCHEDULE_INITIAL {INT64_MIN}
+
+/* gc_due, asked at most once a second: its times are whole seconds and the recorded
+ * run time only grows, so an answer holds for the rest of the second it was given in,
+ * and a request that follows another within it costs no database round trip. */
+bool gc_due_now(struct gc_schedule *schedule, const struct configuration *configuration,
+                struct store *store, int64_t now);
+
 /* One round. With a store that has shared locks (a farm), only under the maintenance
  * lock "gc", taken without waiting: when another host holds it the round is skipped
  * (report->another_host, STORE_OK). */

@@ -28,7 +28,9 @@ static const struct transition transitions[] = {
     {SESSION_OPEN, SESSION_COMPLETE, ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION, false},
     {SESSION_COMPLETE, SESSION_OPEN, ACTOR_FRAGMENT | ACTOR_CLOSE_SESSION, false},
     {SESSION_COMPLETE, SESSION_CLOSING, ACTOR_CLOSE_SESSION, true},
-    {SESSION_CLOSING, SESSION_COMMITTED, COMMITTERS, true},
+    /* Not synced: the durable closing mark and the synced rename already make the
+     * commit survive a power cut (lifecycle.h, invariant 3). */
+    {SESSION_CLOSING, SESSION_COMMITTED, COMMITTERS, false},
     {SESSION_CLOSING, SESSION_COMPLETE, COMMITTERS, false},
     {SESSION_CLOSING, SESSION_STRANDED, COMMITTERS, true},
     {SESSION_STRANDED, SESSION_CANCELLED, ACTOR_ADMINISTRATOR, false},
@@ -245,7 +247,8 @@ static int save_hash_state(struct store *store, struct session *session, uint64_
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
                                 const struct content_hash *hash, enum session_state to,
                                 enum lifecycle_actor actor, bool durable,
-                                const struct store_event *event, int64_t now)
+                                const struct store_event *event,
+                                const struct lifecycle_latency *latency, int64_t now)
 {
     const struct transition *transition;
     struct store_event own;
@@ -266,6 +269,9 @@ enum outcome lifecycle_progress(struct store *store, struct session *session, ui
         result = save_hash_state(store, session, held, hash);
     if (result == STORE_OK)
         result = store_event_add(store, event);
+    if (result == STORE_OK && latency != NULL)
+        result = store_metric_latency_add(store, session->url_prefix, latency->bucket,
+                                          latency->microseconds);
     enum outcome outcome = finish(store, result, durable || transition->durable);
     if (outcome == OUTCOME_OK) {
         session->held_size = held;

@@ -28,8 +28,8 @@
  *                                                 never had a Fragment (an empty file)
  *   complete -> open       [lifecycle_progress]  reconcile by Fragment or Close-Session
  *   complete -> closing    [lifecycle_change]    Close-Session (durable)
- *   closing  -> committed  [lifecycle_commit]    Close-, Cancel-Session, recovery (durable);
- *                                                 queues the commit hooks
+ *   closing  -> committed  [lifecycle_commit]    Close-, Cancel-Session, recovery (not
+ *                                                 synced, see 3); queues the commit hooks
  *   closing  -> complete   [lifecycle_change]    Close-, Cancel-Session, recovery
  *   closing  -> stranded   [lifecycle_change]    Close-, Cancel-Session, recovery (durable)
  *   stranded -> cancelled  [lifecycle_end]       administrator
@@ -49,8 +49,15 @@
  *      written with the step that ends it (committed, or back to complete), and a
  *      session found `closing` after a crash is exactly an interrupted commit, which
  *      recovery finishes and records.
- *   3. closing and committed are recorded with a synced log (synchronous=FULL): a power
- *      loss must not keep a rename and lose its mark.
+ *   3. closing and stranded are recorded with a synced log (synchronous=FULL): a power
+ *      loss must not keep a rename and lose its mark. committed is not: the mark is
+ *      durable before the rename starts, and the rename is durable (the destination's
+ *      directory fsynced) before the commit is recorded, so a power cut that loses the
+ *      committed record leaves `closing` with no spool file, which recovery (at the
+ *      next start or the next request) records as committed, queuing its hooks then.
+ *      The Close-Session Ack therefore still means committed and durable, with one
+ *      write-ahead log sync per commit instead of two; what the cut can lose is only
+ *      the Close's own event, replaced by recovery's.
  *   4. The caller holds the session's lock; the transition re-checks the state it
  *      expects, so a table row is never applied to a state it does not start from.
  *   5. The metrics counters of a transition (sessions created and ended, notifications)
@@ -109,17 +116,26 @@ enum outcome lifecycle_create(struct store *store, const struct session *session
                               const struct lifecycle_admission *admission,
                               const struct store_event *event);
 
+/* A Fragment's time from its arrival to the record of its bytes, for the latency
+ * histogram (metrics.c's bucket index). */
+struct lifecycle_latency {
+    unsigned bucket;
+    uint64_t microseconds;
+};
+
 /* Records held bytes (and the total, once known) and moves between open and complete,
  * with the event of the packet that caused it, and the SHA-256 state of the held bytes
  * (hash NULL, or a hash of another length than held: saved as unknown, to be
  * recomputed from the spool file). durable commits with a synced log: for
  * an Ack that promises the bytes it counts are on stable storage (sync = fragment),
- * whose record must survive a power cut as the bytes do. On OUTCOME_OK *session is
- * updated. */
+ * whose record must survive a power cut as the bytes do. latency, unless NULL, is counted
+ * in the same transaction: a Fragment's packet costs one write transaction, not two.
+ * On OUTCOME_OK *session is updated. */
 enum outcome lifecycle_progress(struct store *store, struct session *session, uint64_t held,
                                 const struct content_hash *hash, enum session_state to,
                                 enum lifecycle_actor actor, bool durable,
-                                const struct store_event *event, int64_t now);
+                                const struct store_event *event,
+                                const struct lifecycle_latency *latency, int64_t now);
 
 /* Every other transition of the table. The closing mark also records session->sha256,
  * the digest of the file about to be committed. event NULL: the actor's own event is written

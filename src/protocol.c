@@ -11,9 +11,11 @@
 #include <strings.h>
 
 #include "bits.h"
+#include "clock.h"
 #include "create_policy.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "paths.h"
 #include "protocol.h"
@@ -52,6 +54,19 @@ static void settled(struct response *response, struct request_record *record, en
         outcome_answer(response, outcome);
 }
 
+/* The Fragment's time so far in *latency, when it is still to be counted; else NULL. */
+static const struct lifecycle_latency *fragment_latency(const struct bits_request *request,
+                                                        const struct request_record *record,
+                                                        struct lifecycle_latency *latency)
+{
+    if (request == NULL || request->packet_type != PACKET_FRAGMENT ||
+        record->started_microseconds == 0 || record->latency_recorded)
+        return NULL;
+    latency->microseconds = clock_microseconds() - record->started_microseconds;
+    latency->bucket = metrics_latency_bucket(latency->microseconds);
+    return latency;
+}
+
 static enum outcome settle_progress(struct protocol_context *context,
                                     const struct bits_request *request, struct session *session,
                                     uint64_t held, const struct content_hash *hash,
@@ -66,8 +81,12 @@ static enum outcome settle_progress(struct protocol_context *context,
     bool durable = context->configuration->sync == SYNC_EVERY_FRAGMENT &&
                    held > session->held_size;
     struct store_event event = answer_event(context, request, response, record);
+    struct lifecycle_latency latency;
+    const struct lifecycle_latency *timed = fragment_latency(request, record, &latency);
     enum outcome outcome = lifecycle_progress(context->store, session, held, hash, to, actor,
-                                              durable, &event, context->now);
+                                              durable, &event, timed, context->now);
+    if (outcome == OUTCOME_OK && timed != NULL)
+        record->latency_recorded = true;
     settled(response, record, outcome, true);
     return outcome;
 }
@@ -429,12 +448,9 @@ static enum outcome session_check_out(struct protocol_context *context,
         return OUTCOME_MISSING_SESSION_ID;
     if (request->session_id_state == FIELD_INVALID)
         return OUTCOME_BAD_SESSION_ID;
-    /* Look before locking, so that probing with made-up ids creates no lock files. */
-    enum outcome outcome = session_load(context, id, &access->session);
-    if (outcome != OUTCOME_OK)
-        return outcome;
-    store_session_clear(&access->session);
-    outcome = session_lock(context, prefix, id, &access->lock);
+    /* Locked first and loaded once: a lock makes no file of its own, so a made-up id
+     * costs a lock and a lookup, and what is loaded under the lock is current. */
+    enum outcome outcome = session_lock(context, prefix, id, &access->lock);
     if (outcome != OUTCOME_OK)
         return outcome;
     outcome = session_load(context, id, &access->session);
@@ -1113,7 +1129,8 @@ static int complete_empty(struct protocol_context *context, const struct upload_
     session->total_known = true;
     session->total_size = 0;
     enum outcome outcome = lifecycle_progress(context->store, session, 0, NULL, SESSION_COMPLETE,
-                                              ACTOR_CLOSE_SESSION, false, NULL, context->now);
+                                              ACTOR_CLOSE_SESSION, false, NULL, NULL,
+                                              context->now);
     if (outcome != OUTCOME_OK) {
         outcome_answer(response, outcome);
         return -1;

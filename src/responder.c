@@ -93,10 +93,11 @@ static struct store *responder_open_store(const struct configuration *configurat
 static void collect_garbage_if_due(const struct configuration *configuration,
                                    struct store *store)
 {
+    static struct gc_schedule schedule = GC_SCHEDULE_INITIAL;
     struct gc_report report;
     int64_t now = (int64_t)time(NULL);
 
-    if (!gc_due(configuration, store, now))
+    if (!gc_due_now(&schedule, configuration, store, now))
         return;
     if (gc_run(configuration, store, now, &report) != STORE_OK) {
         log_warning("cleanup did not finish; it runs again after gc_interval");

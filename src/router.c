@@ -65,10 +65,26 @@ static int count_untold(struct store *store, const struct store_event *event,
     return result;
 }
 
+/* A Fragment's time, arrival to now, in the latency histogram. */
+static int count_latency(struct store *store, const struct request_record *record)
+{
+    uint64_t elapsed = clock_microseconds() - record->started_microseconds;
+
+    return store_metric_latency_add(store, record->url_prefix, metrics_latency_bucket(elapsed),
+                                    elapsed);
+}
+
+static bool latency_untold(const struct request_record *record)
+{
+    return record->started_microseconds != 0 && record->url_prefix != NULL &&
+           !record->latency_recorded;
+}
+
 /* A request no transition recorded, in one transaction: its audit row (or its
- * request_counts row when it names no session) and its metrics counters. */
+ * request_counts row when it names no session), its metrics counters and, for a
+ * Fragment, its latency. */
 static int record_untold(struct store *store, const struct store_event *event,
-                         const struct request_record *record)
+                         struct request_record *record)
 {
     int result = store_begin(store);
 
@@ -81,10 +97,15 @@ static int record_untold(struct store *store, const struct store_event *event,
                                          event->at);
     if (result == STORE_OK)
         result = count_untold(store, event, record);
+    bool timed = latency_untold(record);
+    if (result == STORE_OK && timed)
+        result = count_latency(store, record);
     if (result == STORE_OK)
         result = store_commit(store, false);
     if (result != STORE_OK)
         store_rollback(store);
+    else if (timed)
+        record->latency_recorded = true;
     return result;
 }
 
@@ -92,7 +113,7 @@ static int record_untold(struct store *store, const struct store_event *event,
  * (Ping, a refused Create-Session) is only counted: a flood of them must not grow the
  * database, and there is no session whose story they tell. */
 static void record_event(struct protocol_context *context, const struct bits_request *request,
-                         const struct response *response, const struct request_record *record)
+                         const struct response *response, struct request_record *record)
 {
     struct store_event event = audit_event(request, response, record, context->now);
     int result = STORE_OK;
@@ -195,16 +216,11 @@ static bool serve_resource(struct protocol_context *context, const struct bits_r
     return true;
 }
 
-/* The Fragment's time, arrival to Ack, in the latency histogram. Its own small
- * write: the Fragment's transaction is over before its time is known. */
-static void record_latency(struct store *store, const struct bits_request *request,
-                           const struct upload_prefix *prefix, uint64_t started)
+/* The latency of a Fragment that no transaction of its own counted (one that ended
+ * in a transition other than a progress): a small write of its own. */
+static void record_latency(struct store *store, const struct request_record *record)
 {
-    if (prefix == NULL || request->packet_type != PACKET_FRAGMENT)
-        return;
-    uint64_t elapsed = clock_microseconds() - started;
-    if (store_metric_latency_add(store, prefix->url_prefix, metrics_latency_bucket(elapsed),
-                                 elapsed) != STORE_OK)
+    if (latency_untold(record) && count_latency(store, record) != STORE_OK)
         log_warning("could not record the Fragment's latency");
 }
 
@@ -243,8 +259,11 @@ void router_handle(struct protocol_context *context, const struct bits_request *
                    struct body_reader *body, struct response *response)
 {
     struct request_record record = {0};
-    uint64_t started = clock_microseconds();
 
+    /* Counted with the Fragment's progress when it has one (lifecycle_progress), else
+     * with its event here: one write transaction per packet either way. */
+    if (request->packet_type == PACKET_FRAGMENT)
+        record.started_microseconds = clock_microseconds();
     /* However many transactions the request needs, it waits lock_timeout in all. */
     store_set_deadline(context->store,
                        configuration_lock_timeout_milliseconds(context->configuration));
@@ -262,7 +281,7 @@ void router_handle(struct protocol_context *context, const struct bits_request *
         outcome_answer(response, OUTCOME_DATABASE_REPLACED);
         return;
     }
-    const struct upload_prefix *prefix = dispatch(context, request, body, response, &record);
+    dispatch(context, request, body, response, &record);
     record_event(context, request, response, &record);
-    record_latency(context->store, request, prefix, started);
+    record_latency(context->store, &record);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The lock of one session for one request: an advisory lock in a store that has locks
- * across hosts, never a lock file on storage that a farm shares, else a spool lock file. */
+ * across hosts, never a lock file on storage that a farm shares, else a byte of the
+ * spool's lock file. */
 #include <errno.h>
 #include <string.h>
 

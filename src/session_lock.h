@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The lock of one session for one request, wherever the store keeps it: in the
- * database when it has locks that hold across hosts (PostgreSQL), else a lock file in
- * the spool (flock), which only serialises the processes of one host. */
+ * database when it has locks that hold across hosts (PostgreSQL), else the session's
+ * byte of the spool's lock file (spool_lock), which only serialises one host's processes. */
 #ifndef BITSPOOL_SESSION_LOCK_H
 #define BITSPOOL_SESSION_LOCK_H
 
@@ -13,7 +13,7 @@
 /* A taken lock; session_lock_init makes one that holds nothing. */
 struct session_lock {
     struct store *store; /* the store holding it, when shared; else NULL */
-    int lock_fd;         /* the lock file's descriptor, when not shared; else -1 */
+    int lock_fd;         /* spool_lock's descriptor, when not shared; else -1 */
     char id[BITS_SESSION_ID_SIZE];
 };
 
@@ -35,8 +35,9 @@ void session_lock_release(struct session_lock *lock);
 /* True when locks live in the store, so that there are no lock files to remove. */
 bool session_lock_is_shared(struct store *store);
 
-/* Removes a session's lock file once its row is purged or its upload removed: nothing
- * to do (0) with shared locks. A missing file is fine. Returns 0 or -errno. */
+/* Removes the <ID>.lock file an earlier version kept for a session once its row is
+ * purged or its upload removed: nothing to do (0) with shared locks. A missing file
+ * (every session since) is fine. Returns 0 or -errno. */
 int session_lock_forget(struct store *store, const char *spool_directory,
                         const char *session_id);
 

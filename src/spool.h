@@ -22,9 +22,12 @@ struct spool_file;
  * that it is a writable directory. Returns 0 or -errno. */
 int spool_directory_prepare(const char *spool_directory);
 
-/* Takes the cross-process lock of a session: flock(LOCK_EX) on <dir>/<ID>.lock,
- * created if missing, retried until timeout_milliseconds have passed. The lock dies
- * with its holder. Returns 0 with *lock_fd set, -EWOULDBLOCK on timeout, -errno. */
+/* Takes the cross-process lock of a session: an open-file-description lock (fcntl
+ * F_OFD_SETLK) on the session's byte of <dir>/sessions.lock, one file for all of the
+ * spool's sessions, created if missing; retried until timeout_milliseconds have
+ * passed. The lock dies with its holder. Returns 0 with *lock_fd set, -EWOULDBLOCK on
+ * timeout, -errno. Every process serving a spool must lock this way: a responder of
+ * a version that locked <ID>.lock files is not excluded (restart them all at once). */
 int spool_lock(const char *spool_directory, const char *session_id,
                unsigned timeout_milliseconds, int *lock_fd);
 void spool_unlock(int lock_fd);
@@ -89,7 +92,8 @@ bool spool_exists(const char *spool_directory, const char *session_id);
 /* Removes the session's spool file; a missing file is fine. 0 or -errno. */
 int spool_remove(const char *spool_directory, const char *session_id);
 
-/* Removes the session's lock file once its row is purged; a missing file is fine. */
+/* Removes the <ID>.lock file that earlier versions kept for a session, once its row is
+ * purged; a missing file (every session since) is fine. */
 int spool_remove_lock(const char *spool_directory, const char *session_id);
 
 /* Calls visit for each upload in the spool directory (<ID>.part) with its session id

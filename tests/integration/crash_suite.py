@@ -5,7 +5,6 @@ safety"): responders killed mid-fragment, a spool file longer or shorter than th
 database says, a commit interrupted before or after its rename, and a lost Close Ack."""
 
 import argparse
-import fcntl
 import os
 import signal
 import socket
@@ -17,6 +16,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bits_client import (USER_AGENT, BitsClient, HttpTransport, UploadError,  # noqa: E402
                          file_sha256)
+import session_lock as file_session_lock  # noqa: E402
 import store_access  # noqa: E402
 from upload_suite import SuiteBase  # noqa: E402
 
@@ -103,23 +103,22 @@ class Responders:
 
 class SessionLock:
     """Holds the session's lock as a request would, so that the responders' start-up
-    recovery leaves that session to the next request: its lock file, or with
-    PostgreSQL the advisory lock store_postgresql.c takes for it."""
+    recovery leaves that session to the next request: its byte of the spool's
+    sessions.lock, or with PostgreSQL the advisory lock store_postgresql.c takes for it."""
 
-    def __init__(self, path, database, session_id):
-        self.fd = -1
+    def __init__(self, spool, database, session_id):
+        self.file_lock = None
         self.advisory = None
         if store_access.is_postgresql(database):
             self.advisory = store_access.AdvisoryLock(
                 database, store_access.SESSION_LOCK_KEY, session_id)
             return
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        self.file_lock = file_session_lock.SessionLock(spool, session_id)
 
     def release(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        if self.file_lock is not None:
+            self.file_lock.release()
+            self.file_lock = None
         if self.advisory is not None:
             self.advisory.release()
             self.advisory = None
@@ -162,9 +161,6 @@ class Suite(SuiteBase):
 
     def spool_file(self, session_id):
         return os.path.join(self.arguments.spool, session_id.strip("{}") + ".part")
-
-    def lock_file(self, session_id):
-        return os.path.join(self.arguments.spool, session_id.strip("{}") + ".lock")
 
     def session_row(self, session_id):
         connection = self.database()
@@ -455,7 +451,7 @@ class Suite(SuiteBase):
         self.responders.kill()
         os.rename(self.spool_file(session_id), destination)
         self.set_state(session_id, "closing")
-        lock = SessionLock(self.lock_file(session_id), self.arguments.database, session_id)
+        lock = SessionLock(self.arguments.spool, self.arguments.database, session_id)
         try:
             self.responders.start()
             self.transport.close()

@@ -182,8 +182,7 @@ class Suite(SuiteBase):
         return self.files[size]
 
     def spool_files(self):
-        """Data files in the spool. A session's empty <ID>.lock file stays until gc purges
-        its row (removing it earlier would race with a waiting request), so not those."""
+        """Data files in the spool, not its lock file (sessions.lock, which stays)."""
         found = set()
         for directory, _, names in os.walk(self.arguments.spool):
             for name in names:

@@ -4,6 +4,7 @@
  * Close-Session, a full disk, a lock held past lock_timeout, the free-space reserve,
  * and a crash between any two statements of a whole upload. */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,8 +225,9 @@ static void run_upload(struct fixture *fixture)
 
 /* The session row and its newest event tell the same story: the held size is the one
  * the last event recorded (0 after Create-Session), and a committed session's last
- * event is its Close-Session. A `closing` row is an interrupted commit. The queries
- * read alike in SQLite and PostgreSQL. */
+ * event is its Close-Session. A `closing` row is an interrupted commit. Every Fragment
+ * event has its latency counted, in the same transaction. The queries read alike in
+ * SQLite and PostgreSQL. */
 static void assert_row_and_events_agree(const struct fixture *fixture)
 {
     int64_t sessions = fixture_query_integer(fixture, "SELECT count(*) FROM sessions");
@@ -242,6 +244,10 @@ static void assert_row_and_events_agree(const struct fixture *fixture)
     int64_t without_create = fixture_query_integer(
         fixture, "SELECT count(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM events e "
                  "WHERE e.session_id = s.id AND e.packet = 'Create-Session')");
+    int64_t untimed = fixture_query_integer(
+        fixture, "SELECT (SELECT count(*) FROM events WHERE packet = 'Fragment') - "
+                 "(SELECT coalesce(sum(count), 0) FROM metric_fragment_latency)");
+    assert_int_equal(untimed, 0);
     assert_true(sessions == 0 || sessions == 1);
     assert_int_equal(disagreeing, 0);
     assert_int_equal(committed_without_close, 0);
@@ -277,6 +283,45 @@ static void test_crash_between_any_two_statements_keeps_row_and_event_together(v
     assert_true(crash_points >= 15);
 }
 
+/* Statements stepped by each packet of a small file's session (Create, one Fragment,
+ * Close), counted through the fault point every step passes. */
+static void count_small_file_statements(struct fixture *fixture, unsigned counts[3])
+{
+    char range[64];
+
+    fault_arm(FAULT_STORE_STEP, UINT_MAX, 99, FAULT_FAIL, 0);
+    char *id = fixture_create_session(fixture, URL);
+    counts[0] = fault_checks(FAULT_STORE_STEP);
+    snprintf(range, sizeof range, "bytes 0-%u/%u", DATA_LENGTH - 1, DATA_LENGTH);
+    fault_arm(FAULT_STORE_STEP, UINT_MAX, 99, FAULT_FAIL, 0);
+    assert_int_equal(fixture_send(fixture, URL, "Fragment", id, range, DATA, DATA_LENGTH, NULL),
+                     200);
+    counts[1] = fault_checks(FAULT_STORE_STEP);
+    fault_arm(FAULT_STORE_STEP, UINT_MAX, 99, FAULT_FAIL, 0);
+    close_session(fixture, id);
+    counts[2] = fault_checks(FAULT_STORE_STEP);
+    fault_disarm_all();
+    free(id);
+}
+
+/* The fixed cost of a packet is mostly its statements: a request that loaded its
+ * session twice (once to look, once under the lock) took one more each. */
+static void test_small_file_session_statements(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned counts[3];
+
+    count_small_file_statements(fixture, counts);
+    print_message("statements: Create %u, Fragment %u, Close %u\n", counts[0], counts[1],
+                  counts[2]);
+    /* With PostgreSQL the session's lock is in the database: taking and releasing it
+     * are two statements more for each packet on a session. */
+    unsigned lock = fixture_uses_postgresql(fixture) ? 2 : 0;
+    assert_true(counts[0] <= 8);         /* admission, the row, its counter, the event */
+    assert_true(counts[1] <= 8 + lock);  /* one load, the progress with its event and latency */
+    assert_true(counts[2] <= 11 + lock); /* one load, the closing mark, the commit, its event */
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -289,6 +334,7 @@ int main(void)
         TEST(test_a_replaced_database_is_refused_retryably),
         TEST(test_free_space_reserve_refuses_with_disk_full),
         TEST(test_crash_between_any_two_statements_keeps_row_and_event_together),
+        TEST(test_small_file_session_statements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

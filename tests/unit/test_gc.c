@@ -2,6 +2,7 @@
 /* Unit tests for gc.c: expiry of sessions without progress (their data removed, the
  * change recorded with its event), sessions busy with a request left alone, finished
  * sessions and old events purged after their retention, and gc_due's interval. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "gc.h"
 #include "spool.h"
 #include "test_support.h"
@@ -255,6 +257,34 @@ static void test_session_another_host_holds_is_skipped(void **state)
     free(id);
 }
 
+/* Statements the call steps, counted through the fault point every step passes. */
+static unsigned statements_of_due_now(struct fixture *fixture, struct gc_schedule *schedule,
+                                      int64_t now, bool *due)
+{
+    fault_arm(FAULT_STORE_STEP, UINT_MAX, 99, FAULT_FAIL, 0);
+    *due = gc_due_now(schedule, fixture->configuration, fixture->store, now);
+    unsigned count = fault_checks(FAULT_STORE_STEP);
+    fault_disarm_all();
+    return count;
+}
+
+static void test_gc_due_now_asks_the_database_once_a_second(void **state)
+{
+    struct fixture *fixture = *state;
+    struct gc_schedule schedule = GC_SCHEDULE_INITIAL;
+    int64_t interval = (int64_t)fixture->configuration->gc_interval;
+    bool due = false;
+
+    assert_true(statements_of_due_now(fixture, &schedule, fixture->now, &due) > 0);
+    assert_true(due);
+    assert_int_equal(statements_of_due_now(fixture, &schedule, fixture->now, &due), 0);
+    assert_false(due);
+    assert_true(statements_of_due_now(fixture, &schedule, fixture->now + 1, &due) > 0);
+    assert_false(due);
+    assert_true(statements_of_due_now(fixture, &schedule, fixture->now + interval + 1, &due) > 0);
+    assert_true(due);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -268,6 +298,7 @@ int main(void)
         TEST(test_gc_due_once_per_interval),
         TEST(test_round_skipped_while_another_host_runs_it),
         TEST(test_session_another_host_holds_is_skipped),
+        TEST(test_gc_due_now_asks_the_database_once_a_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,26 @@ static void test_an_upload_moves_its_counters_by_exactly_its_packets(void **stat
     free(after);
 }
 
+/* A Fragment is timed once, in the progress's transaction or with its own event when
+ * it made no progress (a gap, an unknown session): never twice, never not at all. */
+static void test_every_fragment_is_timed_once(void **state)
+{
+    struct fixture *fixture = *state;
+    char *id = fixture_create_session(fixture, "/uploads/gap.bin");
+
+    assert_int_equal(fixture_send(fixture, "/uploads/gap.bin", "Fragment", id, "bytes 0-3/8",
+                                  "abcd", 4, NULL), 200);
+    assert_int_equal(fixture_send(fixture, "/uploads/gap.bin", "Fragment", id, "bytes 6-7/8",
+                                  "gh", 2, NULL), 416);
+    assert_int_equal(fixture_send(fixture, "/uploads/gap.bin", "Fragment",
+                                  "{00000000-0000-0000-0000-000000000000}", "bytes 0-3/8",
+                                  "abcd", 4, NULL) != 200, true);
+    char *text = scrape(fixture);
+    assert_sample(text, "bitspool_fragment_duration_seconds_count{prefix=\"/uploads\"} 3");
+    free(text);
+    free(id);
+}
+
 static void test_a_refused_request_is_counted_by_its_hresult(void **state)
 {
     struct fixture *fixture = *state;
@@ -366,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_latency_buckets_are_upper_bounds),
         cmocka_unit_test_setup_teardown(test_an_upload_moves_its_counters_by_exactly_its_packets,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_fragment_is_timed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_refused_request_is_counted_by_its_hresult, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_and_expired_sessions_are_counted, setup,

@@ -4,6 +4,7 @@
  * (BITSPOOL_TEST_POSTGRESQL names one) it is an advisory lock that two connections,
  * as two hosts would, cannot hold at once, and no lock file is ever made. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,10 @@
 #include "store.h"
 
 #define SESSION_ID "{0123ABCD-4567-89EF-0123-456789ABCDEF}"
-#define OTHER_ID "{0123ABCD-4567-89EF-0123-456789ABCDE0}"
+/* Another byte of the spool's lock file: spool_lock locks the byte that 63 bits of the
+ * id's first 16 hex digits name, so the ids differ there. */
+#define OTHER_ID "{F123ABCD-4567-89EF-0123-456789ABCDEF}"
+/* The lock file an earlier version kept for each session. */
 #define LOCK_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.lock"
 
 struct fixture {
@@ -106,6 +110,16 @@ static bool lock_file_exists(const struct fixture *fixture)
     return stat(fixture->lock_path, &status) == 0;
 }
 
+/* The one lock file of the spool, of whose bytes each session locks one. */
+static bool spool_lock_file_exists(const struct fixture *fixture)
+{
+    char path[160];
+    struct stat status;
+
+    snprintf(path, sizeof path, "%s/sessions.lock", fixture->spool);
+    return stat(path, &status) == 0;
+}
+
 static int take(struct session_lock *lock, struct store *store, const struct fixture *fixture,
                 const char *id, unsigned timeout_milliseconds)
 {
@@ -177,8 +191,13 @@ static void test_file_lock_uses_the_spool(void **state)
     assert_false(session_lock_is_shared(fixture->store));
     assert_int_equal(take(&lock, fixture->store, fixture, SESSION_ID, 0), 0);
     assert_true(lock.lock_fd >= 0);
-    assert_true(lock_file_exists(fixture));
+    assert_true(spool_lock_file_exists(fixture));
+    assert_false(lock_file_exists(fixture)); /* no file of its own per session */
     session_lock_release(&lock);
+    /* The file an earlier version left is removed with the session. */
+    int old = open(fixture->lock_path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    assert_true(old >= 0);
+    assert_int_equal(close(old), 0);
     assert_int_equal(session_lock_forget(fixture->store, fixture->spool, SESSION_ID), 0);
     assert_false(lock_file_exists(fixture));
     /* Forgetting twice is fine: the row's purge may come after the orphan's removal. */

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "body.h"
 #include "memory_body.h"
@@ -29,7 +31,9 @@
 
 #define SESSION_ID "{0123ABCD-4567-89EF-0123-456789ABCDEF}"
 #define PART_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.part"
-#define LOCK_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.lock"
+#define LOCK_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.lock" /* earlier versions' */
+#define SHARED_LOCK_NAME "sessions.lock"
+#define OTHER_SESSION_ID "{0123ABCE-4567-89EF-0123-456789ABCDEF}"
 
 struct fixture {
     char base[64];
@@ -37,6 +41,42 @@ struct fixture {
     char *root;    /* base/root, the upload root */
     char *outside; /* base/outside, which no commit may reach */
 };
+
+/* fsync interposed, to see which directories a commit makes durable. */
+#define SYNCED_DIRECTORIES_MAX 16
+
+static struct stat synced_directories[SYNCED_DIRECTORIES_MAX];
+static size_t synced_directory_count;
+
+typedef int sync_function(int descriptor);
+
+int fsync(int descriptor)
+{
+    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, "fsync");
+    struct stat status;
+
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (fstat(descriptor, &status) == 0 && S_ISDIR(status.st_mode) &&
+        synced_directory_count < SYNCED_DIRECTORIES_MAX)
+        synced_directories[synced_directory_count++] = status;
+    return real(descriptor);
+}
+
+static bool directory_was_synced(const char *path)
+{
+    struct stat status;
+
+    assert_int_equal(stat(path, &status), 0);
+    for (size_t index = 0; index < synced_directory_count; index++) {
+        if (synced_directories[index].st_dev == status.st_dev &&
+            synced_directories[index].st_ino == status.st_ino)
+            return true;
+    }
+    return false;
+}
 
 static char *join(const char *first, const char *second)
 {
@@ -518,6 +558,39 @@ static void test_commit_moves_file_to_new_destination(void **state)
     free(destination);
 }
 
+/* The destination's directory is what makes the upload durable; the spool's is not
+ * synced (a spool name a power cut brings back is the committed file: litter). */
+static void test_commit_syncs_only_the_destination_directory(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+
+    synced_directory_count = 0;
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
+    spool_close(file);
+    assert_true(directory_was_synced(fixture->root));
+    assert_false(directory_was_synced(fixture->spool));
+    assert_int_equal(synced_directory_count, 1);
+}
+
+/* A power cut after the commit may bring the spool name back beside the destination:
+ * the commit done again by recovery finds the destination is that very file. */
+static void test_commit_again_after_spool_name_came_back(void **state)
+{
+    struct fixture *fixture = *state;
+    unsigned char expected[200];
+    struct spool_file *file = spool_with_two_fragments(fixture, expected);
+    char *destination = join(fixture->root, "upload.bin");
+
+    assert_int_equal(link(spool_path(file), destination), 0);
+    assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
+    spool_close(file);
+    assert_file_content(destination, expected, sizeof expected);
+    assert_false(spool_exists(fixture->spool, SESSION_ID));
+    free(destination);
+}
+
 static void test_commit_without_overwrite_keeps_both_files(void **state)
 {
     struct fixture *fixture = *state;
@@ -608,9 +681,10 @@ static void test_commit_refuses_a_directory_as_destination(void **state)
     free(directory);
 }
 
-/* Tries the lock in another process: flock conflicts between open file descriptions,
+/* Tries the lock in another process: locks conflict between open file descriptions,
  * but another process is what really happens. Returns the child's spool_lock result. */
-static int lock_in_child(const char *spool, unsigned timeout_milliseconds)
+static int lock_in_child(const char *spool, const char *session_id,
+                         unsigned timeout_milliseconds)
 {
     int status = 0;
     pid_t child = fork();
@@ -618,7 +692,7 @@ static int lock_in_child(const char *spool, unsigned timeout_milliseconds)
     assert_true(child >= 0);
     if (child == 0) {
         int fd = -1;
-        int result = spool_lock(spool, SESSION_ID, timeout_milliseconds, &fd);
+        int result = spool_lock(spool, session_id, timeout_milliseconds, &fd);
         _exit(result == 0 ? 0 : result == -EWOULDBLOCK ? 1 : 2);
     }
     assert_true(waitpid(child, &status, 0) == child);
@@ -636,7 +710,8 @@ static int lock_in_child(const char *spool, unsigned timeout_milliseconds)
 static void test_lock_is_exclusive_across_processes(void **state)
 {
     struct fixture *fixture = *state;
-    char *lock_path = join(fixture->spool, LOCK_NAME);
+    char *lock_path = join(fixture->spool, SHARED_LOCK_NAME);
+    char *session_lock_path = join(fixture->spool, LOCK_NAME);
     struct stat status;
     int fd = -1;
 
@@ -644,10 +719,37 @@ static void test_lock_is_exclusive_across_processes(void **state)
     assert_true(fd >= 0);
     assert_int_equal(stat(lock_path, &status), 0);
     assert_true(S_ISREG(status.st_mode));
-    assert_int_equal(lock_in_child(fixture->spool, 0), -EWOULDBLOCK);
+    assert_false(path_exists(session_lock_path)); /* no file of its own per session */
+    assert_int_equal(lock_in_child(fixture->spool, SESSION_ID, 0), -EWOULDBLOCK);
     spool_unlock(fd);
-    assert_int_equal(lock_in_child(fixture->spool, 0), 0);
+    assert_int_equal(lock_in_child(fixture->spool, SESSION_ID, 0), 0);
+    free(session_lock_path);
     free(lock_path);
+}
+
+/* Sessions share the lock file, not their locks: one held keeps no other waiting. */
+static void test_locks_of_two_sessions_are_independent(void **state)
+{
+    struct fixture *fixture = *state;
+    int fd = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), 0);
+    assert_int_equal(lock_in_child(fixture->spool, OTHER_SESSION_ID, 0), 0);
+    assert_int_equal(lock_in_child(fixture->spool, SESSION_ID, 0), -EWOULDBLOCK);
+    spool_unlock(fd);
+}
+
+/* Two descriptors of one process are two holders, as two requests would be. */
+static void test_lock_is_exclusive_within_a_process(void **state)
+{
+    struct fixture *fixture = *state;
+    int first = -1, second = -1;
+
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &first), 0);
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &second), -EWOULDBLOCK);
+    spool_unlock(first);
+    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &second), 0);
+    spool_unlock(second);
 }
 
 static uint64_t now_milliseconds(void)
@@ -658,10 +760,8 @@ static uint64_t now_milliseconds(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
-/* A child that takes the lock, says so on ready, then holds it until release is
- * readable (closed by the parent) or hold_milliseconds pass, optionally removing the
- * lock file before it lets go. */
-static pid_t hold_lock_in_child(const char *spool, int hold_milliseconds, bool remove_file)
+/* A child that takes the lock, says so on ready, then holds it for hold_milliseconds. */
+static pid_t hold_lock_in_child(const char *spool, int hold_milliseconds)
 {
     int ready[2];
     pid_t child;
@@ -681,8 +781,6 @@ static pid_t hold_lock_in_child(const char *spool, int hold_milliseconds, bool r
         if (write(ready[1], "x", 1) != 1)
             _exit(3);
         (void)nanosleep(&pause, NULL);
-        if (remove_file && spool_remove_lock(spool, SESSION_ID) != 0)
-            _exit(4);
         _exit(0);
     }
     assert_int_equal(close(ready[1]), 0);
@@ -703,7 +801,7 @@ static void wait_for_child(pid_t child)
 static void test_lock_times_out_while_held(void **state)
 {
     struct fixture *fixture = *state;
-    pid_t child = hold_lock_in_child(fixture->spool, 1500, false);
+    pid_t child = hold_lock_in_child(fixture->spool, 1500);
     uint64_t started = now_milliseconds();
     int fd = -1;
 
@@ -717,7 +815,7 @@ static void test_lock_times_out_while_held(void **state)
 static void test_lock_waits_for_holder_to_finish(void **state)
 {
     struct fixture *fixture = *state;
-    pid_t child = hold_lock_in_child(fixture->spool, 200, false);
+    pid_t child = hold_lock_in_child(fixture->spool, 200);
     int fd = -1;
 
     assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), -EWOULDBLOCK);
@@ -727,36 +825,13 @@ static void test_lock_waits_for_holder_to_finish(void **state)
     spool_unlock(fd);
 }
 
-/* The holder removes the lock file before it lets go: the waiter must not settle for
- * the removed file (a third request would lock a new one) but take the current one. */
-static void test_lock_taken_on_removed_file_is_taken_again(void **state)
-{
-    struct fixture *fixture = *state;
-    pid_t child = hold_lock_in_child(fixture->spool, 200, true);
-    char *lock_path = join(fixture->spool, LOCK_NAME);
-    struct stat by_fd;
-    struct stat by_path;
-    int fd = -1;
-
-    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 10000, &fd), 0);
-    wait_for_child(child);
-    assert_int_equal(fstat(fd, &by_fd), 0);
-    assert_int_equal(stat(lock_path, &by_path), 0);
-    assert_true(by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev);
-    assert_int_equal(lock_in_child(fixture->spool, 0), -EWOULDBLOCK);
-    spool_unlock(fd);
-    free(lock_path);
-}
-
+/* The <ID>.lock file an earlier version left is removed with the session's row. */
 static void test_remove_lock_tolerates_missing_file(void **state)
 {
     struct fixture *fixture = *state;
     char *lock_path = join(fixture->spool, LOCK_NAME);
-    int fd = -1;
 
-    assert_int_equal(spool_lock(fixture->spool, SESSION_ID, 0, &fd), 0);
-    spool_unlock(fd);
-    assert_true(path_exists(lock_path));
+    write_file(lock_path, "");
     assert_int_equal(spool_remove_lock(fixture->spool, SESSION_ID), 0);
     assert_false(path_exists(lock_path));
     assert_int_equal(spool_remove_lock(fixture->spool, SESSION_ID), 0);
@@ -933,6 +1008,8 @@ int main(void)
         SPOOL_TEST(test_reconcile_truncates_longer_file),
         SPOOL_TEST(test_reconcile_believes_shorter_file),
         SPOOL_TEST(test_commit_moves_file_to_new_destination),
+        SPOOL_TEST(test_commit_syncs_only_the_destination_directory),
+        SPOOL_TEST(test_commit_again_after_spool_name_came_back),
         SPOOL_TEST(test_commit_without_overwrite_keeps_both_files),
         SPOOL_TEST(test_commit_with_overwrite_replaces_destination),
         SPOOL_TEST(test_commit_creates_missing_directories),
@@ -940,9 +1017,10 @@ int main(void)
         SPOOL_TEST(test_commit_refuses_symlinked_directory_out_of_root),
         SPOOL_TEST(test_commit_refuses_a_directory_as_destination),
         SPOOL_TEST(test_lock_is_exclusive_across_processes),
+        SPOOL_TEST(test_locks_of_two_sessions_are_independent),
+        SPOOL_TEST(test_lock_is_exclusive_within_a_process),
         SPOOL_TEST(test_lock_times_out_while_held),
         SPOOL_TEST(test_lock_waits_for_holder_to_finish),
-        SPOOL_TEST(test_lock_taken_on_removed_file_is_taken_again),
         SPOOL_TEST(test_remove_lock_tolerates_missing_file),
         SPOOL_TEST(test_invalid_session_ids_are_refused),
         SPOOL_TEST(test_open_names_file_after_guid_and_honours_create),

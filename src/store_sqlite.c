@@ -1528,7 +1528,7 @@ static int sqlite_hook_list(struct store_connection *store, int state_filter, si
                     store_hook_visitor *visit, void *context)
 {
     struct bindings bindings;
-    int result = STORE_OK; /* the loop runs at least once; GCC -O1 cannot tell */
+    int result = STORE_OK;
 
     statement_start(&bindings, store, STATEMENT_HOOK_LIST);
     if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)

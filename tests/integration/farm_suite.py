@@ -35,8 +35,9 @@ FILE_SIZES = [0, 1, 4095, 65536, 65537, 200000, 700000, MIB, MIB + 1, 2 * MIB, 3
               11 * MIB, 12 * MIB + 5, 0, 300, 130000, 1500000, 2500000, 3500000, 4500000,
               5500000, 16 * MIB, 20 * MIB, 24 * MIB, 50 * MIB]
 # A failed packet is sent again after these pauses (then the last, over and over), as
-# BITS retries a transient error: long enough that a restarting database is back.
-RETRY_PAUSES = [1.0, 2.0, 3.0]
+# BITS retries a transient error (its minimum retry delay is ten minutes): long enough
+# that a database restarting on a loaded machine (1.3 s seen) is back.
+RETRY_PAUSES = [3.0, 6.0, 10.0]
 RETRY_LIMIT = 40
 
 

@@ -66,7 +66,9 @@ void postgresql_test_reset(const char *uri)
 {
     PGconn *connection = postgresql_test_connect(uri);
 
+    /* As a new database has it: everyone may use public, its owner create in it. */
     postgresql_test_execute(connection, "SET client_min_messages = warning; "
-                                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+                                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
+                                        "GRANT USAGE ON SCHEMA public TO PUBLIC");
     PQfinish(connection);
 }

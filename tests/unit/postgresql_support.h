@@ -16,7 +16,8 @@ PGconn *postgresql_test_connect(const char *uri);
 void postgresql_test_execute(PGconn *connection, const char *sql);
 /* The first value sql answers, malloc'd; NULL for NULL. Fails the test without a row. */
 char *postgresql_test_text(PGconn *connection, const char *sql);
-/* Drops and recreates the public schema: a database with no bitspool schema. */
+/* Drops and recreates the public schema (usable by every role, as in a new database):
+ * a database with no bitspool schema. */
 void postgresql_test_reset(const char *uri);
 
 #endif

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "database_check.h"
 #include "log.h"
 #include "postgresql_support.h"
 #include "store.h"
@@ -520,6 +521,49 @@ static void test_a_keyword_connection_string_and_the_environment_name_it_too(voi
     PQfinish(raw);
 }
 
+/* A URI for role on the test server (whose authentication trusts loopback). */
+static void uri_for_role(PGconn *raw, const char *role, char *uri, size_t size)
+{
+    snprintf(uri, size, "postgresql://%s@%s:%s/%s", role, PQhost(raw), PQport(raw), PQdb(raw));
+}
+
+static void expect_write_check_refused(const char *uri, const char *said)
+{
+    char *problem = NULL;
+
+    assert_int_equal(database_check_writable(uri, &problem), -1);
+    assert_non_null(problem);
+    if (strstr(problem, said) == NULL)
+        fail_msg("expected \"%s\" in \"%s\"", said, problem);
+    free(problem);
+}
+
+/* check-config's and bitspool -t's question, asked of the server. */
+static void test_the_write_check_asks_the_server_for_the_roles_privileges(void **state)
+{
+    PGconn *raw = postgresql_test_connect(postgresql_test_uri());
+    char administrator[512], reader[512];
+    char *problem = NULL;
+
+    (void)state;
+    assert_int_equal(database_check_writable(postgresql_test_uri(), &problem), 0);
+    assert_null(problem);
+    uri_for_role(raw, "postgres", administrator, sizeof administrator);
+    uri_for_role(raw, "bitspool_reader", reader, sizeof reader);
+    PGconn *superuser = postgresql_test_connect(administrator);
+    /* A role with no grant at all (roles outlive the cases: made once). */
+    postgresql_test_execute(superuser, "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+                                       "rolname = 'bitspool_reader') THEN CREATE ROLE "
+                                       "bitspool_reader LOGIN; END IF; END $$");
+    expect_write_check_refused(reader, "may not read and write bitspool's tables");
+    postgresql_test_reset(postgresql_test_uri());
+    assert_int_equal(database_check_writable(postgresql_test_uri(), &problem), 0);
+    expect_write_check_refused(reader, "may not create bitspool's tables");
+    expect_write_check_refused("postgresql://bitspool@127.0.0.1:1/bitspool", "cannot be reached");
+    PQfinish(superuser);
+    PQfinish(raw);
+}
+
 static void test_an_unreachable_server_fails_the_open_with_libpqs_message(void **state)
 {
     struct store *store = NULL;
@@ -570,6 +614,8 @@ int main(void)
             test_the_views_and_the_audit_queries_read_the_database, set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_a_keyword_connection_string_and_the_environment_name_it_too, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(
+            test_the_write_check_asks_the_server_for_the_roles_privileges, set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_an_unreachable_server_fails_the_open_with_libpqs_message, set_up, tear_down),
     };

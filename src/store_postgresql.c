@@ -45,6 +45,7 @@ enum postgresql_statement {
     STATEMENT_HOOK_CLAIM = STATEMENT_SHARED_COUNT,
     STATEMENT_LOCK_TRY,
     STATEMENT_UNLOCK,
+    STATEMENT_SESSION_LIST,
     STATEMENT_COUNT
 };
 
@@ -60,6 +61,11 @@ static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_
         "ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " HOOK_COLUMNS,
     OWN(STATEMENT_LOCK_TRY) = "SELECT pg_try_advisory_lock($1::integer, hashtext($2::text))",
     OWN(STATEMENT_UNLOCK) = "SELECT pg_advisory_unlock($1::integer, hashtext($2::text))",
+    /* Newest first; there is no rowid to order sessions of one second by their
+     * insertion, so their ids do. A NULL LIMIT is no limit. */
+    OWN(STATEMENT_SESSION_LIST) =
+        "SELECT " SESSION_COLUMNS " FROM sessions WHERE $1::text IS NULL OR state = $1::text "
+        "ORDER BY created_at DESC, id DESC LIMIT $2::bigint",
 };
 
 struct store_connection {

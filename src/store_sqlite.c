@@ -53,6 +53,7 @@ enum sqlite_statement {
     STATEMENT_ROLLBACK,
     STATEMENT_HOOK_NEXT_DUE,
     STATEMENT_HOOK_CLAIM,
+    STATEMENT_SESSION_LIST,
     STATEMENT_COUNT
 };
 
@@ -70,6 +71,11 @@ static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_
         "UPDATE hook_queue SET state = 'running', attempts = attempts + 1, "
         "claimed_until = ?2 WHERE id = ?1 AND (state = 'pending' OR "
         "(state = 'running' AND claimed_until < ?3))",
+    /* Newest first; sessions created in one second by their order of insertion. A
+     * negative LIMIT is no limit. */
+    OWN(STATEMENT_SESSION_LIST) =
+        "SELECT " SESSION_COLUMNS " FROM sessions WHERE ?1 IS NULL OR state = ?1 "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
 };
 
 static const char *statement_text(unsigned id)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The SQL both store backends run, in the dialect SQLite and PostgreSQL share: a CAST
- * where PostgreSQL could not tell a parameter's type, no SQLite-only IS or rowid, and
- * upserts that name their table by an alias (PostgreSQL would find count ambiguous). */
+ * where PostgreSQL could not tell a parameter's type, no SQLite-only IS, and upserts
+ * that name their table by an alias (PostgreSQL would find count ambiguous). The
+ * session listing, which orders ties by SQLite's rowid, is each backend's own. */
 
 #include "store_statements.h"
 
@@ -48,10 +49,6 @@ const char *const shared_statement_texts[STATEMENT_SHARED_COUNT] = {
         "SELECT " SESSION_COLUMNS " FROM sessions "
         "WHERE state IN ('open', 'complete', 'closing') AND progress_at < ?1 "
         "ORDER BY progress_at",
-    /* No limit is LIMIT -1 to SQLite, LIMIT NULL to PostgreSQL (record_put_limit). */
-    [STATEMENT_SESSION_LIST] =
-        "SELECT " SESSION_COLUMNS " FROM sessions WHERE CAST(?1 AS TEXT) IS NULL OR state = ?1 "
-        "ORDER BY created_at DESC, id DESC LIMIT ?2",
     [STATEMENT_SESSION_LIST_FINISHED] =
         "SELECT " SESSION_COLUMNS " FROM sessions "
         "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at",

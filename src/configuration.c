@@ -112,6 +112,7 @@ static const struct key keys[] = {
     GLOBAL("min_free_space", VALUE_SIZE, min_free_space, "0"),
     GLOBAL("metrics_url", VALUE_PATH, metrics_url, NULL),
     GLOBAL("health_url", VALUE_PATH, health_url, NULL),
+    GLOBAL("scoreboard", VALUE_PATH, scoreboard, NULL),
     GLOBAL_CHOICE("log", log_target, "stderr", log_target_choices, "stderr or syslog"),
     GLOBAL_CHOICE("log_level", log_level, "info", log_level_choices,
                   "error, warning, info or debug"),
@@ -957,6 +958,7 @@ void configuration_free(struct configuration *configuration)
     free(configuration->database);
     free(configuration->metrics_url);
     free(configuration->health_url);
+    free(configuration->scoreboard);
     free(configuration->source);
     free(configuration);
 }

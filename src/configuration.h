@@ -85,6 +85,8 @@ struct configuration {
     uint64_t min_free_space;        /* "min_free_space": refuse fragments below, default 0 */
     char *metrics_url;              /* "metrics_url": GET serves the metrics; NULL = none */
     char *health_url;               /* "health_url": GET/HEAD answers 200 or 503; NULL = none */
+    char *scoreboard;               /* "scoreboard": the responders' file; NULL = derived
+                                     * (scoreboard_path) */
     enum log_target log_target;     /* "log": stderr|syslog */
     enum log_level log_level;       /* "log_level": error|warning|info|debug, default info */
     uint64_t hook_timeout;          /* "hook_timeout": one on_commit run, default 60s */

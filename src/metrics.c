@@ -358,7 +358,7 @@ static void put_spool_space(FILE *out, const struct configuration *configuration
 static void put_responders(FILE *out, const struct configuration *configuration)
 {
     struct scoreboard_counts counts = {0};
-    char *path = scoreboard_path(configuration->database);
+    char *path = scoreboard_path(configuration->database, configuration->scoreboard);
 
     if (path == NULL || scoreboard_count(path, &counts) != 0) {
         free(path);

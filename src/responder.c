@@ -228,7 +228,7 @@ static void fastcgi_log_sink(void *context, const char *line)
 static struct scoreboard *responder_scoreboard(const struct configuration *configuration)
 {
     struct scoreboard *scoreboard = NULL;
-    char *path = scoreboard_path(configuration->database);
+    char *path = scoreboard_path(configuration->database, configuration->scoreboard);
 
     if (path != NULL)
         (void)scoreboard_attach(path, &scoreboard);

@@ -15,8 +15,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store.h"
 
 #define SCOREBOARD_SUFFIX "-scoreboard"
+/* Local to each host of a farm, as its processes are: where the service user keeps its
+ * state (the directory of the default SQLite database). */
+#define SCOREBOARD_LOCAL_PATH LOCALSTATEDIR "/lib/bitspool/scoreboard"
 
 struct slot {
     atomic_int pid;  /* 0 when free */
@@ -34,14 +38,18 @@ struct scoreboard {
     struct slot *slot;
 };
 
-char *scoreboard_path(const char *database_path)
+char *scoreboard_path(const char *database, const char *configured)
 {
-    size_t length = strlen(database_path);
+    if (configured != NULL)
+        return strdup(configured);
+    if (store_is_postgresql(database))
+        return strdup(SCOREBOARD_LOCAL_PATH);
+    size_t length = strlen(database);
     char *path = malloc(length + sizeof SCOREBOARD_SUFFIX);
 
     if (path == NULL)
         return NULL;
-    memcpy(path, database_path, length);
+    memcpy(path, database, length);
     memcpy(path + length, SCOREBOARD_SUFFIX, sizeof SCOREBOARD_SUFFIX);
     return path;
 }

@@ -12,10 +12,12 @@
 
 struct scoreboard;
 
-/* The scoreboard's file for the database at database_path: "<database>-scoreboard",
- * beside the database's own -wal and -shm files, where the service user may write.
- * malloc'd; NULL when out of memory. */
-char *scoreboard_path(const char *database_path);
+/* The scoreboard's file: configured (the "scoreboard" setting) when not NULL; else for
+ * an SQLite database "<database>-scoreboard", beside its own -wal and -shm files where
+ * the service user may write; else (PostgreSQL, which a farm's hosts share while each
+ * host counts its own responders) SCOREBOARD_LOCAL_PATH. malloc'd; NULL when out of
+ * memory. */
+char *scoreboard_path(const char *database, const char *configured);
 
 /* Maps the scoreboard at path (created mode 0660 when missing) and claims a slot for
  * this process: one whose process is gone, or an empty one. 0, or -1 (logged) when

@@ -52,6 +52,7 @@ farm_write_host() { # NUMBER DIRECTORY
     cat >"$2/bitspool.conf" <<EOF
 [global]
 database = $farm_database
+scoreboard = $2/scoreboard
 max_fragment_size = 8M
 lock_timeout = 10s
 log_level = info

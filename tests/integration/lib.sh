@@ -168,6 +168,7 @@ write_bitspool_config() {
 # Written by tests/integration/lib.sh.
 [global]
 database = $database
+scoreboard = $test_directory/scoreboard
 sync = fragment
 max_fragment_size = 8M
 log_level = info

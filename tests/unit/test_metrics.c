@@ -380,10 +380,28 @@ static void test_the_scoreboard_counts_live_responders(void **state)
     assert_int_equal(counts.busy + counts.idle, 0);
 }
 
+/* A farm's hosts share a PostgreSQL database but each counts its own responders: the
+ * scoreboard is named after an SQLite file, else local, unless configured. */
+static void test_the_scoreboard_is_local_to_each_host(void **state)
+{
+    char *path = scoreboard_path("/var/lib/bitspool/bitspool.db", NULL);
+
+    (void)state;
+    assert_string_equal(path, "/var/lib/bitspool/bitspool.db-scoreboard");
+    free(path);
+    path = scoreboard_path("postgresql://bitspool@db.example.net/bitspool", NULL);
+    assert_string_equal(path, LOCALSTATEDIR "/lib/bitspool/scoreboard");
+    free(path);
+    path = scoreboard_path("postgresql:service=bitspool", "/run/bitspool/scoreboard");
+    assert_string_equal(path, "/run/bitspool/scoreboard");
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_latency_buckets_are_upper_bounds),
+        cmocka_unit_test(test_the_scoreboard_is_local_to_each_host),
         cmocka_unit_test_setup_teardown(test_an_upload_moves_its_counters_by_exactly_its_packets,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_fragment_is_timed_once, setup, teardown),

@@ -16,32 +16,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <dlfcn.h>
 
 #include "paths.h"
+#include "synced_directories.h"
 
-/* fsync interposed, to see which directories paths_open_parent makes durable. */
-#define SYNCED_DIRECTORIES_MAX 16
-
-static struct stat synced_directories[SYNCED_DIRECTORIES_MAX];
-static size_t synced_directory_count;
-
-typedef int sync_function(int descriptor);
-
-int fsync(int descriptor)
-{
-    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, "fsync");
-    struct stat status;
-
-    if (real == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (fstat(descriptor, &status) == 0 && S_ISDIR(status.st_mode) &&
-        synced_directory_count < SYNCED_DIRECTORIES_MAX)
-        synced_directories[synced_directory_count++] = status;
-    return real(descriptor);
-}
 
 static void assert_decoded(const char *text, const char *expected)
 {
@@ -422,15 +400,8 @@ static void test_open_parent_creates_missing_directories(void **state)
 static bool directory_was_synced(const char *base, const char *name)
 {
     char *path = join(base, name);
-    struct stat status;
-    bool synced = false;
+    bool synced = synced_directories_include(path);
 
-    assert_int_equal(stat(path, &status), 0);
-    for (size_t index = 0; index < synced_directory_count; index++) {
-        if (synced_directories[index].st_dev == status.st_dev &&
-            synced_directories[index].st_ino == status.st_ino)
-            synced = true;
-    }
     free(path);
     return synced;
 }
@@ -444,7 +415,7 @@ static void test_open_parent_syncs_the_parent_of_each_directory_it_creates(void 
     int fd = -1;
 
     make_directory(fixture->directory, "x");
-    synced_directory_count = 0;
+    synced_directories_reset();
     assert_int_equal(paths_open_parent(fixture->directory, "x/y/z/file", true, &fd, &leaf), 0);
     assert_true(directory_was_synced(fixture->directory, "x"));
     assert_true(directory_was_synced(fixture->directory, "x/y"));

@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <dlfcn.h>
 
 #include "body.h"
 #include "memory_body.h"
 #include "fault.h"
 #include "spool.h"
+#include "synced_directories.h"
 
 #define SESSION_ID "{0123ABCD-4567-89EF-0123-456789ABCDEF}"
 #define PART_NAME "0123ABCD-4567-89EF-0123-456789ABCDEF.part"
@@ -42,41 +42,6 @@ struct fixture {
     char *outside; /* base/outside, which no commit may reach */
 };
 
-/* fsync interposed, to see which directories a commit makes durable. */
-#define SYNCED_DIRECTORIES_MAX 16
-
-static struct stat synced_directories[SYNCED_DIRECTORIES_MAX];
-static size_t synced_directory_count;
-
-typedef int sync_function(int descriptor);
-
-int fsync(int descriptor)
-{
-    sync_function *real = (sync_function *)dlsym(RTLD_NEXT, "fsync");
-    struct stat status;
-
-    if (real == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (fstat(descriptor, &status) == 0 && S_ISDIR(status.st_mode) &&
-        synced_directory_count < SYNCED_DIRECTORIES_MAX)
-        synced_directories[synced_directory_count++] = status;
-    return real(descriptor);
-}
-
-static bool directory_was_synced(const char *path)
-{
-    struct stat status;
-
-    assert_int_equal(stat(path, &status), 0);
-    for (size_t index = 0; index < synced_directory_count; index++) {
-        if (synced_directories[index].st_dev == status.st_dev &&
-            synced_directories[index].st_ino == status.st_ino)
-            return true;
-    }
-    return false;
-}
 
 static char *join(const char *first, const char *second)
 {
@@ -566,12 +531,12 @@ static void test_commit_syncs_only_the_destination_directory(void **state)
     unsigned char expected[200];
     struct spool_file *file = spool_with_two_fragments(fixture, expected);
 
-    synced_directory_count = 0;
+    synced_directories_reset();
     assert_int_equal(spool_commit(file, fixture->root, "upload.bin", false, false), 0);
     spool_close(file);
-    assert_true(directory_was_synced(fixture->root));
-    assert_false(directory_was_synced(fixture->spool));
-    assert_int_equal(synced_directory_count, 1);
+    assert_true(synced_directories_include(fixture->root));
+    assert_false(synced_directories_include(fixture->spool));
+    assert_int_equal(synced_directories_count(), 1);
 }
 
 /* A power cut after the commit may bring the spool name back beside the destination:

@@ -29,6 +29,7 @@
 #include "option_table.h"
 #include "responder.h"
 #include "spool.h"
+#include "store.h"
 
 #define LISTEN_BACKLOG 128
 #define SYSTEMD_FIRST_SOCKET 3
@@ -608,7 +609,7 @@ int main(int argc, char **argv)
     }
     log_info("bitspool %s started: configuration %s, %lu responder%s, database %s",
              PACKAGE_VERSION, path != NULL ? path : "(built-in defaults)", options.children,
-             options.children == 1 ? "" : "s", configuration->database);
+             options.children == 1 ? "" : "s", store_database_label(configuration->database));
     /* Even one responder runs under the supervisor: a responder that dies (a crash,
      * the OOM killer, an administrator's kill) is replaced, never leaving the web
      * server a socket nobody accepts on. */

@@ -25,6 +25,7 @@
 #include "router.h"
 #include "response.h"
 #include "responder.h"
+#include "outcome.h"
 #include "scoreboard.h"
 #include "spool.h"
 #include "store.h"
@@ -72,23 +73,32 @@ static bool database_lost(const struct configuration *configuration)
     return true;
 }
 
+/* How often a responder waiting for its database says again that it cannot open it. */
+#define UNREACHABLE_LOG_SECONDS 10
+
 static struct store *responder_open_store(const struct configuration *configuration)
 {
+    static int64_t last_logged;
     struct store *store = NULL;
     char *error = NULL;
     unsigned busy = configuration_lock_timeout_milliseconds(configuration);
+    int64_t now = (int64_t)time(NULL);
 
     if (database_lost(configuration))
         return NULL;
     if (store_open(configuration->database, STORE_OPEN_MIGRATE, busy, &store, &error) !=
         STORE_OK) {
-        log_error("cannot open database %s: %s", configuration->database,
-                  error != NULL ? error : "unknown error");
+        if (now - last_logged >= UNREACHABLE_LOG_SECONDS) {
+            log_error("cannot open database %s: %s", store_database_label(configuration->database),
+                      error != NULL ? error : "unknown error");
+            last_logged = now;
+        }
         free(error);
         return NULL;
     }
     return store;
 }
+
 
 static void collect_garbage_if_due(const struct configuration *configuration,
                                    struct store *store)
@@ -116,6 +126,36 @@ static void run_hooks_if_due(const struct configuration *configuration, struct s
     if (hooks_run_due(store, configuration, RESPONDER_HOOKS_PER_PAUSE, &report) != STORE_OK)
         log_warning("the hook queue could not be read; it is tried again after the next "
                     "request");
+}
+
+/* Once the store is open: finish the commits a crash interrupted, then the hooks due. */
+static void responder_start_serving(const struct configuration *configuration,
+                                    struct store *store)
+{
+    struct protocol_context recovery = {
+        .configuration = configuration, .store = store, .now = (int64_t)time(NULL)};
+
+    if (protocol_recover(&recovery) != 0)
+        log_warning("could not check for interrupted commits at start-up");
+    run_hooks_if_due(configuration, store);
+}
+
+/* A PostgreSQL server may be down while a farm's host starts (both rebooting after an
+ * outage). Rather than exit and leave the web server no responder (a 502, or a wait
+ * and a 504), a responder then serves and answers each request 503, retryable, until
+ * the database opens: one try per request, bounded by lock_timeout. An SQLite file
+ * that cannot be opened is a problem of this host that waiting does not solve. */
+static struct store *store_when_reachable(const struct configuration *configuration,
+                                          struct store *store)
+{
+    if (store != NULL || !store_is_postgresql(configuration->database))
+        return store;
+    store = responder_open_store(configuration);
+    if (store == NULL)
+        return NULL;
+    log_info("database PostgreSQL opened: serving");
+    responder_start_serving(configuration, store);
+    return store;
 }
 
 /* How one request arrives and is answered: FastCGI streams or CGI stdin/stdout. */
@@ -153,7 +193,10 @@ static int serve_request(const struct configuration *configuration, struct store
     (void)log_request_begin(request.session_id_state == FIELD_VALID ? request.session_id : NULL,
                             request.remote_user, request.remote_address);
     body_reader_init(&body, transport->read_body, transport->body_context, length);
-    router_handle(&context, &request, &body, &response);
+    if (store != NULL)
+        router_handle(&context, &request, &body, &response);
+    else
+        outcome_answer(&response, OUTCOME_DATABASE_BUSY); /* still waiting to open it */
     int discarded = body_discard(&body, configuration->max_fragment_size);
     if (discarded != 0)
         log_info("%" PRIu64 " body bytes left unread; the connection ends", body.remaining);
@@ -240,21 +283,20 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
 {
     FCGX_Request request;
     struct store *store = responder_open_store(configuration);
-    struct protocol_context recovery = {
-        .configuration = configuration, .store = store, .now = (int64_t)time(NULL)};
-
     sigset_t stop_signals;
 
-    if (store == NULL)
+    if (store == NULL && !store_is_postgresql(configuration->database))
         return 1;
     if (sigemptyset(&stop_signals) != 0 || sigaddset(&stop_signals, SIGTERM) != 0 ||
         sigaddset(&stop_signals, SIGINT) != 0 || sigaddset(&stop_signals, SIGHUP) != 0) {
         store_close(store);
         return 1;
     }
-    if (protocol_recover(&recovery) != 0)
-        log_warning("could not check for interrupted commits at start-up");
-    run_hooks_if_due(configuration, store);
+    if (store != NULL)
+        responder_start_serving(configuration, store);
+    else
+        log_warning("serving without the database until it opens: every request is "
+                    "answered 503 (retry later) meanwhile");
     if (FCGX_Init() != 0 || FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("cannot initialise libfcgi");
         store_close(store);
@@ -276,15 +318,17 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         scoreboard_set_busy(scoreboard, true);
         struct transport transport = {fastcgi_read_request, &request, fastcgi_write,
                                       request.out, fastcgi_request_abandoned, &request.ipcFd};
+        store = store_when_reachable(configuration, store);
         if (serve_request(configuration, store, request.envp, &transport) != 0)
             fastcgi_stop_reading(&request);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
         scoreboard_set_busy(scoreboard, false);
-        collect_garbage_if_due(configuration, store);
+        if (store != NULL)
+            collect_garbage_if_due(configuration, store);
         if (blocked && sigprocmask(SIG_SETMASK, &previous, NULL) != 0)
             log_warning("cannot unblock stop signals: %s", strerror(errno));
-        if (!stop_requested)
+        if (!stop_requested && store != NULL)
             run_hooks_if_due(configuration, store);
     }
     scoreboard_detach(scoreboard);

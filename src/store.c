@@ -326,3 +326,8 @@ void store_unlock(struct store *store, enum store_lock_scope scope, const char *
 {
     store->operations->unlock(store->connection, scope, name);
 }
+
+const char *store_database_label(const char *database)
+{
+    return store_is_postgresql(database) ? "PostgreSQL" : database;
+}

@@ -105,6 +105,10 @@ void store_close(struct store *store);
  * postgres:// URI, or postgresql: and a libpq keyword/value string) rather than an
  * SQLite file: callers that look at the file (its existence, owner, directory) ask. */
 bool store_is_postgresql(const char *database);
+
+/* The database setting as log lines name it: the path of an SQLite file, or
+ * "PostgreSQL" (a connection URI or string may hold a password). */
+const char *store_database_label(const char *database);
 /* The libpq connection string of a PostgreSQL setting (the URI, or what follows
  * "postgresql:"); NULL for an SQLite file. */
 const char *store_postgresql_conninfo(const char *database);

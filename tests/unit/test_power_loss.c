@@ -181,6 +181,20 @@ static int send_all(struct fixture *fixture, const char *url, const char *id)
     return fixture_send(fixture, url, "Fragment", id, range, DATA, DATA_LENGTH, NULL);
 }
 
+/* The child's last words: the fixture's directory, the session id and the synced
+ * length of its log, on the pipe; then it dies as a power cut would leave it. */
+static _Noreturn void report_and_die(int pipe_fd, const struct fixture *fixture,
+                                     const char *id)
+{
+    char message[512];
+    int length = snprintf(message, sizeof message, "%s %s %lld\n", fixture->directory, id,
+                          (long long)log_synced_size);
+
+    if (length <= 0 || write(pipe_fd, message, (size_t)length) != length)
+        _exit(3);
+    _exit(0);
+}
+
 /* In the child: B is created and made durable by A's commit, then B's bytes are
  * acknowledged; the process dies with nothing closed. Writes the fixture's directory,
  * B's id and the synced log length to the pipe. */
@@ -190,17 +204,12 @@ static void upload_then_die(int pipe_fd)
     struct fixture *fixture = fixture_create("");
     char *b = fixture_create_session(fixture, URL_B);
     char *a = fixture_create_session(fixture, URL_A);
-    char message[512];
 
     if (send_all(fixture, URL_A, a) != 200 ||
         fixture_send(fixture, URL_A, "Close-Session", a, NULL, NULL, 0, NULL) != 200 ||
         send_all(fixture, URL_B, b) != 200)
         _exit(2);
-    int length = snprintf(message, sizeof message, "%s %s %lld\n", fixture->directory, b,
-                          (long long)log_synced_size);
-    if (length <= 0 || write(pipe_fd, message, (size_t)length) != length)
-        _exit(3);
-    _exit(0);
+    report_and_die(pipe_fd, fixture, b);
 }
 
 static struct fixture *fixture_after_power_cut(const char *directory, long long synced)
@@ -225,62 +234,6 @@ static struct fixture *fixture_after_power_cut(const char *directory, long long 
     response_init(&fixture->response);
     fixture->now = 1700000100;
     return fixture;
-}
-
-static void test_acknowledged_fragment_survives_a_power_cut(void **state)
-{
-    int fds[2];
-    char message[512] = {0};
-    char directory[256], id[BITS_SESSION_ID_SIZE];
-    long long synced = -1;
-
-    (void)state;
-    assert_int_equal(pipe(fds), 0);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        close(fds[0]);
-        upload_then_die(fds[1]);
-    }
-    close(fds[1]);
-    int status = 0;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_true(read(fds[0], message, sizeof message - 1) > 0);
-    close(fds[0]);
-    assert_int_equal(sscanf(message, "%255s %38s %lld", directory, id, &synced), 3);
-    assert_true(synced > 0);
-
-    struct fixture *fixture = fixture_after_power_cut(directory, synced);
-    char path[600];
-    size_t length = 0;
-    assert_int_equal(fixture_send(fixture, URL_B, "Close-Session", id, NULL, NULL, 0, NULL), 200);
-    snprintf(path, sizeof path, "%s/b.bin", fixture->root);
-    char *content = read_whole_file(path, &length);
-    assert_non_null(content);
-    assert_int_equal(length, DATA_LENGTH);
-    assert_memory_equal(content, DATA, DATA_LENGTH);
-    free(content);
-    fixture_destroy(fixture);
-}
-
-/* In the child: A is uploaded and closed (200), then the process dies. Writes the
- * fixture's directory, A's id and the synced log length to the pipe. */
-static void commit_then_die(int pipe_fd)
-{
-    register_recording_vfs();
-    struct fixture *fixture = fixture_create("");
-    char *a = fixture_create_session(fixture, URL_A);
-    char message[512];
-
-    if (send_all(fixture, URL_A, a) != 200 ||
-        fixture_send(fixture, URL_A, "Close-Session", a, NULL, NULL, 0, NULL) != 200)
-        _exit(2);
-    int length = snprintf(message, sizeof message, "%s %s %lld\n", fixture->directory, a,
-                          (long long)log_synced_size);
-    if (length <= 0 || write(pipe_fd, message, (size_t)length) != length)
-        _exit(3);
-    _exit(0);
 }
 
 /* Runs child in a process of its own; returns its directory, session id and the synced
@@ -308,6 +261,47 @@ static void run_and_cut(void (*child_main)(int), char directory[256],
     assert_true(*synced > 0);
 }
 
+/* The file at root/name holds exactly the upload's bytes. */
+static void assert_holds_data(const char *root, const char *name)
+{
+    char path[600];
+    size_t length = 0;
+
+    snprintf(path, sizeof path, "%s/%s", root, name);
+    char *content = read_whole_file(path, &length);
+    assert_non_null(content);
+    assert_int_equal(length, DATA_LENGTH);
+    assert_memory_equal(content, DATA, DATA_LENGTH);
+    free(content);
+}
+
+static void test_acknowledged_fragment_survives_a_power_cut(void **state)
+{
+    char directory[256], id[BITS_SESSION_ID_SIZE];
+    long long synced = -1;
+
+    (void)state;
+    run_and_cut(upload_then_die, directory, id, &synced);
+    struct fixture *fixture = fixture_after_power_cut(directory, synced);
+    assert_int_equal(fixture_send(fixture, URL_B, "Close-Session", id, NULL, NULL, 0, NULL), 200);
+    assert_holds_data(fixture->root, "b.bin");
+    fixture_destroy(fixture);
+}
+
+/* In the child: A is uploaded and closed (200), then the process dies. Writes the
+ * fixture's directory, A's id and the synced log length to the pipe. */
+static void commit_then_die(int pipe_fd)
+{
+    register_recording_vfs();
+    struct fixture *fixture = fixture_create("");
+    char *a = fixture_create_session(fixture, URL_A);
+
+    if (send_all(fixture, URL_A, a) != 200 ||
+        fixture_send(fixture, URL_A, "Close-Session", a, NULL, NULL, 0, NULL) != 200)
+        _exit(2);
+    report_and_die(pipe_fd, fixture, a);
+}
+
 static enum session_state state_of(struct fixture *fixture, const char *id)
 {
     struct session session;
@@ -323,20 +317,14 @@ static enum session_state state_of(struct fixture *fixture, const char *id)
  * (the log was synced only up to the mark), and recovery records the commit again. */
 static void test_acknowledged_commit_survives_a_power_cut(void **state)
 {
-    char directory[256], id[BITS_SESSION_ID_SIZE], path[600];
+    char directory[256], id[BITS_SESSION_ID_SIZE];
     long long synced = -1;
-    size_t length = 0;
 
     (void)state;
     run_and_cut(commit_then_die, directory, id, &synced);
     struct fixture *fixture = fixture_after_power_cut(directory, synced);
     assert_int_equal(state_of(fixture, id), SESSION_CLOSING);
-    snprintf(path, sizeof path, "%s/a.bin", fixture->root);
-    char *content = read_whole_file(path, &length);
-    assert_non_null(content);
-    assert_int_equal(length, DATA_LENGTH);
-    assert_memory_equal(content, DATA, DATA_LENGTH);
-    free(content);
+    assert_holds_data(fixture->root, "a.bin");
     struct protocol_context context = {
         .configuration = fixture->configuration, .store = fixture->store, .now = fixture->now};
     assert_int_equal(protocol_recover(&context), 0);

@@ -49,21 +49,34 @@ static int count_upload(void *context, const char *session_id, int64_t modified_
     return 0;
 }
 
-/* A missing database while the spool holds uploads was lost, not never made: a new,
- * empty one would forget every session those uploads belong to. */
-static bool database_lost(const struct configuration *configuration)
+/* The uploads every prefix's spool holds, counted once per process: a responder that
+ * waits for its PostgreSQL server opens again at each request, and the spool only
+ * matters as it was when the database went missing. */
+static uint64_t uploads_in_spool(const struct configuration *configuration)
 {
-    uint64_t uploads = 0;
+    static bool counted;
+    static uint64_t uploads;
 
-    /* A PostgreSQL database is not a file that can go missing; a new, empty one is
-     * noticed by its identity (store_check_identity). */
+    if (counted)
+        return uploads;
+    for (size_t i = 0; i < configuration->prefix_count; i++)
+        (void)spool_list_uploads(configuration->prefixes[i].spool_directory, count_upload,
+                                 &uploads);
+    counted = true;
+    return uploads;
+}
+
+/* A missing database while the spool holds uploads was lost, not never made: a new,
+ * empty one would forget every session those uploads belong to. An SQLite file that
+ * is missing says so here; a PostgreSQL database is not a file, so the store is asked
+ * to refuse one without bitspool's schema (open_mode). */
+static bool database_file_lost(const struct configuration *configuration)
+{
     if (store_is_postgresql(configuration->database))
         return false;
     if (access(configuration->database, F_OK) == 0 || errno != ENOENT)
         return false;
-    for (size_t i = 0; i < configuration->prefix_count; i++)
-        (void)spool_list_uploads(configuration->prefixes[i].spool_directory, count_upload,
-                                 &uploads);
+    uint64_t uploads = uploads_in_spool(configuration);
     if (uploads == 0)
         return false;
     log_error("database %s does not exist, but the spool holds %" PRIu64 " uploads of "
@@ -71,6 +84,16 @@ static bool database_lost(const struct configuration *configuration)
               "(docs/operations.md, \"Recovering the database\")", configuration->database,
               uploads);
     return true;
+}
+
+/* The spool is only counted where it decides something: for SQLite a file that exists
+ * is the database (an empty new one is made only where none was), so a CGI request
+ * does not scan the spool. */
+static enum store_open_mode open_mode(const struct configuration *configuration)
+{
+    if (store_is_postgresql(configuration->database) && uploads_in_spool(configuration) > 0)
+        return STORE_OPEN_MIGRATE_EXISTING;
+    return STORE_OPEN_MIGRATE;
 }
 
 /* How often a responder waiting for its database says again that it cannot open it. */
@@ -84,9 +107,9 @@ static struct store *responder_open_store(const struct configuration *configurat
     unsigned busy = configuration_lock_timeout_milliseconds(configuration);
     int64_t now = (int64_t)time(NULL);
 
-    if (database_lost(configuration))
+    if (database_file_lost(configuration))
         return NULL;
-    if (store_open(configuration->database, STORE_OPEN_MIGRATE, busy, &store, &error) !=
+    if (store_open(configuration->database, open_mode(configuration), busy, &store, &error) !=
         STORE_OK) {
         if (now - last_logged >= UNREACHABLE_LOG_SECONDS) {
             log_error("cannot open database %s: %s", store_database_label(configuration->database),

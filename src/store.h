@@ -86,6 +86,10 @@ struct store;
  * change the schema; the administrator's other commands never do. */
 enum store_open_mode {
     STORE_OPEN_MIGRATE,    /* create if missing, apply the schema or the migrations */
+    /* As MIGRATE, but a database holding no bitspool schema is refused, not given one:
+     * what a responder asks while the spool holds uploads, which an empty database
+     * would disown. */
+    STORE_OPEN_MIGRATE_EXISTING,
     STORE_OPEN_READ_WRITE, /* an existing database of the current schema version */
     STORE_OPEN_READ_ONLY,  /* the same, read-only: no write lock, ever */
 };

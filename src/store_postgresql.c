@@ -274,7 +274,7 @@ static int apply_migrations(struct store_connection *store, int64_t version, cha
 }
 
 /* Inside the migration transaction, under its lock. */
-static int migrate_locked(struct store_connection *store, char **error)
+static int migrate_locked(struct store_connection *store, bool refuse_empty, char **error)
 {
     int64_t version = 0;
 
@@ -282,6 +282,10 @@ static int migrate_locked(struct store_connection *store, char **error)
         return STORE_ERROR;
     if (version == SCHEMA_VERSION)
         return STORE_OK;
+    if (version == 0 && refuse_empty) {
+        record_empty_database_refused(error);
+        return STORE_ERROR;
+    }
     if (version > SCHEMA_VERSION || version < 0) {
         record_set_error(error, "database schema version %" PRId64 " is not one this bitspool (%d) "
                          "can use", version, SCHEMA_VERSION);
@@ -307,7 +311,7 @@ static int migrate_locked(struct store_connection *store, char **error)
  * others wait until the first has created (or migrated) the schema, and they then find
  * its version. PostgreSQL's DDL is transactional, so a failed migration leaves the old
  * schema whole: no backup copy is needed as with SQLite. */
-static int migrate(struct store_connection *store, char **error)
+static int migrate(struct store_connection *store, bool refuse_empty, char **error)
 {
     if (pg_link_run_simple(store->link,
                            "BEGIN; SELECT pg_advisory_xact_lock(" STRINGIFY(LOCK_KEY_SCHEMA) ", 0)",
@@ -317,7 +321,7 @@ static int migrate(struct store_connection *store, char **error)
         return STORE_ERROR;
     }
     pg_link_set_in_transaction(store->link, true);
-    int result = migrate_locked(store, error);
+    int result = migrate_locked(store, refuse_empty, error);
     if (result == STORE_OK &&
         pg_link_run_simple(store->link, "COMMIT", "committing the migration") != STORE_OK) {
         record_set_error(error, "committing the migration failed (logged)");
@@ -398,8 +402,9 @@ static void postgresql_close(struct store_connection *store)
 
 static int open_schema(struct store_connection *store, enum store_open_mode mode, char **error)
 {
-    int result = mode == STORE_OPEN_MIGRATE ? migrate(store, error)
-                                            : check_schema_version(store, error);
+    int result = mode == STORE_OPEN_MIGRATE || mode == STORE_OPEN_MIGRATE_EXISTING
+                     ? migrate(store, mode == STORE_OPEN_MIGRATE_EXISTING, error)
+                     : check_schema_version(store, error);
 
     if (result != STORE_OK)
         return STORE_ERROR;

@@ -705,3 +705,12 @@ void record_version_problem(int64_t found, const char *migrate_note, char **erro
         record_set_error(error, "database schema version %" PRId64 " is not one of bitspool's",
                     found);
 }
+
+void record_empty_database_refused(char **error)
+{
+    record_set_error(error, "holds no bitspool schema, while the spool holds uploads of sessions "
+                            "a database knew: refusing to create an empty one, which would "
+                            "disown them; restore the database from a backup or point "
+                            "\"database\" at the right one (docs/operations.md, \"Recovering "
+                            "the database\")");
+}

@@ -166,6 +166,10 @@ void record_set_error(char **error, const char *format, ...) __attribute__((form
  * follows "run bitspoolctl migrate" (what it does first, or ""). */
 void record_version_problem(int64_t found, const char *migrate_note, char **error);
 
+/* The message for an empty database (no bitspool schema) opened with
+ * STORE_OPEN_MIGRATE_EXISTING, which is refused rather than given a schema. */
+void record_empty_database_refused(char **error);
+
 /* Reads a hook row, visits it and frees it: *stop when the visitor asked to stop. */
 int record_visit_hook(const struct record_row *row, store_hook_visitor *visit, void *context,
                       bool *stop);

@@ -658,13 +658,20 @@ out:
 }
 
 /* Backs up an older database, then migrates it (or applies the schema to a new one). */
-static int back_up_and_migrate(struct store_connection *store, const char *path, char **error)
+static int back_up_and_migrate(struct store_connection *store, const char *path,
+                               bool refuse_empty, char **error)
 {
     int64_t version = 0;
     int64_t migrated_from = SCHEMA_VERSION;
 
     if (read_pragma_integer(store->database, "PRAGMA user_version", &version, error) != STORE_OK)
         return STORE_ERROR;
+    /* Read outside the migration's lock: at worst another process has just created the
+     * schema, and the refusal is retried at the next open. */
+    if (version == 0 && refuse_empty) {
+        record_empty_database_refused(error);
+        return STORE_ERROR;
+    }
     if (!store->in_memory && version > 0 && version < SCHEMA_VERSION &&
         back_up(store->database, path, version, error) != STORE_OK)
         return STORE_ERROR;
@@ -767,6 +774,8 @@ static int open_flags(enum store_open_mode mode)
     switch (mode) {
     case STORE_OPEN_MIGRATE:
         return SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    case STORE_OPEN_MIGRATE_EXISTING: /* an existing file, and with a schema */
+        return SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     case STORE_OPEN_READ_WRITE:
         return SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     case STORE_OPEN_READ_ONLY:
@@ -841,7 +850,7 @@ static int sqlite_open(const char *path, enum store_open_mode mode,
     *store = NULL;
     *error = NULL;
     route_sqlite_log();
-    if (mode == STORE_OPEN_MIGRATE)
+    if (mode == STORE_OPEN_MIGRATE || mode == STORE_OPEN_MIGRATE_EXISTING)
         report_damaged_log(path);
     opened = calloc(1, sizeof *opened);
     if (opened == NULL) {
@@ -858,8 +867,8 @@ static int sqlite_open(const char *path, enum store_open_mode mode,
     }
     if (configure_connection(opened, mode, busy_timeout_milliseconds, error) != STORE_OK)
         goto fail;
-    if (mode == STORE_OPEN_MIGRATE)
-        code = back_up_and_migrate(opened, path, error);
+    if (mode == STORE_OPEN_MIGRATE || mode == STORE_OPEN_MIGRATE_EXISTING)
+        code = back_up_and_migrate(opened, path, mode == STORE_OPEN_MIGRATE_EXISTING, error);
     else
         code = check_schema_version(opened->database, error);
     if (code != STORE_OK)

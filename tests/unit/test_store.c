@@ -1461,6 +1461,45 @@ static void test_error_counts_group_recent_hresults_most_frequent_first(void **s
 
 /* ---- meta, names, transactions ---- */
 
+/* What a responder asks while its spool holds uploads: a database with bitspool's
+ * schema opens; an empty one (a new PostgreSQL database, an empty SQLite file) is
+ * refused and left without tables, since a schema made now would disown them. */
+static void test_migrate_existing_refuses_an_empty_database_and_leaves_it_empty(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *opened = NULL;
+    char *error = NULL;
+
+    /* Schema first, so that the refusal below is of emptiness, not of the mode. */
+    assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE_EXISTING, 1000, &opened,
+                                &error), STORE_OK);
+    store_close(opened);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    if (is_postgresql(fixture->path)) {
+        postgresql_test_reset(fixture->path);
+    } else {
+        remove_database_files(fixture->path);
+        FILE *empty = fopen(fixture->path, "w");
+        assert_non_null(empty);
+        assert_int_equal(fclose(empty), 0);
+    }
+    assert_int_equal(store_open(fixture->path, STORE_OPEN_MIGRATE_EXISTING, 1000, &opened,
+                                &error), STORE_ERROR);
+    assert_null(opened);
+    assert_non_null(error);
+    if (strstr(error, "refusing to create an empty one") == NULL)
+        fail_msg("unexpected message: %s", error);
+    free(error);
+    struct raw *raw = open_raw(fixture->path);
+    if (is_postgresql(fixture->path))
+        assert_raw_text(raw, "SELECT to_regclass('meta')::text", NULL);
+    else
+        assert_raw_text(raw, "SELECT count(*) FROM sqlite_master", "0");
+    close_raw(raw);
+    fixture->store = open_or_fail(fixture->path, 1000);
+}
+
 static void test_meta_get_and_set_round_trip(void **state)
 {
     struct fixture *fixture = *state;
@@ -1657,6 +1696,7 @@ static void test_sqlite_notices_reach_the_log(void **state)
     cmocka_unit_test_setup_teardown(test_statistics_of_an_empty_database_are_zero, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_error_counts_group_recent_hresults_most_frequent_first, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_meta_get_and_set_round_trip, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_migrate_existing_refuses_an_empty_database_and_leaves_it_empty, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_state_names_round_trip_and_match_the_schema, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_commit_keeps_and_rollback_discards, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_hash_state_and_digest_are_kept_with_the_session, set_up_backend, tear_down), \

@@ -31,6 +31,11 @@
  * hold the farm's write lock; the server ends such a session after this. */
 #define IDLE_IN_TRANSACTION_TIMEOUT "60s"
 
+/* After a failed reconnection, calls within this time are answered busy at once: a
+ * server that drops packets (a partition) makes each attempt wait out the connection
+ * bound, which every request would pay, and a responder would log a line per request. */
+#define RECONNECT_INTERVAL_MILLISECONDS 1000u
+
 struct pg_link {
     PGconn *connection; /* NULL after a timeout dropped it */
     char *conninfo;
@@ -41,6 +46,7 @@ struct pg_link {
     bool may_send_again; /* the call in flight is sent again if the connection is lost */
     uint64_t deadline; /* clock_milliseconds() bound of the request; 0 when none */
     bool deadline_logged;
+    uint64_t reconnect_failed_at; /* clock_milliseconds() of the last failed attempt, or 0 */
     size_t statement_count;
     bool *prepared; /* by statement id, on the current connection */
     pg_link_connected *connected;
@@ -314,7 +320,8 @@ static int connect_once(struct pg_link *link, char **error)
     return result;
 }
 
-/* A lost connection is replaced once per call, within the deadline, but never while
+/* A lost connection is replaced once per call (at most once a second while attempts
+ * fail), within the deadline, but never while
  * the caller counts on what it carried: inside a transaction (the caller rolls back
  * first) or while it held advisory locks (a new connection would not hold them, and the
  * request would go on unlocked; the caller releases them first). */
@@ -333,13 +340,18 @@ static int ensure_connected(struct pg_link *link)
     }
     if (link->connection != NULL)
         drop_connection(link);
+    if (link->reconnect_failed_at != 0 &&
+        clock_milliseconds() - link->reconnect_failed_at < RECONNECT_INTERVAL_MILLISECONDS)
+        return STORE_BUSY;
     int result = connect_once(link, &error);
     if (result != STORE_OK) {
         log_warning("database: reconnecting: %s; answering busy (503)",
                     error != NULL ? error : "out of memory");
+        link->reconnect_failed_at = clock_milliseconds();
         result = STORE_BUSY;
     } else {
         log_info("database: reconnected to PostgreSQL");
+        link->reconnect_failed_at = 0;
     }
     free(error);
     return result;

@@ -18,6 +18,7 @@
 #include "bits.h"
 #include "body.h"
 #include "cgi.h"
+#include "clock.h"
 #include "gc.h"
 #include "hooks.h"
 #include "log.h"
@@ -163,17 +164,29 @@ static void responder_start_serving(const struct configuration *configuration,
     run_hooks_if_due(configuration, store);
 }
 
+/* At most one try to open the database in this time: a server that drops packets (a
+ * network partition) makes each try wait lock_timeout, which every request would
+ * otherwise pay before its 503. */
+#define REOPEN_INTERVAL_MILLISECONDS 1000
+
 /* A PostgreSQL server may be down while a farm's host starts (both rebooting after an
  * outage). Rather than exit and leave the web server no responder (a 502, or a wait
  * and a 504), a responder then serves and answers each request 503, retryable, until
- * the database opens: one try per request, bounded by lock_timeout. An SQLite file
- * that cannot be opened is a problem of this host that waiting does not solve. */
+ * the database opens: one try per request at most once a second, bounded by
+ * lock_timeout; the requests in between are answered at once. An SQLite file that
+ * cannot be opened is a problem of this host that waiting does not solve. */
 static struct store *store_when_reachable(const struct configuration *configuration,
                                           struct store *store)
 {
+    static uint64_t last_try;
+
     if (store != NULL || !store_is_postgresql(configuration->database))
         return store;
+    uint64_t now = clock_milliseconds();
+    if (last_try != 0 && now - last_try < REOPEN_INTERVAL_MILLISECONDS)
+        return NULL;
     store = responder_open_store(configuration);
+    last_try = clock_milliseconds();
     if (store == NULL)
         return NULL;
     log_info("database PostgreSQL opened: serving");

@@ -138,6 +138,25 @@ static void test_a_restart_is_not_seen_by_a_request_that_starts_after_it(void **
     assert_int_equal(store_commit(store, true), STORE_OK);
 }
 
+/* While the server cannot be reached, one attempt a second: the calls in between are
+ * answered busy at once (a server that drops packets would make each wait out the
+ * connection bound) and log nothing more. */
+static void test_a_failed_reconnection_is_not_tried_again_within_the_second(void **state)
+{
+    struct store *store = *state;
+
+    assert_int_equal(probe_once(store), STORE_OK);
+    run_server_script("stop");
+    assert_int_equal(probe_once(store), STORE_BUSY);
+    unsigned logged_after_first = logged_count;
+    assert_non_null(strstr(logged_all, "reconnecting"));
+    run_server_script("start");
+    assert_int_equal(probe_once(store), STORE_BUSY); /* up again, but not tried yet */
+    assert_int_equal(logged_count, logged_after_first);
+    usleep(1100 * 1000);
+    assert_int_equal(probe_once(store), STORE_OK);
+}
+
 static void test_a_connection_lost_while_a_lock_is_held_stays_busy_until_released(void **state)
 {
     struct store *store = *state;
@@ -594,6 +613,8 @@ int main(void)
             test_reconnecting_to_another_database_is_refused_as_replaced, set_up, tear_down),
         cmocka_unit_test_setup_teardown(
             test_a_lock_blocks_other_connections_until_released_or_closed, set_up, tear_down),
+        cmocka_unit_test_setup_teardown(test_a_failed_reconnection_is_not_tried_again_within_the_second,
+                                        set_up, tear_down),
         cmocka_unit_test_setup_teardown(test_a_lock_waits_for_its_holder_to_release_it, set_up,
                                         tear_down),
         cmocka_unit_test_setup_teardown(test_racing_admissions_respect_the_limit, set_up,

@@ -10,6 +10,8 @@
 
 #include "log.h"
 #include "store_backend.h"
+#include "store_record.h"
+#include "store_statements.h"
 
 struct store {
     const struct store_operations *operations;
@@ -112,13 +114,51 @@ void store_rollback(struct store *store)
     store->operations->rollback(store->connection);
 }
 
+/* ---- writes: the front puts each statement's parameters, the backend runs it ---- */
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* Runs statement with count values as its parameters ?1, ?2, ... */
+static int write_values(struct store *store, unsigned statement, const struct record_value *values,
+                        size_t count, enum store_write_rows rows, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->write(store->connection, statement, record_put_values, &list, rows,
+                                    what);
+}
+
+static void put_session(const struct record_parameters *parameters, const void *session)
+{
+    record_put_session(parameters, session);
+}
+
+static void put_hook(const struct record_parameters *parameters, const void *hook)
+{
+    record_put_hook(parameters, hook);
+}
+
+/* An event and its HRESULT's text, which must outlive the write. */
+struct event_row {
+    const struct store_event *event;
+    const char *hresult;
+};
+
+static void put_event(const struct record_parameters *parameters, const void *values)
+{
+    const struct event_row *row = values;
+
+    record_put_event(parameters, row->event, row->hresult);
+}
+
 int store_session_insert(struct store *store, const struct session *session)
 {
     if (memchr(session->id, '\0', sizeof session->id) == NULL) {
         log_error("database: a session id is not terminated");
         return STORE_ERROR;
     }
-    return store->operations->session_insert(store->connection, session);
+    return store->operations->write(store->connection, STATEMENT_SESSION_INSERT, put_session,
+                                    session, STORE_WRITE_ANY_ROWS, "inserting a session");
 }
 
 int store_session_load(struct store *store, const char *id, struct session *session)
@@ -130,39 +170,76 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   bool total_known, uint64_t total_size, enum session_state state,
                                   int64_t now)
 {
-    return store->operations->session_update_progress(store->connection, id, held_size, total_known,
-                                                      total_size, state, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_SIZE, .size = held_size},
+        {RECORD_INTEGER, .integer = total_known ? 1 : 0},
+        {RECORD_SIZE, .size = total_known ? total_size : 0},
+        {RECORD_STATE, .state = state},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_UPDATE_PROGRESS, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording progress");
 }
 
 int store_session_set_hash_state(struct store *store, const char *id,
                                  const unsigned char state[CONTENT_HASH_STATE_SIZE])
 {
-    return store->operations->session_set_hash_state(store->connection, id, state);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_BLOB, .bytes = state, .size = CONTENT_HASH_STATE_SIZE},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_HASH_STATE, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "saving the SHA-256 state");
 }
 
 int store_session_set_sha256(struct store *store, const char *id, const char *sha256)
 {
-    return store->operations->session_set_sha256(store->connection, id, sha256);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_TEXT, .text = sha256[0] != '\0' ? sha256 : NULL},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_SHA256, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording the SHA-256");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
                             int64_t now)
 {
-    return store->operations->session_set_state(store->connection, id, state, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_STATE, .state = state},
+        {RECORD_INTEGER, .integer = now},
+        {RECORD_INTEGER, .integer = record_state_is_final(state) ? 1 : 0},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_STATE, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "setting a session's state");
 }
 
 int store_session_set_reply(struct store *store, const char *id, int notify_status,
                             const char *reply_url, int64_t now)
 {
-    return store->operations->session_set_reply(store->connection, id, notify_status, reply_url,
-                                                now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER_OR_NULL, .integer = notify_status},
+        {RECORD_TEXT, .text = reply_url},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_REPLY, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "caching the application's reply");
 }
 
 int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
-    return store->operations->session_set_copy_to_destination(store->connection, id,
-                                                              copy_to_destination, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER, .integer = copy_to_destination ? 1 : 0},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, values,
+                        COUNT_OF(values), STORE_WRITE_ONE_ROW,
+                        "recording BITS-Copy-File-To-Destination");
 }
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
@@ -210,13 +287,29 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
 
 int store_event_add(struct store *store, const struct store_event *event)
 {
-    return store->operations->event_add(store->connection, event);
+    char text[HRESULT_TEXT_SIZE];
+    const struct event_row row = {event, record_hresult_text(event->hresult, NULL, text)};
+    int result = store->operations->write(store->connection, STATEMENT_EVENT_INSERT, put_event,
+                                          &row, STORE_WRITE_ANY_ROWS, "recording an event");
+
+    if (result == STORE_OK && event->url_prefix != NULL)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet, event->status,
+                                         event->hresult, event->bytes);
+    return result;
 }
 
 int store_request_count_add(struct store *store, const char *packet, int status, uint32_t hresult,
                             int64_t at)
 {
-    return store->operations->request_count_add(store->connection, packet, status, hresult, at);
+    char text[HRESULT_TEXT_SIZE];
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = packet},
+        {RECORD_INTEGER, .integer = status},
+        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
+        {RECORD_INTEGER, .integer = at},
+    };
+    return write_values(store, STATEMENT_REQUEST_COUNT_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a request");
 }
 
 int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
@@ -244,7 +337,12 @@ int store_meta_get(struct store *store, const char *key, char **value)
 
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
-    return store->operations->meta_set(store->connection, key, value);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = key},
+        {RECORD_TEXT, .text = value},
+    };
+    return write_values(store, STATEMENT_META_SET, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS,
+                        "writing meta");
 }
 
 int store_probe(struct store *store)
@@ -255,25 +353,48 @@ int store_probe(struct store *store)
 int store_metric_packet_add(struct store *store, const char *url_prefix, const char *packet,
                             int status, uint32_t hresult, uint64_t bytes)
 {
-    return store->operations->metric_packet_add(store->connection, url_prefix, packet, status,
-                                                hresult, bytes);
+    char text[HRESULT_TEXT_SIZE];
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix != NULL ? url_prefix : ""},
+        {RECORD_TEXT, .text = packet},
+        {RECORD_INTEGER, .integer = status},
+        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
+        {RECORD_SIZE, .size = bytes},
+    };
+    return write_values(store, STATEMENT_METRIC_PACKET_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a packet");
 }
 
 int store_metric_session_add(struct store *store, const char *url_prefix, const char *event)
 {
-    return store->operations->metric_session_add(store->connection, url_prefix, event);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = event},
+    };
+    return write_values(store, STATEMENT_METRIC_SESSION_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a session");
 }
 
 int store_metric_notification_add(struct store *store, const char *url_prefix, int status)
 {
-    return store->operations->metric_notification_add(store->connection, url_prefix, status);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_INTEGER, .integer = status},
+    };
+    return write_values(store, STATEMENT_METRIC_NOTIFICATION_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a notification");
 }
 
 int store_metric_latency_add(struct store *store, const char *url_prefix, unsigned bucket,
                              uint64_t microseconds)
 {
-    return store->operations->metric_latency_add(store->connection, url_prefix, bucket,
-                                                 microseconds);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_INTEGER, .integer = bucket},
+        {RECORD_SIZE, .size = microseconds},
+    };
+    return write_values(store, STATEMENT_METRIC_LATENCY_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a fragment's latency");
 }
 
 int store_metric_list(struct store *store, enum store_metric_table table,
@@ -284,7 +405,8 @@ int store_metric_list(struct store *store, enum store_metric_table table,
 
 int store_hook_insert(struct store *store, const struct store_hook *hook)
 {
-    return store->operations->hook_insert(store->connection, hook);
+    return store->operations->write(store->connection, STATEMENT_HOOK_INSERT, put_hook, hook,
+                                    STORE_WRITE_ANY_ROWS, "queueing a hook");
 }
 
 int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
@@ -296,13 +418,27 @@ int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
 int store_hook_finish(struct store *store, const struct store_hook *hook, enum hook_state state,
                       int64_t due_at, const char *result, int64_t duration_ms, int64_t now)
 {
-    return store->operations->hook_finish(store->connection, hook, state, due_at, result,
-                                          duration_ms, now);
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = hook->id},
+        {RECORD_SIZE, .size = hook->attempts},
+        {RECORD_TEXT, .text = store_hook_state_name(state)},
+        {RECORD_INTEGER, .integer = due_at},
+        {RECORD_TEXT, .text = result},
+        {RECORD_INTEGER, .integer = duration_ms},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_HOOK_FINISH, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording a hook's result");
 }
 
 int store_hook_retry(struct store *store, int64_t id, int64_t now)
 {
-    return store->operations->hook_retry(store->connection, id, now);
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = id},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_HOOK_RETRY, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "requeueing a hook");
 }
 
 int store_hook_list(struct store *store, int state_filter, size_t limit, store_hook_visitor *visit,

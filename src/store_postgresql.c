@@ -499,16 +499,22 @@ static int postgresql_commit(struct store_connection *store, bool durable)
     return result;
 }
 
-/* ---- sessions ---- */
+/* ---- writes ---- */
 
-static int postgresql_session_insert(struct store_connection *store, const struct session *session)
+static int postgresql_write(struct store_connection *store, unsigned statement,
+                            record_putter *put, const void *values, enum store_write_rows rows,
+                            const char *what)
 {
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    record_put_session(PARAMETERS_OF(&parameters), session);
-    return run(store, STATEMENT_SESSION_INSERT, &parameters, NULL, "inserting a session");
+    put(PARAMETERS_OF(&parameters), values);
+    if (rows == STORE_WRITE_ONE_ROW)
+        return run_update(store, statement, &parameters, what);
+    return run(store, statement, &parameters, NULL, what);
 }
+
+/* ---- sessions ---- */
 
 static int postgresql_session_load(struct store_connection *store, const char *id,
                                    struct session *session)
@@ -525,82 +531,6 @@ static int postgresql_session_load(struct store_connection *store, const char *i
                                         : record_read_session(ROW_OF(answer, 0), session);
     PQclear(answer);
     return result;
-}
-
-static int postgresql_session_update_progress(struct store_connection *store, const char *id,
-                                              uint64_t held_size, bool total_known,
-                                              uint64_t total_size, enum session_state state,
-                                              int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_progress(PARAMETERS_OF(&parameters), id, held_size, total_known, total_size, state,
-                        now);
-    return run_update(store, STATEMENT_SESSION_UPDATE_PROGRESS, &parameters,
-                      "recording progress");
-}
-
-static int postgresql_session_set_hash_state(struct store_connection *store, const char *id,
-                                             const unsigned char state[CONTENT_HASH_STATE_SIZE])
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    pg_parameter_writer.blob(&parameters, state, CONTENT_HASH_STATE_SIZE);
-    return run_update(store, STATEMENT_SESSION_SET_HASH_STATE, &parameters,
-                      "saving the SHA-256 state");
-}
-
-static int postgresql_session_set_sha256(struct store_connection *store, const char *id,
-                                         const char *sha256)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_text(PARAMETERS_OF(&parameters), sha256[0] != '\0' ? sha256 : NULL);
-    return run_update(store, STATEMENT_SESSION_SET_SHA256, &parameters, "recording the SHA-256");
-}
-
-static int postgresql_session_set_state(struct store_connection *store, const char *id,
-                                        enum session_state state, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_state_change(PARAMETERS_OF(&parameters), id, state, now);
-    return run_update(store, STATEMENT_SESSION_SET_STATE, &parameters,
-                      "setting a session's state");
-}
-
-static int postgresql_session_set_reply(struct store_connection *store, const char *id,
-                                        int notify_status, const char *reply_url, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer_or_null(PARAMETERS_OF(&parameters), notify_status);
-    record_put_text(PARAMETERS_OF(&parameters), reply_url);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_SESSION_SET_REPLY, &parameters,
-                      "caching the application's reply");
-}
-
-static int postgresql_session_set_copy_to_destination(struct store_connection *store,
-                                                      const char *id, bool copy_to_destination,
-                                                      int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), copy_to_destination ? 1 : 0);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &parameters,
-                      "recording BITS-Copy-File-To-Destination");
 }
 
 /* A count query of count text parameters (one or two). */
@@ -759,47 +689,6 @@ static int postgresql_purge(struct store_connection *store, int64_t before, int6
 
 /* ---- events and meta ---- */
 
-static int postgresql_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                        const char *packet, int status, uint32_t hresult,
-                                        uint64_t bytes)
-{
-    struct pg_parameters parameters;
-    char text[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_packet_count(PARAMETERS_OF(&parameters), url_prefix, packet, status, hresult, bytes,
-                            text);
-    return run(store, STATEMENT_METRIC_PACKET_ADD, &parameters, NULL, "counting a packet");
-}
-
-static int postgresql_event_add(struct store_connection *store, const struct store_event *event)
-{
-    struct pg_parameters parameters;
-    char hresult[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_event(PARAMETERS_OF(&parameters), event, hresult);
-    int result = run(store, STATEMENT_EVENT_INSERT, &parameters, NULL, "recording an event");
-    if (result == STORE_OK && event->url_prefix != NULL)
-        result = postgresql_metric_packet_add(store, event->url_prefix, event->packet,
-                                              event->status, event->hresult, event->bytes);
-    return result;
-}
-
-static int postgresql_request_count_add(struct store_connection *store, const char *packet,
-                                        int status, uint32_t hresult, int64_t at)
-{
-    struct pg_parameters parameters;
-    char text[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), packet);
-    record_put_integer(PARAMETERS_OF(&parameters), status);
-    record_put_hresult(PARAMETERS_OF(&parameters), hresult, "", text);
-    record_put_integer(PARAMETERS_OF(&parameters), at);
-    return run(store, STATEMENT_REQUEST_COUNT_ADD, &parameters, NULL, "counting a request");
-}
-
 /* The whole answer is in memory anyway (libpq reads it at once), and the visitor only
  * prints. */
 static int postgresql_event_list(struct store_connection *store, const char *session_id,
@@ -835,16 +724,6 @@ static int postgresql_meta_get(struct store_connection *store, const char *key, 
                                         : record_copy_text(ROW_OF(answer, 0), 0, value);
     PQclear(answer);
     return result;
-}
-
-static int postgresql_meta_set(struct store_connection *store, const char *key, const char *value)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), key);
-    record_put_text(PARAMETERS_OF(&parameters), value);
-    return run(store, STATEMENT_META_SET, &parameters, NULL, "writing meta");
 }
 
 /* ---- statistics ---- */
@@ -924,49 +803,6 @@ static int postgresql_probe(struct store_connection *store)
     return run_count(store, STATEMENT_PROBE, &parameters, &count, "probing the database");
 }
 
-/* A counter keyed by the prefix and one text or one integer. */
-static int add_to_counter(struct store_connection *store, unsigned id,
-                          const char *url_prefix, const char *label, int64_t number,
-                          const char *what)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    if (label != NULL)
-        record_put_text(PARAMETERS_OF(&parameters), label);
-    else
-        record_put_integer(PARAMETERS_OF(&parameters), number);
-    return run(store, id, &parameters, NULL, what);
-}
-
-static int postgresql_metric_session_add(struct store_connection *store, const char *url_prefix,
-                                         const char *event)
-{
-    return add_to_counter(store, STATEMENT_METRIC_SESSION_ADD, url_prefix, event, 0,
-                          "counting a session");
-}
-
-static int postgresql_metric_notification_add(struct store_connection *store,
-                                              const char *url_prefix, int status)
-{
-    return add_to_counter(store, STATEMENT_METRIC_NOTIFICATION_ADD, url_prefix, NULL, status,
-                          "counting a notification");
-}
-
-static int postgresql_metric_latency_add(struct store_connection *store, const char *url_prefix,
-                                         unsigned bucket, uint64_t microseconds)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    record_put_integer(PARAMETERS_OF(&parameters), bucket);
-    record_put_size(PARAMETERS_OF(&parameters), microseconds);
-    return run(store, STATEMENT_METRIC_LATENCY_ADD, &parameters, NULL,
-               "counting a fragment's latency");
-}
-
 static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
                                   store_metric_visitor *visit, void *context)
 {
@@ -993,15 +829,6 @@ static int postgresql_metric_list(struct store_connection *store, enum store_met
 
 /* ---- the hook queue ---- */
 
-static int postgresql_hook_insert(struct store_connection *store, const struct store_hook *hook)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_hook(PARAMETERS_OF(&parameters), hook);
-    return run(store, STATEMENT_HOOK_INSERT, &parameters, NULL, "queueing a hook");
-}
-
 static int postgresql_hook_claim(struct store_connection *store, int64_t now,
                                  int64_t claimed_until, struct store_hook *hook)
 {
@@ -1018,28 +845,6 @@ static int postgresql_hook_claim(struct store_connection *store, int64_t now,
                                         : record_read_hook(ROW_OF(answer, 0), hook);
     PQclear(answer);
     return result;
-}
-
-static int postgresql_hook_finish(struct store_connection *store, const struct store_hook *hook,
-                                  enum hook_state state, int64_t due_at, const char *result,
-                                  int64_t duration_ms, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_hook_result(PARAMETERS_OF(&parameters), hook, state, due_at, result, duration_ms,
-                           now);
-    return run_update(store, STATEMENT_HOOK_FINISH, &parameters, "recording a hook's result");
-}
-
-static int postgresql_hook_retry(struct store_connection *store, int64_t id, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_HOOK_RETRY, &parameters, "requeueing a hook");
 }
 
 static int postgresql_hook_list(struct store_connection *store, int state_filter, size_t limit,

@@ -100,9 +100,6 @@ struct store_connection {
 /* Used before their definitions. */
 static void sqlite_close(struct store_connection *store);
 static void sqlite_rollback(struct store_connection *store);
-static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                    const char *packet, int status, uint32_t hresult,
-                                    uint64_t bytes);
 
 /* ---- the column reader the shared row readers (store_record.c) use ---- */
 
@@ -987,16 +984,19 @@ static int list_and_visit(struct bindings *bindings, store_session_visitor *visi
     return result;
 }
 
-/* ---- sessions ---- */
+/* ---- writes ---- */
 
-static int sqlite_session_insert(struct store_connection *store, const struct session *session)
+static int sqlite_write(struct store_connection *store, unsigned statement, record_putter *put,
+                        const void *values, enum store_write_rows rows, const char *what)
 {
     struct bindings bindings;
 
-    statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
-    record_put_session(PARAMETERS_OF(&bindings), session);
-    return run(&bindings, "inserting a session");
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    return rows == STORE_WRITE_ONE_ROW ? run_update(&bindings, what) : run(&bindings, what);
 }
+
+/* ---- sessions ---- */
 
 static int sqlite_session_load(struct store_connection *store, const char *id,
                                struct session *session)
@@ -1012,75 +1012,6 @@ static int sqlite_session_load(struct store_connection *store, const char *id,
         finish_rows(&bindings);
     }
     return result;
-}
-
-static int sqlite_session_update_progress(struct store_connection *store, const char *id,
-                                          uint64_t held_size, bool total_known, uint64_t total_size,
-                                          enum session_state state, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
-    record_put_progress(PARAMETERS_OF(&bindings), id, held_size, total_known, total_size, state,
-                        now);
-    return run_update(&bindings, "recording progress");
-}
-
-static int sqlite_session_set_hash_state(struct store_connection *store, const char *id,
-                                         const unsigned char state[CONTENT_HASH_STATE_SIZE])
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_HASH_STATE);
-    bind_text(&bindings, id);
-    bind_blob(&bindings, state, CONTENT_HASH_STATE_SIZE);
-    return run_update(&bindings, "saving the SHA-256 state");
-}
-
-static int sqlite_session_set_sha256(struct store_connection *store, const char *id,
-                                     const char *sha256)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_SHA256);
-    bind_text(&bindings, id);
-    bind_text(&bindings, sha256[0] != '\0' ? sha256 : NULL);
-    return run_update(&bindings, "recording the SHA-256");
-}
-
-static int sqlite_session_set_state(struct store_connection *store, const char *id,
-                                    enum session_state state, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
-    record_put_state_change(PARAMETERS_OF(&bindings), id, state, now);
-    return run_update(&bindings, "setting a session's state");
-}
-
-static int sqlite_session_set_reply(struct store_connection *store, const char *id,
-                                    int notify_status, const char *reply_url, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
-    bind_text(&bindings, id);
-    record_put_integer_or_null(PARAMETERS_OF(&bindings), notify_status);
-    bind_text(&bindings, reply_url);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "caching the application's reply");
-}
-
-static int sqlite_session_set_copy_to_destination(struct store_connection *store, const char *id,
-                                                  bool copy_to_destination, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION);
-    bind_text(&bindings, id);
-    bind_integer(&bindings, copy_to_destination ? 1 : 0);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
 }
 
 /* Runs a started and bound count(*) query. */
@@ -1205,34 +1136,6 @@ static int sqlite_purge(struct store_connection *store, int64_t before, int64_t 
 
 /* ---- events and meta ---- */
 
-static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
-{
-    struct bindings bindings;
-    char hresult[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
-    record_put_event(PARAMETERS_OF(&bindings), event, hresult);
-    int result = run(&bindings, "recording an event");
-    if (result == STORE_OK && event->url_prefix != NULL)
-        result = sqlite_metric_packet_add(store, event->url_prefix, event->packet, event->status,
-                                         event->hresult, event->bytes);
-    return result;
-}
-
-static int sqlite_request_count_add(struct store_connection *store, const char *packet, int status,
-                                    uint32_t hresult, int64_t at)
-{
-    struct bindings bindings;
-    char text[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
-    bind_text(&bindings, packet);
-    bind_integer(&bindings, status);
-    record_put_hresult(PARAMETERS_OF(&bindings), hresult, "", text);
-    bind_integer(&bindings, at);
-    return run(&bindings, "counting a request");
-}
-
 /* Streams the rows rather than collecting them: a long upload has many events, and
  * their visitor only prints. */
 static int sqlite_event_list(struct store_connection *store, const char *session_id,
@@ -1267,16 +1170,6 @@ static int sqlite_meta_get(struct store_connection *store, const char *key, char
         finish_rows(&bindings);
     }
     return result;
-}
-
-static int sqlite_meta_set(struct store_connection *store, const char *key, const char *value)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_META_SET);
-    bind_text(&bindings, key);
-    bind_text(&bindings, value);
-    return run(&bindings, "writing meta");
 }
 
 /* ---- statistics ---- */
@@ -1361,53 +1254,6 @@ static int sqlite_probe(struct store_connection *store)
     return result;
 }
 
-static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                    const char *packet, int status, uint32_t hresult,
-                                    uint64_t bytes)
-{
-    struct bindings bindings;
-    char text[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
-    record_put_packet_count(PARAMETERS_OF(&bindings), url_prefix, packet, status, hresult, bytes,
-                            text);
-    return run(&bindings, "counting a packet");
-}
-
-static int sqlite_metric_session_add(struct store_connection *store, const char *url_prefix,
-                                     const char *event)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_SESSION_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, event);
-    return run(&bindings, "counting a session");
-}
-
-static int sqlite_metric_notification_add(struct store_connection *store, const char *url_prefix,
-                                          int status)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_NOTIFICATION_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_integer(&bindings, status);
-    return run(&bindings, "counting a notification");
-}
-
-static int sqlite_metric_latency_add(struct store_connection *store, const char *url_prefix,
-                                     unsigned bucket, uint64_t microseconds)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_integer(&bindings, bucket);
-    record_put_size(PARAMETERS_OF(&bindings), microseconds);
-    return run(&bindings, "counting a fragment's latency");
-}
-
 
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
                               store_metric_visitor *visit, void *context)
@@ -1446,15 +1292,6 @@ static int sqlite_session_bytes_used(struct store_connection *store, const char 
 /* ---- the hook queue ---- */
 
 
-
-static int sqlite_hook_insert(struct store_connection *store, const struct store_hook *hook)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
-    record_put_hook(PARAMETERS_OF(&bindings), hook);
-    return run(&bindings, "queueing a hook");
-}
 
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
@@ -1507,28 +1344,6 @@ static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_
     hook->state = HOOK_RUNNING;
     hook->attempts++;
     return STORE_OK;
-}
-
-static int sqlite_hook_finish(struct store_connection *store, const struct store_hook *hook,
-                              enum hook_state state, int64_t due_at, const char *result,
-                              int64_t duration_ms, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
-    record_put_hook_result(PARAMETERS_OF(&bindings), hook, state, due_at, result, duration_ms,
-                           now);
-    return run_update(&bindings, "recording a hook's result");
-}
-
-static int sqlite_hook_retry(struct store_connection *store, int64_t id, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_RETRY);
-    bind_integer(&bindings, id);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "requeueing a hook");
 }
 
 static int sqlite_hook_list(struct store_connection *store, int state_filter, size_t limit,

@@ -279,10 +279,40 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
     return store->operations->session_list(store->connection, state_filter, limit, visit, context);
 }
 
+/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
+ * that stops leaves the rest for the next purge. */
+static int delete_finished_session(void *context, const char *id, int64_t before)
+{
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER, .integer = before},
+    };
+    return write_values(context, STATEMENT_SESSION_DELETE_FINISHED, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "deleting a finished session");
+}
+
+/* A write whose one parameter is value. */
+static int write_integer(struct store *store, unsigned statement, int64_t value, const char *what)
+{
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = value}};
+
+    return write_values(store, statement, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS, what);
+}
+
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
-    return store->operations->purge(store->connection, before, events_before, visit, context);
+    struct session_list list;
+    int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
+                               "deleting old events");
+
+    if (result == STORE_OK)
+        result = write_integer(store, STATEMENT_HOOK_DELETE_DONE, before, "deleting old hook runs");
+    if (result == STORE_OK)
+        result = store->operations->session_list_finished(store->connection, before, &list);
+    if (result != STORE_OK)
+        return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
 }
 
 int store_event_add(struct store *store, const struct store_event *event)

@@ -13,8 +13,8 @@ struct store_connection;
 /* How many rows a write must change: any number, or the one row it names. */
 enum store_write_rows { STORE_WRITE_ANY_ROWS, STORE_WRITE_ONE_ROW };
 
-/* Every member but write does what the store.h function of the same name (store_ +
- * member) says, on the backend's connection; all are required. store.c zeroes the
+/* Every member but write and session_list_finished does what the store.h function of
+ * the same name (store_ + member) says, on the backend's connection; all are required. store.c zeroes the
  * statistics before handing them on. */
 struct store_operations {
     const char *name; /* "sqlite", "postgresql": for log lines */
@@ -46,8 +46,9 @@ struct store_operations {
                               store_session_visitor *visit, void *context);
     int (*session_list)(struct store_connection *connection, int state_filter, size_t limit,
                         store_session_visitor *visit, void *context);
-    int (*purge)(struct store_connection *connection, int64_t before, int64_t events_before,
-                 store_session_visitor *visit, void *context);
+    /* The finished sessions store_purge removes: those finished before before. */
+    int (*session_list_finished)(struct store_connection *connection, int64_t before,
+                                 struct session_list *list);
     int (*event_list)(struct store_connection *connection, const char *session_id,
                       store_event_visitor *visit, void *context);
     int (*statistics)(struct store_connection *connection, int64_t since,
@@ -77,7 +78,7 @@ struct store_operations {
     X(p, begin) X(p, commit) X(p, rollback) X(p, write)                                   \
     X(p, session_load) X(p, session_count_active) X(p, session_count_active_from)         \
     X(p, session_count_reserving) X(p, session_bytes_used) X(p, session_list_stale)       \
-    X(p, session_list) X(p, purge) X(p, event_list)                                      \
+    X(p, session_list) X(p, session_list_finished) X(p, event_list)                       \
     X(p, statistics) X(p, error_counts) X(p, meta_get) X(p, probe) X(p, metric_list)      \
     X(p, hook_claim) X(p, hook_list)                                                      \
     X(p, has_shared_locks) X(p, lock) X(p, unlock)

@@ -641,50 +641,14 @@ static int postgresql_session_list(struct store_connection *store, int state_fil
     return list_and_visit(store, STATEMENT_SESSION_LIST, &parameters, visit, context);
 }
 
-/* A statement of one integer parameter and no rows. */
-static int run_with_integer(struct store_connection *store, unsigned id, int64_t value,
-                            const char *what)
+static int postgresql_session_list_finished(struct store_connection *store, int64_t before,
+                                            struct session_list *list)
 {
     struct pg_parameters parameters;
 
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), value);
-    return run(store, id, &parameters, NULL, what);
-}
-
-static int delete_finished_session(void *context, const char *id, int64_t before)
-{
-    struct store_connection *store = context;
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    return run(store, STATEMENT_SESSION_DELETE_FINISHED, &parameters, NULL,
-               "deleting a finished session");
-}
-
-/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
- * that stops leaves the rest for the next purge. */
-static int postgresql_purge(struct store_connection *store, int64_t before, int64_t events_before,
-                            store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct session_list list;
-    int result = run_with_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
-                                  "deleting old events");
-
-    if (result == STORE_OK)
-        result = run_with_integer(store, STATEMENT_HOOK_DELETE_DONE, before,
-                                  "deleting old hook runs");
-    if (result != STORE_OK)
-        return result;
     pg_parameters_start(&parameters);
     record_put_integer(PARAMETERS_OF(&parameters), before);
-    result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, &list);
-    if (result != STORE_OK)
-        return result;
-    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
+    return collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, list);
 }
 
 /* ---- events and meta ---- */

@@ -1084,54 +1084,14 @@ static int sqlite_session_list(struct store_connection *store, int state_filter,
     return run_listing(&bindings, visit, context);
 }
 
-static int delete_old_events(struct store_connection *store, int64_t events_before)
+static int sqlite_session_list_finished(struct store_connection *store, int64_t before,
+                                        struct session_list *list)
 {
     struct bindings bindings;
 
-    statement_start(&bindings, store, STATEMENT_EVENT_DELETE_OLD);
-    bind_integer(&bindings, events_before);
-    return run(&bindings, "deleting old events");
-}
-
-static int delete_finished_session(void *context, const char *id, int64_t before)
-{
-    struct store_connection *store = context;
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
-    bind_text(&bindings, id);
-    bind_integer(&bindings, before);
-    return run(&bindings, "deleting a finished session");
-}
-
-/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
- * that stops leaves the rest for the next purge. */
-static int delete_done_hooks(struct store_connection *store, int64_t before)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_DELETE_DONE);
-    bind_integer(&bindings, before);
-    return run(&bindings, "deleting old hook runs");
-}
-
-static int sqlite_purge(struct store_connection *store, int64_t before, int64_t events_before,
-                        store_session_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct session_list list;
-    int result = delete_old_events(store, events_before);
-
-    if (result == STORE_OK)
-        result = delete_done_hooks(store, before);
-    if (result != STORE_OK)
-        return result;
     statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
     bind_integer(&bindings, before);
-    result = collect_sessions(&bindings, &list);
-    if (result != STORE_OK)
-        return result;
-    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
+    return collect_sessions(&bindings, list);
 }
 
 /* ---- events and meta ---- */

@@ -128,6 +128,38 @@ static int write_values(struct store *store, unsigned statement, const struct re
                                     what);
 }
 
+/* ---- reads of one row ---- */
+
+/* Runs statement with count values as its parameters and reads the first row it answers
+ * into record: STORE_NOT_FOUND when it answers none. */
+static int read_row(struct store *store, unsigned statement, const struct record_value *values,
+                    size_t count, record_reader *read, void *record, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->read_row(store->connection, statement, record_put_values, &list,
+                                       read, record, what);
+}
+
+static int read_first_size(const struct record_row *row, void *size)
+{
+    return record_read_size(row, 0, size);
+}
+
+static int read_text(const struct record_row *row, void *text)
+{
+    return record_copy_text(row, 0, text);
+}
+
+/* An aggregate's first column into *count; it always answers a row. */
+static int read_count(struct store *store, unsigned statement, const struct record_value *values,
+                      size_t count, uint64_t *counted, const char *what)
+{
+    int result = read_row(store, statement, values, count, read_first_size, counted, what);
+
+    return result == STORE_NOT_FOUND ? STORE_ERROR : result;
+}
+
 static void put_session(const struct record_parameters *parameters, const void *session)
 {
     record_put_session(parameters, session);
@@ -163,7 +195,11 @@ int store_session_insert(struct store *store, const struct session *session)
 
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
-    return store->operations->session_load(store->connection, id, session);
+    const struct record_value values[] = {{RECORD_TEXT, .text = id}};
+
+    memset(session, 0, sizeof *session);
+    return read_row(store, STATEMENT_SESSION_LOAD, values, COUNT_OF(values),
+                    record_session_reader, session, "loading a session");
 }
 
 int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
@@ -244,20 +280,30 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
 {
-    return store->operations->session_count_active(store->connection, owner, count);
+    const struct record_value values[] = {{RECORD_TEXT, .text = owner}};
+
+    return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_count_active_from(struct store *store, const char *client_address,
                                     uint64_t *count)
 {
-    return store->operations->session_count_active_from(store->connection, client_address, count);
+    const struct record_value values[] = {{RECORD_TEXT, .text = client_address}};
+
+    return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_count_reserving(struct store *store, const char *url_prefix,
                                   const char *destination, uint64_t *count)
 {
-    return store->operations->session_count_reserving(store->connection, url_prefix, destination,
-                                                      count);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = destination},
+    };
+    return read_count(store, STATEMENT_SESSION_COUNT_RESERVING, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
@@ -362,7 +408,11 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
 
 int store_meta_get(struct store *store, const char *key, char **value)
 {
-    return store->operations->meta_get(store->connection, key, value);
+    const struct record_value values[] = {{RECORD_TEXT, .text = key}};
+
+    *value = NULL;
+    return read_row(store, STATEMENT_META_GET, values, COUNT_OF(values), read_text, value,
+                    "reading meta");
 }
 
 int store_meta_set(struct store *store, const char *key, const char *value)
@@ -377,7 +427,9 @@ int store_meta_set(struct store *store, const char *key, const char *value)
 
 int store_probe(struct store *store)
 {
-    return store->operations->probe(store->connection);
+    uint64_t count;
+
+    return read_count(store, STATEMENT_PROBE, NULL, 0, &count, "probing the database");
 }
 
 int store_metric_packet_add(struct store *store, const char *url_prefix, const char *packet,

@@ -13,8 +13,9 @@ struct store_connection;
 /* How many rows a write must change: any number, or the one row it names. */
 enum store_write_rows { STORE_WRITE_ANY_ROWS, STORE_WRITE_ONE_ROW };
 
-/* Every member but write and session_list_finished does what the store.h function of
- * the same name (store_ + member) says, on the backend's connection; all are required. store.c zeroes the
+/* Every member but write, read_row and session_list_finished does what the store.h
+ * function of the same name (store_ + member) says, on the backend's connection; all
+ * are required. store.c zeroes the
  * statistics before handing them on. */
 struct store_operations {
     const char *name; /* "sqlite", "postgresql": for log lines */
@@ -32,14 +33,10 @@ struct store_operations {
      * once for both backends. */
     int (*write)(struct store_connection *connection, unsigned statement, record_putter *put,
                  const void *values, enum store_write_rows rows, const char *what);
-    int (*session_load)(struct store_connection *connection, const char *id,
-                        struct session *session);
-    int (*session_count_active)(struct store_connection *connection, const char *owner,
-                                uint64_t *count);
-    int (*session_count_active_from)(struct store_connection *connection,
-                                     const char *client_address, uint64_t *count);
-    int (*session_count_reserving)(struct store_connection *connection, const char *url_prefix,
-                                   const char *destination, uint64_t *count);
+    /* Runs the shared statement whose parameters put gives from values and reads the
+     * first row it answers into record with read: STORE_NOT_FOUND when it answers none. */
+    int (*read_row)(struct store_connection *connection, unsigned statement, record_putter *put,
+                    const void *values, record_reader *read, void *record, const char *what);
     int (*session_bytes_used)(struct store_connection *connection, const char *url_prefix,
                               const char *owner, int64_t committed_since, uint64_t *bytes);
     int (*session_list_stale)(struct store_connection *connection, int64_t before,
@@ -55,8 +52,6 @@ struct store_operations {
                       struct store_statistics *statistics);
     int (*error_counts)(struct store_connection *connection, int64_t since,
                         store_error_count_visitor *visit, void *context);
-    int (*meta_get)(struct store_connection *connection, const char *key, char **value);
-    int (*probe)(struct store_connection *connection);
     int (*metric_list)(struct store_connection *connection, enum store_metric_table table,
                        store_metric_visitor *visit, void *context);
     int (*hook_claim)(struct store_connection *connection, int64_t now, int64_t claimed_until,
@@ -75,12 +70,10 @@ struct store_operations {
  * none is forgotten. Grouped by what they do. */
 #define STORE_OPERATION_LIST(X, p)                                                        \
     X(p, open) X(p, close) X(p, set_deadline) X(p, check_identity)                        \
-    X(p, begin) X(p, commit) X(p, rollback) X(p, write)                                   \
-    X(p, session_load) X(p, session_count_active) X(p, session_count_active_from)         \
-    X(p, session_count_reserving) X(p, session_bytes_used) X(p, session_list_stale)       \
-    X(p, session_list) X(p, session_list_finished) X(p, event_list)                       \
-    X(p, statistics) X(p, error_counts) X(p, meta_get) X(p, probe) X(p, metric_list)      \
-    X(p, hook_claim) X(p, hook_list)                                                      \
+    X(p, begin) X(p, commit) X(p, rollback) X(p, write) X(p, read_row)                    \
+    X(p, session_bytes_used) X(p, session_list_stale) X(p, session_list)                  \
+    X(p, session_list_finished) X(p, event_list) X(p, statistics) X(p, error_counts)      \
+    X(p, metric_list) X(p, hook_claim) X(p, hook_list)                                    \
     X(p, has_shared_locks) X(p, lock) X(p, unlock)
 #define STORE_OPERATION_MEMBER(prefix, member) .member = prefix##_##member,
 #define STORE_OPERATIONS(prefix) STORE_OPERATION_LIST(STORE_OPERATION_MEMBER, prefix)

@@ -514,58 +514,20 @@ static int postgresql_write(struct store_connection *store, unsigned statement,
     return run(store, statement, &parameters, NULL, what);
 }
 
-/* ---- sessions ---- */
-
-static int postgresql_session_load(struct store_connection *store, const char *id,
-                                   struct session *session)
+static int postgresql_read_row(struct store_connection *store, unsigned statement,
+                               record_putter *put, const void *values, record_reader *read,
+                               void *record, const char *what)
 {
     struct pg_parameters parameters;
     PGresult *answer = NULL;
 
-    memset(session, 0, sizeof *session);
     pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    int result = run(store, STATEMENT_SESSION_LOAD, &parameters, &answer, "loading a session");
+    put(PARAMETERS_OF(&parameters), values);
+    int result = run(store, statement, &parameters, &answer, what);
     if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_read_session(ROW_OF(answer, 0), session);
+        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND : read(ROW_OF(answer, 0), record);
     PQclear(answer);
     return result;
-}
-
-/* A count query of count text parameters (one or two). */
-static int count_by_texts(struct store_connection *store, unsigned id,
-                          const char *first, const char *second, int count_of_texts,
-                          uint64_t *count)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), first);
-    if (count_of_texts > 1)
-        record_put_text(PARAMETERS_OF(&parameters), second);
-    return run_count(store, id, &parameters, count, "counting sessions");
-}
-
-static int postgresql_session_count_active(struct store_connection *store, const char *owner,
-                                           uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE, owner, NULL, 1, count);
-}
-
-static int postgresql_session_count_active_from(struct store_connection *store,
-                                                const char *client_address, uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, client_address, NULL, 1,
-                          count);
-}
-
-static int postgresql_session_count_reserving(struct store_connection *store,
-                                              const char *url_prefix, const char *destination,
-                                              uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_RESERVING, url_prefix, destination, 2,
-                          count);
 }
 
 static int postgresql_session_bytes_used(struct store_connection *store, const char *url_prefix,
@@ -674,22 +636,6 @@ static int postgresql_event_list(struct store_connection *store, const char *ses
     return result;
 }
 
-static int postgresql_meta_get(struct store_connection *store, const char *key, char **value)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    *value = NULL;
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), key);
-    int result = run(store, STATEMENT_META_GET, &parameters, &answer, "reading meta");
-    if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_copy_text(ROW_OF(answer, 0), 0, value);
-    PQclear(answer);
-    return result;
-}
-
 /* ---- statistics ---- */
 
 static int count_sessions_by_state(struct store_connection *store,
@@ -756,17 +702,6 @@ static int postgresql_error_counts(struct store_connection *store, int64_t since
     return result;
 }
 
-/* ---- metrics ---- */
-
-static int postgresql_probe(struct store_connection *store)
-{
-    uint64_t count;
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    return run_count(store, STATEMENT_PROBE, &parameters, &count, "probing the database");
-}
-
 static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
                                   store_metric_visitor *visit, void *context)
 {
@@ -791,24 +726,18 @@ static int postgresql_metric_list(struct store_connection *store, enum store_met
     return result;
 }
 
-/* ---- the hook queue ---- */
-
 static int postgresql_hook_claim(struct store_connection *store, int64_t now,
                                  int64_t claimed_until, struct store_hook *hook)
 {
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = now},
+        {RECORD_INTEGER, .integer = claimed_until},
+    };
+    const struct record_value_list list = {values, 2};
 
     memset(hook, 0, sizeof *hook);
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    record_put_integer(PARAMETERS_OF(&parameters), claimed_until);
-    int result = run(store, STATEMENT_HOOK_CLAIM, &parameters, &answer, "claiming a hook");
-    if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_read_hook(ROW_OF(answer, 0), hook);
-    PQclear(answer);
-    return result;
+    return postgresql_read_row(store, STATEMENT_HOOK_CLAIM, record_put_values, &list,
+                               record_hook_reader, hook, "claiming a hook");
 }
 
 static int postgresql_hook_list(struct store_connection *store, int state_filter, size_t limit,

@@ -282,6 +282,16 @@ int record_read_hook(const struct record_row *row, struct store_hook *hook)
     return STORE_OK;
 }
 
+int record_session_reader(const struct record_row *row, void *session)
+{
+    return record_read_session(row, session);
+}
+
+int record_hook_reader(const struct record_row *row, void *hook)
+{
+    return record_read_hook(row, hook);
+}
+
 /* A NULL column stays NULL; a non-NULL one the backend cannot give is out of memory. */
 static int read_event_text(const struct record_row *row, int column, const char **text)
 {

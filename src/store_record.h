@@ -133,6 +133,10 @@ struct record_row {
     const void *row;
 };
 
+/* How the store's front reads the row a statement answers (the read_row operation of
+ * store_backend.h) into record. */
+typedef int record_reader(const struct record_row *row, void *record);
+
 /* A size column (never negative); logged when it is. */
 int record_read_size(const struct record_row *row, int column, uint64_t *size);
 /* A malloc'd copy of a text column, NULL for NULL. */
@@ -141,6 +145,9 @@ int record_copy_text(const struct record_row *row, int column, char **copy);
 int record_read_session(const struct record_row *row, struct session *session);
 /* One row of HOOK_COLUMNS; on failure *hook holds nothing to free. */
 int record_read_hook(const struct record_row *row, struct store_hook *hook);
+/* record_read_session and record_read_hook as record_readers. */
+int record_session_reader(const struct record_row *row, void *session);
+int record_hook_reader(const struct record_row *row, void *hook);
 /* One row of EVENT_COLUMNS; the strings point into the row. */
 int record_read_event(const struct record_row *row, struct store_event *event);
 /* One row of a metrics listing (the columns of struct store_metric_row in order). */

@@ -996,19 +996,17 @@ static int sqlite_write(struct store_connection *store, unsigned statement, reco
     return rows == STORE_WRITE_ONE_ROW ? run_update(&bindings, what) : run(&bindings, what);
 }
 
-/* ---- sessions ---- */
-
-static int sqlite_session_load(struct store_connection *store, const char *id,
-                               struct session *session)
+static int sqlite_read_row(struct store_connection *store, unsigned statement, record_putter *put,
+                           const void *values, record_reader *read, void *record,
+                           const char *what)
 {
     struct bindings bindings;
 
-    memset(session, 0, sizeof *session);
-    statement_start(&bindings, store, STATEMENT_SESSION_LOAD);
-    bind_text(&bindings, id);
-    int result = next_row(&bindings, "loading a session");
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    int result = next_row(&bindings, what);
     if (result == STORE_OK) {
-        result = record_read_session(ROW_OF(bindings.statement), session);
+        result = read(ROW_OF(bindings.statement), record);
         finish_rows(&bindings);
     }
     return result;
@@ -1026,37 +1024,6 @@ static int count_rows(struct bindings *bindings, uint64_t *count)
         finish_rows(bindings);
     }
     return result;
-}
-
-static int sqlite_session_count_active(struct store_connection *store, const char *owner,
-                                       uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE);
-    bind_text(&bindings, owner);
-    return count_rows(&bindings, count);
-}
-
-static int sqlite_session_count_active_from(struct store_connection *store,
-                                            const char *client_address, uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE_FROM);
-    bind_text(&bindings, client_address);
-    return count_rows(&bindings, count);
-}
-
-static int sqlite_session_count_reserving(struct store_connection *store, const char *url_prefix,
-                                          const char *destination, uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_RESERVING);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, destination);
-    return count_rows(&bindings, count);
 }
 
 static int sqlite_session_list_stale(struct store_connection *store, int64_t before,
@@ -1115,21 +1082,6 @@ static int sqlite_event_list(struct store_connection *store, const char *session
         }
     }
     return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-static int sqlite_meta_get(struct store_connection *store, const char *key, char **value)
-{
-    struct bindings bindings;
-
-    *value = NULL;
-    statement_start(&bindings, store, STATEMENT_META_GET);
-    bind_text(&bindings, key);
-    int result = next_row(&bindings, "reading meta");
-    if (result == STORE_OK) {
-        result = record_copy_text(ROW_OF(bindings.statement), 0, value);
-        finish_rows(&bindings);
-    }
-    return result;
 }
 
 /* ---- statistics ---- */
@@ -1199,21 +1151,6 @@ static int sqlite_error_counts(struct store_connection *store, int64_t since,
     return result == STORE_NOT_FOUND ? STORE_OK : result;
 }
 
-/* ---- metrics ---- */
-
-static int sqlite_probe(struct store_connection *store)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_PROBE);
-    int result = next_row(&bindings, "probing the database");
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* an aggregate always answers a row */
-    if (result == STORE_OK)
-        finish_rows(&bindings);
-    return result;
-}
-
 
 static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
                               store_metric_visitor *visit, void *context)
@@ -1255,16 +1192,11 @@ static int sqlite_session_bytes_used(struct store_connection *store, const char 
 
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
-    struct bindings bindings;
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = now}};
+    const struct record_value_list list = {values, 1};
 
-    statement_start(&bindings, store, STATEMENT_HOOK_NEXT_DUE);
-    bind_integer(&bindings, now);
-    int result = next_row(&bindings, "looking for a due hook");
-    if (result == STORE_OK) {
-        result = record_read_hook(ROW_OF(bindings.statement), hook);
-        finish_rows(&bindings);
-    }
-    return result;
+    return sqlite_read_row(store, STATEMENT_HOOK_NEXT_DUE, record_put_values, &list,
+                           record_hook_reader, hook, "looking for a due hook");
 }
 
 static int claim_hook(struct store_connection *store, const struct store_hook *hook, int64_t now,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The store's front: picks the backend the database setting names (a path for SQLite,
- * a postgresql: or postgres: URI or connection string for PostgreSQL) and hands every
- * call to it. */
+ * a postgresql: or postgres: URI or connection string for PostgreSQL). Transactions,
+ * the hook claim and the shared locks are the backend's own; every other call puts its
+ * shared statement's parameters together here and runs it through the backend's write,
+ * read_row or read_rows, so that both backends run each statement alike. */
 
 #include "store.h"
 
@@ -160,6 +162,131 @@ static int read_count(struct store *store, unsigned statement, const struct reco
     return result == STORE_NOT_FOUND ? STORE_ERROR : result;
 }
 
+/* ---- listings ---- */
+
+/* Runs statement with count values as its parameters and hands each row it answers to
+ * visit with context. */
+static int read_rows(struct store *store, unsigned statement, const struct record_value *values,
+                     size_t count, record_row_visitor *visit, void *context, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->read_rows(store->connection, statement, record_put_values, &list,
+                                        visit, context, what);
+}
+
+static int collect_session(void *list, const struct record_row *row, bool *stop)
+{
+    struct session *slot = session_list_grow(list);
+    int result;
+
+    (void)stop;
+    if (slot == NULL) {
+        log_error("database: out of memory listing sessions");
+        return STORE_ERROR;
+    }
+    result = record_read_session(row, slot);
+    if (result == STORE_OK)
+        ((struct session_list *)list)->count++;
+    return result;
+}
+
+/* Reads every session a listing answers before any visitor runs: a visitor may use the
+ * store. On failure *list holds nothing. */
+static int collect_sessions(struct store *store, unsigned statement,
+                            const struct record_value *values, size_t count,
+                            struct session_list *list)
+{
+    memset(list, 0, sizeof *list);
+    int result = read_rows(store, statement, values, count, collect_session, list,
+                           "listing sessions");
+    if (result != STORE_OK)
+        session_list_free(list);
+    return result;
+}
+
+static int visit_sessions(struct store *store, unsigned statement,
+                          const struct record_value *values, size_t count,
+                          store_session_visitor *visit, void *context)
+{
+    struct session_list list;
+    int result = collect_sessions(store, statement, values, count, &list);
+
+    if (result == STORE_OK)
+        session_list_visit(&list, visit, context);
+    return result;
+}
+
+/* A listing's visitor and its context, for the row visitors below. */
+struct listing {
+    union {
+        store_event_visitor *event;
+        store_error_count_visitor *error_count;
+        store_metric_visitor *metric;
+        store_hook_visitor *hook;
+    } visit;
+    void *context;
+};
+
+static int visit_event(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *events = listing;
+    struct store_event event;
+    int result = record_read_event(row, &event);
+
+    if (result == STORE_OK)
+        *stop = events->visit.event(events->context, &event) != 0;
+    return result;
+}
+
+static int visit_error_count(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *errors = listing;
+    uint32_t hresult;
+    uint64_t count;
+    int result = record_read_error_count(row, &hresult, &count);
+
+    if (result == STORE_OK)
+        *stop = errors->visit.error_count(errors->context, hresult, count) != 0;
+    return result;
+}
+
+static int visit_metric(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *metrics = listing;
+    struct store_metric_row metric;
+    int result = record_read_metric(row, &metric);
+
+    if (result == STORE_OK)
+        *stop = metrics->visit.metric(metrics->context, &metric) != 0;
+    return result;
+}
+
+static int visit_hook(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *hooks = listing;
+
+    return record_visit_hook(row, hooks->visit.hook, hooks->context, stop);
+}
+
+static int add_state_count(void *statistics, const struct record_row *row, bool *stop)
+{
+    (void)stop;
+    return record_read_state_count(row, statistics);
+}
+
+static int read_commits(const struct record_row *row, void *record)
+{
+    struct store_statistics *statistics = record;
+
+    if (record_read_size(row, 0, &statistics->committed) != STORE_OK ||
+        record_read_size(row, 1, &statistics->committed_bytes) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+/* ---- the parameters of whole records ---- */
+
 static void put_session(const struct record_parameters *parameters, const void *session)
 {
     record_put_session(parameters, session);
@@ -309,20 +436,35 @@ int store_session_count_reserving(struct store *store, const char *url_prefix,
 int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
                              int64_t committed_since, uint64_t *bytes)
 {
-    return store->operations->session_bytes_used(store->connection, url_prefix, owner,
-                                                 committed_since, bytes);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = owner},
+        {RECORD_INTEGER, .integer = committed_since},
+    };
+    return read_count(store, STATEMENT_SESSION_BYTES_USED, values, COUNT_OF(values), bytes,
+                      "adding up the bytes used");
 }
 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
                              void *context)
 {
-    return store->operations->session_list_stale(store->connection, before, visit, context);
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = before}};
+
+    return visit_sessions(store, STATEMENT_SESSION_LIST_STALE, values, COUNT_OF(values), visit,
+                          context);
 }
 
 int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context)
 {
-    return store->operations->session_list(store->connection, state_filter, limit, visit, context);
+    const struct record_value values[] = {
+        state_filter >= 0
+            ? (struct record_value){RECORD_STATE, .state = (enum session_state)state_filter}
+            : (struct record_value){RECORD_TEXT, .text = NULL},
+        {RECORD_LIMIT, .size = limit},
+    };
+    return visit_sessions(store, store->operations->session_list_statement, values,
+                          COUNT_OF(values), visit, context);
 }
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
@@ -348,6 +490,7 @@ static int write_integer(struct store *store, unsigned statement, int64_t value,
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
+    const struct record_value before_value = {RECORD_INTEGER, .integer = before};
     struct session_list list;
     int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
                                "deleting old events");
@@ -355,7 +498,7 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
     if (result == STORE_OK)
         result = write_integer(store, STATEMENT_HOOK_DELETE_DONE, before, "deleting old hook runs");
     if (result == STORE_OK)
-        result = store->operations->session_list_finished(store->connection, before, &list);
+        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &before_value, 1, &list);
     if (result != STORE_OK)
         return result;
     return session_list_purge(&list, visit, context, delete_finished_session, store, before);
@@ -391,19 +534,35 @@ int store_request_count_add(struct store *store, const char *packet, int status,
 int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
                      void *context)
 {
-    return store->operations->event_list(store->connection, session_id, visit, context);
+    const struct record_value values[] = {{RECORD_TEXT, .text = session_id}};
+    struct listing events = {.visit.event = visit, .context = context};
+
+    return read_rows(store, STATEMENT_EVENT_LIST, values, COUNT_OF(values), visit_event,
+                     &events, "listing events");
 }
 
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
 {
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+
     memset(statistics, 0, sizeof *statistics);
-    return store->operations->statistics(store->connection, since, statistics);
+    int result = read_rows(store, STATEMENT_SESSION_COUNT_BY_STATE, NULL, 0, add_state_count,
+                           statistics, "counting sessions by state");
+    if (result == STORE_OK)
+        result = read_row(store, STATEMENT_SESSION_COUNT_COMMITTED, values, COUNT_OF(values),
+                          read_commits, statistics, "counting commits");
+    /* an aggregate always answers a row */
+    return result == STORE_NOT_FOUND ? STORE_ERROR : result;
 }
 
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context)
 {
-    return store->operations->error_counts(store->connection, since, visit, context);
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+    struct listing errors = {.visit.error_count = visit, .context = context};
+
+    return read_rows(store, STATEMENT_EVENT_COUNT_ERRORS, values, COUNT_OF(values),
+                     visit_error_count, &errors, "counting errors");
 }
 
 int store_meta_get(struct store *store, const char *key, char **value)
@@ -482,7 +641,15 @@ int store_metric_latency_add(struct store *store, const char *url_prefix, unsign
 int store_metric_list(struct store *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context)
 {
-    return store->operations->metric_list(store->connection, table, visit, context);
+    struct listing metrics = {.visit.metric = visit, .context = context};
+
+    /* The listings follow enum store_metric_table's order. */
+    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
+        log_error("database: no metrics table %d", (int)table);
+        return STORE_ERROR;
+    }
+    return read_rows(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, NULL, 0,
+                     visit_metric, &metrics, "reading the metrics");
 }
 
 int store_hook_insert(struct store *store, const struct store_hook *hook)
@@ -526,7 +693,16 @@ int store_hook_retry(struct store *store, int64_t id, int64_t now)
 int store_hook_list(struct store *store, int state_filter, size_t limit, store_hook_visitor *visit,
                     void *context)
 {
-    return store->operations->hook_list(store->connection, state_filter, limit, visit, context);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT
+                                  ? hook_state_names[state_filter]
+                                  : NULL},
+        {RECORD_LIMIT, .size = limit},
+    };
+    struct listing hooks = {.visit.hook = visit, .context = context};
+
+    return read_rows(store, STATEMENT_HOOK_LIST, values, COUNT_OF(values), visit_hook, &hooks,
+                     "listing hooks");
 }
 
 bool store_has_shared_locks(struct store *store)

@@ -13,12 +13,14 @@ struct store_connection;
 /* How many rows a write must change: any number, or the one row it names. */
 enum store_write_rows { STORE_WRITE_ANY_ROWS, STORE_WRITE_ONE_ROW };
 
-/* Every member but write, read_row and session_list_finished does what the store.h
- * function of the same name (store_ + member) says, on the backend's connection; all
- * are required. store.c zeroes the
- * statistics before handing them on. */
+/* Every member but write, read_row and read_rows (by which store.c runs the statements
+ * both backends share) does what the store.h function of the same name (store_ +
+ * member) says, on the backend's connection; all are required. */
 struct store_operations {
     const char *name; /* "sqlite", "postgresql": for log lines */
+    /* The backend's own statement for store_session_list, run by read_rows: how the two
+     * dialects order sessions created in the same second differs. */
+    unsigned session_list_statement;
     int (*open)(const char *where, enum store_open_mode mode, unsigned busy_timeout_milliseconds,
                 struct store_connection **connection, char **error);
     void (*close)(struct store_connection *connection);
@@ -37,27 +39,14 @@ struct store_operations {
      * first row it answers into record with read: STORE_NOT_FOUND when it answers none. */
     int (*read_row)(struct store_connection *connection, unsigned statement, record_putter *put,
                     const void *values, record_reader *read, void *record, const char *what);
-    int (*session_bytes_used)(struct store_connection *connection, const char *url_prefix,
-                              const char *owner, int64_t committed_since, uint64_t *bytes);
-    int (*session_list_stale)(struct store_connection *connection, int64_t before,
-                              store_session_visitor *visit, void *context);
-    int (*session_list)(struct store_connection *connection, int state_filter, size_t limit,
-                        store_session_visitor *visit, void *context);
-    /* The finished sessions store_purge removes: those finished before before. */
-    int (*session_list_finished)(struct store_connection *connection, int64_t before,
-                                 struct session_list *list);
-    int (*event_list)(struct store_connection *connection, const char *session_id,
-                      store_event_visitor *visit, void *context);
-    int (*statistics)(struct store_connection *connection, int64_t since,
-                      struct store_statistics *statistics);
-    int (*error_counts)(struct store_connection *connection, int64_t since,
-                        store_error_count_visitor *visit, void *context);
-    int (*metric_list)(struct store_connection *connection, enum store_metric_table table,
-                       store_metric_visitor *visit, void *context);
+    /* The same for a listing (a shared statement or session_list_statement): hands each
+     * row it answers to visit, in order, until the rows end (STORE_OK), visit sets *stop
+     * (STORE_OK), or visit or the database fails. */
+    int (*read_rows)(struct store_connection *connection, unsigned statement,
+                     record_putter *put, const void *values, record_row_visitor *visit,
+                     void *context, const char *what);
     int (*hook_claim)(struct store_connection *connection, int64_t now, int64_t claimed_until,
                       struct store_hook *hook);
-    int (*hook_list)(struct store_connection *connection, int state_filter, size_t limit,
-                     store_hook_visitor *visit, void *context);
     bool (*has_shared_locks)(struct store_connection *connection);
     int (*lock)(struct store_connection *connection, enum store_lock_scope scope,
                 const char *name, unsigned timeout_milliseconds);
@@ -65,16 +54,13 @@ struct store_operations {
                    const char *name);
 };
 
-/* The members of struct store_operations but name, each set to prefix_member: a
- * backend defines its operations as {.name = "...", STORE_OPERATIONS(prefix)}, so that
- * none is forgotten. Grouped by what they do. */
+/* The function members of struct store_operations, each set to prefix_member: a backend
+ * defines its operations as {.name = "...", .session_list_statement = ...,
+ * STORE_OPERATIONS(prefix)}, so that none is forgotten. Grouped by what they do. */
 #define STORE_OPERATION_LIST(X, p)                                                        \
     X(p, open) X(p, close) X(p, set_deadline) X(p, check_identity)                        \
-    X(p, begin) X(p, commit) X(p, rollback) X(p, write) X(p, read_row)                    \
-    X(p, session_bytes_used) X(p, session_list_stale) X(p, session_list)                  \
-    X(p, session_list_finished) X(p, event_list) X(p, statistics) X(p, error_counts)      \
-    X(p, metric_list) X(p, hook_claim) X(p, hook_list)                                    \
-    X(p, has_shared_locks) X(p, lock) X(p, unlock)
+    X(p, begin) X(p, commit) X(p, rollback) X(p, write) X(p, read_row) X(p, read_rows)    \
+    X(p, hook_claim) X(p, has_shared_locks) X(p, lock) X(p, unlock)
 #define STORE_OPERATION_MEMBER(prefix, member) .member = prefix##_##member,
 #define STORE_OPERATIONS(prefix) STORE_OPERATION_LIST(STORE_OPERATION_MEMBER, prefix)
 

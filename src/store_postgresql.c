@@ -186,25 +186,9 @@ static int run_update(struct store_connection *store, unsigned id,
     return result;
 }
 
-/* A query answering one row (an aggregate always does): its first column as a count. */
-static int run_count(struct store_connection *store, unsigned id,
-                     const struct pg_parameters *parameters, uint64_t *count, const char *what)
-{
-    PGresult *answer = NULL;
-    int result = run(store, id, parameters, &answer, what);
-
-    if (result == STORE_OK && PQntuples(answer) != 1)
-        result = STORE_ERROR;
-    if (result == STORE_OK)
-        result = record_read_size(ROW_OF(answer, 0), 0, count);
-    PQclear(answer);
-    return result;
-}
-
 /* ---- opening, the schema and its version ---- */
 
 static void postgresql_rollback(struct store_connection *store);
-
 
 /* One text value of a parameterless query run outside the prepared set; NULL when the
  * query answers no row or NULL. */
@@ -499,7 +483,7 @@ static int postgresql_commit(struct store_connection *store, bool durable)
     return result;
 }
 
-/* ---- writes ---- */
+/* ---- the shared statements, as store.c puts them together ---- */
 
 static int postgresql_write(struct store_connection *store, unsigned statement,
                             record_putter *put, const void *values, enum store_write_rows rows,
@@ -530,198 +514,19 @@ static int postgresql_read_row(struct store_connection *store, unsigned statemen
     return result;
 }
 
-static int postgresql_session_bytes_used(struct store_connection *store, const char *url_prefix,
-                                         const char *owner, int64_t committed_since,
-                                         uint64_t *bytes)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    record_put_text(PARAMETERS_OF(&parameters), owner);
-    record_put_integer(PARAMETERS_OF(&parameters), committed_since);
-    return run_count(store, STATEMENT_SESSION_BYTES_USED, &parameters, bytes,
-                     "adding up the bytes used");
-}
-
-/* Reads every row of a listing first: the visitors may use the store. */
-static int collect_sessions(struct store_connection *store, unsigned id,
-                            const struct pg_parameters *parameters, struct session_list *list)
-{
-    PGresult *answer = NULL;
-    int result = run(store, id, parameters, &answer, "listing sessions");
-
-    memset(list, 0, sizeof *list);
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        struct session *slot = session_list_grow(list);
-        if (slot == NULL) {
-            log_error("database: out of memory listing sessions");
-            result = STORE_ERROR;
-        } else if ((result = record_read_session(ROW_OF(answer, row), slot)) == STORE_OK) {
-            list->count++;
-        }
-    }
-    PQclear(answer);
-    if (result != STORE_OK)
-        session_list_free(list);
-    return result;
-}
-
-static int list_and_visit(struct store_connection *store, unsigned id,
-                          const struct pg_parameters *parameters, store_session_visitor *visit,
-                          void *context)
-{
-    struct session_list list;
-    int result = collect_sessions(store, id, parameters, &list);
-
-    if (result == STORE_OK)
-        session_list_visit(&list, visit, context);
-    return result;
-}
-
-static int postgresql_session_list_stale(struct store_connection *store, int64_t before,
-                                         store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    return list_and_visit(store, STATEMENT_SESSION_LIST_STALE, &parameters, visit, context);
-}
-
-static int postgresql_session_list(struct store_connection *store, int state_filter,
-                                   size_t limit, store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    if (state_filter >= 0)
-        record_put_state(PARAMETERS_OF(&parameters), (enum session_state)state_filter);
-    else
-        record_put_null(PARAMETERS_OF(&parameters));
-    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
-    return list_and_visit(store, STATEMENT_SESSION_LIST, &parameters, visit, context);
-}
-
-static int postgresql_session_list_finished(struct store_connection *store, int64_t before,
-                                            struct session_list *list)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    return collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, list);
-}
-
-/* ---- events and meta ---- */
-
-/* The whole answer is in memory anyway (libpq reads it at once), and the visitor only
- * prints. */
-static int postgresql_event_list(struct store_connection *store, const char *session_id,
-                                 store_event_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct store_event event;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), session_id);
-    int result = run(store, STATEMENT_EVENT_LIST, &parameters, &answer, "listing events");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_event(ROW_OF(answer, row), &event);
-        if (result == STORE_OK && visit(context, &event) != 0)
-            break;
-    }
-    PQclear(answer);
-    return result;
-}
-
-/* ---- statistics ---- */
-
-static int count_sessions_by_state(struct store_connection *store,
-                                   struct store_statistics *statistics)
+static int postgresql_read_rows(struct store_connection *store, unsigned statement,
+                                record_putter *put, const void *values,
+                                record_row_visitor *visit, void *context, const char *what)
 {
     struct pg_parameters parameters;
     PGresult *answer = NULL;
+    bool stop = false;
 
     pg_parameters_start(&parameters);
-    int result = run(store, STATEMENT_SESSION_COUNT_BY_STATE, &parameters, &answer,
-                     "counting sessions by state");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++)
-        result = record_read_state_count(ROW_OF(answer, row), statistics);
-    PQclear(answer);
-    return result;
-}
-
-static int count_commits(struct store_connection *store, int64_t since,
-                         struct store_statistics *statistics)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), since);
-    int result = run(store, STATEMENT_SESSION_COUNT_COMMITTED, &parameters, &answer,
-                     "counting commits");
-    if (result == STORE_OK && PQntuples(answer) != 1)
-        result = STORE_ERROR; /* an aggregate always answers a row */
-    if (result == STORE_OK &&
-        (record_read_size(ROW_OF(answer, 0), 0, &statistics->committed) != STORE_OK ||
-         record_read_size(ROW_OF(answer, 0), 1, &statistics->committed_bytes) != STORE_OK))
-        result = STORE_ERROR;
-    PQclear(answer);
-    return result;
-}
-
-static int postgresql_statistics(struct store_connection *store, int64_t since,
-                                 struct store_statistics *statistics)
-{
-    int result = count_sessions_by_state(store, statistics);
-
-    return result == STORE_OK ? count_commits(store, since, statistics) : result;
-}
-
-static int postgresql_error_counts(struct store_connection *store, int64_t since,
-                                   store_error_count_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-    uint32_t hresult;
-    uint64_t count;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), since);
-    int result = run(store, STATEMENT_EVENT_COUNT_ERRORS, &parameters, &answer,
-                     "counting errors");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_error_count(ROW_OF(answer, row), &hresult, &count);
-        if (result == STORE_OK && visit(context, hresult, count) != 0)
-            break;
-    }
-    PQclear(answer);
-    return result;
-}
-
-static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
-                                  store_metric_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct store_metric_row metric;
-    PGresult *answer = NULL;
-
-    /* The listings follow enum store_metric_table's order. */
-    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
-        log_error("database: no metrics table %d", (int)table);
-        return STORE_ERROR;
-    }
-    pg_parameters_start(&parameters);
-    int result = run(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, &parameters, &answer,
-                     "reading the metrics");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_metric(ROW_OF(answer, row), &metric);
-        if (result == STORE_OK && visit(context, &metric) != 0)
-            break;
-    }
+    put(PARAMETERS_OF(&parameters), values);
+    int result = run(store, statement, &parameters, &answer, what);
+    for (int row = 0; result == STORE_OK && !stop && row < PQntuples(answer); row++)
+        result = visit(context, ROW_OF(answer, row), &stop);
     PQclear(answer);
     return result;
 }
@@ -738,26 +543,6 @@ static int postgresql_hook_claim(struct store_connection *store, int64_t now,
     memset(hook, 0, sizeof *hook);
     return postgresql_read_row(store, STATEMENT_HOOK_CLAIM, record_put_values, &list,
                                record_hook_reader, hook, "claiming a hook");
-}
-
-static int postgresql_hook_list(struct store_connection *store, int state_filter, size_t limit,
-                                store_hook_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
-        record_put_text(PARAMETERS_OF(&parameters), hook_state_names[state_filter]);
-    else
-        record_put_null(PARAMETERS_OF(&parameters));
-    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
-    int result = run(store, STATEMENT_HOOK_LIST, &parameters, &answer, "listing hooks");
-    bool stop = false;
-    for (int row = 0; !stop && result == STORE_OK && row < PQntuples(answer); row++)
-        result = record_visit_hook(ROW_OF(answer, row), visit, context, &stop);
-    PQclear(answer);
-    return result;
 }
 
 /* ---- shared locks: session-level advisory locks ---- */
@@ -828,5 +613,8 @@ static void postgresql_unlock(struct store_connection *store, enum store_lock_sc
     PQclear(answer);
 }
 
-const struct store_operations store_postgresql_operations = {.name = "postgresql",
-                                                                STORE_OPERATIONS(postgresql)};
+const struct store_operations store_postgresql_operations = {
+    .name = "postgresql",
+    .session_list_statement = STATEMENT_SESSION_LIST,
+    STORE_OPERATIONS(postgresql)
+};

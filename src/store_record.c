@@ -515,12 +515,11 @@ const char *record_hresult_text(uint32_t hresult, const char *success,
     return text;
 }
 
-void record_put_limit(const struct record_parameters *parameters, size_t limit,
-                      bool null_is_no_limit)
+void record_put_limit(const struct record_parameters *parameters, size_t limit)
 {
     if (limit != 0 && limit <= INT64_MAX)
         record_put_integer(parameters, (int64_t)limit);
-    else if (null_is_no_limit)
+    else if (parameters->writer->null_is_no_limit)
         record_put_null(parameters);
     else
         record_put_integer(parameters, -1);
@@ -619,6 +618,7 @@ static void put_value(const struct record_parameters *parameters, const struct r
     case RECORD_BLOB:
         parameters->writer->blob(parameters->statement, value->bytes, (size_t)value->size);
         return;
+    case RECORD_LIMIT: record_put_limit(parameters, (size_t)value->size); return;
     }
     log_error("database: invalid parameter kind %d", (int)value->kind);
     parameters->writer->refuse(parameters->statement);

@@ -137,6 +137,11 @@ struct record_row {
  * store_backend.h) into record. */
 typedef int record_reader(const struct record_row *row, void *record);
 
+/* How the store's front takes each row a listing answers (the read_rows operation of
+ * store_backend.h): STORE_OK to go on (*stop set to end the listing early), or a
+ * failure, which ends it. */
+typedef int record_row_visitor(void *context, const struct record_row *row, bool *stop);
+
 /* A size column (never negative); logged when it is. */
 int record_read_size(const struct record_row *row, int column, uint64_t *size);
 /* A malloc'd copy of a text column, NULL for NULL. */
@@ -209,6 +214,8 @@ struct parameter_writer {
     void (*null)(void *statement);
     void (*blob)(void *statement, const unsigned char *bytes, size_t size);
     void (*refuse)(void *statement);
+    /* How the backend's LIMIT takes "no limit": NULL (PostgreSQL) or -1 (SQLite). */
+    bool null_is_no_limit;
 };
 
 struct record_parameters {
@@ -225,8 +232,7 @@ void record_put_size(const struct record_parameters *parameters, uint64_t size);
 void record_put_integer_or_null(const struct record_parameters *parameters, int64_t value);
 void record_put_state(const struct record_parameters *parameters, enum session_state state);
 /* A limit of 0 (or beyond 64 bits) is no limit: SQLite's -1, PostgreSQL's NULL. */
-void record_put_limit(const struct record_parameters *parameters, size_t limit,
-                      bool null_is_no_limit);
+void record_put_limit(const struct record_parameters *parameters, size_t limit);
 
 /* The parameters of the statements both backends run, in their numbering. */
 /* SESSION_COLUMNS, in order. */
@@ -258,6 +264,7 @@ enum record_value_kind {
     RECORD_SIZE,            /* size, refused (logged) beyond a 64-bit database integer */
     RECORD_STATE,           /* state, by the name the databases store */
     RECORD_BLOB,            /* size bytes at bytes; NULL puts NULL */
+    RECORD_LIMIT,           /* size as a LIMIT, 0 for none */
 };
 
 struct record_value {

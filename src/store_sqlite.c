@@ -43,9 +43,6 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [3] = migrate_4_sql,
 };
 
-
-
-
 /* SQLite's own statements, numbered after the shared ones (store_statements.c). */
 enum sqlite_statement {
     STATEMENT_BEGIN = STATEMENT_SHARED_COUNT,
@@ -56,7 +53,6 @@ enum sqlite_statement {
     STATEMENT_SESSION_LIST,
     STATEMENT_COUNT
 };
-
 
 #define OWN(id) [(id) - STATEMENT_SHARED_COUNT]
 static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_COUNT] = {
@@ -153,7 +149,6 @@ struct bindings {
     int next_index;
     int result; /* STORE_OK or STORE_ERROR */
 };
-
 
 static bool is_busy(int code)
 {
@@ -318,6 +313,7 @@ static const struct parameter_writer sqlite_parameters = {
     .null = write_null,
     .blob = write_blob,
     .refuse = write_refusal,
+    .null_is_no_limit = false,
 };
 
 /* A started statement's parameters, for the shared writers. */
@@ -338,7 +334,6 @@ static int step(sqlite3_stmt *statement);
 static int execute(struct store_connection *store, sqlite3_stmt *statement, const char *what);
 static int execute_update(struct store_connection *store, sqlite3_stmt *statement,
                           const char *what);
-static int list_and_visit(struct bindings *bindings, store_session_visitor *visit, void *context);
 
 /* Releases a statement that returned rows, whether or not all were read. */
 static void finish_rows(struct bindings *bindings)
@@ -381,12 +376,6 @@ static int run_update(struct bindings *bindings, const char *what)
 
     return result == STORE_OK ? execute_update(bindings->store, bindings->statement, what)
                               : result;
-}
-
-/* Runs a bound statement listing sessions and visits each. */
-static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
-{
-    return list_and_visit(bindings, visit, context);
 }
 
 /* sqlite3_step with the tests' fault point in front of it. */
@@ -615,7 +604,6 @@ static void sqlite_set_deadline(struct store_connection *store, unsigned millise
     store->deadline_logged = false;
 }
 
-
 /* A copy of the database as it is, before a migration changes it: VACUUM INTO writes
  * a consistent snapshot while other processes go on reading. */
 static int back_up(sqlite3 *database, const char *path, int64_t version, char **error)
@@ -758,7 +746,6 @@ static int sqlite_check_identity(struct store_connection *store)
     return STORE_REPLACED;
 }
 
-
 static int open_flags(enum store_open_mode mode)
 {
     switch (mode) {
@@ -884,7 +871,6 @@ static void sqlite_close(struct store_connection *store)
     free(store);
 }
 
-
 /* ---- transactions ---- */
 
 static int run_statement(struct store_connection *store, unsigned id, const char *what)
@@ -945,46 +931,7 @@ static void sqlite_rollback(struct store_connection *store)
     (void)run_statement(store, STATEMENT_ROLLBACK, "rolling back");
 }
 
-/* ---- loading rows ---- */
-
-
-/* Reads every row of a bound statement and releases it, so that no statement is
- * running when the visitor is called (it may use the store). */
-static int collect_sessions(struct bindings *bindings, struct session_list *list)
-{
-    int result;
-
-    memset(list, 0, sizeof *list);
-    while ((result = next_row(bindings, "listing sessions")) == STORE_OK) {
-        struct session *slot = session_list_grow(list);
-        if (slot == NULL) {
-            log_error("database: out of memory listing sessions");
-            result = STORE_ERROR;
-        } else if ((result = record_read_session(ROW_OF(bindings->statement), slot)) == STORE_OK) {
-            list->count++;
-            continue;
-        }
-        finish_rows(bindings);
-        break;
-    }
-    if (result == STORE_NOT_FOUND)
-        return STORE_OK;
-    session_list_free(list);
-    return result;
-}
-
-static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
-                          void *context)
-{
-    struct session_list list;
-    int result = collect_sessions(bindings, &list);
-
-    if (result == STORE_OK)
-        session_list_visit(&list, visit, context);
-    return result;
-}
-
-/* ---- writes ---- */
+/* ---- the shared statements, as store.c puts them together ---- */
 
 static int sqlite_write(struct store_connection *store, unsigned statement, record_putter *put,
                         const void *values, enum store_write_rows rows, const char *what)
@@ -1012,183 +959,27 @@ static int sqlite_read_row(struct store_connection *store, unsigned statement, r
     return result;
 }
 
-/* Runs a started and bound count(*) query. */
-static int count_rows(struct bindings *bindings, uint64_t *count)
-{
-    int result = next_row(bindings, "counting sessions");
-
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* count(*) always answers a row */
-    if (result == STORE_OK) {
-        *count = (uint64_t)sqlite3_column_int64(bindings->statement, 0); /* never negative */
-        finish_rows(bindings);
-    }
-    return result;
-}
-
-static int sqlite_session_list_stale(struct store_connection *store, int64_t before,
-                                     store_session_visitor *visit, void *context)
+static int sqlite_read_rows(struct store_connection *store, unsigned statement,
+                            record_putter *put, const void *values, record_row_visitor *visit,
+                            void *context, const char *what)
 {
     struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST_STALE);
-    bind_integer(&bindings, before);
-    return run_listing(&bindings, visit, context);
-}
-
-static int sqlite_session_list(struct store_connection *store, int state_filter, size_t limit,
-                               store_session_visitor *visit, void *context)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST);
-    if (state_filter >= 0)
-        record_put_state(PARAMETERS_OF(&bindings), (enum session_state)state_filter);
-    else
-        bind_null(&bindings);
-    /* A negative LIMIT is no limit in SQLite. */
-    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
-    return run_listing(&bindings, visit, context);
-}
-
-static int sqlite_session_list_finished(struct store_connection *store, int64_t before,
-                                        struct session_list *list)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
-    bind_integer(&bindings, before);
-    return collect_sessions(&bindings, list);
-}
-
-/* ---- events and meta ---- */
-
-/* Streams the rows rather than collecting them: a long upload has many events, and
- * their visitor only prints. */
-static int sqlite_event_list(struct store_connection *store, const char *session_id,
-                             store_event_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct store_event event;
+    bool stop = false;
     int result;
 
-    statement_start(&bindings, store, STATEMENT_EVENT_LIST);
-    bind_text(&bindings, session_id);
-    while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
-        result = record_read_event(ROW_OF(bindings.statement), &event);
-        if (result != STORE_OK || visit(context, &event) != 0) {
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    while ((result = next_row(&bindings, what)) == STORE_OK) {
+        result = visit(context, ROW_OF(bindings.statement), &stop);
+        if (result != STORE_OK || stop) {
             finish_rows(&bindings);
-            break;
+            return result;
         }
     }
     return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-/* ---- statistics ---- */
-
-static int count_sessions_by_state(struct store_connection *store,
-                                   struct store_statistics *statistics)
-{
-    struct bindings bindings;
-    int result;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
-    while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
-        if (record_read_state_count(ROW_OF(bindings.statement), statistics) != STORE_OK) {
-            finish_rows(&bindings);
-            return STORE_ERROR;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-static int count_commits(struct store_connection *store, int64_t since,
-                         struct store_statistics *statistics)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_COMMITTED);
-    bind_integer(&bindings, since);
-    int result = next_row(&bindings, "counting commits");
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* an aggregate always answers a row */
-    if (result != STORE_OK)
-        return result;
-    if (record_read_size(ROW_OF(bindings.statement), 0, &statistics->committed) != STORE_OK ||
-        record_read_size(ROW_OF(bindings.statement), 1, &statistics->committed_bytes) != STORE_OK)
-        result = STORE_ERROR;
-    finish_rows(&bindings);
-    return result;
-}
-
-static int sqlite_statistics(struct store_connection *store, int64_t since,
-                             struct store_statistics *statistics)
-{
-    int result = count_sessions_by_state(store, statistics);
-
-    if (result == STORE_OK)
-        result = count_commits(store, since, statistics);
-    return result;
-}
-
-static int sqlite_error_counts(struct store_connection *store, int64_t since,
-                               store_error_count_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    uint32_t hresult;
-    uint64_t count;
-    int result;
-
-    statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
-    bind_integer(&bindings, since);
-    while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
-        result = record_read_error_count(ROW_OF(bindings.statement), &hresult, &count);
-        if (result != STORE_OK || visit(context, hresult, count) != 0) {
-            finish_rows(&bindings);
-            break;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-
-static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
-                              store_metric_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct store_metric_row metric;
-    int result;
-
-    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS)
-        return STORE_ERROR;
-    statement_start(&bindings, store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table);
-    while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
-        result = record_read_metric(ROW_OF(bindings.statement), &metric);
-        if (result != STORE_OK || visit(context, &metric) != 0) {
-            finish_rows(&bindings);
-            break;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-/* ---- state names ---- */
-
-static int sqlite_session_bytes_used(struct store_connection *store, const char *url_prefix,
-                                     const char *owner, int64_t committed_since, uint64_t *bytes)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_BYTES_USED);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, owner);
-    bind_integer(&bindings, committed_since);
-    return count_rows(&bindings, bytes);
 }
 
 /* ---- the hook queue ---- */
-
-
 
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
@@ -1238,25 +1029,6 @@ static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_
     return STORE_OK;
 }
 
-static int sqlite_hook_list(struct store_connection *store, int state_filter, size_t limit,
-                            store_hook_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    int result = STORE_OK;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_LIST);
-    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
-        bind_text(&bindings, hook_state_names[state_filter]);
-    else
-        bind_null(&bindings);
-    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
-    bool stop = false;
-    while (!stop && (result = next_row(&bindings, "listing hooks")) == STORE_OK)
-        result = record_visit_hook(ROW_OF(bindings.statement), visit, context, &stop);
-    finish_rows(&bindings);
-    return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
-}
-
 /* ---- no shared locks: one host, whose processes lock with the spool's lock files ---- */
 
 static bool sqlite_has_shared_locks(struct store_connection *store)
@@ -1283,4 +1055,8 @@ static void sqlite_unlock(struct store_connection *store, enum store_lock_scope 
     (void)name;
 }
 
-const struct store_operations store_sqlite_operations = {.name = "sqlite", STORE_OPERATIONS(sqlite)};
+const struct store_operations store_sqlite_operations = {
+    .name = "sqlite",
+    .session_list_statement = STATEMENT_SESSION_LIST,
+    STORE_OPERATIONS(sqlite)
+};

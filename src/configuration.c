@@ -61,7 +61,6 @@ struct key {
      * NULL where the field starts empty or its default depends on other keys. */
     const char *default_text;
     const struct choice *choices; /* for VALUE_CHOICE, up to {NULL, 0} */
-    const char *expected;         /* for VALUE_CHOICE: what the message lists */
 };
 
 static const struct choice sync_choices[] = {
@@ -90,70 +89,63 @@ _Static_assert(sizeof(enum owner_source) == sizeof(int), "owner_from is stored a
  * default of each prefix's spool, so the parser keeps it (offset unused). */
 #define GLOBAL_SPOOL_KEY "spool"
 
-#define GLOBAL(name, kind, field, default_text) \
-    {name, SCOPE_GLOBAL, kind, offsetof(struct configuration, field), default_text, NULL, NULL}
-#define PREFIX(name, kind, field, default_text) \
-    {name, SCOPE_PREFIX, kind, offsetof(struct upload_prefix, field), default_text, NULL, NULL}
-#define GLOBAL_CHOICE(name, field, default_text, choices, expected) \
-    {name, SCOPE_GLOBAL, VALUE_CHOICE, offsetof(struct configuration, field), default_text, \
-     choices, expected}
-#define PREFIX_CHOICE(name, field, default_text, choices, expected) \
-    {name, SCOPE_PREFIX, VALUE_CHOICE, offsetof(struct upload_prefix, field), default_text, \
-     choices, expected}
+/* The structure whose fields a scope's keys fill, for KEY's offsetof. */
+#define FIELDS_OF_GLOBAL struct configuration
+#define FIELDS_OF_PREFIX struct upload_prefix
+#define KEY(scope, name, kind, field, default_text, choices) \
+    {name, SCOPE_##scope, kind, offsetof(FIELDS_OF_##scope, field), default_text, choices}
 
 static const struct key keys[] = {
-    GLOBAL("database", VALUE_DATABASE, database, DEFAULT_DATABASE),
-    GLOBAL_CHOICE("sync", sync, "fragment", sync_choices, "fragment or close"),
-    GLOBAL("max_fragment_size", VALUE_SIZE, max_fragment_size, "64M"),
-    GLOBAL("closed_session_retention", VALUE_DURATION, closed_session_retention, "7d"),
-    GLOBAL("event_retention", VALUE_DURATION, event_retention, "90d"),
-    GLOBAL("gc_interval", VALUE_DURATION, gc_interval, "1h"),
-    GLOBAL("lock_timeout", VALUE_DURATION, lock_timeout, "30s"),
-    GLOBAL("min_free_space", VALUE_SIZE, min_free_space, "0"),
-    GLOBAL("metrics_url", VALUE_PATH, metrics_url, NULL),
-    GLOBAL("health_url", VALUE_PATH, health_url, NULL),
-    GLOBAL("scoreboard", VALUE_PATH, scoreboard, NULL),
-    GLOBAL_CHOICE("log", log_target, "stderr", log_target_choices, "stderr or syslog"),
-    GLOBAL_CHOICE("log_level", log_level, "info", log_level_choices,
-                  "error, warning, info or debug"),
-    {GLOBAL_SPOOL_KEY, SCOPE_GLOBAL, VALUE_PATH, 0, NULL, NULL, NULL},
-    GLOBAL("hook_timeout", VALUE_DURATION, hook_timeout, "60s"),
-    GLOBAL("hook_attempts", VALUE_COUNT, hook_attempts, "5"),
-    GLOBAL("hook_retry_delay", VALUE_DURATION, hook_retry_delay, "1m"),
+    KEY(GLOBAL, "database", VALUE_DATABASE, database, DEFAULT_DATABASE, NULL),
+    KEY(GLOBAL, "sync", VALUE_CHOICE, sync, "fragment", sync_choices),
+    KEY(GLOBAL, "max_fragment_size", VALUE_SIZE, max_fragment_size, "64M", NULL),
+    KEY(GLOBAL, "closed_session_retention", VALUE_DURATION, closed_session_retention, "7d", NULL),
+    KEY(GLOBAL, "event_retention", VALUE_DURATION, event_retention, "90d", NULL),
+    KEY(GLOBAL, "gc_interval", VALUE_DURATION, gc_interval, "1h", NULL),
+    KEY(GLOBAL, "lock_timeout", VALUE_DURATION, lock_timeout, "30s", NULL),
+    KEY(GLOBAL, "min_free_space", VALUE_SIZE, min_free_space, "0", NULL),
+    KEY(GLOBAL, "metrics_url", VALUE_PATH, metrics_url, NULL, NULL),
+    KEY(GLOBAL, "health_url", VALUE_PATH, health_url, NULL, NULL),
+    KEY(GLOBAL, "scoreboard", VALUE_PATH, scoreboard, NULL, NULL),
+    KEY(GLOBAL, "log", VALUE_CHOICE, log_target, "stderr", log_target_choices),
+    KEY(GLOBAL, "log_level", VALUE_CHOICE, log_level, "info", log_level_choices),
+    {GLOBAL_SPOOL_KEY, SCOPE_GLOBAL, VALUE_PATH, 0, NULL, NULL},
+    KEY(GLOBAL, "hook_timeout", VALUE_DURATION, hook_timeout, "60s", NULL),
+    KEY(GLOBAL, "hook_attempts", VALUE_COUNT, hook_attempts, "5", NULL),
+    KEY(GLOBAL, "hook_retry_delay", VALUE_DURATION, hook_retry_delay, "1m", NULL),
 
-    PREFIX("root", VALUE_PATH, root, NULL),
-    PREFIX("spool", VALUE_PATH, spool_directory, NULL),
-    PREFIX("max_upload_size", VALUE_UPLOAD_SIZE, max_upload_size, "unlimited"),
-    PREFIX("allow_overwrite", VALUE_BOOLEAN, allow_overwrite, "no"),
-    PREFIX("create_directories", VALUE_BOOLEAN, create_directories, "yes"),
+    KEY(PREFIX, "root", VALUE_PATH, root, NULL, NULL),
+    KEY(PREFIX, "spool", VALUE_PATH, spool_directory, NULL, NULL),
+    KEY(PREFIX, "max_upload_size", VALUE_UPLOAD_SIZE, max_upload_size, "unlimited", NULL),
+    KEY(PREFIX, "allow_overwrite", VALUE_BOOLEAN, allow_overwrite, "no", NULL),
+    KEY(PREFIX, "create_directories", VALUE_BOOLEAN, create_directories, "yes", NULL),
     /* Deep enough for any real layout, shallow enough that one URL cannot make
      * thousands of directories (a 2 KB URL could otherwise nest 1,000). */
-    PREFIX("max_path_depth", VALUE_COUNT, max_path_depth, "32"),
-    PREFIX("max_path_length", VALUE_COUNT, max_path_length, "1024"),
-    PREFIX("session_timeout", VALUE_DURATION, session_timeout, "14d"),
-    PREFIX("empty_session_timeout", VALUE_DURATION, empty_session_timeout, "1h"),
-    PREFIX("max_sessions_per_user", VALUE_COUNT, max_sessions_per_user, "50"),
-    PREFIX("max_sessions_per_address", VALUE_COUNT, max_sessions_per_address, "200"),
-    PREFIX_CHOICE("owner_from", owner_from, "none", owner_from_choices, "none or remote_user"),
-    PREFIX("host_id", VALUE_TEXT, host_id, NULL),
-    PREFIX("host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout, "1d"),
-    PREFIX_CHOICE("notification", notification, "none", notification_choices,
-                  "none, reference or value"),
-    PREFIX("notification_url", VALUE_TEXT, notification_url, NULL),
-    PREFIX("notification_timeout", VALUE_DURATION, notification_timeout, "300s"),
-    PREFIX("reply_directory", VALUE_PATH, reply_directory, NULL),
-    PREFIX("reply_url", VALUE_TEXT, reply_url, NULL),
-    PREFIX("on_commit", VALUE_PATH, on_commit, NULL),
-    PREFIX("on_commit_url", VALUE_TEXT, on_commit_url, NULL),
-    PREFIX("on_create", VALUE_PATH, on_create, NULL),
-    PREFIX("on_create_timeout", VALUE_DURATION, on_create_timeout, "10s"),
-    PREFIX("allow_names", VALUE_TEXT, allow_names, NULL),
-    PREFIX("deny_names", VALUE_TEXT, deny_names, NULL),
-    PREFIX("quota_per_user", VALUE_SIZE, quota_per_user, "0"),
-    PREFIX("quota_per_prefix", VALUE_SIZE, quota_per_prefix, "0"),
-    PREFIX("quota_window", VALUE_DURATION, quota_window, "7d"),
-    PREFIX("file_mode", VALUE_MODE, file_mode, "0640"),
-    PREFIX("file_group", VALUE_TEXT, file_group, NULL),
+    KEY(PREFIX, "max_path_depth", VALUE_COUNT, max_path_depth, "32", NULL),
+    KEY(PREFIX, "max_path_length", VALUE_COUNT, max_path_length, "1024", NULL),
+    KEY(PREFIX, "session_timeout", VALUE_DURATION, session_timeout, "14d", NULL),
+    KEY(PREFIX, "empty_session_timeout", VALUE_DURATION, empty_session_timeout, "1h", NULL),
+    KEY(PREFIX, "max_sessions_per_user", VALUE_COUNT, max_sessions_per_user, "50", NULL),
+    KEY(PREFIX, "max_sessions_per_address", VALUE_COUNT, max_sessions_per_address, "200", NULL),
+    KEY(PREFIX, "owner_from", VALUE_CHOICE, owner_from, "none", owner_from_choices),
+    KEY(PREFIX, "host_id", VALUE_TEXT, host_id, NULL, NULL),
+    KEY(PREFIX, "host_id_fallback_timeout", VALUE_DURATION, host_id_fallback_timeout, "1d", NULL),
+    KEY(PREFIX, "notification", VALUE_CHOICE, notification, "none", notification_choices),
+    KEY(PREFIX, "notification_url", VALUE_TEXT, notification_url, NULL, NULL),
+    KEY(PREFIX, "notification_timeout", VALUE_DURATION, notification_timeout, "300s", NULL),
+    KEY(PREFIX, "reply_directory", VALUE_PATH, reply_directory, NULL, NULL),
+    KEY(PREFIX, "reply_url", VALUE_TEXT, reply_url, NULL, NULL),
+    KEY(PREFIX, "on_commit", VALUE_PATH, on_commit, NULL, NULL),
+    KEY(PREFIX, "on_commit_url", VALUE_TEXT, on_commit_url, NULL, NULL),
+    KEY(PREFIX, "on_create", VALUE_PATH, on_create, NULL, NULL),
+    KEY(PREFIX, "on_create_timeout", VALUE_DURATION, on_create_timeout, "10s", NULL),
+    KEY(PREFIX, "allow_names", VALUE_TEXT, allow_names, NULL, NULL),
+    KEY(PREFIX, "deny_names", VALUE_TEXT, deny_names, NULL, NULL),
+    KEY(PREFIX, "quota_per_user", VALUE_SIZE, quota_per_user, "0", NULL),
+    KEY(PREFIX, "quota_per_prefix", VALUE_SIZE, quota_per_prefix, "0", NULL),
+    KEY(PREFIX, "quota_window", VALUE_DURATION, quota_window, "7d", NULL),
+    KEY(PREFIX, "file_mode", VALUE_MODE, file_mode, "0640", NULL),
+    KEY(PREFIX, "file_group", VALUE_TEXT, file_group, NULL, NULL),
 };
 
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -400,6 +392,32 @@ static int store_upload_size(struct parser *parser, const struct key *key, uint6
     return 0;
 }
 
+/* The words of key's choices as a message lists them, "a, b or c" (malloc'd; NULL when
+ * out of memory), so that each word is written once, in its choice table. */
+static char *choice_list(const struct key *key)
+{
+    size_t size = 1;
+    size_t used = 0;
+
+    for (const struct choice *choice = key->choices; choice->name != NULL; choice++)
+        size += strlen(choice->name) + sizeof " or ";
+    char *list = malloc(size);
+    if (list == NULL)
+        return NULL;
+    for (const struct choice *choice = key->choices; choice->name != NULL; choice++) {
+        const char *separator = choice == key->choices ? ""
+                                : choice[1].name == NULL ? " or "
+                                                         : ", ";
+        int written = snprintf(list + used, size - used, "%s%s", separator, choice->name);
+        if (written < 0 || (size_t)written >= size - used) {
+            free(list);
+            return NULL;
+        }
+        used += (size_t)written;
+    }
+    return list;
+}
+
 static int store_choice(struct parser *parser, const struct key *key, void *field,
                         const char *value)
 {
@@ -409,8 +427,11 @@ static int store_choice(struct parser *parser, const struct key *key, void *fiel
             return 0;
         }
     }
+    char *expected = choice_list(key);
     fail(parser, "%s: \"%.*s%s\" is not valid (expected %s)", key->name,
-         quoted_length(value), value, ellipsis(value), key->expected);
+         quoted_length(value), value, ellipsis(value),
+         expected != NULL ? expected : "one of its words");
+    free(expected);
     return -1;
 }
 

@@ -130,7 +130,7 @@ static void parameter_refusal(void *statement)
 
 const struct parameter_writer pg_parameter_writer = {parameter_text, parameter_integer,
                                                      parameter_null, parameter_blob,
-                                                     parameter_refusal};
+                                                     parameter_refusal, true};
 
 /* ---- the deadline ---- */
 

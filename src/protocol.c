@@ -105,33 +105,21 @@ static struct store_event *transition_event(const struct protocol_context *conte
     return event;
 }
 
-/* A transition caused by request (NULL for recovery, which writes its own event). */
+/* A transition caused by request (NULL for recovery, which writes its own event). The
+ * one to committed goes through lifecycle_commit, which queues prefix's commit hooks. */
 static enum outcome settle_change(struct protocol_context *context,
+                                  const struct upload_prefix *prefix,
                                   const struct bits_request *request, struct session *session,
                                   enum session_state to, enum lifecycle_actor actor,
                                   struct response *response, struct request_record *record)
 {
     struct store_event event;
+    const struct store_event *caused =
+        transition_event(context, request, response, record, &event);
     enum outcome outcome =
-        lifecycle_change(context->store, session, to, actor,
-                         transition_event(context, request, response, record, &event),
-                         context->now);
-    settled(response, record, outcome, request != NULL);
-    return outcome;
-}
-
-/* closing -> committed (with the commit hooks queued), recorded like settle_change. */
-static enum outcome settle_commit(struct protocol_context *context,
-                                  const struct upload_prefix *prefix,
-                                  const struct bits_request *request, struct session *session,
-                                  enum lifecycle_actor actor, struct response *response,
-                                  struct request_record *record)
-{
-    struct store_event event;
-    enum outcome outcome =
-        lifecycle_commit(context->store, prefix, session, actor,
-                         transition_event(context, request, response, record, &event),
-                         context->now);
+        to == SESSION_COMMITTED
+            ? lifecycle_commit(context->store, prefix, session, actor, caused, context->now)
+            : lifecycle_change(context->store, session, to, actor, caused, context->now);
     settled(response, record, outcome, request != NULL);
     return outcome;
 }
@@ -925,10 +913,9 @@ static int session_strand(struct protocol_context *context, const struct upload_
               session->destination, outcome_entry(why)->message, prefix->spool_directory,
               session->id + 1);
     response->message = "complete upload kept for the administrator: not committable";
-    return settle_change(context, request, session, SESSION_STRANDED, actor, response, record) ==
-                   OUTCOME_OK
-               ? 0
-               : -1;
+    enum outcome stranded = settle_change(context, prefix, request, session, SESSION_STRANDED,
+                                          actor, response, record);
+    return stranded == OUTCOME_OK ? 0 : -1;
 }
 
 /* Fixes the SHA-256 of the upload about to be committed in session->sha256: from the
@@ -994,10 +981,12 @@ static int session_commit(struct protocol_context *context, const struct upload_
         /* Back to complete only while the spool file is there: after a failure past the
          * rename (a directory fsync), `closing` lets the next request record the commit. */
         if (spool_exists(prefix->spool_directory, session->id))
-            settle_change(context, request, session, SESSION_COMPLETE, actor, response, record);
+            settle_change(context, prefix, request, session, SESSION_COMPLETE, actor, response,
+                          record);
         return -1;
     }
-    if (settle_commit(context, prefix, request, session, actor, response, record) != OUTCOME_OK)
+    if (settle_change(context, prefix, request, session, SESSION_COMMITTED, actor, response,
+                      record) != OUTCOME_OK)
         return -1; /* stays `closing` with no spool file: the next request records it */
     if (session->job_kind == JOB_UPLOAD_REPLY)
         upload_reply_remove(prefix, session->id); /* a failure is logged, and only litter */

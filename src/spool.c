@@ -351,18 +351,20 @@ static int discard_body(struct body_reader *body, unsigned char *buffer, uint64_
     return 0;
 }
 
-/* pwrite all of buffer at offset, through short writes and EINTR. *written counts what
- * reached the file even when it fails midway (ENOSPC after a partial write). */
-static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t offset,
-                    size_t *written)
+enum transfer_direction { TRANSFER_TO_FILE, TRANSFER_FROM_FILE };
+
+/* Moves all size bytes between buffer and the file at offset (pwrite or pread), through
+ * short transfers and EINTR; a file that ends first is -EIO. *moved counts what was
+ * transferred even when it fails midway (ENOSPC after a partial write). */
+static int transfer_at(int fd, unsigned char *buffer, size_t size, uint64_t offset,
+                       enum transfer_direction direction, size_t *moved)
 {
-    *written = 0;
-    int injected = fault_check(FAULT_SPOOL_WRITE);
-    if (injected != 0)
-        return -injected;
-    while (*written < size) {
-        ssize_t count = pwrite(fd, buffer + *written, size - *written,
-                               (off_t)(offset + *written));
+    *moved = 0;
+    while (*moved < size) {
+        off_t at = (off_t)(offset + *moved);
+        ssize_t count = direction == TRANSFER_TO_FILE
+                            ? pwrite(fd, buffer + *moved, size - *moved, at)
+                            : pread(fd, buffer + *moved, size - *moved, at);
         if (count < 0) {
             if (errno == EINTR)
                 continue;
@@ -370,9 +372,21 @@ static int write_at(int fd, const unsigned char *buffer, size_t size, uint64_t o
         }
         if (count == 0)
             return -EIO;
-        *written += (size_t)count;
+        *moved += (size_t)count;
     }
     return 0;
+}
+
+/* Writes all of buffer at offset; *written as transfer_at's *moved. */
+static int write_at(int fd, unsigned char *buffer, size_t size, uint64_t offset,
+                    size_t *written)
+{
+    int injected = fault_check(FAULT_SPOOL_WRITE);
+
+    *written = 0;
+    if (injected != 0)
+        return -injected;
+    return transfer_at(fd, buffer, size, offset, TRANSFER_TO_FILE, written);
 }
 
 /* Under sync = close nothing flushes a spool file until Close-Session, which then
@@ -468,24 +482,6 @@ void spool_hash_attach(struct spool_file *file, struct content_hash *hash)
     file->hash = hash;
 }
 
-static int read_at(int fd, unsigned char *buffer, size_t size, uint64_t offset)
-{
-    size_t filled = 0;
-
-    while (filled < size) {
-        ssize_t count = pread(fd, buffer + filled, size - filled, (off_t)(offset + filled));
-        if (count < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (count == 0)
-            return -EIO;
-        filled += (size_t)count;
-    }
-    return 0;
-}
-
 int spool_hash_prefix(struct spool_file *file, uint64_t length, struct content_hash *hash)
 {
     uint64_t offset = 0;
@@ -500,7 +496,8 @@ int spool_hash_prefix(struct spool_file *file, uint64_t length, struct content_h
     while (offset < length && result == 0) {
         size_t chunk = length - offset < SPOOL_BUFFER_SIZE ? (size_t)(length - offset)
                                                             : SPOOL_BUFFER_SIZE;
-        result = read_at(file->file_fd, buffer, chunk, offset);
+        size_t filled;
+        result = transfer_at(file->file_fd, buffer, chunk, offset, TRANSFER_FROM_FILE, &filled);
         if (result == 0)
             content_hash_add(hash, buffer, chunk);
         offset += chunk;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The store's front: picks the backend the database setting names (a path for SQLite,
- * a postgresql: or postgres: URI or connection string for PostgreSQL) and hands every
- * call to it. */
+ * a postgresql: or postgres: URI or connection string for PostgreSQL). Transactions,
+ * the hook claim and the shared locks are the backend's own; every other call puts its
+ * shared statement's parameters together here and runs it through the backend's write,
+ * read_row or read_rows, so that both backends run each statement alike. */
 
 #include "store.h"
 
@@ -10,6 +12,8 @@
 
 #include "log.h"
 #include "store_backend.h"
+#include "store_record.h"
+#include "store_statements.h"
 
 struct store {
     const struct store_operations *operations;
@@ -112,179 +116,546 @@ void store_rollback(struct store *store)
     store->operations->rollback(store->connection);
 }
 
+/* ---- writes: the front puts each statement's parameters, the backend runs it ---- */
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* Runs statement with count values as its parameters ?1, ?2, ... */
+static int write_values(struct store *store, unsigned statement, const struct record_value *values,
+                        size_t count, enum store_write_rows rows, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->write(store->connection, statement, record_put_values, &list, rows,
+                                    what);
+}
+
+/* ---- reads of one row ---- */
+
+/* Runs statement with count values as its parameters and reads the first row it answers
+ * into record: STORE_NOT_FOUND when it answers none. */
+static int read_row(struct store *store, unsigned statement, const struct record_value *values,
+                    size_t count, record_reader *read, void *record, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->read_row(store->connection, statement, record_put_values, &list,
+                                       read, record, what);
+}
+
+static int read_first_size(const struct record_row *row, void *size)
+{
+    return record_read_size(row, 0, size);
+}
+
+static int read_text(const struct record_row *row, void *text)
+{
+    return record_copy_text(row, 0, text);
+}
+
+/* An aggregate's first column into *count; it always answers a row. */
+static int read_count(struct store *store, unsigned statement, const struct record_value *values,
+                      size_t count, uint64_t *counted, const char *what)
+{
+    int result = read_row(store, statement, values, count, read_first_size, counted, what);
+
+    return result == STORE_NOT_FOUND ? STORE_ERROR : result;
+}
+
+/* ---- listings ---- */
+
+/* Runs statement with count values as its parameters and hands each row it answers to
+ * visit with context. */
+static int read_rows(struct store *store, unsigned statement, const struct record_value *values,
+                     size_t count, record_row_visitor *visit, void *context, const char *what)
+{
+    const struct record_value_list list = {values, count};
+
+    return store->operations->read_rows(store->connection, statement, record_put_values, &list,
+                                        visit, context, what);
+}
+
+static int collect_session(void *list, const struct record_row *row, bool *stop)
+{
+    struct session *slot = session_list_grow(list);
+    int result;
+
+    (void)stop;
+    if (slot == NULL) {
+        log_error("database: out of memory listing sessions");
+        return STORE_ERROR;
+    }
+    result = record_read_session(row, slot);
+    if (result == STORE_OK)
+        ((struct session_list *)list)->count++;
+    return result;
+}
+
+/* Reads every session a listing answers before any visitor runs: a visitor may use the
+ * store. On failure *list holds nothing. */
+static int collect_sessions(struct store *store, unsigned statement,
+                            const struct record_value *values, size_t count,
+                            struct session_list *list)
+{
+    memset(list, 0, sizeof *list);
+    int result = read_rows(store, statement, values, count, collect_session, list,
+                           "listing sessions");
+    if (result != STORE_OK)
+        session_list_free(list);
+    return result;
+}
+
+static int visit_sessions(struct store *store, unsigned statement,
+                          const struct record_value *values, size_t count,
+                          store_session_visitor *visit, void *context)
+{
+    struct session_list list;
+    int result = collect_sessions(store, statement, values, count, &list);
+
+    if (result == STORE_OK)
+        session_list_visit(&list, visit, context);
+    return result;
+}
+
+/* A listing's visitor and its context, for the row visitors below. */
+struct listing {
+    union {
+        store_event_visitor *event;
+        store_error_count_visitor *error_count;
+        store_metric_visitor *metric;
+        store_hook_visitor *hook;
+    } visit;
+    void *context;
+};
+
+static int visit_event(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *events = listing;
+    struct store_event event;
+    int result = record_read_event(row, &event);
+
+    if (result == STORE_OK)
+        *stop = events->visit.event(events->context, &event) != 0;
+    return result;
+}
+
+static int visit_error_count(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *errors = listing;
+    uint32_t hresult;
+    uint64_t count;
+    int result = record_read_error_count(row, &hresult, &count);
+
+    if (result == STORE_OK)
+        *stop = errors->visit.error_count(errors->context, hresult, count) != 0;
+    return result;
+}
+
+static int visit_metric(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *metrics = listing;
+    struct store_metric_row metric;
+    int result = record_read_metric(row, &metric);
+
+    if (result == STORE_OK)
+        *stop = metrics->visit.metric(metrics->context, &metric) != 0;
+    return result;
+}
+
+static int visit_hook(void *listing, const struct record_row *row, bool *stop)
+{
+    const struct listing *hooks = listing;
+
+    return record_visit_hook(row, hooks->visit.hook, hooks->context, stop);
+}
+
+static int add_state_count(void *statistics, const struct record_row *row, bool *stop)
+{
+    (void)stop;
+    return record_read_state_count(row, statistics);
+}
+
+static int read_commits(const struct record_row *row, void *record)
+{
+    struct store_statistics *statistics = record;
+
+    if (record_read_size(row, 0, &statistics->committed) != STORE_OK ||
+        record_read_size(row, 1, &statistics->committed_bytes) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+/* ---- the parameters of whole records ---- */
+
+static void put_session(const struct record_parameters *parameters, const void *session)
+{
+    record_put_session(parameters, session);
+}
+
+static void put_hook(const struct record_parameters *parameters, const void *hook)
+{
+    record_put_hook(parameters, hook);
+}
+
+/* An event and its HRESULT's text, which must outlive the write. */
+struct event_row {
+    const struct store_event *event;
+    const char *hresult;
+};
+
+static void put_event(const struct record_parameters *parameters, const void *values)
+{
+    const struct event_row *row = values;
+
+    record_put_event(parameters, row->event, row->hresult);
+}
+
 int store_session_insert(struct store *store, const struct session *session)
 {
     if (memchr(session->id, '\0', sizeof session->id) == NULL) {
         log_error("database: a session id is not terminated");
         return STORE_ERROR;
     }
-    return store->operations->session_insert(store->connection, session);
+    return store->operations->write(store->connection, STATEMENT_SESSION_INSERT, put_session,
+                                    session, STORE_WRITE_ANY_ROWS, "inserting a session");
 }
 
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
-    return store->operations->session_load(store->connection, id, session);
+    const struct record_value values[] = {{RECORD_TEXT, .text = id}};
+
+    memset(session, 0, sizeof *session);
+    return read_row(store, STATEMENT_SESSION_LOAD, values, COUNT_OF(values),
+                    record_session_reader, session, "loading a session");
 }
 
 int store_session_update_progress(struct store *store, const char *id, uint64_t held_size,
                                   bool total_known, uint64_t total_size, enum session_state state,
                                   int64_t now)
 {
-    return store->operations->session_update_progress(store->connection, id, held_size, total_known,
-                                                      total_size, state, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_SIZE, .size = held_size},
+        {RECORD_INTEGER, .integer = total_known ? 1 : 0},
+        {RECORD_SIZE, .size = total_known ? total_size : 0},
+        {RECORD_STATE, .state = state},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_UPDATE_PROGRESS, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording progress");
 }
 
 int store_session_set_hash_state(struct store *store, const char *id,
                                  const unsigned char state[CONTENT_HASH_STATE_SIZE])
 {
-    return store->operations->session_set_hash_state(store->connection, id, state);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_BLOB, .bytes = state, .size = CONTENT_HASH_STATE_SIZE},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_HASH_STATE, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "saving the SHA-256 state");
 }
 
 int store_session_set_sha256(struct store *store, const char *id, const char *sha256)
 {
-    return store->operations->session_set_sha256(store->connection, id, sha256);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_TEXT, .text = sha256[0] != '\0' ? sha256 : NULL},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_SHA256, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording the SHA-256");
 }
 
 int store_session_set_state(struct store *store, const char *id, enum session_state state,
                             int64_t now)
 {
-    return store->operations->session_set_state(store->connection, id, state, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_STATE, .state = state},
+        {RECORD_INTEGER, .integer = now},
+        {RECORD_INTEGER, .integer = record_state_is_final(state) ? 1 : 0},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_STATE, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "setting a session's state");
 }
 
 int store_session_set_reply(struct store *store, const char *id, int notify_status,
                             const char *reply_url, int64_t now)
 {
-    return store->operations->session_set_reply(store->connection, id, notify_status, reply_url,
-                                                now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER_OR_NULL, .integer = notify_status},
+        {RECORD_TEXT, .text = reply_url},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_REPLY, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "caching the application's reply");
 }
 
 int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
-    return store->operations->session_set_copy_to_destination(store->connection, id,
-                                                              copy_to_destination, now);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER, .integer = copy_to_destination ? 1 : 0},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, values,
+                        COUNT_OF(values), STORE_WRITE_ONE_ROW,
+                        "recording BITS-Copy-File-To-Destination");
 }
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
 {
-    return store->operations->session_count_active(store->connection, owner, count);
+    const struct record_value values[] = {{RECORD_TEXT, .text = owner}};
+
+    return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_count_active_from(struct store *store, const char *client_address,
                                     uint64_t *count)
 {
-    return store->operations->session_count_active_from(store->connection, client_address, count);
+    const struct record_value values[] = {{RECORD_TEXT, .text = client_address}};
+
+    return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_count_reserving(struct store *store, const char *url_prefix,
                                   const char *destination, uint64_t *count)
 {
-    return store->operations->session_count_reserving(store->connection, url_prefix, destination,
-                                                      count);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = destination},
+    };
+    return read_count(store, STATEMENT_SESSION_COUNT_RESERVING, values, COUNT_OF(values), count,
+                      "counting sessions");
 }
 
 int store_session_bytes_used(struct store *store, const char *url_prefix, const char *owner,
                              int64_t committed_since, uint64_t *bytes)
 {
-    return store->operations->session_bytes_used(store->connection, url_prefix, owner,
-                                                 committed_since, bytes);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = owner},
+        {RECORD_INTEGER, .integer = committed_since},
+    };
+    return read_count(store, STATEMENT_SESSION_BYTES_USED, values, COUNT_OF(values), bytes,
+                      "adding up the bytes used");
 }
 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
                              void *context)
 {
-    return store->operations->session_list_stale(store->connection, before, visit, context);
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = before}};
+
+    return visit_sessions(store, STATEMENT_SESSION_LIST_STALE, values, COUNT_OF(values), visit,
+                          context);
 }
 
 int store_session_list(struct store *store, int state_filter, size_t limit,
                        store_session_visitor *visit, void *context)
 {
-    return store->operations->session_list(store->connection, state_filter, limit, visit, context);
+    const struct record_value values[] = {
+        state_filter >= 0
+            ? (struct record_value){RECORD_STATE, .state = (enum session_state)state_filter}
+            : (struct record_value){RECORD_TEXT, .text = NULL},
+        {RECORD_LIMIT, .size = limit},
+    };
+    return visit_sessions(store, store->operations->session_list_statement, values,
+                          COUNT_OF(values), visit, context);
+}
+
+/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
+ * that stops leaves the rest for the next purge. */
+static int delete_finished_session(void *context, const char *id, int64_t before)
+{
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = id},
+        {RECORD_INTEGER, .integer = before},
+    };
+    return write_values(context, STATEMENT_SESSION_DELETE_FINISHED, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "deleting a finished session");
+}
+
+/* A write whose one parameter is value. */
+static int write_integer(struct store *store, unsigned statement, int64_t value, const char *what)
+{
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = value}};
+
+    return write_values(store, statement, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS, what);
 }
 
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
-    return store->operations->purge(store->connection, before, events_before, visit, context);
+    const struct record_value before_value = {RECORD_INTEGER, .integer = before};
+    struct session_list list;
+    int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
+                               "deleting old events");
+
+    if (result == STORE_OK)
+        result = write_integer(store, STATEMENT_HOOK_DELETE_DONE, before, "deleting old hook runs");
+    if (result == STORE_OK)
+        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &before_value, 1, &list);
+    if (result != STORE_OK)
+        return result;
+    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
 }
 
 int store_event_add(struct store *store, const struct store_event *event)
 {
-    return store->operations->event_add(store->connection, event);
+    char text[HRESULT_TEXT_SIZE];
+    const struct event_row row = {event, record_hresult_text(event->hresult, NULL, text)};
+    int result = store->operations->write(store->connection, STATEMENT_EVENT_INSERT, put_event,
+                                          &row, STORE_WRITE_ANY_ROWS, "recording an event");
+
+    if (result == STORE_OK && event->url_prefix != NULL)
+        result = store_metric_packet_add(store, event->url_prefix, event->packet, event->status,
+                                         event->hresult, event->bytes);
+    return result;
 }
 
 int store_request_count_add(struct store *store, const char *packet, int status, uint32_t hresult,
                             int64_t at)
 {
-    return store->operations->request_count_add(store->connection, packet, status, hresult, at);
+    char text[HRESULT_TEXT_SIZE];
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = packet},
+        {RECORD_INTEGER, .integer = status},
+        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
+        {RECORD_INTEGER, .integer = at},
+    };
+    return write_values(store, STATEMENT_REQUEST_COUNT_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a request");
 }
 
 int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
                      void *context)
 {
-    return store->operations->event_list(store->connection, session_id, visit, context);
+    const struct record_value values[] = {{RECORD_TEXT, .text = session_id}};
+    struct listing events = {.visit.event = visit, .context = context};
+
+    return read_rows(store, STATEMENT_EVENT_LIST, values, COUNT_OF(values), visit_event,
+                     &events, "listing events");
 }
 
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
 {
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+
     memset(statistics, 0, sizeof *statistics);
-    return store->operations->statistics(store->connection, since, statistics);
+    int result = read_rows(store, STATEMENT_SESSION_COUNT_BY_STATE, NULL, 0, add_state_count,
+                           statistics, "counting sessions by state");
+    if (result == STORE_OK)
+        result = read_row(store, STATEMENT_SESSION_COUNT_COMMITTED, values, COUNT_OF(values),
+                          read_commits, statistics, "counting commits");
+    /* an aggregate always answers a row */
+    return result == STORE_NOT_FOUND ? STORE_ERROR : result;
 }
 
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context)
 {
-    return store->operations->error_counts(store->connection, since, visit, context);
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+    struct listing errors = {.visit.error_count = visit, .context = context};
+
+    return read_rows(store, STATEMENT_EVENT_COUNT_ERRORS, values, COUNT_OF(values),
+                     visit_error_count, &errors, "counting errors");
 }
 
 int store_meta_get(struct store *store, const char *key, char **value)
 {
-    return store->operations->meta_get(store->connection, key, value);
+    const struct record_value values[] = {{RECORD_TEXT, .text = key}};
+
+    *value = NULL;
+    return read_row(store, STATEMENT_META_GET, values, COUNT_OF(values), read_text, value,
+                    "reading meta");
 }
 
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
-    return store->operations->meta_set(store->connection, key, value);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = key},
+        {RECORD_TEXT, .text = value},
+    };
+    return write_values(store, STATEMENT_META_SET, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS,
+                        "writing meta");
 }
 
 int store_probe(struct store *store)
 {
-    return store->operations->probe(store->connection);
+    uint64_t count;
+
+    return read_count(store, STATEMENT_PROBE, NULL, 0, &count, "probing the database");
 }
 
 int store_metric_packet_add(struct store *store, const char *url_prefix, const char *packet,
                             int status, uint32_t hresult, uint64_t bytes)
 {
-    return store->operations->metric_packet_add(store->connection, url_prefix, packet, status,
-                                                hresult, bytes);
+    char text[HRESULT_TEXT_SIZE];
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix != NULL ? url_prefix : ""},
+        {RECORD_TEXT, .text = packet},
+        {RECORD_INTEGER, .integer = status},
+        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
+        {RECORD_SIZE, .size = bytes},
+    };
+    return write_values(store, STATEMENT_METRIC_PACKET_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a packet");
 }
 
 int store_metric_session_add(struct store *store, const char *url_prefix, const char *event)
 {
-    return store->operations->metric_session_add(store->connection, url_prefix, event);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_TEXT, .text = event},
+    };
+    return write_values(store, STATEMENT_METRIC_SESSION_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a session");
 }
 
 int store_metric_notification_add(struct store *store, const char *url_prefix, int status)
 {
-    return store->operations->metric_notification_add(store->connection, url_prefix, status);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_INTEGER, .integer = status},
+    };
+    return write_values(store, STATEMENT_METRIC_NOTIFICATION_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a notification");
 }
 
 int store_metric_latency_add(struct store *store, const char *url_prefix, unsigned bucket,
                              uint64_t microseconds)
 {
-    return store->operations->metric_latency_add(store->connection, url_prefix, bucket,
-                                                 microseconds);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = url_prefix},
+        {RECORD_INTEGER, .integer = bucket},
+        {RECORD_SIZE, .size = microseconds},
+    };
+    return write_values(store, STATEMENT_METRIC_LATENCY_ADD, values, COUNT_OF(values),
+                        STORE_WRITE_ANY_ROWS, "counting a fragment's latency");
 }
 
 int store_metric_list(struct store *store, enum store_metric_table table,
                       store_metric_visitor *visit, void *context)
 {
-    return store->operations->metric_list(store->connection, table, visit, context);
+    struct listing metrics = {.visit.metric = visit, .context = context};
+
+    /* The listings follow enum store_metric_table's order. */
+    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
+        log_error("database: no metrics table %d", (int)table);
+        return STORE_ERROR;
+    }
+    return read_rows(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, NULL, 0,
+                     visit_metric, &metrics, "reading the metrics");
 }
 
 int store_hook_insert(struct store *store, const struct store_hook *hook)
 {
-    return store->operations->hook_insert(store->connection, hook);
+    return store->operations->write(store->connection, STATEMENT_HOOK_INSERT, put_hook, hook,
+                                    STORE_WRITE_ANY_ROWS, "queueing a hook");
 }
 
 int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
@@ -296,19 +667,42 @@ int store_hook_claim(struct store *store, int64_t now, int64_t claimed_until,
 int store_hook_finish(struct store *store, const struct store_hook *hook, enum hook_state state,
                       int64_t due_at, const char *result, int64_t duration_ms, int64_t now)
 {
-    return store->operations->hook_finish(store->connection, hook, state, due_at, result,
-                                          duration_ms, now);
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = hook->id},
+        {RECORD_SIZE, .size = hook->attempts},
+        {RECORD_TEXT, .text = store_hook_state_name(state)},
+        {RECORD_INTEGER, .integer = due_at},
+        {RECORD_TEXT, .text = result},
+        {RECORD_INTEGER, .integer = duration_ms},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_HOOK_FINISH, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "recording a hook's result");
 }
 
 int store_hook_retry(struct store *store, int64_t id, int64_t now)
 {
-    return store->operations->hook_retry(store->connection, id, now);
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = id},
+        {RECORD_INTEGER, .integer = now},
+    };
+    return write_values(store, STATEMENT_HOOK_RETRY, values, COUNT_OF(values),
+                        STORE_WRITE_ONE_ROW, "requeueing a hook");
 }
 
 int store_hook_list(struct store *store, int state_filter, size_t limit, store_hook_visitor *visit,
                     void *context)
 {
-    return store->operations->hook_list(store->connection, state_filter, limit, visit, context);
+    const struct record_value values[] = {
+        {RECORD_TEXT, .text = state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT
+                                  ? hook_state_names[state_filter]
+                                  : NULL},
+        {RECORD_LIMIT, .size = limit},
+    };
+    struct listing hooks = {.visit.hook = visit, .context = context};
+
+    return read_rows(store, STATEMENT_HOOK_LIST, values, COUNT_OF(values), visit_hook, &hooks,
+                     "listing hooks");
 }
 
 bool store_has_shared_locks(struct store *store)

@@ -186,25 +186,9 @@ static int run_update(struct store_connection *store, unsigned id,
     return result;
 }
 
-/* A query answering one row (an aggregate always does): its first column as a count. */
-static int run_count(struct store_connection *store, unsigned id,
-                     const struct pg_parameters *parameters, uint64_t *count, const char *what)
-{
-    PGresult *answer = NULL;
-    int result = run(store, id, parameters, &answer, what);
-
-    if (result == STORE_OK && PQntuples(answer) != 1)
-        result = STORE_ERROR;
-    if (result == STORE_OK)
-        result = record_read_size(ROW_OF(answer, 0), 0, count);
-    PQclear(answer);
-    return result;
-}
-
 /* ---- opening, the schema and its version ---- */
 
 static void postgresql_rollback(struct store_connection *store);
-
 
 /* One text value of a parameterless query run outside the prepared set; NULL when the
  * query answers no row or NULL. */
@@ -504,567 +488,66 @@ static int postgresql_commit(struct store_connection *store, bool durable)
     return result;
 }
 
-/* ---- sessions ---- */
+/* ---- the shared statements, as store.c puts them together ---- */
 
-static int postgresql_session_insert(struct store_connection *store, const struct session *session)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_session(PARAMETERS_OF(&parameters), session);
-    return run(store, STATEMENT_SESSION_INSERT, &parameters, NULL, "inserting a session");
-}
-
-static int postgresql_session_load(struct store_connection *store, const char *id,
-                                   struct session *session)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    memset(session, 0, sizeof *session);
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    int result = run(store, STATEMENT_SESSION_LOAD, &parameters, &answer, "loading a session");
-    if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_read_session(ROW_OF(answer, 0), session);
-    PQclear(answer);
-    return result;
-}
-
-static int postgresql_session_update_progress(struct store_connection *store, const char *id,
-                                              uint64_t held_size, bool total_known,
-                                              uint64_t total_size, enum session_state state,
-                                              int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_progress(PARAMETERS_OF(&parameters), id, held_size, total_known, total_size, state,
-                        now);
-    return run_update(store, STATEMENT_SESSION_UPDATE_PROGRESS, &parameters,
-                      "recording progress");
-}
-
-static int postgresql_session_set_hash_state(struct store_connection *store, const char *id,
-                                             const unsigned char state[CONTENT_HASH_STATE_SIZE])
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    pg_parameter_writer.blob(&parameters, state, CONTENT_HASH_STATE_SIZE);
-    return run_update(store, STATEMENT_SESSION_SET_HASH_STATE, &parameters,
-                      "saving the SHA-256 state");
-}
-
-static int postgresql_session_set_sha256(struct store_connection *store, const char *id,
-                                         const char *sha256)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_text(PARAMETERS_OF(&parameters), sha256[0] != '\0' ? sha256 : NULL);
-    return run_update(store, STATEMENT_SESSION_SET_SHA256, &parameters, "recording the SHA-256");
-}
-
-static int postgresql_session_set_state(struct store_connection *store, const char *id,
-                                        enum session_state state, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_state_change(PARAMETERS_OF(&parameters), id, state, now);
-    return run_update(store, STATEMENT_SESSION_SET_STATE, &parameters,
-                      "setting a session's state");
-}
-
-static int postgresql_session_set_reply(struct store_connection *store, const char *id,
-                                        int notify_status, const char *reply_url, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer_or_null(PARAMETERS_OF(&parameters), notify_status);
-    record_put_text(PARAMETERS_OF(&parameters), reply_url);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_SESSION_SET_REPLY, &parameters,
-                      "caching the application's reply");
-}
-
-static int postgresql_session_set_copy_to_destination(struct store_connection *store,
-                                                      const char *id, bool copy_to_destination,
-                                                      int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), copy_to_destination ? 1 : 0);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, &parameters,
-                      "recording BITS-Copy-File-To-Destination");
-}
-
-/* A count query of count text parameters (one or two). */
-static int count_by_texts(struct store_connection *store, unsigned id,
-                          const char *first, const char *second, int count_of_texts,
-                          uint64_t *count)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), first);
-    if (count_of_texts > 1)
-        record_put_text(PARAMETERS_OF(&parameters), second);
-    return run_count(store, id, &parameters, count, "counting sessions");
-}
-
-static int postgresql_session_count_active(struct store_connection *store, const char *owner,
-                                           uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE, owner, NULL, 1, count);
-}
-
-static int postgresql_session_count_active_from(struct store_connection *store,
-                                                const char *client_address, uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, client_address, NULL, 1,
-                          count);
-}
-
-static int postgresql_session_count_reserving(struct store_connection *store,
-                                              const char *url_prefix, const char *destination,
-                                              uint64_t *count)
-{
-    return count_by_texts(store, STATEMENT_SESSION_COUNT_RESERVING, url_prefix, destination, 2,
-                          count);
-}
-
-static int postgresql_session_bytes_used(struct store_connection *store, const char *url_prefix,
-                                         const char *owner, int64_t committed_since,
-                                         uint64_t *bytes)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    record_put_text(PARAMETERS_OF(&parameters), owner);
-    record_put_integer(PARAMETERS_OF(&parameters), committed_since);
-    return run_count(store, STATEMENT_SESSION_BYTES_USED, &parameters, bytes,
-                     "adding up the bytes used");
-}
-
-/* Reads every row of a listing first: the visitors may use the store. */
-static int collect_sessions(struct store_connection *store, unsigned id,
-                            const struct pg_parameters *parameters, struct session_list *list)
-{
-    PGresult *answer = NULL;
-    int result = run(store, id, parameters, &answer, "listing sessions");
-
-    memset(list, 0, sizeof *list);
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        struct session *slot = session_list_grow(list);
-        if (slot == NULL) {
-            log_error("database: out of memory listing sessions");
-            result = STORE_ERROR;
-        } else if ((result = record_read_session(ROW_OF(answer, row), slot)) == STORE_OK) {
-            list->count++;
-        }
-    }
-    PQclear(answer);
-    if (result != STORE_OK)
-        session_list_free(list);
-    return result;
-}
-
-static int list_and_visit(struct store_connection *store, unsigned id,
-                          const struct pg_parameters *parameters, store_session_visitor *visit,
-                          void *context)
-{
-    struct session_list list;
-    int result = collect_sessions(store, id, parameters, &list);
-
-    if (result == STORE_OK)
-        session_list_visit(&list, visit, context);
-    return result;
-}
-
-static int postgresql_session_list_stale(struct store_connection *store, int64_t before,
-                                         store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    return list_and_visit(store, STATEMENT_SESSION_LIST_STALE, &parameters, visit, context);
-}
-
-static int postgresql_session_list(struct store_connection *store, int state_filter,
-                                   size_t limit, store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    if (state_filter >= 0)
-        record_put_state(PARAMETERS_OF(&parameters), (enum session_state)state_filter);
-    else
-        record_put_null(PARAMETERS_OF(&parameters));
-    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
-    return list_and_visit(store, STATEMENT_SESSION_LIST, &parameters, visit, context);
-}
-
-/* A statement of one integer parameter and no rows. */
-static int run_with_integer(struct store_connection *store, unsigned id, int64_t value,
+static int postgresql_write(struct store_connection *store, unsigned statement,
+                            record_putter *put, const void *values, enum store_write_rows rows,
                             const char *what)
 {
     struct pg_parameters parameters;
 
     pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), value);
-    return run(store, id, &parameters, NULL, what);
+    put(PARAMETERS_OF(&parameters), values);
+    if (rows == STORE_WRITE_ONE_ROW)
+        return run_update(store, statement, &parameters, what);
+    return run(store, statement, &parameters, NULL, what);
 }
 
-static int delete_finished_session(void *context, const char *id, int64_t before)
+static int postgresql_read_row(struct store_connection *store, unsigned statement,
+                               record_putter *put, const void *values, record_reader *read,
+                               void *record, const char *what)
 {
-    struct store_connection *store = context;
     struct pg_parameters parameters;
+    PGresult *answer = NULL;
 
     pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    return run(store, STATEMENT_SESSION_DELETE_FINISHED, &parameters, NULL,
-               "deleting a finished session");
-}
-
-/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
- * that stops leaves the rest for the next purge. */
-static int postgresql_purge(struct store_connection *store, int64_t before, int64_t events_before,
-                            store_session_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct session_list list;
-    int result = run_with_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
-                                  "deleting old events");
-
+    put(PARAMETERS_OF(&parameters), values);
+    int result = run(store, statement, &parameters, &answer, what);
     if (result == STORE_OK)
-        result = run_with_integer(store, STATEMENT_HOOK_DELETE_DONE, before,
-                                  "deleting old hook runs");
-    if (result != STORE_OK)
-        return result;
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), before);
-    result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &parameters, &list);
-    if (result != STORE_OK)
-        return result;
-    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
-}
-
-/* ---- events and meta ---- */
-
-static int postgresql_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                        const char *packet, int status, uint32_t hresult,
-                                        uint64_t bytes)
-{
-    struct pg_parameters parameters;
-    char text[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_packet_count(PARAMETERS_OF(&parameters), url_prefix, packet, status, hresult, bytes,
-                            text);
-    return run(store, STATEMENT_METRIC_PACKET_ADD, &parameters, NULL, "counting a packet");
-}
-
-static int postgresql_event_add(struct store_connection *store, const struct store_event *event)
-{
-    struct pg_parameters parameters;
-    char hresult[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_event(PARAMETERS_OF(&parameters), event, hresult);
-    int result = run(store, STATEMENT_EVENT_INSERT, &parameters, NULL, "recording an event");
-    if (result == STORE_OK && event->url_prefix != NULL)
-        result = postgresql_metric_packet_add(store, event->url_prefix, event->packet,
-                                              event->status, event->hresult, event->bytes);
-    return result;
-}
-
-static int postgresql_request_count_add(struct store_connection *store, const char *packet,
-                                        int status, uint32_t hresult, int64_t at)
-{
-    struct pg_parameters parameters;
-    char text[HRESULT_TEXT_SIZE];
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), packet);
-    record_put_integer(PARAMETERS_OF(&parameters), status);
-    record_put_hresult(PARAMETERS_OF(&parameters), hresult, "", text);
-    record_put_integer(PARAMETERS_OF(&parameters), at);
-    return run(store, STATEMENT_REQUEST_COUNT_ADD, &parameters, NULL, "counting a request");
-}
-
-/* The whole answer is in memory anyway (libpq reads it at once), and the visitor only
- * prints. */
-static int postgresql_event_list(struct store_connection *store, const char *session_id,
-                                 store_event_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct store_event event;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), session_id);
-    int result = run(store, STATEMENT_EVENT_LIST, &parameters, &answer, "listing events");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_event(ROW_OF(answer, row), &event);
-        if (result == STORE_OK && visit(context, &event) != 0)
-            break;
-    }
+        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND : read(ROW_OF(answer, 0), record);
     PQclear(answer);
     return result;
 }
 
-static int postgresql_meta_get(struct store_connection *store, const char *key, char **value)
+static int postgresql_read_rows(struct store_connection *store, unsigned statement,
+                                record_putter *put, const void *values,
+                                record_row_visitor *visit, void *context, const char *what)
 {
     struct pg_parameters parameters;
     PGresult *answer = NULL;
+    bool stop = false;
 
-    *value = NULL;
     pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), key);
-    int result = run(store, STATEMENT_META_GET, &parameters, &answer, "reading meta");
-    if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_copy_text(ROW_OF(answer, 0), 0, value);
+    put(PARAMETERS_OF(&parameters), values);
+    int result = run(store, statement, &parameters, &answer, what);
+    for (int row = 0; result == STORE_OK && !stop && row < PQntuples(answer); row++)
+        result = visit(context, ROW_OF(answer, row), &stop);
     PQclear(answer);
     return result;
-}
-
-static int postgresql_meta_set(struct store_connection *store, const char *key, const char *value)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), key);
-    record_put_text(PARAMETERS_OF(&parameters), value);
-    return run(store, STATEMENT_META_SET, &parameters, NULL, "writing meta");
-}
-
-/* ---- statistics ---- */
-
-static int count_sessions_by_state(struct store_connection *store,
-                                   struct store_statistics *statistics)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    int result = run(store, STATEMENT_SESSION_COUNT_BY_STATE, &parameters, &answer,
-                     "counting sessions by state");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++)
-        result = record_read_state_count(ROW_OF(answer, row), statistics);
-    PQclear(answer);
-    return result;
-}
-
-static int count_commits(struct store_connection *store, int64_t since,
-                         struct store_statistics *statistics)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), since);
-    int result = run(store, STATEMENT_SESSION_COUNT_COMMITTED, &parameters, &answer,
-                     "counting commits");
-    if (result == STORE_OK && PQntuples(answer) != 1)
-        result = STORE_ERROR; /* an aggregate always answers a row */
-    if (result == STORE_OK &&
-        (record_read_size(ROW_OF(answer, 0), 0, &statistics->committed) != STORE_OK ||
-         record_read_size(ROW_OF(answer, 0), 1, &statistics->committed_bytes) != STORE_OK))
-        result = STORE_ERROR;
-    PQclear(answer);
-    return result;
-}
-
-static int postgresql_statistics(struct store_connection *store, int64_t since,
-                                 struct store_statistics *statistics)
-{
-    int result = count_sessions_by_state(store, statistics);
-
-    return result == STORE_OK ? count_commits(store, since, statistics) : result;
-}
-
-static int postgresql_error_counts(struct store_connection *store, int64_t since,
-                                   store_error_count_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-    uint32_t hresult;
-    uint64_t count;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), since);
-    int result = run(store, STATEMENT_EVENT_COUNT_ERRORS, &parameters, &answer,
-                     "counting errors");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_error_count(ROW_OF(answer, row), &hresult, &count);
-        if (result == STORE_OK && visit(context, hresult, count) != 0)
-            break;
-    }
-    PQclear(answer);
-    return result;
-}
-
-/* ---- metrics ---- */
-
-static int postgresql_probe(struct store_connection *store)
-{
-    uint64_t count;
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    return run_count(store, STATEMENT_PROBE, &parameters, &count, "probing the database");
-}
-
-/* A counter keyed by the prefix and one text or one integer. */
-static int add_to_counter(struct store_connection *store, unsigned id,
-                          const char *url_prefix, const char *label, int64_t number,
-                          const char *what)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    if (label != NULL)
-        record_put_text(PARAMETERS_OF(&parameters), label);
-    else
-        record_put_integer(PARAMETERS_OF(&parameters), number);
-    return run(store, id, &parameters, NULL, what);
-}
-
-static int postgresql_metric_session_add(struct store_connection *store, const char *url_prefix,
-                                         const char *event)
-{
-    return add_to_counter(store, STATEMENT_METRIC_SESSION_ADD, url_prefix, event, 0,
-                          "counting a session");
-}
-
-static int postgresql_metric_notification_add(struct store_connection *store,
-                                              const char *url_prefix, int status)
-{
-    return add_to_counter(store, STATEMENT_METRIC_NOTIFICATION_ADD, url_prefix, NULL, status,
-                          "counting a notification");
-}
-
-static int postgresql_metric_latency_add(struct store_connection *store, const char *url_prefix,
-                                         unsigned bucket, uint64_t microseconds)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_text(PARAMETERS_OF(&parameters), url_prefix);
-    record_put_integer(PARAMETERS_OF(&parameters), bucket);
-    record_put_size(PARAMETERS_OF(&parameters), microseconds);
-    return run(store, STATEMENT_METRIC_LATENCY_ADD, &parameters, NULL,
-               "counting a fragment's latency");
-}
-
-static int postgresql_metric_list(struct store_connection *store, enum store_metric_table table,
-                                  store_metric_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    struct store_metric_row metric;
-    PGresult *answer = NULL;
-
-    /* The listings follow enum store_metric_table's order. */
-    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS) {
-        log_error("database: no metrics table %d", (int)table);
-        return STORE_ERROR;
-    }
-    pg_parameters_start(&parameters);
-    int result = run(store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table, &parameters, &answer,
-                     "reading the metrics");
-    for (int row = 0; result == STORE_OK && row < PQntuples(answer); row++) {
-        result = record_read_metric(ROW_OF(answer, row), &metric);
-        if (result == STORE_OK && visit(context, &metric) != 0)
-            break;
-    }
-    PQclear(answer);
-    return result;
-}
-
-/* ---- the hook queue ---- */
-
-static int postgresql_hook_insert(struct store_connection *store, const struct store_hook *hook)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_hook(PARAMETERS_OF(&parameters), hook);
-    return run(store, STATEMENT_HOOK_INSERT, &parameters, NULL, "queueing a hook");
 }
 
 static int postgresql_hook_claim(struct store_connection *store, int64_t now,
                                  int64_t claimed_until, struct store_hook *hook)
 {
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
+    const struct record_value values[] = {
+        {RECORD_INTEGER, .integer = now},
+        {RECORD_INTEGER, .integer = claimed_until},
+    };
+    const struct record_value_list list = {values, 2};
 
     memset(hook, 0, sizeof *hook);
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    record_put_integer(PARAMETERS_OF(&parameters), claimed_until);
-    int result = run(store, STATEMENT_HOOK_CLAIM, &parameters, &answer, "claiming a hook");
-    if (result == STORE_OK)
-        result = PQntuples(answer) == 0 ? STORE_NOT_FOUND
-                                        : record_read_hook(ROW_OF(answer, 0), hook);
-    PQclear(answer);
-    return result;
-}
-
-static int postgresql_hook_finish(struct store_connection *store, const struct store_hook *hook,
-                                  enum hook_state state, int64_t due_at, const char *result,
-                                  int64_t duration_ms, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_hook_result(PARAMETERS_OF(&parameters), hook, state, due_at, result, duration_ms,
-                           now);
-    return run_update(store, STATEMENT_HOOK_FINISH, &parameters, "recording a hook's result");
-}
-
-static int postgresql_hook_retry(struct store_connection *store, int64_t id, int64_t now)
-{
-    struct pg_parameters parameters;
-
-    pg_parameters_start(&parameters);
-    record_put_integer(PARAMETERS_OF(&parameters), id);
-    record_put_integer(PARAMETERS_OF(&parameters), now);
-    return run_update(store, STATEMENT_HOOK_RETRY, &parameters, "requeueing a hook");
-}
-
-static int postgresql_hook_list(struct store_connection *store, int state_filter, size_t limit,
-                                store_hook_visitor *visit, void *context)
-{
-    struct pg_parameters parameters;
-    PGresult *answer = NULL;
-
-    pg_parameters_start(&parameters);
-    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
-        record_put_text(PARAMETERS_OF(&parameters), hook_state_names[state_filter]);
-    else
-        record_put_null(PARAMETERS_OF(&parameters));
-    record_put_limit(PARAMETERS_OF(&parameters), limit, true);
-    int result = run(store, STATEMENT_HOOK_LIST, &parameters, &answer, "listing hooks");
-    bool stop = false;
-    for (int row = 0; !stop && result == STORE_OK && row < PQntuples(answer); row++)
-        result = record_visit_hook(ROW_OF(answer, row), visit, context, &stop);
-    PQclear(answer);
-    return result;
+    return postgresql_read_row(store, STATEMENT_HOOK_CLAIM, record_put_values, &list,
+                               record_hook_reader, hook, "claiming a hook");
 }
 
 /* ---- shared locks: session-level advisory locks ---- */
@@ -1135,5 +618,8 @@ static void postgresql_unlock(struct store_connection *store, enum store_lock_sc
     PQclear(answer);
 }
 
-const struct store_operations store_postgresql_operations = {.name = "postgresql",
-                                                                STORE_OPERATIONS(postgresql)};
+const struct store_operations store_postgresql_operations = {
+    .name = "postgresql",
+    .session_list_statement = STATEMENT_SESSION_LIST,
+    STORE_OPERATIONS(postgresql)
+};

@@ -282,6 +282,16 @@ int record_read_hook(const struct record_row *row, struct store_hook *hook)
     return STORE_OK;
 }
 
+int record_session_reader(const struct record_row *row, void *session)
+{
+    return record_read_session(row, session);
+}
+
+int record_hook_reader(const struct record_row *row, void *hook)
+{
+    return record_read_hook(row, hook);
+}
+
 /* A NULL column stays NULL; a non-NULL one the backend cannot give is out of memory. */
 static int read_event_text(const struct record_row *row, int column, const char **text)
 {
@@ -496,23 +506,20 @@ static void put_job_kind(const struct record_parameters *parameters, enum job_ki
     record_put_text(parameters, job_kind_names[kind]);
 }
 
-void record_put_hresult(const struct record_parameters *parameters, uint32_t hresult,
-                        const char *success, char text[HRESULT_TEXT_SIZE])
+const char *record_hresult_text(uint32_t hresult, const char *success,
+                                char text[HRESULT_TEXT_SIZE])
 {
-    if (hresult == 0) {
-        record_put_text(parameters, success);
-        return;
-    }
+    if (hresult == 0)
+        return success;
     record_format_hresult(hresult, text);
-    record_put_text(parameters, text);
+    return text;
 }
 
-void record_put_limit(const struct record_parameters *parameters, size_t limit,
-                      bool null_is_no_limit)
+void record_put_limit(const struct record_parameters *parameters, size_t limit)
 {
     if (limit != 0 && limit <= INT64_MAX)
         record_put_integer(parameters, (int64_t)limit);
-    else if (null_is_no_limit)
+    else if (parameters->writer->null_is_no_limit)
         record_put_null(parameters);
     else
         record_put_integer(parameters, -1);
@@ -573,13 +580,13 @@ static void put_event_numbers(const struct record_parameters *parameters,
 }
 
 void record_put_event(const struct record_parameters *parameters, const struct store_event *event,
-                      char hresult[HRESULT_TEXT_SIZE])
+                      const char *hresult)
 {
     record_put_integer(parameters, event->at);
     record_put_text(parameters, event->session_id);
     record_put_text(parameters, event->packet);
     record_put_integer(parameters, event->status);
-    record_put_hresult(parameters, event->hresult, NULL, hresult);
+    record_put_text(parameters, hresult);
     put_event_numbers(parameters, event);
     record_put_text(parameters, event->client_address);
     record_put_text(parameters, event->owner);
@@ -600,49 +607,29 @@ void record_put_hook(const struct record_parameters *parameters, const struct st
     record_put_integer(parameters, hook->created_at);
 }
 
-void record_put_progress(const struct record_parameters *parameters, const char *id,
-                         uint64_t held_size, bool total_known, uint64_t total_size,
-                         enum session_state state, int64_t now)
+static void put_value(const struct record_parameters *parameters, const struct record_value *value)
 {
-    record_put_text(parameters, id);
-    record_put_size(parameters, held_size);
-    record_put_integer(parameters, total_known ? 1 : 0);
-    record_put_size(parameters, total_known ? total_size : 0);
-    record_put_state(parameters, state);
-    record_put_integer(parameters, now);
+    switch (value->kind) {
+    case RECORD_TEXT: record_put_text(parameters, value->text); return;
+    case RECORD_INTEGER: record_put_integer(parameters, value->integer); return;
+    case RECORD_INTEGER_OR_NULL: record_put_integer_or_null(parameters, value->integer); return;
+    case RECORD_SIZE: record_put_size(parameters, value->size); return;
+    case RECORD_STATE: record_put_state(parameters, value->state); return;
+    case RECORD_BLOB:
+        parameters->writer->blob(parameters->statement, value->bytes, (size_t)value->size);
+        return;
+    case RECORD_LIMIT: record_put_limit(parameters, (size_t)value->size); return;
+    }
+    log_error("database: invalid parameter kind %d", (int)value->kind);
+    parameters->writer->refuse(parameters->statement);
 }
 
-void record_put_state_change(const struct record_parameters *parameters, const char *id,
-                             enum session_state state, int64_t now)
+void record_put_values(const struct record_parameters *parameters, const void *list)
 {
-    record_put_text(parameters, id);
-    record_put_state(parameters, state);
-    record_put_integer(parameters, now);
-    record_put_integer(parameters, record_state_is_final(state) ? 1 : 0);
-}
+    const struct record_value_list *values = list;
 
-void record_put_hook_result(const struct record_parameters *parameters,
-                            const struct store_hook *hook, enum hook_state state, int64_t due_at,
-                            const char *result, int64_t duration_ms, int64_t now)
-{
-    record_put_integer(parameters, hook->id);
-    record_put_size(parameters, hook->attempts);
-    record_put_text(parameters, store_hook_state_name(state));
-    record_put_integer(parameters, due_at);
-    record_put_text(parameters, result);
-    record_put_integer(parameters, duration_ms);
-    record_put_integer(parameters, now);
-}
-
-void record_put_packet_count(const struct record_parameters *parameters, const char *url_prefix,
-                             const char *packet, int status, uint32_t hresult, uint64_t bytes,
-                             char text[HRESULT_TEXT_SIZE])
-{
-    record_put_text(parameters, url_prefix != NULL ? url_prefix : "");
-    record_put_text(parameters, packet);
-    record_put_integer(parameters, status);
-    record_put_hresult(parameters, hresult, "", text);
-    record_put_size(parameters, bytes);
+    for (size_t index = 0; index < values->count; index++)
+        put_value(parameters, &values->values[index]);
 }
 
 int session_list_purge(struct session_list *list, store_session_visitor *visit, void *context,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The rows both store backends read and write: the column lists of sessions, events and
  * hook_queue in the order their readers index them, the names of states and kinds as
- * the databases spell them, and the records' text fields. For store backends only. */
+ * the databases spell them, the records' text fields, and the parameters of the writes
+ * the store's front puts together. For store.c and the store backends only. */
 #ifndef BITSPOOL_STORE_RECORD_H
 #define BITSPOOL_STORE_RECORD_H
 
@@ -132,6 +133,15 @@ struct record_row {
     const void *row;
 };
 
+/* How the store's front reads the row a statement answers (the read_row operation of
+ * store_backend.h) into record. */
+typedef int record_reader(const struct record_row *row, void *record);
+
+/* How the store's front takes each row a listing answers (the read_rows operation of
+ * store_backend.h): STORE_OK to go on (*stop set to end the listing early), or a
+ * failure, which ends it. */
+typedef int record_row_visitor(void *context, const struct record_row *row, bool *stop);
+
 /* A size column (never negative); logged when it is. */
 int record_read_size(const struct record_row *row, int column, uint64_t *size);
 /* A malloc'd copy of a text column, NULL for NULL. */
@@ -140,6 +150,9 @@ int record_copy_text(const struct record_row *row, int column, char **copy);
 int record_read_session(const struct record_row *row, struct session *session);
 /* One row of HOOK_COLUMNS; on failure *hook holds nothing to free. */
 int record_read_hook(const struct record_row *row, struct store_hook *hook);
+/* record_read_session and record_read_hook as record_readers. */
+int record_session_reader(const struct record_row *row, void *session);
+int record_hook_reader(const struct record_row *row, void *hook);
 /* One row of EVENT_COLUMNS; the strings point into the row. */
 int record_read_event(const struct record_row *row, struct store_event *event);
 /* One row of a metrics listing (the columns of struct store_metric_row in order). */
@@ -205,6 +218,8 @@ struct parameter_writer {
     void (*null)(void *statement);
     void (*blob)(void *statement, const unsigned char *bytes, size_t size);
     void (*refuse)(void *statement);
+    /* How the backend's LIMIT takes "no limit": NULL (PostgreSQL) or -1 (SQLite). */
+    bool null_is_no_limit;
 };
 
 struct record_parameters {
@@ -220,39 +235,57 @@ void record_put_size(const struct record_parameters *parameters, uint64_t size);
 /* 0 ("none" in the structures) as NULL. */
 void record_put_integer_or_null(const struct record_parameters *parameters, int64_t value);
 void record_put_state(const struct record_parameters *parameters, enum session_state state);
-/* An HRESULT's text into text (which must outlive the run), success (0) as success. */
-void record_put_hresult(const struct record_parameters *parameters, uint32_t hresult,
-                        const char *success, char text[HRESULT_TEXT_SIZE]);
 /* A limit of 0 (or beyond 64 bits) is no limit: SQLite's -1, PostgreSQL's NULL. */
-void record_put_limit(const struct record_parameters *parameters, size_t limit,
-                      bool null_is_no_limit);
+void record_put_limit(const struct record_parameters *parameters, size_t limit);
 
 /* The parameters of the statements both backends run, in their numbering. */
 /* SESSION_COLUMNS, in order. */
 void record_put_session(const struct record_parameters *parameters,
                         const struct session *session);
 /* at, session_id, packet, status, hresult, range_first, range_last, bytes, held_after,
- * client_address, owner, message. */
+ * client_address, owner, message; hresult is the event's HRESULT as text (NULL for
+ * success), which must outlive the run. */
 void record_put_event(const struct record_parameters *parameters,
-                      const struct store_event *event, char hresult[HRESULT_TEXT_SIZE]);
+                      const struct store_event *event, const char *hresult);
 /* session_id, kind, target, path, size, owner, client_address, url_path, sha256,
  * created_at. */
 void record_put_hook(const struct record_parameters *parameters, const struct store_hook *hook);
-/* id, held_size, total known (1 or 0), total_size, state, now. */
-void record_put_progress(const struct record_parameters *parameters, const char *id,
-                         uint64_t held_size, bool total_known, uint64_t total_size,
-                         enum session_state state, int64_t now);
-/* id, state, now, final (1 or 0). */
-void record_put_state_change(const struct record_parameters *parameters, const char *id,
-                             enum session_state state, int64_t now);
-/* id, attempts, state, due_at, result, duration_ms, now. */
-void record_put_hook_result(const struct record_parameters *parameters,
-                            const struct store_hook *hook, enum hook_state state,
-                            int64_t due_at, const char *result, int64_t duration_ms,
-                            int64_t now);
-/* url_prefix ("" when none), packet, status, hresult ("" for success), bytes. */
-void record_put_packet_count(const struct record_parameters *parameters,
-                             const char *url_prefix, const char *packet, int status,
-                             uint32_t hresult, uint64_t bytes, char text[HRESULT_TEXT_SIZE]);
+
+/* The text an HRESULT is stored as: success (which may be NULL) for 0, else text, filled. */
+const char *record_hresult_text(uint32_t hresult, const char *success,
+                                char text[HRESULT_TEXT_SIZE]);
+
+/* How the store's front puts the parameters of a statement it writes with (the write
+ * operation of store_backend.h): values, put through parameters in the statement's
+ * numbering. */
+typedef void record_putter(const struct record_parameters *parameters, const void *values);
+
+/* One parameter of a list: kind names the member that holds it. */
+enum record_value_kind {
+    RECORD_TEXT,            /* text; NULL puts NULL */
+    RECORD_INTEGER,         /* integer */
+    RECORD_INTEGER_OR_NULL, /* integer, 0 ("none" in the structures) as NULL */
+    RECORD_SIZE,            /* size, refused (logged) beyond a 64-bit database integer */
+    RECORD_STATE,           /* state, by the name the databases store */
+    RECORD_BLOB,            /* size bytes at bytes; NULL puts NULL */
+    RECORD_LIMIT,           /* size as a LIMIT, 0 for none */
+};
+
+struct record_value {
+    enum record_value_kind kind;
+    const char *text;
+    int64_t integer;
+    uint64_t size;
+    enum session_state state;
+    const unsigned char *bytes;
+};
+
+struct record_value_list {
+    const struct record_value *values;
+    size_t count;
+};
+
+/* The record_putter of a struct record_value_list: its values in order. */
+void record_put_values(const struct record_parameters *parameters, const void *list);
 
 #endif

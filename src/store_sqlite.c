@@ -43,9 +43,6 @@ static const char *const migration_steps[SCHEMA_VERSION] = {
     [3] = migrate_4_sql,
 };
 
-
-
-
 /* SQLite's own statements, numbered after the shared ones (store_statements.c). */
 enum sqlite_statement {
     STATEMENT_BEGIN = STATEMENT_SHARED_COUNT,
@@ -56,7 +53,6 @@ enum sqlite_statement {
     STATEMENT_SESSION_LIST,
     STATEMENT_COUNT
 };
-
 
 #define OWN(id) [(id) - STATEMENT_SHARED_COUNT]
 static const char *const own_statement_texts[STATEMENT_COUNT - STATEMENT_SHARED_COUNT] = {
@@ -100,9 +96,6 @@ struct store_connection {
 /* Used before their definitions. */
 static void sqlite_close(struct store_connection *store);
 static void sqlite_rollback(struct store_connection *store);
-static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                    const char *packet, int status, uint32_t hresult,
-                                    uint64_t bytes);
 
 /* ---- the column reader the shared row readers (store_record.c) use ---- */
 
@@ -156,7 +149,6 @@ struct bindings {
     int next_index;
     int result; /* STORE_OK or STORE_ERROR */
 };
-
 
 static bool is_busy(int code)
 {
@@ -321,6 +313,7 @@ static const struct parameter_writer sqlite_parameters = {
     .null = write_null,
     .blob = write_blob,
     .refuse = write_refusal,
+    .null_is_no_limit = false,
 };
 
 /* A started statement's parameters, for the shared writers. */
@@ -341,7 +334,6 @@ static int step(sqlite3_stmt *statement);
 static int execute(struct store_connection *store, sqlite3_stmt *statement, const char *what);
 static int execute_update(struct store_connection *store, sqlite3_stmt *statement,
                           const char *what);
-static int list_and_visit(struct bindings *bindings, store_session_visitor *visit, void *context);
 
 /* Releases a statement that returned rows, whether or not all were read. */
 static void finish_rows(struct bindings *bindings)
@@ -384,12 +376,6 @@ static int run_update(struct bindings *bindings, const char *what)
 
     return result == STORE_OK ? execute_update(bindings->store, bindings->statement, what)
                               : result;
-}
-
-/* Runs a bound statement listing sessions and visits each. */
-static int run_listing(struct bindings *bindings, store_session_visitor *visit, void *context)
-{
-    return list_and_visit(bindings, visit, context);
 }
 
 /* sqlite3_step with the tests' fault point in front of it. */
@@ -618,7 +604,6 @@ static void sqlite_set_deadline(struct store_connection *store, unsigned millise
     store->deadline_logged = false;
 }
 
-
 /* A copy of the database as it is, before a migration changes it: VACUUM INTO writes
  * a consistent snapshot while other processes go on reading. */
 static int back_up(sqlite3 *database, const char *path, int64_t version, char **error)
@@ -768,7 +753,6 @@ static int sqlite_check_identity(struct store_connection *store)
     return STORE_REPLACED;
 }
 
-
 static int open_flags(enum store_open_mode mode)
 {
     switch (mode) {
@@ -896,7 +880,6 @@ static void sqlite_close(struct store_connection *store)
     free(store);
 }
 
-
 /* ---- transactions ---- */
 
 static int run_statement(struct store_connection *store, unsigned id, const char *what)
@@ -957,526 +940,63 @@ static void sqlite_rollback(struct store_connection *store)
     (void)run_statement(store, STATEMENT_ROLLBACK, "rolling back");
 }
 
-/* ---- loading rows ---- */
+/* ---- the shared statements, as store.c puts them together ---- */
 
-
-/* Reads every row of a bound statement and releases it, so that no statement is
- * running when the visitor is called (it may use the store). */
-static int collect_sessions(struct bindings *bindings, struct session_list *list)
-{
-    int result;
-
-    memset(list, 0, sizeof *list);
-    while ((result = next_row(bindings, "listing sessions")) == STORE_OK) {
-        struct session *slot = session_list_grow(list);
-        if (slot == NULL) {
-            log_error("database: out of memory listing sessions");
-            result = STORE_ERROR;
-        } else if ((result = record_read_session(ROW_OF(bindings->statement), slot)) == STORE_OK) {
-            list->count++;
-            continue;
-        }
-        finish_rows(bindings);
-        break;
-    }
-    if (result == STORE_NOT_FOUND)
-        return STORE_OK;
-    session_list_free(list);
-    return result;
-}
-
-static int list_and_visit(struct bindings *bindings, store_session_visitor *visit,
-                          void *context)
-{
-    struct session_list list;
-    int result = collect_sessions(bindings, &list);
-
-    if (result == STORE_OK)
-        session_list_visit(&list, visit, context);
-    return result;
-}
-
-/* ---- sessions ---- */
-
-static int sqlite_session_insert(struct store_connection *store, const struct session *session)
+static int sqlite_write(struct store_connection *store, unsigned statement, record_putter *put,
+                        const void *values, enum store_write_rows rows, const char *what)
 {
     struct bindings bindings;
 
-    statement_start(&bindings, store, STATEMENT_SESSION_INSERT);
-    record_put_session(PARAMETERS_OF(&bindings), session);
-    return run(&bindings, "inserting a session");
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    return rows == STORE_WRITE_ONE_ROW ? run_update(&bindings, what) : run(&bindings, what);
 }
 
-static int sqlite_session_load(struct store_connection *store, const char *id,
-                               struct session *session)
+static int sqlite_read_row(struct store_connection *store, unsigned statement, record_putter *put,
+                           const void *values, record_reader *read, void *record,
+                           const char *what)
 {
     struct bindings bindings;
 
-    memset(session, 0, sizeof *session);
-    statement_start(&bindings, store, STATEMENT_SESSION_LOAD);
-    bind_text(&bindings, id);
-    int result = next_row(&bindings, "loading a session");
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    int result = next_row(&bindings, what);
     if (result == STORE_OK) {
-        result = record_read_session(ROW_OF(bindings.statement), session);
+        result = read(ROW_OF(bindings.statement), record);
         finish_rows(&bindings);
     }
     return result;
 }
 
-static int sqlite_session_update_progress(struct store_connection *store, const char *id,
-                                          uint64_t held_size, bool total_known, uint64_t total_size,
-                                          enum session_state state, int64_t now)
+static int sqlite_read_rows(struct store_connection *store, unsigned statement,
+                            record_putter *put, const void *values, record_row_visitor *visit,
+                            void *context, const char *what)
 {
     struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_UPDATE_PROGRESS);
-    record_put_progress(PARAMETERS_OF(&bindings), id, held_size, total_known, total_size, state,
-                        now);
-    return run_update(&bindings, "recording progress");
-}
-
-static int sqlite_session_set_hash_state(struct store_connection *store, const char *id,
-                                         const unsigned char state[CONTENT_HASH_STATE_SIZE])
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_HASH_STATE);
-    bind_text(&bindings, id);
-    bind_blob(&bindings, state, CONTENT_HASH_STATE_SIZE);
-    return run_update(&bindings, "saving the SHA-256 state");
-}
-
-static int sqlite_session_set_sha256(struct store_connection *store, const char *id,
-                                     const char *sha256)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_SHA256);
-    bind_text(&bindings, id);
-    bind_text(&bindings, sha256[0] != '\0' ? sha256 : NULL);
-    return run_update(&bindings, "recording the SHA-256");
-}
-
-static int sqlite_session_set_state(struct store_connection *store, const char *id,
-                                    enum session_state state, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_STATE);
-    record_put_state_change(PARAMETERS_OF(&bindings), id, state, now);
-    return run_update(&bindings, "setting a session's state");
-}
-
-static int sqlite_session_set_reply(struct store_connection *store, const char *id,
-                                    int notify_status, const char *reply_url, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_REPLY);
-    bind_text(&bindings, id);
-    record_put_integer_or_null(PARAMETERS_OF(&bindings), notify_status);
-    bind_text(&bindings, reply_url);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "caching the application's reply");
-}
-
-static int sqlite_session_set_copy_to_destination(struct store_connection *store, const char *id,
-                                                  bool copy_to_destination, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION);
-    bind_text(&bindings, id);
-    bind_integer(&bindings, copy_to_destination ? 1 : 0);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "recording BITS-Copy-File-To-Destination");
-}
-
-/* Runs a started and bound count(*) query. */
-static int count_rows(struct bindings *bindings, uint64_t *count)
-{
-    int result = next_row(bindings, "counting sessions");
-
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* count(*) always answers a row */
-    if (result == STORE_OK) {
-        *count = (uint64_t)sqlite3_column_int64(bindings->statement, 0); /* never negative */
-        finish_rows(bindings);
-    }
-    return result;
-}
-
-static int sqlite_session_count_active(struct store_connection *store, const char *owner,
-                                       uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE);
-    bind_text(&bindings, owner);
-    return count_rows(&bindings, count);
-}
-
-static int sqlite_session_count_active_from(struct store_connection *store,
-                                            const char *client_address, uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_ACTIVE_FROM);
-    bind_text(&bindings, client_address);
-    return count_rows(&bindings, count);
-}
-
-static int sqlite_session_count_reserving(struct store_connection *store, const char *url_prefix,
-                                          const char *destination, uint64_t *count)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_RESERVING);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, destination);
-    return count_rows(&bindings, count);
-}
-
-static int sqlite_session_list_stale(struct store_connection *store, int64_t before,
-                                     store_session_visitor *visit, void *context)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST_STALE);
-    bind_integer(&bindings, before);
-    return run_listing(&bindings, visit, context);
-}
-
-static int sqlite_session_list(struct store_connection *store, int state_filter, size_t limit,
-                               store_session_visitor *visit, void *context)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST);
-    if (state_filter >= 0)
-        record_put_state(PARAMETERS_OF(&bindings), (enum session_state)state_filter);
-    else
-        bind_null(&bindings);
-    /* A negative LIMIT is no limit in SQLite. */
-    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
-    return run_listing(&bindings, visit, context);
-}
-
-static int delete_old_events(struct store_connection *store, int64_t events_before)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_EVENT_DELETE_OLD);
-    bind_integer(&bindings, events_before);
-    return run(&bindings, "deleting old events");
-}
-
-static int delete_finished_session(void *context, const char *id, int64_t before)
-{
-    struct store_connection *store = context;
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_DELETE_FINISHED);
-    bind_text(&bindings, id);
-    bind_integer(&bindings, before);
-    return run(&bindings, "deleting a finished session");
-}
-
-/* Each session is deleted only after its visitor has cleaned up after it, so a visitor
- * that stops leaves the rest for the next purge. */
-static int delete_done_hooks(struct store_connection *store, int64_t before)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_DELETE_DONE);
-    bind_integer(&bindings, before);
-    return run(&bindings, "deleting old hook runs");
-}
-
-static int sqlite_purge(struct store_connection *store, int64_t before, int64_t events_before,
-                        store_session_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct session_list list;
-    int result = delete_old_events(store, events_before);
-
-    if (result == STORE_OK)
-        result = delete_done_hooks(store, before);
-    if (result != STORE_OK)
-        return result;
-    statement_start(&bindings, store, STATEMENT_SESSION_LIST_FINISHED);
-    bind_integer(&bindings, before);
-    result = collect_sessions(&bindings, &list);
-    if (result != STORE_OK)
-        return result;
-    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
-}
-
-/* ---- events and meta ---- */
-
-static int sqlite_event_add(struct store_connection *store, const struct store_event *event)
-{
-    struct bindings bindings;
-    char hresult[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_EVENT_INSERT);
-    record_put_event(PARAMETERS_OF(&bindings), event, hresult);
-    int result = run(&bindings, "recording an event");
-    if (result == STORE_OK && event->url_prefix != NULL)
-        result = sqlite_metric_packet_add(store, event->url_prefix, event->packet, event->status,
-                                         event->hresult, event->bytes);
-    return result;
-}
-
-static int sqlite_request_count_add(struct store_connection *store, const char *packet, int status,
-                                    uint32_t hresult, int64_t at)
-{
-    struct bindings bindings;
-    char text[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_REQUEST_COUNT_ADD);
-    bind_text(&bindings, packet);
-    bind_integer(&bindings, status);
-    record_put_hresult(PARAMETERS_OF(&bindings), hresult, "", text);
-    bind_integer(&bindings, at);
-    return run(&bindings, "counting a request");
-}
-
-/* Streams the rows rather than collecting them: a long upload has many events, and
- * their visitor only prints. */
-static int sqlite_event_list(struct store_connection *store, const char *session_id,
-                             store_event_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct store_event event;
+    bool stop = false;
     int result;
 
-    statement_start(&bindings, store, STATEMENT_EVENT_LIST);
-    bind_text(&bindings, session_id);
-    while ((result = next_row(&bindings, "listing events")) == STORE_OK) {
-        result = record_read_event(ROW_OF(bindings.statement), &event);
-        if (result != STORE_OK || visit(context, &event) != 0) {
+    statement_start(&bindings, store, statement);
+    put(PARAMETERS_OF(&bindings), values);
+    while ((result = next_row(&bindings, what)) == STORE_OK) {
+        result = visit(context, ROW_OF(bindings.statement), &stop);
+        if (result != STORE_OK || stop) {
             finish_rows(&bindings);
-            break;
+            return result;
         }
     }
     return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-static int sqlite_meta_get(struct store_connection *store, const char *key, char **value)
-{
-    struct bindings bindings;
-
-    *value = NULL;
-    statement_start(&bindings, store, STATEMENT_META_GET);
-    bind_text(&bindings, key);
-    int result = next_row(&bindings, "reading meta");
-    if (result == STORE_OK) {
-        result = record_copy_text(ROW_OF(bindings.statement), 0, value);
-        finish_rows(&bindings);
-    }
-    return result;
-}
-
-static int sqlite_meta_set(struct store_connection *store, const char *key, const char *value)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_META_SET);
-    bind_text(&bindings, key);
-    bind_text(&bindings, value);
-    return run(&bindings, "writing meta");
-}
-
-/* ---- statistics ---- */
-
-static int count_sessions_by_state(struct store_connection *store,
-                                   struct store_statistics *statistics)
-{
-    struct bindings bindings;
-    int result;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_BY_STATE);
-    while ((result = next_row(&bindings, "counting sessions by state")) == STORE_OK) {
-        if (record_read_state_count(ROW_OF(bindings.statement), statistics) != STORE_OK) {
-            finish_rows(&bindings);
-            return STORE_ERROR;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-static int count_commits(struct store_connection *store, int64_t since,
-                         struct store_statistics *statistics)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_COUNT_COMMITTED);
-    bind_integer(&bindings, since);
-    int result = next_row(&bindings, "counting commits");
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* an aggregate always answers a row */
-    if (result != STORE_OK)
-        return result;
-    if (record_read_size(ROW_OF(bindings.statement), 0, &statistics->committed) != STORE_OK ||
-        record_read_size(ROW_OF(bindings.statement), 1, &statistics->committed_bytes) != STORE_OK)
-        result = STORE_ERROR;
-    finish_rows(&bindings);
-    return result;
-}
-
-static int sqlite_statistics(struct store_connection *store, int64_t since,
-                             struct store_statistics *statistics)
-{
-    int result = count_sessions_by_state(store, statistics);
-
-    if (result == STORE_OK)
-        result = count_commits(store, since, statistics);
-    return result;
-}
-
-static int sqlite_error_counts(struct store_connection *store, int64_t since,
-                               store_error_count_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    uint32_t hresult;
-    uint64_t count;
-    int result;
-
-    statement_start(&bindings, store, STATEMENT_EVENT_COUNT_ERRORS);
-    bind_integer(&bindings, since);
-    while ((result = next_row(&bindings, "counting errors")) == STORE_OK) {
-        result = record_read_error_count(ROW_OF(bindings.statement), &hresult, &count);
-        if (result != STORE_OK || visit(context, hresult, count) != 0) {
-            finish_rows(&bindings);
-            break;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-/* ---- metrics ---- */
-
-static int sqlite_probe(struct store_connection *store)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_PROBE);
-    int result = next_row(&bindings, "probing the database");
-    if (result == STORE_NOT_FOUND)
-        return STORE_ERROR; /* an aggregate always answers a row */
-    if (result == STORE_OK)
-        finish_rows(&bindings);
-    return result;
-}
-
-static int sqlite_metric_packet_add(struct store_connection *store, const char *url_prefix,
-                                    const char *packet, int status, uint32_t hresult,
-                                    uint64_t bytes)
-{
-    struct bindings bindings;
-    char text[HRESULT_TEXT_SIZE];
-
-    statement_start(&bindings, store, STATEMENT_METRIC_PACKET_ADD);
-    record_put_packet_count(PARAMETERS_OF(&bindings), url_prefix, packet, status, hresult, bytes,
-                            text);
-    return run(&bindings, "counting a packet");
-}
-
-static int sqlite_metric_session_add(struct store_connection *store, const char *url_prefix,
-                                     const char *event)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_SESSION_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, event);
-    return run(&bindings, "counting a session");
-}
-
-static int sqlite_metric_notification_add(struct store_connection *store, const char *url_prefix,
-                                          int status)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_NOTIFICATION_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_integer(&bindings, status);
-    return run(&bindings, "counting a notification");
-}
-
-static int sqlite_metric_latency_add(struct store_connection *store, const char *url_prefix,
-                                     unsigned bucket, uint64_t microseconds)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_METRIC_LATENCY_ADD);
-    bind_text(&bindings, url_prefix);
-    bind_integer(&bindings, bucket);
-    record_put_size(PARAMETERS_OF(&bindings), microseconds);
-    return run(&bindings, "counting a fragment's latency");
-}
-
-
-static int sqlite_metric_list(struct store_connection *store, enum store_metric_table table,
-                              store_metric_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    struct store_metric_row metric;
-    int result;
-
-    if ((unsigned)table > STORE_METRIC_ACTIVE_SESSIONS)
-        return STORE_ERROR;
-    statement_start(&bindings, store, STATEMENT_METRIC_LIST_PACKETS + (unsigned)table);
-    while ((result = next_row(&bindings, "reading the metrics")) == STORE_OK) {
-        result = record_read_metric(ROW_OF(bindings.statement), &metric);
-        if (result != STORE_OK || visit(context, &metric) != 0) {
-            finish_rows(&bindings);
-            break;
-        }
-    }
-    return result == STORE_NOT_FOUND ? STORE_OK : result;
-}
-
-/* ---- state names ---- */
-
-static int sqlite_session_bytes_used(struct store_connection *store, const char *url_prefix,
-                                     const char *owner, int64_t committed_since, uint64_t *bytes)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_SESSION_BYTES_USED);
-    bind_text(&bindings, url_prefix);
-    bind_text(&bindings, owner);
-    bind_integer(&bindings, committed_since);
-    return count_rows(&bindings, bytes);
 }
 
 /* ---- the hook queue ---- */
 
-
-
-static int sqlite_hook_insert(struct store_connection *store, const struct store_hook *hook)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_INSERT);
-    record_put_hook(PARAMETERS_OF(&bindings), hook);
-    return run(&bindings, "queueing a hook");
-}
-
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
-    struct bindings bindings;
+    const struct record_value values[] = {{RECORD_INTEGER, .integer = now}};
+    const struct record_value_list list = {values, 1};
 
-    statement_start(&bindings, store, STATEMENT_HOOK_NEXT_DUE);
-    bind_integer(&bindings, now);
-    int result = next_row(&bindings, "looking for a due hook");
-    if (result == STORE_OK) {
-        result = record_read_hook(ROW_OF(bindings.statement), hook);
-        finish_rows(&bindings);
-    }
-    return result;
+    return sqlite_read_row(store, STATEMENT_HOOK_NEXT_DUE, record_put_values, &list,
+                           record_hook_reader, hook, "looking for a due hook");
 }
 
 static int claim_hook(struct store_connection *store, const struct store_hook *hook, int64_t now,
@@ -1518,47 +1038,6 @@ static int sqlite_hook_claim(struct store_connection *store, int64_t now, int64_
     return STORE_OK;
 }
 
-static int sqlite_hook_finish(struct store_connection *store, const struct store_hook *hook,
-                              enum hook_state state, int64_t due_at, const char *result,
-                              int64_t duration_ms, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_FINISH);
-    record_put_hook_result(PARAMETERS_OF(&bindings), hook, state, due_at, result, duration_ms,
-                           now);
-    return run_update(&bindings, "recording a hook's result");
-}
-
-static int sqlite_hook_retry(struct store_connection *store, int64_t id, int64_t now)
-{
-    struct bindings bindings;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_RETRY);
-    bind_integer(&bindings, id);
-    bind_integer(&bindings, now);
-    return run_update(&bindings, "requeueing a hook");
-}
-
-static int sqlite_hook_list(struct store_connection *store, int state_filter, size_t limit,
-                            store_hook_visitor *visit, void *context)
-{
-    struct bindings bindings;
-    int result = STORE_OK;
-
-    statement_start(&bindings, store, STATEMENT_HOOK_LIST);
-    if (state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT)
-        bind_text(&bindings, hook_state_names[state_filter]);
-    else
-        bind_null(&bindings);
-    record_put_limit(PARAMETERS_OF(&bindings), limit, false);
-    bool stop = false;
-    while (!stop && (result = next_row(&bindings, "listing hooks")) == STORE_OK)
-        result = record_visit_hook(ROW_OF(bindings.statement), visit, context, &stop);
-    finish_rows(&bindings);
-    return result == STORE_NOT_FOUND || result == STORE_OK ? STORE_OK : result;
-}
-
 /* ---- no shared locks: one host, whose processes lock with the spool's lock files ---- */
 
 static bool sqlite_has_shared_locks(struct store_connection *store)
@@ -1585,4 +1064,8 @@ static void sqlite_unlock(struct store_connection *store, enum store_lock_scope 
     (void)name;
 }
 
-const struct store_operations store_sqlite_operations = {.name = "sqlite", STORE_OPERATIONS(sqlite)};
+const struct store_operations store_sqlite_operations = {
+    .name = "sqlite",
+    .session_list_statement = STATEMENT_SESSION_LIST,
+    STORE_OPERATIONS(sqlite)
+};

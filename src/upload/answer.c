@@ -12,16 +12,11 @@
 #include "range.h"
 #include "text.h"
 
-void answer_init(struct bits_answer *answer)
-{
-    memset(answer, 0, sizeof *answer);
-}
-
 void answer_free(struct bits_answer *answer)
 {
     free(answer->host_id);
     free(answer->reply_url);
-    answer_init(answer);
+    *answer = (struct bits_answer){0};
 }
 
 /* Reads "0x8020001F" (the prefix optional, as some servers omit it). */

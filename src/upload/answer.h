@@ -47,7 +47,7 @@ enum packet_kind {
     PACKET_CANCEL_SESSION,
 };
 
-void answer_init(struct bits_answer *answer);
+/* Frees what the answer holds and leaves it empty, as "= {0}" starts one. */
 void answer_free(struct bits_answer *answer);
 
 /* Feeds one raw header line as libcurl delivers it (with its CR LF). A status line

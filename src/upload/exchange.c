@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "upload/easy_settings.h"
 #include "upload/interrupt.h"
 
 struct body_source {
@@ -149,34 +150,26 @@ static CURLcode configure_resolve(struct exchange *exchange)
 
 static CURLcode configure_transport(struct exchange *exchange, CURLSH *share)
 {
-    CURL *easy = exchange->easy;
     const struct upload_options *options = exchange->options;
-    CURLcode result = curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    const struct easy_setting settings[] = {
+        easy_long(CURLOPT_NOSIGNAL, 1L),
+        easy_pointer(CURLOPT_ERRORBUFFER, exchange->error),
+        easy_pointer(CURLOPT_USERAGENT, "bitspool-upload/" PACKAGE_VERSION),
+        easy_long(CURLOPT_CONNECTTIMEOUT_MS, (long)options->connect_timeout_ms),
+        easy_long(CURLOPT_LOW_SPEED_LIMIT, 1L),
+        easy_long(CURLOPT_LOW_SPEED_TIME, (long)options->stall_timeout_s),
+        easy_long(CURLOPT_TCP_KEEPALIVE, 1L),
+        easy_long(CURLOPT_NOPROGRESS, 0L),
+        easy_progress_function(CURLOPT_XFERINFOFUNCTION, report_progress),
+        easy_pointer(CURLOPT_XFERINFODATA, exchange),
+    };
+    CURLcode result = easy_apply(exchange->easy, settings, sizeof settings / sizeof settings[0]);
     if (result == CURLE_OK && share != NULL)
-        result = curl_easy_setopt(easy, CURLOPT_SHARE, share);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, exchange->error);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_USERAGENT, "bitspool-upload/" PACKAGE_VERSION);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                                  (long)options->connect_timeout_ms);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)options->stall_timeout_s);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+        result = curl_easy_setopt(exchange->easy, CURLOPT_SHARE, share);
     if (result == CURLE_OK && options->limit_rate > 0)
-        result = curl_easy_setopt(easy, CURLOPT_MAX_SEND_SPEED_LARGE,
+        result = curl_easy_setopt(exchange->easy, CURLOPT_MAX_SEND_SPEED_LARGE,
                                   (curl_off_t)(options->limit_rate > INT64_MAX ? INT64_MAX
                                                                                : options->limit_rate));
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, report_progress);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_XFERINFODATA, exchange);
     return result;
 }
 
@@ -285,36 +278,25 @@ static CURLcode configure_request(CURL *easy, const struct packet *packet,
                                   struct curl_slist *headers, struct body_source *body,
                                   struct header_sink *sink)
 {
-    CURLcode result = curl_easy_setopt(easy, CURLOPT_URL, packet->url);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_RANGE, NULL);
     /* POST with a known size gives Content-Length (0 for bodiless packets, which a
      * server then need not wait for); the method is renamed to BITS_POST. */
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_POST, 1L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, BITS_METHOD);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->length);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_READFUNCTION, read_body);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_READDATA, body);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, seek_body);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_SEEKDATA, body);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, take_header);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HEADERDATA, sink);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard_body);
-    return result;
+    const struct easy_setting settings[] = {
+        easy_pointer(CURLOPT_URL, packet->url),
+        easy_long(CURLOPT_NOBODY, 0L),
+        easy_pointer(CURLOPT_RANGE, NULL),
+        easy_long(CURLOPT_POST, 1L),
+        easy_pointer(CURLOPT_CUSTOMREQUEST, BITS_METHOD),
+        easy_offset(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->length),
+        easy_read_function(CURLOPT_READFUNCTION, read_body),
+        easy_pointer(CURLOPT_READDATA, body),
+        easy_seek_function(CURLOPT_SEEKFUNCTION, seek_body),
+        easy_pointer(CURLOPT_SEEKDATA, body),
+        easy_pointer(CURLOPT_HTTPHEADER, headers),
+        easy_write_function(CURLOPT_HEADERFUNCTION, take_header),
+        easy_pointer(CURLOPT_HEADERDATA, sink),
+        easy_write_function(CURLOPT_WRITEFUNCTION, discard_body),
+    };
+    return easy_apply(easy, settings, sizeof settings / sizeof settings[0]);
 }
 
 CURLcode exchange_send(struct exchange *exchange, const struct packet *packet,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "text.h"
+#include "upload/easy_settings.h"
 
 struct download {
     int fd;
@@ -68,24 +69,18 @@ static size_t ignore_headers(char *data, size_t size, size_t count, void *contex
 static CURLcode configure_get(CURL *easy, const char *url, bool head_only, const char *range,
                               struct download *download)
 {
-    CURLcode result = curl_easy_setopt(easy, CURLOPT_URL, url);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, NULL);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_NOBODY, head_only ? 1L : 0L);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_RANGE, range);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, ignore_headers);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_part);
-    if (result == CURLE_OK)
-        result = curl_easy_setopt(easy, CURLOPT_WRITEDATA, download);
-    return result;
+    const struct easy_setting settings[] = {
+        easy_pointer(CURLOPT_URL, url),
+        easy_long(CURLOPT_HTTPGET, 1L),
+        easy_pointer(CURLOPT_CUSTOMREQUEST, NULL),
+        easy_long(CURLOPT_NOBODY, head_only ? 1L : 0L),
+        easy_pointer(CURLOPT_RANGE, range),
+        easy_write_function(CURLOPT_HEADERFUNCTION, ignore_headers),
+        easy_pointer(CURLOPT_HEADERDATA, NULL),
+        easy_write_function(CURLOPT_WRITEFUNCTION, write_part),
+        easy_pointer(CURLOPT_WRITEDATA, download),
+    };
+    return easy_apply(easy, settings, sizeof settings / sizeof settings[0]);
 }
 
 static enum answer_verdict verdict_of_status(long status)

@@ -17,16 +17,11 @@
 
 #define STATE_MAGIC "bitspool-upload-state 1"
 
-void state_init(struct upload_state *state)
-{
-    memset(state, 0, sizeof *state);
-}
-
 void state_free(struct upload_state *state)
 {
     free(state->url);
     free(state->target);
-    state_init(state);
+    *state = (struct upload_state){0};
 }
 
 static int take_session_id(struct upload_state *state, const char *value)

@@ -19,7 +19,7 @@ struct upload_state {
     uint64_t fallback_timeout; /* BITS-Host-Id-Fallback-Timeout, seconds */
 };
 
-void state_init(struct upload_state *state);
+/* Frees what the state holds and leaves it empty, as "= {0}" starts one. */
 void state_free(struct upload_state *state);
 
 /* Reads path into *state (initialised by the caller). Returns 0 when it was read, 1

@@ -87,8 +87,7 @@ static void save_state(struct transfer *transfer)
 {
     if (transfer->options->state_path == NULL || transfer->session_id[0] == '\0')
         return;
-    struct upload_state state;
-    state_init(&state);
+    struct upload_state state = {0};
     state.url = transfer->job->url;
     state.target = transfer->route.target;
     memcpy(state.session_id, transfer->session_id, sizeof state.session_id);
@@ -138,8 +137,7 @@ static void adopt_state(struct transfer *transfer, const struct upload_state *st
 static void resume_from_state(struct transfer *transfer)
 {
     const char *path = transfer->options->state_path;
-    struct upload_state state;
-    state_init(&state);
+    struct upload_state state = {0};
     int loaded = path != NULL ? state_load(path, &state) : 1;
     if (loaded < 0)
         report_message("ignoring the state file %s: %s", path, strerror(errno));

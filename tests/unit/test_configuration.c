@@ -822,13 +822,14 @@ static void test_error_bad_boolean(void **state)
 static void test_error_bad_choice_for_every_choice_key(void **state)
 {
     (void)state;
-    expect_error("sync = always\n[/u]\nroot = /r\n", 1, "sync", "fragment or close");
-    expect_error("log = file\n[/u]\nroot = /r\n", 1, "log", "stderr or syslog");
-    expect_error("log_level = warn\n[/u]\nroot = /r\n", 1, "log_level", "warning");
+    expect_error("sync = always\n[/u]\nroot = /r\n", 1, "sync", "(expected fragment or close)");
+    expect_error("log = file\n[/u]\nroot = /r\n", 1, "log", "(expected stderr or syslog)");
+    expect_error("log_level = warn\n[/u]\nroot = /r\n", 1, "log_level",
+                 "(expected error, warning, info or debug)");
     expect_error("[/u]\nroot = /r\nnotification = 1\n", 3, "notification",
-                 "none, reference or value");
+                 "(expected none, reference or value)");
     expect_error("[/u]\nroot = /r\nowner_from = yes\n", 3, "owner_from",
-                 "none or remote_user");
+                 "(expected none or remote_user)");
 }
 
 static void test_error_no_prefix_at_all(void **state)

@@ -215,6 +215,21 @@ static struct notify_request request_for(const struct fixture *fixture,
     };
 }
 
+/* Runs script as the application and notifies it in mode: the result, once the
+ * application has exited. */
+static struct notify_result notify_scripted(struct fixture *fixture,
+                                            const struct application_script *script,
+                                            enum notification_mode mode)
+{
+    struct notify_result result;
+
+    start_application(fixture, script);
+    struct notify_request request = request_for(fixture, mode);
+    assert_int_equal(notify_application(&request, &result), 0);
+    wait_for_application(fixture);
+    return result;
+}
+
 static void set_path(char *buffer, size_t size, const char *directory, const char *name)
 {
     int written = snprintf(buffer, size, "%s/%s", directory, name);
@@ -316,12 +331,7 @@ static void test_by_value_posts_the_file_and_stores_the_reply(void **state)
         upload[index] = (unsigned char)((index * 2654435761u) >> 13);
     write_file(fixture->request_path, upload, upload_length);
     struct application_script script = {.status = 200, .body = "the reply\r\n\x01 bytes"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_VALUE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_VALUE);
 
     assert_int_equal(result.http_status, 200);
     assert_false(result.transport_failed);
@@ -379,12 +389,7 @@ static void test_by_reference_sends_both_paths_and_an_empty_body(void **state)
     struct application_script script = {.status = 200, .body = "ignored",
                                         .file_to_write = fixture->response_path,
                                         .file_contents = "written by the application"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_REFERENCE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_REFERENCE);
 
     assert_int_equal(result.http_status, 200);
     assert_true(result.reply_file_written);
@@ -410,12 +415,7 @@ static void test_by_reference_without_a_written_file_reports_none_even_if_stale(
     struct fixture *fixture = *state;
     struct application_script script = {.status = 200};
     write_file(fixture->response_path, "stale", 5);
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_REFERENCE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_REFERENCE);
 
     assert_int_equal(result.http_status, 200);
     assert_false(result.reply_file_written);
@@ -451,12 +451,7 @@ static void test_static_response_url_and_copy_request_are_reported(void **state)
         .status = 200, .body = "not the reply",
         .extra_headers = "bits-static-response-url:   http://cdn.example/reply/7 \r\n"
                          "BITS-Copy-File-To-Destination: \r\n"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_VALUE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_VALUE);
 
     assert_int_equal(result.http_status, 200);
     assert_string_equal(result.static_response_url, "http://cdn.example/reply/7");
@@ -475,12 +470,7 @@ static void test_headers_of_an_interim_response_are_forgotten(void **state)
         .interim = "HTTP/1.1 102 Processing\r\nBITS-Static-Response-URL: http://wrong/\r\n"
                    "BITS-Copy-File-To-Destination: yes\r\n\r\n",
         .status = 200, .body = "final"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_VALUE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_VALUE);
 
     assert_int_equal(result.http_status, 200);
     assert_null(result.static_response_url);
@@ -519,12 +509,7 @@ static void test_server_error_gives_its_status_and_leaves_no_reply(void **state)
 {
     struct fixture *fixture = *state;
     struct application_script script = {.status = 500, .body = "broken"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_VALUE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_VALUE);
 
     assert_int_equal(result.http_status, 500);
     assert_false(result.transport_failed);
@@ -539,12 +524,7 @@ static void test_by_reference_server_error_removes_the_written_file(void **state
     struct fixture *fixture = *state;
     struct application_script script = {.status = 503, .file_to_write = fixture->response_path,
                                         .file_contents = "half"};
-    start_application(fixture, &script);
-    struct notify_request request = request_for(fixture, NOTIFICATION_BY_REFERENCE);
-    struct notify_result result;
-
-    assert_int_equal(notify_application(&request, &result), 0);
-    wait_for_application(fixture);
+    struct notify_result result = notify_scripted(fixture, &script, NOTIFICATION_BY_REFERENCE);
 
     assert_int_equal(result.http_status, 503);
     assert_false(result.reply_file_written);

@@ -104,6 +104,18 @@ static struct spool_file *open_spool(const struct fixture *fixture)
     return file;
 }
 
+/* spool_append of the fragment [first, first + length) whose body declares declared
+ * bytes and delivers memory's. */
+static int append_body(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
+                       struct memory_body *memory, uint64_t declared, bool sync,
+                       uint64_t *held_after)
+{
+    struct body_reader body;
+
+    body_reader_init(&body, memory_body_read, memory, declared);
+    return spool_append(file, held, first, length, &body, sync, held_after);
+}
+
 /* Appends data as the fragment [first, first + length) and checks the body was read
  * to its end whatever was skipped. */
 static int append(struct spool_file *file, uint64_t held, uint64_t first,
@@ -257,13 +269,11 @@ static void test_append_refuses_end_past_largest_offset(void **state)
     struct fixture *fixture = *state;
     struct spool_file *file = open_spool(fixture);
     struct memory_body memory = { (const unsigned char *)"abc", 3, 0, 0 };
-    struct body_reader body;
     uint64_t held = 99;
 
-    body_reader_init(&body, memory_body_read, &memory, 3);
-    assert_int_equal(spool_append(file, 0, 0, UINT64_MAX, &body, true, &held), -EFBIG);
+    assert_int_equal(append_body(file, 0, 0, UINT64_MAX, &memory, 3, true, &held), -EFBIG);
     assert_true(held == 0);
-    assert_int_equal(spool_append(file, 5, 5, UINT64_MAX, &body, true, &held), -EINVAL);
+    assert_int_equal(append_body(file, 5, 5, UINT64_MAX, &memory, 3, true, &held), -EINVAL);
     assert_true(held == 5);
     assert_true(memory.offset == 0);
     spool_close(file);
@@ -275,13 +285,11 @@ static void test_short_body_keeps_and_reports_written_prefix(void **state)
     struct spool_file *file = open_spool(fixture);
     unsigned char data[40];
     struct memory_body memory = { data, sizeof data, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
     memset(data, 'P', sizeof data);
     /* 100 bytes declared, 40 delivered. */
-    body_reader_init(&body, memory_body_read, &memory, 100);
-    assert_int_equal(spool_append(file, 0, 0, 100, &body, true, &held), -EPIPE);
+    assert_int_equal(append_body(file, 0, 0, 100, &memory, 100, true, &held), -EPIPE);
     assert_true(held == 40);
     assert_file_content(spool_path(file), data, sizeof data);
     spool_close(file);
@@ -294,12 +302,10 @@ static void test_short_body_inside_held_part_writes_nothing(void **state)
     unsigned char data[30];
     struct spool_file *file = spool_with_two_fragments(fixture, expected);
     struct memory_body memory = { data, sizeof data, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
     memset(data, 'Q', sizeof data);
-    body_reader_init(&body, memory_body_read, &memory, 300);
-    assert_int_equal(spool_append(file, 200, 100, 300, &body, true, &held), -EPIPE);
+    assert_int_equal(append_body(file, 200, 100, 300, &memory, 300, true, &held), -EPIPE);
     assert_true(held == 200);
     assert_file_content(spool_path(file), expected, sizeof expected);
     spool_close(file);
@@ -311,12 +317,10 @@ static void test_body_declared_shorter_than_fragment_is_refused(void **state)
     struct spool_file *file = open_spool(fixture);
     unsigned char data[64];
     struct memory_body memory = { data, sizeof data, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
     memset(data, 'R', sizeof data);
-    body_reader_init(&body, memory_body_read, &memory, 20);
-    assert_int_equal(spool_append(file, 0, 0, 64, &body, true, &held), -EPIPE);
+    assert_int_equal(append_body(file, 0, 0, 64, &memory, 20, true, &held), -EPIPE);
     assert_true(held == 20);
     assert_file_content(spool_path(file), data, 20);
     spool_close(file);
@@ -338,14 +342,12 @@ static void test_write_failure_keeps_and_reports_written_prefix(void **state)
     if (child == 0) {
         struct rlimit limit = { 1000, 1000 };
         struct memory_body memory = { data, sizeof data, 0, 0 };
-        struct body_reader body;
         uint64_t held = 0;
         int result;
 
         if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &limit) != 0)
             _exit(2);
-        body_reader_init(&body, memory_body_read, &memory, sizeof data);
-        result = spool_append(file, 0, 0, sizeof data, &body, true, &held);
+        result = append_body(file, 0, 0, sizeof data, &memory, sizeof data, true, &held);
         _exit(result == -EFBIG && held == 1000 ? 0 : 1);
     }
     assert_true(waitpid(child, &status, 0) == child);
@@ -372,11 +374,9 @@ static void test_large_fragment_streams_through_bounded_buffer(void **state)
     size_t length = 5u * 1024u * 1024u + 123u;
     unsigned char *data = make_pattern(length);
     struct memory_body memory = { data, length, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
-    body_reader_init(&body, memory_body_read, &memory, length);
-    assert_int_equal(spool_append(file, 0, 0, length, &body, true, &held), 0);
+    assert_int_equal(append_body(file, 0, 0, length, &memory, length, true, &held), 0);
     assert_true(held == length);
     assert_true(memory.largest_request > 0);
     assert_true(memory.largest_request <= SPOOL_BUFFER_SIZE);
@@ -393,12 +393,10 @@ static void test_large_resent_prefix_is_skipped_through_bounded_buffer(void **st
     size_t held_length = 2u * 1024u * 1024u + 7u;
     unsigned char *data = make_pattern(length);
     struct memory_body memory = { data, length, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
     assert_int_equal(append(file, 0, 0, data, held_length, &held), 0);
-    body_reader_init(&body, memory_body_read, &memory, length);
-    assert_int_equal(spool_append(file, held_length, 0, length, &body, true, &held), 0);
+    assert_int_equal(append_body(file, held_length, 0, length, &memory, length, true, &held), 0);
     assert_true(held == length);
     assert_true(memory.largest_request <= SPOOL_BUFFER_SIZE);
     assert_file_content(spool_path(file), data, length);
@@ -411,11 +409,9 @@ static void test_append_without_sync_still_writes(void **state)
     struct fixture *fixture = *state;
     struct spool_file *file = open_spool(fixture);
     struct memory_body memory = { (const unsigned char *)"hello", 5, 0, 0 };
-    struct body_reader body;
     uint64_t held = 0;
 
-    body_reader_init(&body, memory_body_read, &memory, 5);
-    assert_int_equal(spool_append(file, 0, 0, 5, &body, false, &held), 0);
+    assert_int_equal(append_body(file, 0, 0, 5, &memory, 5, false, &held), 0);
     assert_true(held == 5);
     assert_int_equal(spool_sync(file), 0);
     assert_file_content(spool_path(file), "hello", 5);
@@ -431,10 +427,8 @@ static void append_unsynced(struct spool_file *file, const unsigned char *data, 
     for (size_t first = 0; first < length; first += fragment_size) {
         size_t part = length - first < fragment_size ? length - first : fragment_size;
         struct memory_body memory = { data + first, part, 0, 0 };
-        struct body_reader body;
 
-        body_reader_init(&body, memory_body_read, &memory, part);
-        assert_int_equal(spool_append(file, held, first, part, &body, false, &held), 0);
+        assert_int_equal(append_body(file, held, first, part, &memory, part, false, &held), 0);
     }
     assert_true(held == length);
 }

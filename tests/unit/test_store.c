@@ -338,19 +338,32 @@ static void test_open_accepts_an_in_memory_database(void **state)
     store_close(store);
 }
 
+/* Closes the fixture's store with SESSION_A (in state) in it and runs the statements,
+ * up to NULL, on its database directly: the way back to an older schema. */
+static void rewrite_database(struct fixture *fixture, enum session_state state,
+                             const char *const *statements)
+{
+    insert_or_fail(fixture->store, SESSION_A, "alice", state, 10);
+    store_close(fixture->store);
+    fixture->store = NULL;
+    struct raw *raw = open_raw(fixture->path);
+    for (; *statements != NULL; statements++)
+        execute_raw(raw, *statements);
+    close_raw(raw);
+}
+
 static void test_reopen_keeps_data_and_does_not_apply_the_schema_again(void **state)
 {
     struct fixture *fixture = *state;
     struct session loaded;
     struct raw *raw;
 
-    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_OPEN, 10);
-    store_close(fixture->store);
-    fixture->store = NULL;
     /* Had the schema run again, CREATE VIEW IF NOT EXISTS would bring this back. */
-    raw = open_raw(fixture->path);
-    execute_raw(raw, "DROP VIEW session_overview");
-    close_raw(raw);
+    static const char *const statements[] = {
+        "DROP VIEW session_overview",
+        NULL,
+    };
+    rewrite_database(fixture, SESSION_OPEN, statements);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -386,22 +399,19 @@ static void test_open_refuses_a_newer_schema_version(void **state)
 /* Turns the fixture's database, with SESSION_A in it, into a version 1 one. */
 static void make_version_1_database(struct fixture *fixture)
 {
-    struct raw *raw;
-
-    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
-    store_close(fixture->store);
-    fixture->store = NULL;
-    raw = open_raw(fixture->path);
     /* The version 1 table: every column but the new one (the view would be in the way). */
-    execute_raw(raw, "DROP VIEW session_overview");
-    execute_raw(raw, "CREATE TABLE old_sessions AS SELECT id, url_path, url_prefix, destination, "
-                     "owner, client_address, content_name, user_agent, state, total_size, "
-                     "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
-                     "progress_at, finished_at FROM sessions");
-    execute_raw(raw, "DROP TABLE sessions");
-    execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
-    execute_raw(raw, "PRAGMA user_version = 1");
-    close_raw(raw);
+    static const char *const statements[] = {
+        "DROP VIEW session_overview",
+        "CREATE TABLE old_sessions AS SELECT id, url_path, url_prefix, destination, "
+            "owner, client_address, content_name, user_agent, state, total_size, "
+            "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
+            "progress_at, finished_at FROM sessions",
+        "DROP TABLE sessions",
+        "ALTER TABLE old_sessions RENAME TO sessions",
+        "PRAGMA user_version = 1",
+        NULL,
+    };
+    rewrite_database(fixture, SESSION_COMPLETE, statements);
 }
 
 /* A version 1 database (before copy_to_destination) gains the column, defaulting to
@@ -435,29 +445,28 @@ static void test_open_migrates_a_version_2_database(void **state)
     struct session loaded;
     struct raw *raw;
 
-    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
-    store_close(fixture->store);
-    fixture->store = NULL;
-    raw = open_raw(fixture->path);
-    execute_raw(raw, "DROP VIEW session_overview");
-    execute_raw(raw, "DROP TABLE request_counts");
-    execute_raw(raw, "CREATE TABLE old_sessions (id TEXT PRIMARY KEY, url_path TEXT NOT NULL, "
-                     "url_prefix TEXT NOT NULL, destination TEXT NOT NULL, owner TEXT NOT NULL "
-                     "DEFAULT '', client_address TEXT, content_name TEXT, user_agent TEXT, "
-                     "state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'complete', "
-                     "'closing', 'committed', 'cancelled', 'expired')), total_size INTEGER, "
-                     "held_size INTEGER NOT NULL DEFAULT 0, job_kind TEXT NOT NULL DEFAULT "
-                     "'upload', reply_url TEXT, notify_status INTEGER, created_at INTEGER NOT "
-                     "NULL, updated_at INTEGER NOT NULL, progress_at INTEGER NOT NULL, "
-                     "finished_at INTEGER, copy_to_destination INTEGER NOT NULL DEFAULT 0)");
-    execute_raw(raw, "INSERT INTO old_sessions SELECT id, url_path, url_prefix, destination, "
-                     "owner, client_address, content_name, user_agent, state, total_size, "
-                     "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
-                     "progress_at, finished_at, copy_to_destination FROM sessions");
-    execute_raw(raw, "DROP TABLE sessions");
-    execute_raw(raw, "ALTER TABLE old_sessions RENAME TO sessions");
-    execute_raw(raw, "PRAGMA user_version = 2");
-    close_raw(raw);
+    static const char *const statements[] = {
+        "DROP VIEW session_overview",
+        "DROP TABLE request_counts",
+        "CREATE TABLE old_sessions (id TEXT PRIMARY KEY, url_path TEXT NOT NULL, "
+            "url_prefix TEXT NOT NULL, destination TEXT NOT NULL, owner TEXT NOT NULL "
+            "DEFAULT '', client_address TEXT, content_name TEXT, user_agent TEXT, "
+            "state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'complete', "
+            "'closing', 'committed', 'cancelled', 'expired')), total_size INTEGER, "
+            "held_size INTEGER NOT NULL DEFAULT 0, job_kind TEXT NOT NULL DEFAULT "
+            "'upload', reply_url TEXT, notify_status INTEGER, created_at INTEGER NOT "
+            "NULL, updated_at INTEGER NOT NULL, progress_at INTEGER NOT NULL, "
+            "finished_at INTEGER, copy_to_destination INTEGER NOT NULL DEFAULT 0)",
+        "INSERT INTO old_sessions SELECT id, url_path, url_prefix, destination, "
+            "owner, client_address, content_name, user_agent, state, total_size, "
+            "held_size, job_kind, reply_url, notify_status, created_at, updated_at, "
+            "progress_at, finished_at, copy_to_destination FROM sessions",
+        "DROP TABLE sessions",
+        "ALTER TABLE old_sessions RENAME TO sessions",
+        "PRAGMA user_version = 2",
+        NULL,
+    };
+    rewrite_database(fixture, SESSION_COMPLETE, statements);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);
@@ -482,15 +491,14 @@ static void test_open_migrates_a_version_3_database(void **state)
     struct session loaded;
     struct raw *raw;
 
-    insert_or_fail(fixture->store, SESSION_A, "alice", SESSION_COMPLETE, 10);
-    store_close(fixture->store);
-    fixture->store = NULL;
-    raw = open_raw(fixture->path);
-    execute_raw(raw, "DROP TABLE hook_queue");
-    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256_state");
-    execute_raw(raw, "ALTER TABLE sessions DROP COLUMN sha256");
-    execute_raw(raw, "PRAGMA user_version = 3");
-    close_raw(raw);
+    static const char *const statements[] = {
+        "DROP TABLE hook_queue",
+        "ALTER TABLE sessions DROP COLUMN sha256_state",
+        "ALTER TABLE sessions DROP COLUMN sha256",
+        "PRAGMA user_version = 3",
+        NULL,
+    };
+    rewrite_database(fixture, SESSION_COMPLETE, statements);
 
     fixture->store = open_or_fail(fixture->path, 1000);
     assert_int_equal(store_session_load(fixture->store, SESSION_A, &loaded), STORE_OK);

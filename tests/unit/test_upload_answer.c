@@ -21,7 +21,7 @@ static void feed(struct bits_answer *answer, const char *line)
 /* An answer from status line and header lines, as a server would send them. */
 static void receive(struct bits_answer *answer, long status, const char *const *lines)
 {
-    answer_init(answer);
+    *answer = (struct bits_answer){0};
     feed(answer, "HTTP/1.1 200 OK\r\n");
     for (; *lines != NULL; lines++)
         feed(answer, *lines);
@@ -50,8 +50,7 @@ static void test_fragment_ack_is_read(void **state)
 static void test_status_line_forgets_interim_headers(void **state)
 {
     (void)state;
-    struct bits_answer answer;
-    answer_init(&answer);
+    struct bits_answer answer = {0};
     feed(&answer, "HTTP/1.1 401 Unauthorized\r\n");
     feed(&answer, "BITS-Packet-Type: Ack\r\n");
     feed(&answer, "BITS-Host-Id: stale.example\r\n");
@@ -152,9 +151,8 @@ static void test_create_needs_session_and_protocol(void **state)
 
 static enum answer_verdict verdict_of(long status, const char *error, bool ack)
 {
-    struct bits_answer answer;
+    struct bits_answer answer = {0};
     char line[64];
-    answer_init(&answer);
     if (ack)
         feed(&answer, "BITS-Packet-Type: Ack\r\n");
     if (error != NULL) {
@@ -213,12 +211,11 @@ static void test_an_unknown_error_context_is_final(void **state)
 static void test_overlong_session_id_is_malformed(void **state)
 {
     (void)state;
-    struct bits_answer answer;
+    struct bits_answer answer = {0};
     char line[256];
     memset(line, 'x', sizeof line);
     memcpy(line, "BITS-Session-Id: ", 17);
     memcpy(line + 17 + ANSWER_SESSION_ID_MAX + 1, "\r\n", 3);
-    answer_init(&answer);
     feed(&answer, line);
     assert_true(answer.malformed);
     answer_free(&answer);
@@ -235,7 +232,6 @@ static void test_description_names_the_error(void **state)
     answer_describe(&answer, text, sizeof text);
     assert_string_equal(text, "HTTP 409, BITS-Error 0x80070050 (file exists)");
     answer_free(&answer);
-    answer_init(&answer);
     answer.status = 401;
     answer_describe(&answer, text, sizeof text);
     assert_non_null(strstr(text, "--user"));

@@ -109,7 +109,7 @@ static void send_packet(const struct packet *packet, struct bits_answer *answer)
     options.stall_timeout_s = 10;
     struct exchange exchange;
     assert_int_equal(exchange_open(&exchange, &options, NULL), 0);
-    answer_init(answer);
+    *answer = (struct bits_answer){0};
     assert_int_equal(exchange_send(&exchange, packet, answer), CURLE_OK);
     exchange_close(&exchange);
 }
@@ -195,8 +195,7 @@ static void test_a_closed_port_is_a_transport_error(void **state)
     struct exchange exchange;
     assert_int_equal(exchange_open(&exchange, &options, NULL), 0);
     struct packet packet = { .kind = PACKET_PING, .url = fixture->url, .fd = -1 };
-    struct bits_answer answer;
-    answer_init(&answer);
+    struct bits_answer answer = {0};
     assert_int_equal(exchange_send(&exchange, &packet, &answer), CURLE_COULDNT_CONNECT);
     assert_true(exchange.error[0] != '\0');
     exchange_close(&exchange);

@@ -44,8 +44,7 @@ static void write_text(const char *text)
 
 static struct upload_state sample(void)
 {
-    struct upload_state state;
-    state_init(&state);
+    struct upload_state state = {0};
     state.url = (char *)"http://example.test/uploads/a%20b";
     state.target = (char *)"http://node2:8080/uploads/a%20b";
     memcpy(state.session_id, "{0123}", 7);
@@ -60,9 +59,8 @@ static struct upload_state sample(void)
 static void test_round_trip(void **unused)
 {
     (void)unused;
-    struct upload_state saved = sample(), loaded;
+    struct upload_state saved = sample(), loaded = {0};
     assert_int_equal(state_save(path, &saved), 0);
-    state_init(&loaded);
     assert_int_equal(state_load(path, &loaded), 0);
     assert_string_equal(loaded.url, saved.url);
     assert_string_equal(loaded.target, saved.target);
@@ -86,17 +84,15 @@ static void test_changed_file_does_not_match(void **unused)
 static void test_missing_file_is_not_an_error(void **unused)
 {
     (void)unused;
-    struct upload_state state;
-    state_init(&state);
+    struct upload_state state = {0};
     assert_int_equal(state_load(path, &state), 1);
     assert_int_equal(state_remove(path), 0);
 }
 
 static void assert_refused(const char *text)
 {
-    struct upload_state state;
+    struct upload_state state = {0};
     write_text(text);
-    state_init(&state);
     assert_int_equal(state_load(path, &state), -1);
     assert_null(state.url);
 }
@@ -115,9 +111,8 @@ static void test_corrupt_files_are_refused(void **unused)
 static void test_unknown_keys_and_comments_are_skipped(void **unused)
 {
     (void)unused;
-    struct upload_state state;
+    struct upload_state state = {0};
     write_text("bitspool-upload-state 1\n# note\n\nfuture=1\nurl=x\nsession={1}\n");
-    state_init(&state);
     assert_int_equal(state_load(path, &state), 0);
     assert_null(state.target);
     state_free(&state);
@@ -135,12 +130,11 @@ static void test_multi_line_values_are_refused(void **unused)
 static void test_save_replaces_and_remove_deletes(void **unused)
 {
     (void)unused;
-    struct upload_state state = sample(), loaded;
+    struct upload_state state = sample(), loaded = {0};
     assert_int_equal(state_save(path, &state), 0);
     state.offset = 16777216;
     state.target = NULL;
     assert_int_equal(state_save(path, &state), 0);
-    state_init(&loaded);
     assert_int_equal(state_load(path, &loaded), 0);
     assert_true(loaded.offset == 16777216);
     assert_null(loaded.target);

@@ -35,6 +35,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
     [OUTCOME_RANGE_LENGTH_MISMATCH] = INVALID("Content-Range does not fit Content-Length"),
     [OUTCOME_TOTAL_CHANGED] = INVALID("TOTAL differs from the session's first fragment"),
     [OUTCOME_BODY_SHORT] = INVALID("body shorter than Content-Length"),
+    [OUTCOME_BODY_FILE_INVALID] = INVALID("the web server's body file is not a regular file "
+                                          "of Content-Length bytes"),
     [OUTCOME_PROTOCOL_MISMATCH] = {400, HRESULT_BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH,
                                    "client offers no protocol this server speaks"},
     [OUTCOME_NO_PREFIX] = {404, HRESULT_FILE_NOT_FOUND, "no upload prefix configured for this URL"},
@@ -77,6 +79,8 @@ static const struct outcome_entry outcome_table[OUTCOME_COUNT] = {
     [OUTCOME_LOCK_FAILED] = {500, HRESULT_E_FAIL, "cannot lock the session"},
     [OUTCOME_OUT_OF_MEMORY] = {500, HRESULT_E_OUTOFMEMORY, "out of memory"},
     [OUTCOME_NO_RANDOMNESS] = {500, HRESULT_E_FAIL, "no randomness for a session id"},
+    [OUTCOME_BODY_FILE_UNREADABLE] = {500, HRESULT_E_FAIL,
+                                      "cannot open the web server's body file"},
     [OUTCOME_SPOOL_UNUSABLE] = {500, HRESULT_E_FAIL, "spool directory unusable"},
     [OUTCOME_SPOOL_OPEN_FAILED] = {500, HRESULT_E_FAIL, "cannot open the spool file"},
     [OUTCOME_SPOOL_READ_FAILED] = {500, HRESULT_E_FAIL, "cannot read the spool file"},

@@ -185,11 +185,14 @@ static enum outcome open_body_file(const char *path, uint64_t length, struct bod
         body_reader_init_file(body, fd, length);
         return OUTCOME_OK;
     }
-    if (result == BODY_FILE_NOT_REGULAR || result == BODY_FILE_WRONG_SIZE) {
-        log_error("the body file %s named by " BODY_FILE_PARAMETER " is %s (%" PRIu64
-                  " bytes, Content-Length %" PRIu64 "): refused", path,
-                  result == BODY_FILE_NOT_REGULAR ? "not a regular file" : "of another size",
-                  size, length);
+    if (result == BODY_FILE_NOT_REGULAR) {
+        log_error("the body file %s named by " BODY_FILE_PARAMETER " is not a regular file "
+                  "(a symbolic link, a directory, ...): refused", path);
+        return OUTCOME_BODY_FILE_INVALID;
+    }
+    if (result == BODY_FILE_WRONG_SIZE) {
+        log_error("the body file %s named by " BODY_FILE_PARAMETER " holds %" PRIu64
+                  " bytes, Content-Length says %" PRIu64 ": refused", path, size, length);
         return OUTCOME_BODY_FILE_INVALID;
     }
     if (result == -EACCES || result == -EPERM)

@@ -177,8 +177,8 @@ class BodyFileSuite(SuiteBase):
         self.check("a body file of another size: 400 Ack",
                    self.refused(answer, 400, E_INVALIDARG), answer.describe())
         self.check("... logged with both sizes",
-                   self.log_mentions("the body file %s named by BITSPOOL_BODY_FILE is of "
-                                     "another size (9 bytes, Content-Length 10)" % short))
+                   self.log_mentions("the body file %s named by BITSPOOL_BODY_FILE holds 9 "
+                                     "bytes, Content-Length says 10: refused" % short))
         link = os.path.join(work, "linked-body")
         with open(short, "ab") as handle:
             handle.write(b"0")
@@ -186,6 +186,9 @@ class BodyFileSuite(SuiteBase):
         answer = self.fastcgi_fragment(session_id, link, 10)
         self.check("a symbolic link, even to a good file: 400 Ack",
                    self.refused(answer, 400, E_INVALIDARG), answer.describe())
+        self.check("... logged as not a regular file",
+                   self.log_mentions("the body file %s named by BITSPOOL_BODY_FILE is not a "
+                                     "regular file" % link))
         answer = self.fastcgi_fragment(session_id, short, 10)
         self.check("the same file itself is taken", answer.status == 200 and
                    answer.received == 10, answer.describe())

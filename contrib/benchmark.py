@@ -127,12 +127,13 @@ def report_long_uploads(table):
         "sync", "fragment", "upload", "MB/s", "Ack p50/p99", "first p50", "last p50",
         "last/1st", "RSS MiB peak (idle)"))
     for row, sync, sides in rows:
-        run = sides["bitspool"][1]
-        first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
-        print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
-            sync, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
-            run["mb_per_s"], latency(sides, "bitspool"), first, last,
-            last / first if first > 0 else 0, memory(sides)))
+        for side, label in bitspool_sides(sides, sync):
+            run = sides[side][1]
+            first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
+            print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
+                label, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
+                run["mb_per_s"], latency(sides, side), first, last,
+                last / first if first > 0 else 0, memory(sides)))
 
 
 def main():

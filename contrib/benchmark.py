@@ -42,10 +42,21 @@ def latency(sides, side):
     return "%.2f/%.2f" % (median(sides, side, "p50_ms"), median(sides, side, "p99_ms"))
 
 
-def cpu_per(sides, unit):
-    """The responders' CPU time in microseconds per request or session of bitspool's
-    runs (median), or "-" when the results do not have it."""
-    runs = [run for run in sides["bitspool"].values() if "cpu_ms" in run and run[unit] > 0]
+# The bitspool sides of a pair: through the shipped streaming snippet, and through the
+# body-file snippet (BENCH_SNIPPETS), labelled "file" in the sync column.
+BITSPOOL_SIDES = (("bitspool", None), ("bodyfile", "file"))
+
+
+def bitspool_sides(sides, sync):
+    """(side, label) for each bitspool side the row has."""
+    return [(side, sync if label is None else "  " + label)
+            for side, label in BITSPOOL_SIDES if side in sides]
+
+
+def cpu_per(sides, unit, side="bitspool"):
+    """The responders' CPU time in microseconds per request or session of one bitspool
+    side's runs (median), or "-" when the results do not have it."""
+    runs = [run for run in sides[side].values() if "cpu_ms" in run and run[unit] > 0]
     if not runs:
         return "-"
     return "%.0f" % statistics.median(run["cpu_ms"] * 1000 / run[unit] for run in runs)
@@ -71,14 +82,15 @@ def report_fragments(table):
         kind, size, clients = describe(row)
         if kind != "frag":
             continue
-        print("%-8s %-8s %-3d | %8.1f %8.1f %6.2f | %8.0f %8.0f %6.2f | %-13s %-13s | %7s | %s" % (
-            sync, size_text(size), clients,
-            median(sides, "bitspool", "mb_per_s"), median(sides, "nginx", "mb_per_s"),
-            pair_ratio(sides, "bitspool", "nginx", "mb_per_s"),
-            median(sides, "bitspool", "requests_per_s"), median(sides, "nginx", "requests_per_s"),
-            pair_ratio(sides, "bitspool", "nginx", "requests_per_s"),
-            latency(sides, "bitspool"), latency(sides, "nginx"), cpu_per(sides, "requests"),
-            memory(sides)))
+        for side, label in bitspool_sides(sides, sync):
+            print("%-8s %-8s %-3d | %8.1f %8.1f %6.2f | %8.0f %8.0f %6.2f | %-13s %-13s | %7s | %s" % (
+                label, size_text(size), clients,
+                median(sides, side, "mb_per_s"), median(sides, "nginx", "mb_per_s"),
+                pair_ratio(sides, side, "nginx", "mb_per_s"),
+                median(sides, side, "requests_per_s"), median(sides, "nginx", "requests_per_s"),
+                pair_ratio(sides, side, "nginx", "requests_per_s"),
+                latency(sides, side), latency(sides, "nginx"),
+                cpu_per(sides, "requests", side), memory(sides)))
 
 
 def report_small_files(table):
@@ -92,14 +104,15 @@ def report_small_files(table):
         kind, size, clients = describe(row)
         if kind != "small":
             continue
-        print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %-13s %-13s | %7s | %s" % (
-            sync, size_text(size), clients,
-            median(sides, "bitspool", "sessions_per_s"), median(sides, "nginx", "sessions_per_s"),
-            pair_ratio(sides, "bitspool", "nginx", "sessions_per_s"),
-            median(sides, "ceiling", "sessions_per_s"),
-            pair_ratio(sides, "bitspool", "ceiling", "sessions_per_s"),
-            latency(sides, "bitspool"), latency(sides, "nginx"), cpu_per(sides, "sessions"),
-            memory(sides)))
+        for side, label in bitspool_sides(sides, sync):
+            print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %-13s %-13s | %7s | %s" % (
+                label, size_text(size), clients,
+                median(sides, side, "sessions_per_s"), median(sides, "nginx", "sessions_per_s"),
+                pair_ratio(sides, side, "nginx", "sessions_per_s"),
+                median(sides, "ceiling", "sessions_per_s"),
+                pair_ratio(sides, side, "ceiling", "sessions_per_s"),
+                latency(sides, side), latency(sides, "nginx"),
+                cpu_per(sides, "sessions", side), memory(sides)))
 
 
 def report_long_uploads(table):
@@ -114,12 +127,13 @@ def report_long_uploads(table):
         "sync", "fragment", "upload", "MB/s", "Ack p50/p99", "first p50", "last p50",
         "last/1st", "RSS MiB peak (idle)"))
     for row, sync, sides in rows:
-        run = sides["bitspool"][1]
-        first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
-        print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
-            sync, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
-            run["mb_per_s"], latency(sides, "bitspool"), first, last,
-            last / first if first > 0 else 0, memory(sides)))
+        for side, label in bitspool_sides(sides, sync):
+            run = sides[side][1]
+            first, last = run["first_tenth_p50_ms"], run["last_tenth_p50_ms"]
+            print("%-8s %-8s %9s | %8.1f | %-13s | %9.2f %9.2f %6.2f | %s" % (
+                label, size_text(describe(row)[1]), "%.0f MiB" % (run["bytes"] / MiB),
+                run["mb_per_s"], latency(sides, side), first, last,
+                last / first if first > 0 else 0, memory(sides)))
 
 
 def main():
@@ -136,7 +150,9 @@ def main():
           "second, Ack latency in ms from the first byte sent to the end of the answer, "
           "CPU/req and CPU/ses = the responders' CPU time (user + system) in microseconds "
           "per request or session of bitspool's runs, RSS = highest VmHWM among the "
-          "responders after the row (idle: after start).")
+          "responders after the row (idle: after start). A \"file\" line is the row above it "
+          "through contrib/nginx/bitspool-body-file.conf, in the same pairs, against the "
+          "same nginx runs.")
     return 0
 
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The request body as a bounded stream, whatever delivers it (FastCGI, CGI stdin,
- * a test's memory buffer): never more than Content-Length bytes are read. */
+ * a test's memory buffer, a file the web server wrote it to): never more than
+ * Content-Length bytes are read. */
 #ifndef BITSPOOL_BODY_H
 #define BITSPOOL_BODY_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,11 +17,48 @@ struct body_reader {
     body_read_function *read;
     void *context;
     uint64_t remaining; /* declared length not yet consumed */
+    /* A body that is a whole file (nginx's $request_body_file), owned by the reader:
+     * its descriptor and the offset of the next byte not consumed. -1: a stream. */
+    int file_fd;
+    uint64_t file_offset;
 };
 
 /* Starts a reader over `length` bytes delivered by read_function. */
 void body_reader_init(struct body_reader *body, body_read_function *read_function,
                       void *context, uint64_t length);
+
+/* Starts a reader over the first `length` bytes of the open file fd, which the reader
+ * owns from now on (body_reader_release closes it). Its bytes can be read like a
+ * stream's, or copied in the kernel from body_file_descriptor's offset and then
+ * counted with body_skip. */
+void body_reader_init_file(struct body_reader *body, int fd, uint64_t length);
+
+/* A reader with nothing to read: the body stayed with the web server (a packet other
+ * than Fragment, whose body no one needs, handed over as a file). */
+void body_reader_init_empty(struct body_reader *body);
+
+/* Closes a file body's descriptor; nothing for any other reader. */
+void body_reader_release(struct body_reader *body);
+
+/* The descriptor of a file body and, in *offset, where in it the next byte not
+ * consumed is; -1 for a stream, whose bytes can only be read. */
+int body_file_descriptor(const struct body_reader *body, uint64_t *offset);
+
+/* Counts `count` bytes of a file body as consumed without reading them (copied by
+ * the kernel, or not needed). Returns 0, or -1 with errno EINVAL for a stream or for
+ * more than remains. */
+int body_skip(struct body_reader *body, uint64_t count);
+
+/* Why body_file_open refused a file, beyond open's own errno. */
+#define BODY_FILE_NOT_REGULAR (-EINVAL)
+#define BODY_FILE_WRONG_SIZE (-ERANGE)
+
+/* Opens the file a web server left a request body in, for body_reader_init_file:
+ * O_RDONLY | O_NOFOLLOW | O_CLOEXEC, and it must be a regular file (not a symbolic
+ * link) of exactly length bytes (*size is its size, for the log). Returns 0 with *fd set, -errno of open (a
+ * web server's file is often only its own user's: -EACCES), BODY_FILE_NOT_REGULAR,
+ * BODY_FILE_WRONG_SIZE, or -errno of fstat. */
+int body_file_open(const char *path, uint64_t length, int *fd, uint64_t *size);
 
 /* Reads up to size bytes, never past the declared length. Returns the count (0 only
  * when nothing remains) or -1 when the input failed or ended early: errno is
@@ -38,8 +77,10 @@ ssize_t body_read(struct body_reader *body, void *buffer, size_t size);
  * and BODY_DISCARD_AT_LEAST, it is read and dropped before the answer, so that the web
  * server sees the request end normally and passes the answer on as sent, however
  * slowly the client sends. A larger one no client sends: nothing of it is read, the
- * answer goes out at once and the connection ends. Returns 0 when the whole body was
- * consumed, -1 when it is left unread (too large) or the input failed. */
+ * answer goes out at once and the connection ends. A file body is only counted as
+ * consumed: nothing needs reading for the web server to see the request end. Returns
+ * 0 when the whole body was consumed, -1 when it is left unread (too large) or the
+ * input failed. */
 int body_discard(struct body_reader *body, uint64_t max_fragment_size);
 
 /* The read function for a plain file descriptor (CGI stdin); context is an int *. */

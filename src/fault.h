@@ -12,6 +12,8 @@ enum fault_point {
                         * code; PostgreSQL takes SQLITE_BUSY and SQLITE_LOCKED as busy */
     FAULT_SPOOL_MKDIR, /* a mkdir of a spool directory (part of its path): a positive errno */
     FAULT_SPOOL_WRITEBACK, /* a writeback started while receiving: a positive errno */
+    FAULT_SPOOL_COPY_RANGE, /* an in-kernel copy of a file body (copy_file_range): a
+                             * positive errno, as the kernel returns it */
     FAULT_POINT_COUNT
 };
 

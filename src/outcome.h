@@ -32,6 +32,8 @@ enum outcome {
     OUTCOME_RANGE_LENGTH_MISMATCH,
     OUTCOME_TOTAL_CHANGED,
     OUTCOME_BODY_SHORT,
+    OUTCOME_BODY_FILE_INVALID, /* the web server's body file: not a regular file of
+                                * Content-Length bytes */
     /* Refusals the client must not retry. */
     OUTCOME_PROTOCOL_MISMATCH,
     OUTCOME_NO_PREFIX,
@@ -62,6 +64,7 @@ enum outcome {
     OUTCOME_LOCK_FAILED,
     OUTCOME_OUT_OF_MEMORY,
     OUTCOME_NO_RANDOMNESS,
+    OUTCOME_BODY_FILE_UNREADABLE, /* the web server's body file cannot be opened */
     OUTCOME_SPOOL_UNUSABLE,
     OUTCOME_SPOOL_OPEN_FAILED,
     OUTCOME_SPOOL_READ_FAILED,

@@ -204,6 +204,68 @@ struct transport {
     void *connection;
 };
 
+/* The parameter naming the file the web server wrote the body to
+ * (contrib/nginx/bitspool-body-file.conf). Never an HTTP_* one: no client can set it. */
+#define BODY_FILE_PARAMETER "BITSPOOL_BODY_FILE"
+
+/* A file body for the reader, or the outcome to answer (logged) when the file the web
+ * server named cannot be it. */
+static enum outcome open_body_file(const char *path, uint64_t length, struct body_reader *body)
+{
+    uint64_t size = 0;
+    int fd = -1;
+    int result = body_file_open(path, length, &fd, &size);
+
+    body_reader_init_empty(body);
+    if (result == 0) {
+        body_reader_init_file(body, fd, length);
+        return OUTCOME_OK;
+    }
+    if (result == BODY_FILE_NOT_REGULAR) {
+        log_error("the body file %s named by " BODY_FILE_PARAMETER " is not a regular file "
+                  "(a symbolic link, a directory, ...): refused", path);
+        return OUTCOME_BODY_FILE_INVALID;
+    }
+    if (result == BODY_FILE_WRONG_SIZE) {
+        log_error("the body file %s named by " BODY_FILE_PARAMETER " holds %" PRIu64
+                  " bytes, Content-Length says %" PRIu64 ": refused", path, size, length);
+        return OUTCOME_BODY_FILE_INVALID;
+    }
+    if (result == -EACCES || result == -EPERM)
+        log_error("cannot open the body file %s named by " BODY_FILE_PARAMETER ": %s; nginx "
+                  "makes it readable by its worker user only: run the responders as that "
+                  "user, or use the streaming snippet contrib/nginx/bitspool.conf", path,
+                  strerror(-result));
+    else
+        log_error("cannot open the body file %s named by " BODY_FILE_PARAMETER ": %s; the "
+                  "responders must see nginx's client_body_temp_path at the same path",
+                  path, strerror(-result));
+    return OUTCOME_BODY_FILE_UNREADABLE;
+}
+
+/* The request's body: the file the web server left it in when it names one, else the
+ * transport's stream. Returns OUTCOME_OK or the outcome to answer instead. */
+static enum outcome start_body(char *const *environment, const struct bits_request *request,
+                               const struct transport *transport, struct body_reader *body)
+{
+    const char *path = cgi_parameter(environment, BODY_FILE_PARAMETER);
+    bool has_length = request->content_length_state == FIELD_VALID;
+
+    if (path == NULL || path[0] == '\0' || !has_length) {
+        /* nginx names no file for a request without Content-Length. */
+        body_reader_init(body, transport->read_body, transport->body_context,
+                         has_length ? request->content_length : 0);
+        return OUTCOME_OK;
+    }
+    /* Only a Fragment reads its body; any other packet's stays with the web server,
+     * which removes the file after the request. */
+    if (request->packet_type != PACKET_FRAGMENT) {
+        body_reader_init_empty(body);
+        return OUTCOME_OK;
+    }
+    return open_body_file(path, request->content_length, body);
+}
+
 /* Parses, handles and answers one request; what is left of its body is discarded
  * before the answer (body_discard). Returns 0, or -1 when some of the body stays
  * unread (the connection must end). */
@@ -224,18 +286,20 @@ static int serve_request(const struct configuration *configuration, struct store
         response_write(&response, transport->write_reply, transport->reply_context);
         return -1;
     }
-    uint64_t length = request.content_length_state == FIELD_VALID ? request.content_length : 0;
     /* Out of memory only costs the lines their prefix. */
     (void)log_request_begin(request.session_id_state == FIELD_VALID ? request.session_id : NULL,
                             request.remote_user, request.remote_address);
-    body_reader_init(&body, transport->read_body, transport->body_context, length);
-    if (store != NULL)
-        router_handle(&context, &request, &body, &response);
-    else
+    enum outcome body_outcome = start_body(environment, &request, transport, &body);
+    if (store == NULL)
         outcome_answer(&response, OUTCOME_DATABASE_BUSY); /* still waiting to open it */
+    else if (body_outcome != OUTCOME_OK)
+        outcome_answer(&response, body_outcome);
+    else
+        router_handle(&context, &request, &body, &response);
     int discarded = body_discard(&body, configuration->max_fragment_size);
     if (discarded != 0)
         log_info("%" PRIu64 " body bytes left unread; the connection ends", body.remaining);
+    body_reader_release(&body);
     if (response_write(&response, transport->write_reply, transport->reply_context) != 0)
         log_warning("could not send the answer: the client went away");
     log_request_end();

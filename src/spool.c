@@ -442,6 +442,132 @@ static int copy_body(struct spool_file *file, struct body_reader *body, unsigned
     return 0;
 }
 
+static int read_at(int fd, unsigned char *buffer, size_t size, uint64_t offset)
+{
+    size_t filled = 0;
+
+    while (filled < size) {
+        ssize_t count = pread(fd, buffer + filled, size - filled, (off_t)(offset + filled));
+        if (count < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (count == 0)
+            return -EIO;
+        filled += (size_t)count;
+    }
+    return 0;
+}
+
+/* What copy_file_range returns where it cannot serve a pair of files (another
+ * filesystem, a filesystem or kernel without it): the bytes then go through the buffer. */
+static bool copy_range_unsupported(int error)
+{
+    return error == EXDEV || error == EOPNOTSUPP || error == ENOSYS || error == EINVAL;
+}
+
+/* One in-kernel copy of up to size bytes; the count (0 at the source's end) or -errno. */
+static ssize_t copy_range(int source, uint64_t source_offset, int destination,
+                          uint64_t position, size_t size)
+{
+    loff_t in = (loff_t)source_offset;
+    loff_t out = (loff_t)position;
+    ssize_t count;
+    int injected = fault_check(FAULT_SPOOL_COPY_RANGE);
+
+    if (injected == 0)
+        injected = fault_check(FAULT_SPOOL_WRITE);
+    if (injected != 0)
+        return -injected;
+    do
+        count = copy_file_range(source, &in, destination, &out, size, 0);
+    while (count < 0 && errno == EINTR);
+    return count < 0 ? -errno : count;
+}
+
+/* Adds size bytes of the spool file at offset to the hash, read back from the page
+ * cache they were just copied into: the hash covers the bytes held, whatever the
+ * source does meanwhile. */
+static int hash_copied(struct spool_file *file, unsigned char *buffer, uint64_t offset,
+                       size_t size)
+{
+    while (size > 0) {
+        size_t chunk = size < SPOOL_BUFFER_SIZE ? size : SPOOL_BUFFER_SIZE;
+        int result = read_at(file->file_fd, buffer, chunk, offset);
+        if (result != 0)
+            return result;
+        content_hash_add(file->hash, buffer, chunk);
+        offset += chunk;
+        size -= chunk;
+    }
+    return 0;
+}
+
+#define COPY_FALL_BACK 1 /* copy_in_kernel could not serve these files */
+
+/* Copies length bytes of a file body to the spool file at *position with
+ * copy_file_range, one writeback step at a time. *position advances past the bytes
+ * copied and hashed, also when it fails midway; bytes copied but not hashed are not
+ * counted (spool_reconcile cuts them off). Returns 0, -errno, or COPY_FALL_BACK when
+ * the kernel cannot copy between these files (the rest must be read and written). */
+static int copy_in_kernel(struct spool_file *file, struct body_reader *body, int source,
+                          unsigned char *buffer, uint64_t length, uint64_t *position)
+{
+    uint64_t writeback_started = *position - *position % SPOOL_WRITEBACK_STEP;
+
+    while (length > 0) {
+        uint64_t step_left = SPOOL_WRITEBACK_STEP - *position % SPOOL_WRITEBACK_STEP;
+        size_t chunk = (size_t)(length < step_left ? length : step_left);
+        uint64_t source_offset = 0;
+        (void)body_file_descriptor(body, &source_offset);
+        ssize_t count = copy_range(source, source_offset, file->file_fd, *position, chunk);
+        if (count < 0)
+            return copy_range_unsupported((int)-count) ? COPY_FALL_BACK : (int)count;
+        if (count == 0)
+            return -EPIPE; /* the file is shorter than it was when opened */
+        if (file->hash != NULL) {
+            int result = hash_copied(file, buffer, *position, (size_t)count);
+            if (result != 0)
+                return result;
+        }
+        (void)body_skip(body, (uint64_t)count); /* count <= chunk <= what remains */
+        *position += (uint64_t)count;
+        start_writeback(file->file_fd, &writeback_started, *position);
+        length -= (uint64_t)count;
+    }
+    return 0;
+}
+
+/* The fragment's new bytes: in the kernel from a file body, else (a stream, or files
+ * the kernel cannot copy between) through the buffer. */
+static int append_new_bytes(struct spool_file *file, struct body_reader *body,
+                            unsigned char *buffer, uint64_t length, uint64_t *position)
+{
+    uint64_t source_offset = 0;
+    int source = body_file_descriptor(body, &source_offset);
+
+    if (source >= 0) {
+        uint64_t start = *position;
+        int result = copy_in_kernel(file, body, source, buffer, length, position);
+        if (result != COPY_FALL_BACK)
+            return result;
+        length -= *position - start;
+    }
+    return copy_body(file, body, buffer, length, position);
+}
+
+/* The held part of a resent or overlapping fragment: skipped by offset in a file
+ * body, read and dropped from a stream. */
+static int skip_held(struct body_reader *body, unsigned char *buffer, uint64_t length)
+{
+    uint64_t offset = 0;
+
+    if (body_file_descriptor(body, &offset) >= 0)
+        return body_skip(body, length) == 0 ? 0 : -EPIPE;
+    return discard_body(body, buffer, length);
+}
+
 int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_t length,
                  struct body_reader *body, bool sync, uint64_t *held_after)
 {
@@ -461,9 +587,9 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
         return -ENOMEM;
     /* A resent or overlapping fragment: its held part is consumed, never rewritten, so
      * bytes already acknowledged cannot change even if the client sends others. */
-    result = discard_body(body, buffer, already_held);
+    result = skip_held(body, buffer, already_held);
     if (result == 0)
-        result = copy_body(file, body, buffer, length - already_held, &position);
+        result = append_new_bytes(file, body, buffer, length - already_held, &position);
     free(buffer);
     /* After a failure the prefix written is synced too, so that it can be counted. */
     if (position > held && (sync || result != 0)) {

@@ -46,8 +46,11 @@ int spool_reconcile(struct spool_file *file, uint64_t recorded_held, uint64_t *h
 
 /* Appends a fragment starting at offset `first` of `length` bytes read from body,
  * the file holding `held` bytes (first <= held). The first held-first bytes (already
- * held) are read and discarded, never rewritten; the rest are written at offset held
- * through a SPOOL_BUFFER_SIZE buffer, then fdatasync'ed when sync is true. Stores in
+ * held) are consumed, never rewritten: read and discarded from a stream, skipped by
+ * offset in a file body. The rest are written at offset held, then fdatasync'ed when
+ * sync is true: from a file body with copy_file_range, in the kernel (through the
+ * buffer where the kernel cannot copy between the two files), from a stream through
+ * a SPOOL_BUFFER_SIZE buffer. Stores in
  * *held_after the bytes held now; on failure that is what was written and synced
  * before the failure, so nothing acknowledged is lost. Returns 0 or -errno (-EPIPE
  * when the body ended early, -ENOSPC when the disk is full). */
@@ -55,7 +58,8 @@ int spool_append(struct spool_file *file, uint64_t held, uint64_t first, uint64_
                  struct body_reader *body, bool sync, uint64_t *held_after);
 
 /* From now on each byte spool_append writes is also added to hash (NULL: none), as it
- * is written: after a failure midway the hash still covers exactly the bytes held. */
+ * is written (bytes copied in the kernel: read back from the spool file): after a
+ * failure midway the hash still covers exactly the bytes held. */
 void spool_hash_attach(struct spool_file *file, struct content_hash *hash);
 
 /* Starts hash afresh with the file's first length bytes, read once through a

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests for body.c: the body never yields more than Content-Length, and a body
- * that ends early is an error rather than a short fragment. */
+ * that ends early is an error rather than a short fragment; a body the web server left
+ * in a file is opened only when it is a regular file of exactly that length. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -146,6 +151,195 @@ static void test_file_descriptor_reader(void **state)
     close(pipe_fds[0]);
 }
 
+/* A temporary directory for the file bodies of one test. */
+struct body_files {
+    char directory[32];
+    char path[64];    /* directory/body */
+    char link[64];    /* directory/link */
+};
+
+static void make_body_files(struct body_files *files, const char *content, size_t length)
+{
+    memcpy(files->directory, "/tmp/test_body.XXXXXX", sizeof "/tmp/test_body.XXXXXX");
+    assert_non_null(mkdtemp(files->directory));
+    assert_true(snprintf(files->path, sizeof files->path, "%s/body", files->directory) > 0);
+    assert_true(snprintf(files->link, sizeof files->link, "%s/link", files->directory) > 0);
+    int fd = open(files->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_true(write(fd, content, length) == (ssize_t)length);
+    assert_int_equal(close(fd), 0);
+}
+
+static void remove_body_files(struct body_files *files)
+{
+    (void)unlink(files->link);
+    assert_int_equal(unlink(files->path), 0);
+    assert_int_equal(rmdir(files->directory), 0);
+}
+
+/* The bytes come from the file, never past the declared length, as from a stream. */
+static void test_file_body_reads_like_a_stream(void **state)
+{
+    (void)state;
+    struct body_files files;
+    struct body_reader body;
+    uint64_t size = 0, offset = 99;
+    char buffer[16];
+    int fd = -1;
+
+    make_body_files(&files, "abcdefgh", 8);
+    assert_int_equal(body_file_open(files.path, 8, &fd, &size), 0);
+    assert_true(size == 8);
+    body_reader_init_file(&body, fd, 8);
+    assert_int_equal(body_file_descriptor(&body, &offset), fd);
+    assert_true(offset == 0);
+    assert_int_equal(body_read(&body, buffer, 3), 3);
+    assert_memory_equal(buffer, "abc", 3);
+    assert_int_equal(body_file_descriptor(&body, &offset), fd);
+    assert_true(offset == 3);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 5);
+    assert_memory_equal(buffer, "defgh", 5);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
+    body_reader_release(&body);
+    assert_int_equal(fcntl(fd, F_GETFD), -1); /* the reader closed it */
+    assert_int_equal(body_file_descriptor(&body, &offset), -1);
+    remove_body_files(&files);
+}
+
+/* Bytes copied by the kernel are counted by offset: the next read starts after them. */
+static void test_file_body_skips_by_offset(void **state)
+{
+    (void)state;
+    struct body_files files;
+    struct body_reader body;
+    uint64_t size = 0, offset = 0;
+    char buffer[16];
+    int fd = -1;
+
+    make_body_files(&files, "abcdefgh", 8);
+    assert_int_equal(body_file_open(files.path, 8, &fd, &size), 0);
+    body_reader_init_file(&body, fd, 8);
+    assert_int_equal(body_skip(&body, 5), 0);
+    assert_true(body.remaining == 3);
+    assert_int_equal(body_file_descriptor(&body, &offset), fd);
+    assert_true(offset == 5);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 3);
+    assert_memory_equal(buffer, "fgh", 3);
+    errno = 0;
+    assert_int_equal(body_skip(&body, 1), -1); /* nothing remains */
+    assert_int_equal(errno, EINVAL);
+    body_reader_release(&body);
+    remove_body_files(&files);
+}
+
+/* A stream's bytes cannot be skipped unread, nor does it have a descriptor to copy from. */
+static void test_stream_body_has_no_file(void **state)
+{
+    (void)state;
+    struct memory_source source = {"abc", 3, 0, 0};
+    struct body_reader body;
+    uint64_t offset = 77;
+
+    body_reader_init(&body, memory_read, &source, 3);
+    assert_int_equal(body_file_descriptor(&body, &offset), -1);
+    assert_true(offset == 77);
+    errno = 0;
+    assert_int_equal(body_skip(&body, 1), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_true(body.remaining == 3);
+    body_reader_release(&body); /* nothing to close */
+}
+
+/* Nothing needs reading for a file body to be done with, whatever its size: the web
+ * server holds it whole already. */
+static void test_discard_of_a_file_body_reads_nothing(void **state)
+{
+    (void)state;
+    struct body_files files;
+    struct body_reader body;
+    uint64_t size = 0, offset = 0;
+    int fd = -1;
+
+    make_body_files(&files, "", 0);
+    assert_int_equal(truncate(files.path, (off_t)(BODY_DISCARD_AT_LEAST + 1)), 0);
+    assert_int_equal(body_file_open(files.path, BODY_DISCARD_AT_LEAST + 1, &fd, &size), 0);
+    body_reader_init_file(&body, fd, BODY_DISCARD_AT_LEAST + 1);
+    assert_int_equal(body_discard(&body, 1000), 0);
+    assert_true(body.remaining == 0);
+    /* Skipped, not read: the offset moved without a read of 64 MiB of zeros. */
+    assert_int_equal(body_file_descriptor(&body, &offset), fd);
+    assert_true(offset == BODY_DISCARD_AT_LEAST + 1);
+    body_reader_release(&body);
+    remove_body_files(&files);
+}
+
+/* nginx makes a file even for an empty body (Content-Length: 0). */
+static void test_empty_file_is_an_empty_body(void **state)
+{
+    (void)state;
+    struct body_files files;
+    struct body_reader body;
+    uint64_t size = 99;
+    char buffer[4];
+    int fd = -1;
+
+    make_body_files(&files, "", 0);
+    assert_int_equal(body_file_open(files.path, 0, &fd, &size), 0);
+    assert_true(size == 0);
+    body_reader_init_file(&body, fd, 0);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
+    assert_int_equal(body_discard(&body, 0), 0);
+    body_reader_release(&body);
+    body_reader_init_empty(&body);
+    assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
+    assert_int_equal(body_discard(&body, 0), 0);
+    remove_body_files(&files);
+}
+
+static void test_file_of_another_size_is_refused(void **state)
+{
+    (void)state;
+    struct body_files files;
+    uint64_t size = 0;
+    int fd = -1;
+
+    make_body_files(&files, "abcdefgh", 8);
+    assert_int_equal(body_file_open(files.path, 9, &fd, &size), BODY_FILE_WRONG_SIZE);
+    assert_true(size == 8);
+    assert_int_equal(body_file_open(files.path, 7, &fd, &size), BODY_FILE_WRONG_SIZE);
+    assert_int_equal(fd, -1);
+    remove_body_files(&files);
+}
+
+/* A directory, or a symbolic link even to the right file: never followed. */
+static void test_file_that_is_not_regular_is_refused(void **state)
+{
+    (void)state;
+    struct body_files files;
+    uint64_t size = 0;
+    int fd = -1;
+
+    make_body_files(&files, "abcdefgh", 8);
+    assert_int_equal(body_file_open(files.directory, 8, &fd, &size), BODY_FILE_NOT_REGULAR);
+    assert_int_equal(symlink(files.path, files.link), 0);
+    assert_int_equal(body_file_open(files.link, 8, &fd, &size), BODY_FILE_NOT_REGULAR);
+    assert_int_equal(fd, -1);
+    remove_body_files(&files);
+}
+
+static void test_missing_file_is_an_open_error(void **state)
+{
+    (void)state;
+    struct body_files files;
+    uint64_t size = 0;
+    int fd = -1;
+
+    make_body_files(&files, "", 0);
+    assert_int_equal(body_file_open(files.link, 0, &fd, &size), -ENOENT);
+    assert_int_equal(fd, -1);
+    remove_body_files(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +350,14 @@ int main(void)
         cmocka_unit_test(test_discard_leaves_a_body_past_limit_unread),
         cmocka_unit_test(test_discard_reports_a_short_body),
         cmocka_unit_test(test_file_descriptor_reader),
+        cmocka_unit_test(test_file_body_reads_like_a_stream),
+        cmocka_unit_test(test_file_body_skips_by_offset),
+        cmocka_unit_test(test_stream_body_has_no_file),
+        cmocka_unit_test(test_discard_of_a_file_body_reads_nothing),
+        cmocka_unit_test(test_empty_file_is_an_empty_body),
+        cmocka_unit_test(test_file_of_another_size_is_refused),
+        cmocka_unit_test(test_file_that_is_not_regular_is_refused),
+        cmocka_unit_test(test_missing_file_is_an_open_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

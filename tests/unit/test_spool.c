@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Unit tests for spool.c on a temporary directory: ordered and overlapping appends,
- * failures midway, reconciliation, commits, the cross-process lock, id checks. */
+/* Unit tests for spool.c on a temporary directory: ordered and overlapping appends
+ * from a stream and from a file body (copied in the kernel, or through the buffer
+ * where the kernel cannot), failures midway, reconciliation, commits, the
+ * cross-process lock, id checks. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <cmocka.h>
 
 #include "body.h"
+#include "content_hash.h"
 #include "memory_body.h"
 #include "fault.h"
 #include "spool.h"
@@ -944,6 +947,191 @@ static void test_directory_prepare_refuses_a_file(void **state)
     free(below);
 }
 
+/* ---- Fragments from a file body (the web server's $request_body_file) ---- */
+
+/* Writes data to base/body and opens it as a file body declaring `declared` bytes. */
+static void open_file_body(const struct fixture *fixture, const unsigned char *data,
+                           size_t length, uint64_t declared, struct body_reader *body)
+{
+    char *path = join(fixture->base, "body");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    uint64_t size = 0;
+
+    assert_true(fd >= 0);
+    assert_true(write(fd, data, length) == (ssize_t)length);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(body_file_open(path, length, &fd, &size), 0);
+    body_reader_init_file(body, fd, declared);
+    free(path);
+}
+
+/* The SHA-256 of data, in hex, and of what hash took in. */
+static void assert_hash_of(const struct content_hash *hash, const unsigned char *data,
+                           size_t length)
+{
+    struct content_hash expected;
+    char expected_hex[CONTENT_HASH_HEX_SIZE], actual_hex[CONTENT_HASH_HEX_SIZE];
+
+    content_hash_start(&expected);
+    content_hash_add(&expected, data, length);
+    content_hash_hex(&expected, expected_hex);
+    content_hash_hex(hash, actual_hex);
+    assert_true(content_hash_length(hash) == length);
+    assert_string_equal(actual_hex, expected_hex);
+}
+
+/* In the kernel, one writeback step at a time: copy_file_range is asked once per step
+ * (the fault point counts the calls), the writeback is started for each completed step,
+ * and the hash covers exactly the bytes copied. */
+static void test_file_body_is_copied_in_the_kernel(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 3u * SPOOL_WRITEBACK_STEP + 5u;
+    unsigned char *data = make_pattern(length);
+    struct content_hash hash;
+    struct body_reader body;
+    uint64_t held = 0, offset = 0;
+
+    content_hash_start(&hash);
+    spool_hash_attach(file, &hash);
+    open_file_body(fixture, data, length, length, &body);
+    fault_arm(FAULT_SPOOL_COPY_RANGE, UINT_MAX, EIO, FAULT_FAIL, 0);
+    fault_arm(FAULT_SPOOL_WRITEBACK, UINT_MAX, EIO, FAULT_FAIL, 0);
+    assert_int_equal(spool_append(file, 0, 0, length, &body, true, &held), 0);
+    assert_int_equal(fault_checks(FAULT_SPOOL_COPY_RANGE), 4);
+    assert_int_equal(fault_checks(FAULT_SPOOL_WRITEBACK), 3);
+    fault_disarm_all();
+    assert_true(held == length);
+    assert_true(body.remaining == 0);
+    assert_true(body_file_descriptor(&body, &offset) >= 0 && offset == length);
+    assert_file_content(spool_path(file), data, length);
+    assert_hash_of(&hash, data, length);
+    body_reader_release(&body);
+    free(data);
+    spool_close(file);
+}
+
+/* A resent fragment overlapping the held bytes: its held part is skipped by offset,
+ * neither read nor rewritten (the file body has other bytes there, which must not
+ * reach the spool file), and only its tail is copied. */
+static void test_resent_file_fragment_copies_only_its_tail(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 3u * SPOOL_WRITEBACK_STEP;
+    size_t held_length = 2u * SPOOL_WRITEBACK_STEP + 7u;
+    unsigned char *data = make_pattern(length);
+    unsigned char *resent = malloc(length);
+    struct content_hash hash;
+    struct body_reader body;
+    uint64_t held = 0;
+
+    assert_non_null(resent);
+    memset(resent, 'X', held_length);
+    memcpy(resent + held_length, data + held_length, length - held_length);
+    content_hash_start(&hash);
+    spool_hash_attach(file, &hash);
+    assert_int_equal(append(file, 0, 0, data, held_length, &held), 0);
+    open_file_body(fixture, resent, length, length, &body);
+    fault_arm(FAULT_SPOOL_COPY_RANGE, UINT_MAX, EIO, FAULT_FAIL, 0);
+    assert_int_equal(spool_append(file, held_length, 0, length, &body, true, &held), 0);
+    assert_int_equal(fault_checks(FAULT_SPOOL_COPY_RANGE), 1); /* the tail, in one step */
+    fault_disarm_all();
+    assert_true(held == length);
+    assert_true(body.remaining == 0);
+    assert_file_content(spool_path(file), data, length);
+    assert_hash_of(&hash, data, length);
+    body_reader_release(&body);
+    free(resent);
+    free(data);
+    spool_close(file);
+}
+
+/* A file that holds less than the fragment declares (cut short after it was opened):
+ * what was copied is kept, synced and counted, the hash covers just that. */
+static void test_short_file_body_keeps_the_copied_prefix(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = SPOOL_WRITEBACK_STEP + SPOOL_WRITEBACK_STEP / 2u;
+    unsigned char *data = make_pattern(length);
+    struct content_hash hash;
+    struct body_reader body;
+    uint64_t held = 0;
+
+    content_hash_start(&hash);
+    spool_hash_attach(file, &hash);
+    open_file_body(fixture, data, length, 2u * length, &body);
+    assert_int_equal(spool_append(file, 0, 0, 2u * length, &body, true, &held), -EPIPE);
+    assert_true(held == length);
+    assert_file_content(spool_path(file), data, length);
+    assert_hash_of(&hash, data, length);
+    body_reader_release(&body);
+    free(data);
+    spool_close(file);
+}
+
+/* A failing copy midway: the steps copied before it are kept and counted. */
+static void test_failing_copy_keeps_the_copied_steps(void **state)
+{
+    struct fixture *fixture = *state;
+    struct spool_file *file = open_spool(fixture);
+    size_t length = 3u * SPOOL_WRITEBACK_STEP;
+    unsigned char *data = make_pattern(length);
+    struct content_hash hash;
+    struct body_reader body;
+    uint64_t held = 0;
+
+    content_hash_start(&hash);
+    spool_hash_attach(file, &hash);
+    open_file_body(fixture, data, length, length, &body);
+    fault_arm(FAULT_SPOOL_COPY_RANGE, 2, ENOSPC, FAULT_FAIL, 0);
+    assert_int_equal(spool_append(file, 0, 0, length, &body, false, &held), -ENOSPC);
+    fault_disarm_all();
+    assert_true(held == SPOOL_WRITEBACK_STEP);
+    assert_file_content(spool_path(file), data, SPOOL_WRITEBACK_STEP);
+    assert_hash_of(&hash, data, SPOOL_WRITEBACK_STEP);
+    body_reader_release(&body);
+    free(data);
+    spool_close(file);
+}
+
+/* Where the kernel cannot copy between the two files (another filesystem, no
+ * copy_file_range), the bytes go through the buffer, also after a first step that it
+ * did copy, with the same bytes and hash. */
+static void test_file_body_falls_back_to_read_and_write(void **state)
+{
+    static const int unsupported[] = {EXDEV, EOPNOTSUPP, ENOSYS, EINVAL};
+    struct fixture *fixture = *state;
+    size_t length = 2u * SPOOL_WRITEBACK_STEP + 99u;
+    unsigned char *data = make_pattern(length);
+
+    for (size_t i = 0; i < 2u * sizeof unsupported / sizeof unsupported[0]; i++) {
+        struct spool_file *file = open_spool(fixture);
+        struct content_hash hash;
+        struct body_reader body;
+        uint64_t held = 0;
+        unsigned countdown = i % 2u == 0u ? 1u : 2u; /* at once, or after one step */
+
+        content_hash_start(&hash);
+        spool_hash_attach(file, &hash);
+        open_file_body(fixture, data, length, length, &body);
+        fault_arm(FAULT_SPOOL_COPY_RANGE, countdown, unsupported[i / 2u], FAULT_FAIL, 1);
+        assert_int_equal(spool_append(file, 0, 0, length, &body, true, &held), 0);
+        assert_int_equal(fault_checks(FAULT_SPOOL_COPY_RANGE), countdown);
+        fault_disarm_all();
+        assert_true(held == length);
+        assert_true(body.remaining == 0);
+        assert_file_content(spool_path(file), data, length);
+        assert_hash_of(&hash, data, length);
+        body_reader_release(&body);
+        spool_close(file);
+        assert_int_equal(spool_remove(fixture->spool, SESSION_ID), 0);
+    }
+    free(data);
+}
+
 #define SPOOL_TEST(function) cmocka_unit_test_setup_teardown(function, set_up, tear_down)
 
 int main(void)
@@ -964,6 +1152,11 @@ int main(void)
         SPOOL_TEST(test_append_without_sync_still_writes),
         SPOOL_TEST(test_append_starts_writeback_of_every_completed_step),
         SPOOL_TEST(test_failing_writeback_changes_nothing),
+        SPOOL_TEST(test_file_body_is_copied_in_the_kernel),
+        SPOOL_TEST(test_resent_file_fragment_copies_only_its_tail),
+        SPOOL_TEST(test_short_file_body_keeps_the_copied_prefix),
+        SPOOL_TEST(test_failing_copy_keeps_the_copied_steps),
+        SPOOL_TEST(test_file_body_falls_back_to_read_and_write),
         SPOOL_TEST(test_reconcile_truncates_longer_file),
         SPOOL_TEST(test_reconcile_believes_shorter_file),
         SPOOL_TEST(test_commit_moves_file_to_new_destination),

@@ -442,24 +442,6 @@ static int copy_body(struct spool_file *file, struct body_reader *body, unsigned
     return 0;
 }
 
-static int read_at(int fd, unsigned char *buffer, size_t size, uint64_t offset)
-{
-    size_t filled = 0;
-
-    while (filled < size) {
-        ssize_t count = pread(fd, buffer + filled, size - filled, (off_t)(offset + filled));
-        if (count < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (count == 0)
-            return -EIO;
-        filled += (size_t)count;
-    }
-    return 0;
-}
-
 /* What copy_file_range returns where it cannot serve a pair of files (another
  * filesystem, a filesystem or kernel without it): the bytes then go through the buffer. */
 static bool copy_range_unsupported(int error)
@@ -494,7 +476,9 @@ static int hash_copied(struct spool_file *file, unsigned char *buffer, uint64_t 
 {
     while (size > 0) {
         size_t chunk = size < SPOOL_BUFFER_SIZE ? size : SPOOL_BUFFER_SIZE;
-        int result = read_at(file->file_fd, buffer, chunk, offset);
+        size_t filled;
+        int result = transfer_at(file->file_fd, buffer, chunk, offset, TRANSFER_FROM_FILE,
+                                 &filled);
         if (result != 0)
             return result;
         content_hash_add(file->hash, buffer, chunk);

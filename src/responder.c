@@ -121,9 +121,11 @@ static void collect_garbage_if_due(const struct configuration *configuration,
 /* Between requests, so that no client waits for a hook: a few due rows at a time. */
 static void run_hooks_if_due(const struct configuration *configuration, struct store *store)
 {
+    static struct hooks_schedule schedule = HOOKS_SCHEDULE_INITIAL;
     struct hooks_report report;
 
-    if (hooks_run_due(store, configuration, RESPONDER_HOOKS_PER_PAUSE, &report) != STORE_OK)
+    if (hooks_run_due_now(&schedule, store, configuration, RESPONDER_HOOKS_PER_PAUSE,
+                          (int64_t)time(NULL), &report) != STORE_OK)
         log_warning("the hook queue could not be read; it is tried again after the next "
                     "request");
 }

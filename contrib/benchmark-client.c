@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The load generator of contrib/benchmark: N threads, one keep-alive HTTP/1.1 connection
- * each, sending BITS uploads or byte-identical PUTs, or the bare sync sequence of a session. */
+ * each, sending BITS uploads or byte-identical PUTs, or the bare sync sequence of a session,
+ * alone (the sync ceiling) or with the three requests of a session (the protocol ceiling). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@
 #define MAX_CLIENTS 256
 #define RESPONSE_LIMIT 65536
 
-enum mode { MODE_BITS, MODE_PUT, MODE_CEILING };
+enum mode { MODE_BITS, MODE_PUT, MODE_CEILING, MODE_PROTOCOL };
 
 struct options {
     enum mode mode;
@@ -38,6 +39,8 @@ struct options {
     double seconds;
     bool sync_fragment;
     const char *directory;
+    const char *dav_directory;
+    const char *put_path;
     const char *source_file;
 };
 
@@ -324,7 +327,7 @@ static int put_session(struct client *client, const char *name)
 
 static int sync_log_record(struct client *client)
 {
-    /* A WAL frame is a page plus its header; every session's record syncs one. */
+    /* A WAL frame is a page plus its header; every synced record syncs one. */
     static const char page[4096 + 24];
     off_t offset = (off_t)client->index * (off_t)sizeof page;
     if (pwrite(ceiling_log_fd, page, sizeof page, offset) != (ssize_t)sizeof page ||
@@ -333,41 +336,58 @@ static int sync_log_record(struct client *client)
     return 0;
 }
 
-/* The durable syncs a session's promises need, with nothing else: the Create's record,
- * under sync = fragment the Fragment's bytes and record, then the commit (file, rename,
- * directory, record). */
+static int path_in(char *path, size_t size, const char *directory, const char *name)
+{
+    int length = name == NULL ? snprintf(path, size, "%s", directory)
+                              : snprintf(path, size, "%s/%s", directory, name);
+    return length < 0 || (size_t)length >= size ? -1 : 0;
+}
+
+/* What a Fragment Ack under sync = fragment waits for: the bytes, then their record. */
+static int sync_fragment(struct client *client, int fd)
+{
+    if (!client->options->sync_fragment)
+        return 0;
+    return fdatasync(fd) == 0 && sync_log_record(client) == 0 ? 0 : -1;
+}
+
+/* What a Close-Session Ack waits for, in bitspool's order (strace of a responder): the
+ * closing mark's record, the file (fsync, in both modes), the rename, the destination's
+ * directory. The committed record that follows is not synced. */
+static int sync_commit(struct client *client, int fd, const char *from, const char *name)
+{
+    char destination[4096], files[4096];
+    if (path_in(files, sizeof files, client->options->directory, "files") != 0 ||
+        path_in(destination, sizeof destination, files, name) != 0)
+        return -1;
+    if (sync_log_record(client) != 0 || fsync(fd) != 0 || rename(from, destination) != 0)
+        return -1;
+    int directory_fd = open(files, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_fd < 0)
+        return -1;
+    int synced = fsync(directory_fd);
+    close(directory_fd);
+    return synced;
+}
+
+/* The sync ceiling: the durable syncs bitspool does for a session, with nothing else.
+ * Create-Session syncs nothing (its record is durable with the first synced record
+ * after it), so the session's syncs are those of its Fragment and its Close. */
 static int ceiling_session(struct client *client, const char *name)
 {
     const struct options *options = client->options;
-    char spool[4096], destination[4096];
-    if (snprintf(spool, sizeof spool, "%s/spool/%s", options->directory, name) >= (int)sizeof spool ||
-        snprintf(destination, sizeof destination, "%s/files/%s", options->directory, name) >=
-            (int)sizeof destination)
+    char spool_directory[4096], spool[4096];
+    if (path_in(spool_directory, sizeof spool_directory, options->directory, "spool") != 0 ||
+        path_in(spool, sizeof spool, spool_directory, name) != 0)
         return -1;
     double begun = now_seconds();
-    if (sync_log_record(client) != 0)
-        return -1;
     int fd = open(spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
     int result = -1;
     if (pwrite(fd, body, (size_t)options->session_size, 0) != (ssize_t)options->session_size)
         goto out;
-    if (options->sync_fragment && (fdatasync(fd) != 0 || sync_log_record(client) != 0))
-        goto out;
-    if (!options->sync_fragment && fsync(fd) != 0)
-        goto out;
-    if (rename(spool, destination) != 0)
-        goto out;
-    char files[4096];
-    if (snprintf(files, sizeof files, "%s/files", options->directory) >= (int)sizeof files)
-        goto out;
-    int directory_fd = open(files, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory_fd < 0)
-        goto out;
-    int synced = fsync(directory_fd);
-    close(directory_fd);
-    if (synced != 0 || sync_log_record(client) != 0)
+    if (sync_fragment(client, fd) != 0 || sync_commit(client, fd, spool, name) != 0)
         goto out;
     client->bytes += options->session_size;
     client->requests++;
@@ -379,6 +399,57 @@ out:
     return result;
 }
 
+/* A request with an empty body to nginx's location that answers 200 at once. */
+static int protocol_packet(struct client *client, const char *name)
+{
+    char head[512];
+    int length = snprintf(head, sizeof head,
+                          "BITS_POST %s/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "User-Agent: Microsoft BITS/7.8\r\nContent-Length: 0\r\n\r\n",
+                          client->options->path, name);
+    if (length < 0 || (size_t)length >= sizeof head)
+        return -1;
+    int status = exchange(client, head, (size_t)length, NULL, 0);
+    if (status != 200) {
+        complain(client, status < 0 ? "connection failed" : client->response);
+        return -1;
+    }
+    return 0;
+}
+
+/* The protocol ceiling: what bitspool would reach if its own cost were zero. The three
+ * requests of a session (Create and Close empty-bodied to a location answering 200 at
+ * once, the file as one PUT to the dav location) and, after each, the syncs bitspool
+ * does for it, on the file nginx wrote. */
+static int protocol_session(struct client *client, const char *name)
+{
+    const struct options *options = client->options;
+    char uploaded[4096];
+    struct options put_options = *options;
+    if (path_in(uploaded, sizeof uploaded, options->dav_directory, name) != 0 ||
+        protocol_packet(client, name) != 0)
+        return -1;
+    put_options.path = options->put_path;
+    client->options = &put_options;
+    int put = put_session(client, name);
+    client->options = options;
+    if (put != 0)
+        return -1;
+    int fd = open(uploaded, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        complain(client, strerror(errno));
+        return -1;
+    }
+    int result = -1;
+    if (sync_fragment(client, fd) == 0 && protocol_packet(client, name) == 0 &&
+        sync_commit(client, fd, uploaded, name) == 0)
+        result = 0;
+    else
+        complain(client, strerror(errno));
+    close(fd);
+    return result;
+}
+
 static void *client_main(void *argument)
 {
     struct client *client = argument;
@@ -387,9 +458,10 @@ static void *client_main(void *argument)
     snprintf(name, sizeof name, "bench-%02d.bin", client->index);
     pthread_barrier_wait(&start_line);
     while (!client->failed && now_seconds() - started < options->seconds) {
-        int result = options->mode == MODE_BITS  ? bits_session(client, name)
-                     : options->mode == MODE_PUT ? put_session(client, name)
-                                                 : ceiling_session(client, name);
+        int result = options->mode == MODE_BITS       ? bits_session(client, name)
+                     : options->mode == MODE_PUT      ? put_session(client, name)
+                     : options->mode == MODE_PROTOCOL ? protocol_session(client, name)
+                                                      : ceiling_session(client, name);
         if (result != 0) {
             complain(client, "session failed");
             break;
@@ -476,7 +548,8 @@ static int parse_options(int count, char **arguments, struct options *options)
     options->mode = strcmp(arguments[1], "bits") == 0  ? MODE_BITS
                     : strcmp(arguments[1], "put") == 0 ? MODE_PUT
                     : strcmp(arguments[1], "ceiling") == 0 ? MODE_CEILING
-                                                           : (enum mode)-1;
+                    : strcmp(arguments[1], "protocol") == 0 ? MODE_PROTOCOL
+                                                            : (enum mode)-1;
     if ((int)options->mode < 0)
         return -1;
     for (int index = 2; index + 1 < count; index += 2) {
@@ -497,6 +570,10 @@ static int parse_options(int count, char **arguments, struct options *options)
             options->sync_fragment = strcmp(value, "fragment") == 0;
         else if (strcmp(name, "--directory") == 0)
             options->directory = value;
+        else if (strcmp(name, "--dav-directory") == 0)
+            options->dav_directory = value;
+        else if (strcmp(name, "--put-path") == 0)
+            options->put_path = value;
         else if (strcmp(name, "--source") == 0)
             options->source_file = value;
         else
@@ -504,7 +581,10 @@ static int parse_options(int count, char **arguments, struct options *options)
     }
     if (options->clients < 1 || options->clients > MAX_CLIENTS || options->fragment_size == 0 ||
         options->session_size == 0 || options->seconds <= 0 ||
-        (options->mode == MODE_CEILING && options->directory == NULL))
+        ((options->mode == MODE_CEILING || options->mode == MODE_PROTOCOL) &&
+         options->directory == NULL) ||
+        (options->mode == MODE_PROTOCOL &&
+         (options->dav_directory == NULL || options->put_path == NULL)))
         return -1;
     return 0;
 }
@@ -546,13 +626,15 @@ int main(int count, char **arguments)
                               .seconds = 2};
     pthread_t threads[MAX_CLIENTS];
     if (parse_options(count, arguments, &options) != 0) {
-        fprintf(stderr, "usage: benchmark-client bits|put|ceiling --port P --path /prefix "
-                        "--clients N --fragment BYTES --session BYTES --seconds S "
-                        "[--sync close|fragment --directory DIR] [--source FILE]\n");
+        fprintf(stderr, "usage: benchmark-client bits|put|ceiling|protocol --port P "
+                        "--path /prefix --clients N --fragment BYTES --session BYTES "
+                        "--seconds S [--sync close|fragment --directory DIR] "
+                        "[--dav-directory DIR --put-path /prefix] [--source FILE]\n");
         return 2;
     }
     if (make_body(&options) != 0 ||
-        (options.mode == MODE_CEILING && open_ceiling_log(&options) != 0) ||
+        ((options.mode == MODE_CEILING || options.mode == MODE_PROTOCOL) &&
+         open_ceiling_log(&options) != 0) ||
         pthread_barrier_init(&start_line, NULL, (unsigned)options.clients + 1) != 0) {
         perror("benchmark-client");
         return 1;

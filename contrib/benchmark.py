@@ -93,24 +93,34 @@ def report_fragments(table):
                 cpu_per(sides, "requests", side), memory(sides)))
 
 
+def protocol_ceiling(sides, figure):
+    """A figure of the protocol ceiling, or "-" for results from before it was measured."""
+    return figure() if "protocol" in sides else "-"
+
+
 def report_small_files(table):
     print()
-    print("Small files, one session each (Create + 1 Fragment + Close) against one PUT each "
-          "and against the sync ceiling")
-    print("%-8s %-6s %-3s | %8s %8s %7s | %8s %7s | %-13s %-13s | %7s | %s" % (
-        "sync", "file", "cl", "bs ses/s", "PUT/s", "ratio", "ceiling", "ratio",
-        "bs Ack p50/99", "PUT p50/p99", "CPU/ses", "RSS MiB peak (idle)"))
+    print("Small files, one session each (Create + 1 Fragment + Close) against one PUT each, "
+          "against the sync ceiling and against the protocol ceiling")
+    print("%-8s %-6s %-3s | %8s %8s %7s | %8s %7s | %8s %7s | %-13s %-13s | %7s | %s" % (
+        "sync", "file", "cl", "bs ses/s", "PUT/s", "ratio", "sync cei", "ratio",
+        "prot cei", "ratio", "bs Ack p50/99", "PUT p50/p99", "CPU/ses",
+        "RSS MiB peak (idle)"))
     for (row, sync), sides in table.items():
         kind, size, clients = describe(row)
         if kind != "small":
             continue
         for side, label in bitspool_sides(sides, sync):
-            print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %-13s %-13s | %7s | %s" % (
+            print("%-8s %-6s %-3d | %8.0f %8.0f %7.3f | %8.0f %7.2f | %8s %7s | %-13s %-13s | %7s"
+                  " | %s" % (
                 label, size_text(size), clients,
                 median(sides, side, "sessions_per_s"), median(sides, "nginx", "sessions_per_s"),
                 pair_ratio(sides, side, "nginx", "sessions_per_s"),
                 median(sides, "ceiling", "sessions_per_s"),
                 pair_ratio(sides, side, "ceiling", "sessions_per_s"),
+                protocol_ceiling(sides, lambda: "%.0f" % median(sides, "protocol", "sessions_per_s")),
+                protocol_ceiling(sides, lambda: "%.2f" % pair_ratio(sides, side, "protocol",
+                                                                   "sessions_per_s")),
                 latency(sides, side), latency(sides, "nginx"),
                 cpu_per(sides, "sessions", side), memory(sides)))
 
@@ -150,9 +160,11 @@ def main():
           "second, Ack latency in ms from the first byte sent to the end of the answer, "
           "CPU/req and CPU/ses = the responders' CPU time (user + system) in microseconds "
           "per request or session of bitspool's runs, RSS = highest VmHWM among the "
-          "responders after the row (idle: after start). A \"file\" line is the row above it "
-          "through contrib/nginx/bitspool-body-file.conf, in the same pairs, against the "
-          "same nginx runs.")
+          "responders after the row (idle: after start). sync cei = the sync ceiling (the "
+          "syncs bitspool does per session, alone), prot cei = the protocol ceiling (those "
+          "syncs and a session's three requests to nginx alone: bitspool at zero cost). A "
+          "\"file\" line is the row above it through contrib/nginx/bitspool-body-file.conf, "
+          "in the same pairs, against the same nginx runs.")
     return 0
 
 

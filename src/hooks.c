@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,10 @@ static int enqueue(struct store *store, struct store_hook *hook, enum hook_kind 
     hook->target = target;
     return store_hook_insert(store, hook);
 }
+
+/* Set when this process queued a hook since hooks_run_due_now last asked (also in a
+ * transaction that then rolled back: that costs one look at an empty queue). */
+static bool queued_here;
 
 int hooks_enqueue_commit(struct store *store, const struct upload_prefix *prefix,
                          const struct session *session, int64_t now)
@@ -59,6 +64,7 @@ int hooks_enqueue_commit(struct store *store, const struct upload_prefix *prefix
     if (result == STORE_OK)
         result = enqueue(store, &hook, HOOK_URL, prefix->on_commit_url);
     free(path);
+    queued_here = true;
     return result;
 }
 
@@ -204,4 +210,21 @@ int hooks_run_due(struct store *store, const struct configuration *configuration
             return result;
     }
     return STORE_OK;
+}
+
+int hooks_run_due_now(struct hooks_schedule *schedule, struct store *store,
+                      const struct configuration *configuration, size_t limit, int64_t now,
+                      struct hooks_report *report)
+{
+    if (now == schedule->idle_at && !queued_here) {
+        memset(report, 0, sizeof *report);
+        return STORE_OK;
+    }
+    queued_here = false;
+    int result = hooks_run_due(store, configuration, limit, report);
+    uint64_t ran = report->done + report->retried + report->dead;
+    /* A call that ran its limit may have left due rows: the next pause looks again. */
+    bool idle = result == STORE_OK && (limit == 0 || ran < limit);
+    schedule->idle_at = idle ? now : INT64_MIN;
+    return result;
 }

@@ -28,4 +28,21 @@ struct hooks_report {
 int hooks_run_due(struct store *store, const struct configuration *configuration,
                   size_t limit, struct hooks_report *report);
 
+/* When the queue was last found with no row due, to the second. */
+struct hooks_schedule {
+    int64_t idle_at;
+};
+
+#define HOOKS_SCHEDULE_INITIAL {INT64_MIN}
+
+/* hooks_run_due between a responder's requests, without asking the database after
+ * every one: while nothing is due it asks at most once a second, and at once after
+ * this process queued a hook (its own commits' hooks still run right after their
+ * Close-Session). Due times are whole seconds, so a row that falls due meanwhile (a
+ * retry's backoff, bitspoolctl hooks retry, an expired claim) waits less than a
+ * second more. */
+int hooks_run_due_now(struct hooks_schedule *schedule, struct store *store,
+                      const struct configuration *configuration, size_t limit, int64_t now,
+                      struct hooks_report *report);
+
 #endif

@@ -145,9 +145,11 @@ static void collect_garbage_if_due(const struct configuration *configuration,
 /* Between requests, so that no client waits for a hook: a few due rows at a time. */
 static void run_hooks_if_due(const struct configuration *configuration, struct store *store)
 {
+    static struct hooks_schedule schedule = HOOKS_SCHEDULE_INITIAL;
     struct hooks_report report;
 
-    if (hooks_run_due(store, configuration, RESPONDER_HOOKS_PER_PAUSE, &report) != STORE_OK)
+    if (hooks_run_due_now(&schedule, store, configuration, RESPONDER_HOOKS_PER_PAUSE,
+                          (int64_t)time(NULL), &report) != STORE_OK)
         log_warning("the hook queue could not be read; it is tried again after the next "
                     "request");
 }
@@ -348,6 +350,21 @@ static void fastcgi_stop_reading(FCGX_Request *request)
         log_warning("cannot shut the FastCGI connection down: %s", strerror(errno));
 }
 
+/* libfcgi ends a connection with a shutdown, then waits (up to 2 s) until the web
+ * server has closed its end too, so that unread input cannot turn the close into a
+ * reset that loses the answer. A request read to the end of its input leaves none:
+ * it is closed at once, and the responder takes the next request without waiting for
+ * the web server to be scheduled and close (a round trip per request). */
+static void fastcgi_close_without_waiting(FCGX_Request *request)
+{
+    char extra;
+
+    if (request->keepConnection)
+        return; /* the connection stays open for the next request */
+    if (FCGX_GetStr(&extra, 1, request->in) == 0 && FCGX_GetError(request->in) == 0)
+        (void)FCGX_Detach(request); /* detached: libfcgi closes without waiting */
+}
+
 static int fastcgi_write(void *context, const void *buffer, size_t size)
 {
     FCGX_Stream *stream = context;
@@ -421,6 +438,8 @@ int responder_run_fastcgi(const struct configuration *configuration, int listen_
         store = store_when_reachable(configuration, store);
         if (serve_request(configuration, store, request.envp, &transport) != 0)
             fastcgi_stop_reading(&request);
+        else
+            fastcgi_close_without_waiting(&request);
         log_set_sink(NULL, NULL);
         FCGX_Finish_r(&request);
         scoreboard_set_busy(scoreboard, false);

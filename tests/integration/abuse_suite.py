@@ -364,6 +364,39 @@ class AbuseSuite(SuiteBase):
             self.check("no session was made for the Create-Session abandoned %s" % how,
                        not rows, "sessions %r" % [row["id"] for row in rows])
 
+    def case_an_answered_request_frees_its_responder_at_once(self):
+        """A responder that answered a request read to its end takes the next one at
+        once, though the web server keeps that connection open for a while (libfcgi
+        alone would wait up to 2 s for the web server to close it first)."""
+        kept = []
+        try:
+            for index in range(2):  # one for each responder
+                request = fastcgi_client.Request(
+                    self.arguments.socket,
+                    fastcgi_client.bits_parameters(self.path("kept-%d.bin" % index), "Ping", 0),
+                    timeout=10)
+                request.start()
+                request.finish()
+                answer = request.answer(5)
+                self.check("a Ping whose connection stays open is answered",
+                           answer is not None and answer.is_ack,
+                           "no answer" if answer is None else answer.describe())
+                kept.append(request)
+            probe = fastcgi_client.Request(
+                self.arguments.socket,
+                fastcgi_client.bits_parameters(self.path("next.bin"), "Ping", 0), timeout=10)
+            started = time.monotonic()
+            probe.start()
+            probe.finish()
+            answer = probe.answer(5)
+            elapsed = time.monotonic() - started
+            probe.close()
+            self.check("the next request is answered while both stay open (%.2f s)" % elapsed,
+                       answer is not None and answer.is_ack and elapsed < 1.5)
+        finally:
+            for request in kept:
+                request.close()
+
     def case_killed_responders_are_replaced(self):
         """SIGKILL every responder, idle or in the middle of a request: the supervisor
         starts new ones at once, and an upload succeeds within a couple of seconds."""
@@ -536,6 +569,7 @@ class AbuseSuite(SuiteBase):
     CASES = ["case_slow_clients_do_not_block_uploads", "case_huge_bodies_are_refused_at_once",
              "case_refused_bodies_within_limit_are_read_first",
              "case_abandoned_create_session_makes_no_session",
+             "case_an_answered_request_frees_its_responder_at_once",
              "case_killed_responders_are_replaced", "case_path_bounds",
              "case_abandoned_anonymous_sessions_lock_out_nobody",
              "case_concurrent_anonymous_uploads_all_commit",

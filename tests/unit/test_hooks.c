@@ -3,6 +3,7 @@
  * crash right after it), run once with the committed file in their environment,
  * retried, dead-lettered, requeued, timed out; and the JSON POST of on_commit_url. */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "hook_post.h"
 #include "http_test_server.h"
 #include "hooks.h"
@@ -168,6 +170,40 @@ static struct hooks_report run_due(struct fixture *fixture)
     assert_int_equal(hooks_run_due(fixture->store, fixture->configuration, 0, &report),
                      STORE_OK);
     return report;
+}
+
+/* Statements the call steps, counted through the fault point every step passes. */
+static unsigned statements_of_run_due_now(struct fixture *fixture,
+                                          struct hooks_schedule *schedule, int64_t now,
+                                          struct hooks_report *report)
+{
+    fault_arm(FAULT_STORE_STEP, UINT_MAX, 99, FAULT_FAIL, 0);
+    int result = hooks_run_due_now(schedule, fixture->store, fixture->configuration, 0, now,
+                                   report);
+    unsigned count = fault_checks(FAULT_STORE_STEP);
+    fault_disarm_all();
+    assert_int_equal(result, STORE_OK);
+    return count;
+}
+
+static void test_due_hooks_are_looked_for_once_a_second_and_after_a_commit(void **state)
+{
+    struct hook_setup *setup = *state;
+    struct hooks_schedule schedule = HOOKS_SCHEDULE_INITIAL;
+    struct hooks_report report;
+    int64_t now = (int64_t)time(NULL);
+
+    assert_true(statements_of_run_due_now(setup->fixture, &schedule, now, &report) > 0);
+    assert_int_equal(report.done, 0);
+    assert_int_equal(statements_of_run_due_now(setup->fixture, &schedule, now, &report), 0);
+    char *id = upload(setup->fixture); /* queues its hook: looked for in the same second */
+    assert_true(statements_of_run_due_now(setup->fixture, &schedule, now, &report) > 0);
+    assert_int_equal(report.done, 1);
+    assert_int_equal(record_lines(setup, NULL, 0), 1);
+    assert_int_equal(statements_of_run_due_now(setup->fixture, &schedule, now, &report), 0);
+    assert_true(statements_of_run_due_now(setup->fixture, &schedule, now + 1, &report) > 0);
+    assert_int_equal(report.done, 0);
+    free(id);
 }
 
 static void test_a_commit_queues_its_hook_and_the_close_does_not_run_it(void **state)
@@ -468,6 +504,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TEST(test_a_commit_queues_its_hook_and_the_close_does_not_run_it),
+        TEST(test_due_hooks_are_looked_for_once_a_second_and_after_a_commit),
         TEST(test_the_hook_runs_once_with_the_committed_file_in_its_environment),
         cmocka_unit_test_setup_teardown(test_a_failing_hook_is_retried_then_dead_then_requeued,
                                         setup_retrying, teardown),

@@ -980,6 +980,18 @@ static void assert_hash_of(const struct content_hash *hash, const unsigned char 
     assert_string_equal(actual_hex, expected_hex);
 }
 
+/* A file-body case's end: the spool file holds exactly the first length bytes of data,
+ * the hash covers just them; the body and the spool file are released. */
+static void assert_held_and_close(struct spool_file *file, struct content_hash *hash,
+                                  struct body_reader *body, const unsigned char *data,
+                                  size_t length)
+{
+    assert_file_content(spool_path(file), data, length);
+    assert_hash_of(hash, data, length);
+    body_reader_release(body);
+    spool_close(file);
+}
+
 /* In the kernel, one writeback step at a time: copy_file_range is asked once per step
  * (the fault point counts the calls), the writeback is started for each completed step,
  * and the hash covers exactly the bytes copied. */
@@ -1005,11 +1017,8 @@ static void test_file_body_is_copied_in_the_kernel(void **state)
     assert_true(held == length);
     assert_true(body.remaining == 0);
     assert_true(body_file_descriptor(&body, &offset) >= 0 && offset == length);
-    assert_file_content(spool_path(file), data, length);
-    assert_hash_of(&hash, data, length);
-    body_reader_release(&body);
+    assert_held_and_close(file, &hash, &body, data, length);
     free(data);
-    spool_close(file);
 }
 
 /* A resent fragment overlapping the held bytes: its held part is skipped by offset,
@@ -1040,12 +1049,9 @@ static void test_resent_file_fragment_copies_only_its_tail(void **state)
     fault_disarm_all();
     assert_true(held == length);
     assert_true(body.remaining == 0);
-    assert_file_content(spool_path(file), data, length);
-    assert_hash_of(&hash, data, length);
-    body_reader_release(&body);
+    assert_held_and_close(file, &hash, &body, data, length);
     free(resent);
     free(data);
-    spool_close(file);
 }
 
 /* A file that holds less than the fragment declares (cut short after it was opened):
@@ -1065,11 +1071,8 @@ static void test_short_file_body_keeps_the_copied_prefix(void **state)
     open_file_body(fixture, data, length, 2u * length, &body);
     assert_int_equal(spool_append(file, 0, 0, 2u * length, &body, true, &held), -EPIPE);
     assert_true(held == length);
-    assert_file_content(spool_path(file), data, length);
-    assert_hash_of(&hash, data, length);
-    body_reader_release(&body);
+    assert_held_and_close(file, &hash, &body, data, length);
     free(data);
-    spool_close(file);
 }
 
 /* A failing copy midway: the steps copied before it are kept and counted. */
@@ -1090,11 +1093,8 @@ static void test_failing_copy_keeps_the_copied_steps(void **state)
     assert_int_equal(spool_append(file, 0, 0, length, &body, false, &held), -ENOSPC);
     fault_disarm_all();
     assert_true(held == SPOOL_WRITEBACK_STEP);
-    assert_file_content(spool_path(file), data, SPOOL_WRITEBACK_STEP);
-    assert_hash_of(&hash, data, SPOOL_WRITEBACK_STEP);
-    body_reader_release(&body);
+    assert_held_and_close(file, &hash, &body, data, SPOOL_WRITEBACK_STEP);
     free(data);
-    spool_close(file);
 }
 
 /* Where the kernel cannot copy between the two files (another filesystem, no
@@ -1123,10 +1123,7 @@ static void test_file_body_falls_back_to_read_and_write(void **state)
         fault_disarm_all();
         assert_true(held == length);
         assert_true(body.remaining == 0);
-        assert_file_content(spool_path(file), data, length);
-        assert_hash_of(&hash, data, length);
-        body_reader_release(&body);
-        spool_close(file);
+        assert_held_and_close(file, &hash, &body, data, length);
         assert_int_equal(spool_remove(fixture->spool, SESSION_ID), 0);
     }
     free(data);

@@ -55,6 +55,7 @@ class Farm:
         self.down = None          # the host killed and not yet started again
         self.down_since = None
         self.down_until = None    # when requests may again find its primary up
+        self.restarted_at = None  # when the killed host was started again
         self.faults = []          # (name, started, ended)
         self.stop = False
 
@@ -323,6 +324,7 @@ def run_faults(arguments, farm, log):
         farm.down = None
         # The front tries a failed primary again after its fail_timeout (1 s).
         farm.down_until = ended + 2.0
+        farm.restarted_at = ended
         farm.faults.append(("host killed", started, ended))
     log("%.1f s: host %s started again after %.1f s down" % (
         ended - farm.began, victim, ended - started))
@@ -413,12 +415,25 @@ def check_uploads(arguments, clients, problems):
     return checked
 
 
+def fault_window_end(farm, clients):
+    """When the killed host was back in the front's rotation: the later of down_until
+    and the end of the first packet it served after its restart. On a loaded machine
+    its responders may refuse the front's first connections, and each refusal keeps it
+    out for another fail_timeout."""
+    if farm.down_until is None:
+        return float("inf")
+    served_again = [attempt.ended for client in clients for attempt in client.attempts
+                    if attempt.host == HOSTS[1] and attempt.started >= farm.restarted_at]
+    return max([farm.down_until] + ([min(served_again)] if served_again else []))
+
+
 def check_hops(farm, clients, problems):
     """Outside the time a host was down, each packet went to its hop's host, hence to
     another host than the packet before it."""
     served = {host: 0 for host in HOSTS}
     same_in_a_row = 0
     pairs = 0
+    window_end = fault_window_end(farm, clients)
     for client in clients:
         previous = None
         for attempt in client.attempts:
@@ -427,12 +442,14 @@ def check_hops(farm, clients, problems):
                 continue
             served[attempt.host] = served.get(attempt.host, 0) + 1
             during_fault = farm.down_since is not None and \
-                attempt.ended >= farm.down_since and \
-                attempt.started <= (farm.down_until or float("inf"))
+                attempt.ended >= farm.down_since and attempt.started <= window_end
             if not during_fault and attempt.host != HOSTS[attempt.hop]:
-                problems.append("%s: %s with hop %d went to %s, not %s" % (
+                problems.append("%s: %s with hop %d went to %s, not %s (%.2f-%.2f s; host "
+                                "down %.2f-%.2f s)" % (
                     client.name, attempt.packet, attempt.hop, attempt.host,
-                    HOSTS[attempt.hop]))
+                    HOSTS[attempt.hop], attempt.started - farm.began,
+                    attempt.ended - farm.began, (farm.down_since or farm.began) - farm.began,
+                    min(window_end, time.monotonic()) - farm.began))
             if previous is not None:
                 pairs += 1
                 if previous == attempt.host:

@@ -75,27 +75,33 @@ int body_skip(struct body_reader *body, uint64_t count)
     return 0;
 }
 
-int body_file_open(const char *path, uint64_t length, int *fd, uint64_t *size)
+enum body_file_status body_file_open(const char *path, uint64_t length, int *fd,
+                                     uint64_t *size, int *error)
 {
     struct stat status;
     int opened = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int result = 0;
+    enum body_file_status result = BODY_FILE_OPENED;
 
     *size = 0;
-    if (opened < 0)
-        return errno == ELOOP ? BODY_FILE_NOT_REGULAR : -errno; /* a symbolic link */
-    if (fstat(opened, &status) != 0)
-        result = -errno;
-    else if (!S_ISREG(status.st_mode))
+    *error = 0;
+    if (opened < 0) {
+        *error = errno;
+        return errno == ELOOP ? BODY_FILE_NOT_REGULAR : BODY_FILE_UNOPENABLE; /* a link */
+    }
+    if (fstat(opened, &status) != 0) {
+        *error = errno;
+        result = BODY_FILE_UNOPENABLE;
+    } else if (!S_ISREG(status.st_mode)) {
         result = BODY_FILE_NOT_REGULAR;
-    else if ((*size = (uint64_t)status.st_size) != length)
+    } else if ((*size = (uint64_t)status.st_size) != length) {
         result = BODY_FILE_WRONG_SIZE;
-    if (result != 0) {
+    }
+    if (result != BODY_FILE_OPENED) {
         (void)close(opened);
         return result;
     }
     *fd = opened;
-    return 0;
+    return BODY_FILE_OPENED;
 }
 
 ssize_t body_read(struct body_reader *body, void *buffer, size_t size)

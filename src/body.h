@@ -5,7 +5,6 @@
 #ifndef BITSPOOL_BODY_H
 #define BITSPOOL_BODY_H
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -49,16 +48,20 @@ int body_file_descriptor(const struct body_reader *body, uint64_t *offset);
  * more than remains. */
 int body_skip(struct body_reader *body, uint64_t count);
 
-/* Why body_file_open refused a file, beyond open's own errno. */
-#define BODY_FILE_NOT_REGULAR (-EINVAL)
-#define BODY_FILE_WRONG_SIZE (-ERANGE)
+/* What body_file_open found. */
+enum body_file_status {
+    BODY_FILE_OPENED = 0,
+    BODY_FILE_UNOPENABLE,  /* open or fstat failed: *error is its errno */
+    BODY_FILE_NOT_REGULAR, /* a symbolic link, a directory, a device, ... */
+    BODY_FILE_WRONG_SIZE,  /* not length bytes: *size is its size, for the log */
+};
 
 /* Opens the file a web server left a request body in, for body_reader_init_file:
  * O_RDONLY | O_NOFOLLOW | O_CLOEXEC, and it must be a regular file (not a symbolic
- * link) of exactly length bytes (*size is its size, for the log). Returns 0 with *fd set, -errno of open (a
- * web server's file is often only its own user's: -EACCES), BODY_FILE_NOT_REGULAR,
- * BODY_FILE_WRONG_SIZE, or -errno of fstat. */
-int body_file_open(const char *path, uint64_t length, int *fd, uint64_t *size);
+ * link) of exactly length bytes. Sets *fd when it returns BODY_FILE_OPENED. A web
+ * server's file is often only its own user's: BODY_FILE_UNOPENABLE with EACCES. */
+enum body_file_status body_file_open(const char *path, uint64_t length, int *fd,
+                                     uint64_t *size, int *error);
 
 /* Reads up to size bytes, never past the declared length. Returns the count (0 only
  * when nothing remains) or -1 when the input failed or ended early: errno is

@@ -215,11 +215,11 @@ struct transport {
 static enum outcome open_body_file(const char *path, uint64_t length, struct body_reader *body)
 {
     uint64_t size = 0;
-    int fd = -1;
-    int result = body_file_open(path, length, &fd, &size);
+    int fd = -1, error = 0;
+    enum body_file_status result = body_file_open(path, length, &fd, &size, &error);
 
     body_reader_init_empty(body);
-    if (result == 0) {
+    if (result == BODY_FILE_OPENED) {
         body_reader_init_file(body, fd, length);
         return OUTCOME_OK;
     }
@@ -233,15 +233,15 @@ static enum outcome open_body_file(const char *path, uint64_t length, struct bod
                   " bytes, Content-Length says %" PRIu64 ": refused", path, size, length);
         return OUTCOME_BODY_FILE_INVALID;
     }
-    if (result == -EACCES || result == -EPERM)
+    if (error == EACCES || error == EPERM)
         log_error("cannot open the body file %s named by " BODY_FILE_PARAMETER ": %s; nginx "
                   "makes it readable by its worker user only: run the responders as that "
                   "user, or use the streaming snippet contrib/nginx/bitspool.conf", path,
-                  strerror(-result));
+                  strerror(error));
     else
         log_error("cannot open the body file %s named by " BODY_FILE_PARAMETER ": %s; the "
                   "responders must see nginx's client_body_temp_path at the same path",
-                  path, strerror(-result));
+                  path, strerror(error));
     return OUTCOME_BODY_FILE_UNREADABLE;
 }
 

@@ -184,11 +184,12 @@ static void test_file_body_reads_like_a_stream(void **state)
     struct body_files files;
     struct body_reader body;
     uint64_t size = 0, offset = 99;
+    int error = 0;
     char buffer[16];
     int fd = -1;
 
     make_body_files(&files, "abcdefgh", 8);
-    assert_int_equal(body_file_open(files.path, 8, &fd, &size), 0);
+    assert_int_equal(body_file_open(files.path, 8, &fd, &size, &error), BODY_FILE_OPENED);
     assert_true(size == 8);
     body_reader_init_file(&body, fd, 8);
     assert_int_equal(body_file_descriptor(&body, &offset), fd);
@@ -213,11 +214,12 @@ static void test_file_body_skips_by_offset(void **state)
     struct body_files files;
     struct body_reader body;
     uint64_t size = 0, offset = 0;
+    int error = 0;
     char buffer[16];
     int fd = -1;
 
     make_body_files(&files, "abcdefgh", 8);
-    assert_int_equal(body_file_open(files.path, 8, &fd, &size), 0);
+    assert_int_equal(body_file_open(files.path, 8, &fd, &size, &error), BODY_FILE_OPENED);
     body_reader_init_file(&body, fd, 8);
     assert_int_equal(body_skip(&body, 5), 0);
     assert_true(body.remaining == 3);
@@ -258,11 +260,13 @@ static void test_discard_of_a_file_body_reads_nothing(void **state)
     struct body_files files;
     struct body_reader body;
     uint64_t size = 0, offset = 0;
+    int error = 0;
     int fd = -1;
 
     make_body_files(&files, "", 0);
     assert_int_equal(truncate(files.path, (off_t)(BODY_DISCARD_AT_LEAST + 1)), 0);
-    assert_int_equal(body_file_open(files.path, BODY_DISCARD_AT_LEAST + 1, &fd, &size), 0);
+    assert_int_equal(body_file_open(files.path, BODY_DISCARD_AT_LEAST + 1, &fd, &size, &error),
+                     BODY_FILE_OPENED);
     body_reader_init_file(&body, fd, BODY_DISCARD_AT_LEAST + 1);
     assert_int_equal(body_discard(&body, 1000), 0);
     assert_true(body.remaining == 0);
@@ -280,11 +284,12 @@ static void test_empty_file_is_an_empty_body(void **state)
     struct body_files files;
     struct body_reader body;
     uint64_t size = 99;
+    int error = 0;
     char buffer[4];
     int fd = -1;
 
     make_body_files(&files, "", 0);
-    assert_int_equal(body_file_open(files.path, 0, &fd, &size), 0);
+    assert_int_equal(body_file_open(files.path, 0, &fd, &size, &error), BODY_FILE_OPENED);
     assert_true(size == 0);
     body_reader_init_file(&body, fd, 0);
     assert_int_equal(body_read(&body, buffer, sizeof buffer), 0);
@@ -301,12 +306,13 @@ static void test_file_of_another_size_is_refused(void **state)
     (void)state;
     struct body_files files;
     uint64_t size = 0;
+    int error = 0;
     int fd = -1;
 
     make_body_files(&files, "abcdefgh", 8);
-    assert_int_equal(body_file_open(files.path, 9, &fd, &size), BODY_FILE_WRONG_SIZE);
+    assert_int_equal(body_file_open(files.path, 9, &fd, &size, &error), BODY_FILE_WRONG_SIZE);
     assert_true(size == 8);
-    assert_int_equal(body_file_open(files.path, 7, &fd, &size), BODY_FILE_WRONG_SIZE);
+    assert_int_equal(body_file_open(files.path, 7, &fd, &size, &error), BODY_FILE_WRONG_SIZE);
     assert_int_equal(fd, -1);
     remove_body_files(&files);
 }
@@ -317,12 +323,13 @@ static void test_file_that_is_not_regular_is_refused(void **state)
     (void)state;
     struct body_files files;
     uint64_t size = 0;
+    int error = 0;
     int fd = -1;
 
     make_body_files(&files, "abcdefgh", 8);
-    assert_int_equal(body_file_open(files.directory, 8, &fd, &size), BODY_FILE_NOT_REGULAR);
+    assert_int_equal(body_file_open(files.directory, 8, &fd, &size, &error), BODY_FILE_NOT_REGULAR);
     assert_int_equal(symlink(files.path, files.link), 0);
-    assert_int_equal(body_file_open(files.link, 8, &fd, &size), BODY_FILE_NOT_REGULAR);
+    assert_int_equal(body_file_open(files.link, 8, &fd, &size, &error), BODY_FILE_NOT_REGULAR);
     assert_int_equal(fd, -1);
     remove_body_files(&files);
 }
@@ -332,10 +339,12 @@ static void test_missing_file_is_an_open_error(void **state)
     (void)state;
     struct body_files files;
     uint64_t size = 0;
+    int error = 0;
     int fd = -1;
 
     make_body_files(&files, "", 0);
-    assert_int_equal(body_file_open(files.link, 0, &fd, &size), -ENOENT);
+    assert_int_equal(body_file_open(files.link, 0, &fd, &size, &error), BODY_FILE_UNOPENABLE);
+    assert_int_equal(error, ENOENT);
     assert_int_equal(fd, -1);
     remove_body_files(&files);
 }

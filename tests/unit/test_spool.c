@@ -956,11 +956,12 @@ static void open_file_body(const struct fixture *fixture, const unsigned char *d
     char *path = join(fixture->base, "body");
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     uint64_t size = 0;
+    int error = 0;
 
     assert_true(fd >= 0);
     assert_true(write(fd, data, length) == (ssize_t)length);
     assert_int_equal(close(fd), 0);
-    assert_int_equal(body_file_open(path, length, &fd, &size), 0);
+    assert_int_equal(body_file_open(path, length, &fd, &size, &error), BODY_FILE_OPENED);
     body_reader_init_file(body, fd, declared);
     free(path);
 }

@@ -23,6 +23,7 @@
 #include "cgi.h"
 #include "configuration.h"
 #include "ctl_check.h"
+#include "ctl_columns.h"
 #include "ctl_hooks.h"
 #include "ctl_output.h"
 #include "gc.h"
@@ -82,58 +83,6 @@ struct command {
     const char *word_name; /* the second word's name in messages, for "hooks retry ID" */
 };
 
-/* ---- the columns ---- */
-
-enum session_column {
-    SC_ID, SC_STATE, SC_OWNER, SC_ADDRESS, SC_HELD, SC_TOTAL, SC_PERCENT, SC_RATE, SC_IDLE,
-    SC_CREATED, SC_PROGRESS, SC_FINISHED, SC_URL, SC_PREFIX, SC_DESTINATION, SC_NAME,
-    SC_AGENT, SC_JOB, SC_REPLY_URL, SC_NOTIFY, SC_SHA256, SC_COUNT
-};
-
-static const struct ctl_column session_columns[SC_COUNT] = {
-    [SC_ID] = {"ID", CTL_TEXT, true, "session id"},
-    [SC_STATE] = {"STATE", CTL_TEXT, true, "open, complete, closing, committed, cancelled, ..."},
-    [SC_OWNER] = {"OWNER", CTL_TEXT, true, "authenticated user"},
-    [SC_ADDRESS] = {"ADDRESS", CTL_TEXT, false, "client address"},
-    [SC_HELD] = {"HELD", CTL_NUMBER, true, "bytes received and kept"},
-    [SC_TOTAL] = {"TOTAL", CTL_NUMBER, true, "bytes announced, empty before the first fragment"},
-    [SC_PERCENT] = {"PERCENT", CTL_NUMBER, true, "held of total, unfinished sessions"},
-    [SC_RATE] = {"RATE", CTL_NUMBER, true, "bytes per second, creation to last progress"},
-    [SC_IDLE] = {"IDLE", CTL_NUMBER, true, "seconds since the last progress, unfinished"},
-    [SC_CREATED] = {"CREATED", CTL_TEXT, false, "creation time (UTC)"},
-    [SC_PROGRESS] = {"PROGRESS", CTL_TEXT, true, "time of the last progress (UTC)"},
-    [SC_FINISHED] = {"FINISHED", CTL_TEXT, false, "commit, cancel or expiry time (UTC)"},
-    [SC_URL] = {"URL", CTL_TEXT, true, "upload URL path"},
-    [SC_PREFIX] = {"PREFIX", CTL_TEXT, false, "configured prefix"},
-    [SC_DESTINATION] = {"DESTINATION", CTL_TEXT, false, "path below the prefix's root"},
-    [SC_NAME] = {"NAME", CTL_TEXT, false, "the client's local file name (Content-Name)"},
-    [SC_AGENT] = {"AGENT", CTL_TEXT, false, "User-Agent"},
-    [SC_JOB] = {"JOB", CTL_TEXT, false, "upload or upload-reply"},
-    [SC_REPLY_URL] = {"REPLY-URL", CTL_TEXT, false, "upload-reply: the reply's URL"},
-    [SC_NOTIFY] = {"NOTIFY", CTL_NUMBER, false, "upload-reply: the application's status"},
-    [SC_SHA256] = {"SHA256", CTL_TEXT, false, "SHA-256 of the file, once its commit began"},
-};
-
-enum event_column {
-    EC_TIME, EC_SESSION, EC_PACKET, EC_STATUS, EC_HRESULT, EC_ERROR, EC_RANGE, EC_BYTES,
-    EC_HELD, EC_ADDRESS, EC_OWNER, EC_MESSAGE, EC_COUNT
-};
-
-static const struct ctl_column event_columns[EC_COUNT] = {
-    [EC_TIME] = {"TIME", CTL_TEXT, true, "when the packet was answered (UTC)"},
-    [EC_SESSION] = {"SESSION", CTL_TEXT, false, "session id"},
-    [EC_PACKET] = {"PACKET", CTL_TEXT, true, "BITS-Packet-Type"},
-    [EC_STATUS] = {"STATUS", CTL_NUMBER, true, "HTTP status, empty for bitspoolctl's own"},
-    [EC_HRESULT] = {"HRESULT", CTL_TEXT, true, "BITS-Error-Code, empty on success"},
-    [EC_ERROR] = {"ERROR", CTL_TEXT, true, "what the HRESULT means"},
-    [EC_RANGE] = {"RANGE", CTL_TEXT, true, "Content-Range first-last"},
-    [EC_BYTES] = {"BYTES", CTL_NUMBER, true, "bytes written by the packet"},
-    [EC_HELD] = {"HELD", CTL_NUMBER, false, "bytes held after the packet"},
-    [EC_ADDRESS] = {"ADDRESS", CTL_TEXT, false, "client address"},
-    [EC_OWNER] = {"OWNER", CTL_TEXT, false, "authenticated user"},
-    [EC_MESSAGE] = {"MESSAGE", CTL_TEXT, true, "the server's explanation"},
-};
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -183,9 +132,9 @@ static void usage(FILE *out)
     if (out != stdout)
         return;
     printf("columns of sessions and show (-o):\n");
-    ctl_columns_help(session_columns, SC_COUNT);
+    ctl_columns_help(&session_list_columns);
     printf("columns of events (-o):\n");
-    ctl_columns_help(event_columns, EC_COUNT);
+    ctl_columns_help(&event_list_columns);
     printf("columns of hooks (-o):\n");
     ctl_hooks_columns_help();
 }
@@ -326,13 +275,15 @@ static int add_session_row(void *context, const struct session *session)
     return listing->arguments->limit != 0 && listing->listed >= listing->arguments->limit;
 }
 
+/* A command's exit status for ctl_output's 0 or -1. */
+static int exit_status(int result)
+{
+    return result == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 static int print_tables(struct ctl_table *const *tables, size_t count)
 {
-    if (ctl_tables_print(tables, count) != 0) {
-        fprintf(stderr, "bitspoolctl: cannot print the output\n");
-        return EXIT_FAILURE;
-    }
-    return EXIT_SUCCESS;
+    return exit_status(ctl_tables_print(tables, count));
 }
 
 static int command_sessions(struct ctl *ctl, const struct arguments *arguments)
@@ -340,8 +291,8 @@ static int command_sessions(struct ctl *ctl, const struct arguments *arguments)
     struct session_listing listing = {ctl, arguments, NULL, 0, false};
     int status = EXIT_FAILURE;
 
-    listing.table = ctl_table_new("sessions", NULL, session_columns, SC_COUNT,
-                                  &arguments->output, true);
+    listing.table = ctl_table_new("sessions", NULL, &session_list_columns, &arguments->output,
+                                  true);
     if (listing.table == NULL)
         return EXIT_USAGE;
     /* The filters run here, so the limit counts what they let through. */
@@ -414,8 +365,8 @@ static struct ctl_table *events_table(struct ctl *ctl, const struct arguments *a
 {
     struct event_listing listing = {arguments, NULL, 0, false};
 
-    listing.table = ctl_table_new("events", "events:", event_columns, EC_COUNT,
-                                  &arguments->output, use_selection);
+    listing.table = ctl_table_new("events", "events:", &event_list_columns, &arguments->output,
+                                  use_selection);
     if (listing.table == NULL)
         return NULL;
     if (store_event_list(ctl->store, arguments->session_id, add_event_row, &listing) !=
@@ -472,16 +423,17 @@ static char *field_name(const char *column_name)
 static struct ctl_table *field_table(const struct ctl_table *selected, const char **cells)
 {
     static const struct ctl_column field_columns[] = {
-        {"FIELD", CTL_TEXT, true, "name"},
-        {"VALUE", CTL_TEXT, true, "value"},
+        {"FIELD", CTL_TEXT, "name"},
+        {"VALUE", CTL_TEXT, "value"},
     };
     struct ctl_output_options plain = {CTL_FORMAT_TABLE, NULL, true};
-    struct ctl_table *table = ctl_table_new("session", NULL, field_columns, 2, &plain, false);
+    struct ctl_table *table =
+        ctl_table_new("session", NULL, CTL_ALL_COLUMNS(field_columns), &plain, false);
 
     for (size_t index = 0; table != NULL && index < SC_COUNT; index++) {
-        if (!ctl_table_shows(selected, session_columns[index].name))
+        if (!ctl_table_shows(selected, session_show_columns.column[index].name))
             continue;
-        char *name = field_name(session_columns[index].name);
+        char *name = field_name(session_show_columns.column[index].name);
         const char *row[2] = {name, cells[index]};
         if (name == NULL || ctl_table_add_row(table, row) != 0) {
             ctl_table_free(table);
@@ -497,15 +449,11 @@ static struct ctl_table *field_table(const struct ctl_table *selected, const cha
 static struct ctl_table *session_table(const struct ctl *ctl, const struct arguments *arguments,
                                        const struct session *session)
 {
-    struct ctl_output_options all = arguments->output;
     struct progress_texts texts;
     const char *cells[SC_COUNT];
+    struct ctl_table *selected =
+        ctl_table_new("session", NULL, &session_show_columns, &arguments->output, true);
 
-    if (all.columns == NULL)
-        all.columns = "ID,STATE,URL,PREFIX,DESTINATION,OWNER,ADDRESS,NAME,AGENT,HELD,TOTAL,"
-                      "PERCENT,RATE,IDLE,JOB,REPLY-URL,NOTIFY,CREATED,PROGRESS,FINISHED,SHA256";
-    struct ctl_table *selected = ctl_table_new("session", NULL, session_columns, SC_COUNT,
-                                               &all, true);
     if (selected == NULL)
         return NULL;
     session_cells(ctl, session, &texts, cells);
@@ -585,9 +533,9 @@ static struct store_event cancel_event(const struct ctl *ctl, const struct sessi
 }
 
 static const struct ctl_column cancel_columns[] = {
-    {"ID", CTL_TEXT, true, "session id"},
-    {"RESULT", CTL_TEXT, true, "cancelled, or already-cancelled"},
-    {"DISCARDED", CTL_NUMBER, true, "bytes removed from the spool"},
+    {"ID", CTL_TEXT, "session id"},
+    {"RESULT", CTL_TEXT, "cancelled, or already-cancelled"},
+    {"DISCARDED", CTL_NUMBER, "bytes removed from the spool"},
 };
 
 static int print_cancel(const struct arguments *arguments, const char *id, const char *result,
@@ -603,12 +551,8 @@ static int print_cancel(const struct arguments *arguments, const char *id, const
             printf("session %s was already cancelled\n", id);
         return EXIT_SUCCESS;
     }
-    struct ctl_table *table = ctl_table_new("cancel", NULL, cancel_columns, 3,
-                                            &arguments->output, true);
-    int status = table != NULL && ctl_table_add_row(table, cells) == 0
-                     ? print_tables(&table, 1) : EXIT_FAILURE;
-    ctl_table_free(table);
-    return status;
+    return exit_status(
+        ctl_print_row("cancel", CTL_ALL_COLUMNS(cancel_columns), cells, &arguments->output));
 }
 
 /* Under the session's lock, as a client's Cancel-Session would be: a fragment being
@@ -687,9 +631,9 @@ static int command_cancel(struct ctl *ctl, const struct arguments *arguments)
 /* ---- gc ---- */
 
 static const struct ctl_column gc_columns[] = {
-    {"EXPIRED", CTL_NUMBER, true, "sessions expired now"},
-    {"BUSY", CTL_NUMBER, true, "stale sessions a request held: left for next time"},
-    {"PURGED", CTL_NUMBER, true, "finished sessions deleted after their retention"},
+    {"EXPIRED", CTL_NUMBER, "sessions expired now"},
+    {"BUSY", CTL_NUMBER, "stale sessions a request held: left for next time"},
+    {"PURGED", CTL_NUMBER, "finished sessions deleted after their retention"},
 };
 
 static int command_gc(struct ctl *ctl, const struct arguments *arguments)
@@ -713,31 +657,27 @@ static int command_gc(struct ctl *ctl, const struct arguments *arguments)
     const char *cells[] = {format_unsigned(report.expired, numbers[0]),
                            format_unsigned(report.skipped, numbers[1]),
                            format_unsigned(report.purged, numbers[2])};
-    struct ctl_table *table = ctl_table_new("gc", NULL, gc_columns, 3, &arguments->output, true);
-    int status = table != NULL && ctl_table_add_row(table, cells) == 0
-                     ? print_tables(&table, 1) : EXIT_FAILURE;
-    ctl_table_free(table);
-    return status;
+    return exit_status(ctl_print_row("gc", CTL_ALL_COLUMNS(gc_columns), cells, &arguments->output));
 }
 
 /* ---- stats ---- */
 
 static const struct ctl_column state_columns[] = {
-    {"STATE", CTL_TEXT, true, "session state"},
-    {"SESSIONS", CTL_NUMBER, true, "rows in this state"},
-    {"HELD", CTL_NUMBER, true, "bytes they hold"},
+    {"STATE", CTL_TEXT, "session state"},
+    {"SESSIONS", CTL_NUMBER, "rows in this state"},
+    {"HELD", CTL_NUMBER, "bytes they hold"},
 };
 
 static const struct ctl_column commit_columns[] = {
-    {"HOURS", CTL_NUMBER, true, "the window"},
-    {"UPLOADS", CTL_NUMBER, true, "sessions committed in it"},
-    {"BYTES", CTL_NUMBER, true, "their sizes added up"},
+    {"HOURS", CTL_NUMBER, "the window"},
+    {"UPLOADS", CTL_NUMBER, "sessions committed in it"},
+    {"BYTES", CTL_NUMBER, "their sizes added up"},
 };
 
 static const struct ctl_column error_columns[] = {
-    {"HRESULT", CTL_TEXT, true, "BITS-Error-Code"},
-    {"ERROR", CTL_TEXT, true, "what it means"},
-    {"COUNT", CTL_NUMBER, true, "answers with it in the window"},
+    {"HRESULT", CTL_TEXT, "BITS-Error-Code"},
+    {"ERROR", CTL_TEXT, "what it means"},
+    {"COUNT", CTL_NUMBER, "answers with it in the window"},
 };
 
 static int add_error_row(void *context, uint32_t hresult, uint64_t count)
@@ -784,10 +724,11 @@ static int command_stats(struct ctl *ctl, const struct arguments *arguments)
         fprintf(stderr, "bitspoolctl: cannot count the sessions\n");
         return EXIT_FAILURE;
     }
-    tables[0] = ctl_table_new("states", "sessions:", state_columns, 3, &arguments->output, false);
-    tables[1] = ctl_table_new("commits", "committed in the last 24 h:", commit_columns, 3,
+    tables[0] = ctl_table_new("states", "sessions:", CTL_ALL_COLUMNS(state_columns),
                               &arguments->output, false);
-    tables[2] = ctl_table_new("errors", "errors in the last 24 h:", error_columns, 3,
+    tables[1] = ctl_table_new("commits", "committed in the last 24 h:",
+                              CTL_ALL_COLUMNS(commit_columns), &arguments->output, false);
+    tables[2] = ctl_table_new("errors", "errors in the last 24 h:", CTL_ALL_COLUMNS(error_columns),
                               &arguments->output, false);
     if (tables[0] == NULL || tables[1] == NULL || tables[2] == NULL ||
         add_state_rows(tables[0], &statistics) != 0 || add_commit_row(tables[1], &statistics) != 0)
@@ -881,8 +822,8 @@ static int command_metrics(struct ctl *ctl, const struct arguments *arguments)
 static int command_migrate(struct ctl *ctl, const struct arguments *arguments)
 {
     static const struct ctl_column columns[] = {
-        {"DATABASE", CTL_TEXT, true, "the database"},
-        {"SCHEMA", CTL_NUMBER, true, "its schema version now"},
+        {"DATABASE", CTL_TEXT, "the database"},
+        {"SCHEMA", CTL_NUMBER, "its schema version now"},
     };
     char version[NUMBER_TEXT_SIZE];
     const char *cells[] = {ctl->configuration->database,
@@ -893,11 +834,8 @@ static int command_migrate(struct ctl *ctl, const struct arguments *arguments)
                store_schema_version());
         return EXIT_SUCCESS;
     }
-    struct ctl_table *table = ctl_table_new("migrate", NULL, columns, 2, &arguments->output, true);
-    int status = table != NULL && ctl_table_add_row(table, cells) == 0
-                     ? print_tables(&table, 1) : EXIT_FAILURE;
-    ctl_table_free(table);
-    return status;
+    return exit_status(
+        ctl_print_row("migrate", CTL_ALL_COLUMNS(columns), cells, &arguments->output));
 }
 
 static int command_check_config(struct ctl *ctl, const struct arguments *arguments)

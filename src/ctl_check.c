@@ -21,9 +21,9 @@
 #define EXIT_CONFIGURATION 78
 
 static const struct ctl_column setting_columns[] = {
-    {"SECTION", CTL_TEXT, true, "global or the URL prefix"},
-    {"NAME", CTL_TEXT, true, "setting"},
-    {"VALUE", CTL_TEXT, true, "value in force"},
+    {"SECTION", CTL_TEXT, "global or the URL prefix"},
+    {"NAME", CTL_TEXT, "setting"},
+    {"VALUE", CTL_TEXT, "value in force"},
 };
 
 /* Where settings go: printed at once as "name = value", or rows of a table. */
@@ -149,7 +149,8 @@ static int print_settings(const struct configuration *configuration, const char 
     struct settings settings = {NULL, NULL};
 
     if (output->format != CTL_FORMAT_TABLE) {
-        settings.table = ctl_table_new("settings", NULL, setting_columns, 3, output, true);
+        settings.table =
+            ctl_table_new("settings", NULL, CTL_ALL_COLUMNS(setting_columns), output, true);
         if (settings.table == NULL)
             return -1;
     } else {

@@ -8,32 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl_columns.h"
 #include "hooks.h"
 
 #define NUMBER_TEXT_SIZE sizeof "-9223372036854775808"
 #define TIME_TEXT_SIZE sizeof "-292277026596-12-04T15:30:07Z"
-
-enum hook_column_index {
-    HC_ID, HC_STATE, HC_KIND, HC_ATTEMPTS, HC_DUE, HC_RESULT, HC_DURATION, HC_SESSION,
-    HC_PATH, HC_SIZE, HC_SHA256, HC_TARGET, HC_CREATED, HC_FINISHED, HC_COUNT
-};
-
-static const struct ctl_column hook_columns[HC_COUNT] = {
-    [HC_ID] = {"ID", CTL_NUMBER, true, "queue row, for \"hooks retry\""},
-    [HC_STATE] = {"STATE", CTL_TEXT, true, "pending, running, done or dead"},
-    [HC_KIND] = {"KIND", CTL_TEXT, true, "command (on_commit) or url (on_commit_url)"},
-    [HC_ATTEMPTS] = {"ATTEMPTS", CTL_NUMBER, true, "runs so far"},
-    [HC_DUE] = {"DUE", CTL_TEXT, false, "when it runs next (UTC), pending rows"},
-    [HC_RESULT] = {"RESULT", CTL_TEXT, true, "the last run: exit 0, exit 3, timeout, HTTP 500"},
-    [HC_DURATION] = {"DURATION", CTL_NUMBER, false, "the last run's milliseconds"},
-    [HC_SESSION] = {"SESSION", CTL_TEXT, true, "the committed session"},
-    [HC_PATH] = {"PATH", CTL_TEXT, true, "the committed file"},
-    [HC_SIZE] = {"SIZE", CTL_NUMBER, false, "its bytes"},
-    [HC_SHA256] = {"SHA256", CTL_TEXT, false, "its SHA-256"},
-    [HC_TARGET] = {"TARGET", CTL_TEXT, false, "the program or the URL"},
-    [HC_CREATED] = {"CREATED", CTL_TEXT, false, "commit time (UTC)"},
-    [HC_FINISHED] = {"FINISHED", CTL_TEXT, false, "done or dead since (UTC)"},
-};
 
 struct hook_texts {
     char id[NUMBER_TEXT_SIZE], attempts[NUMBER_TEXT_SIZE], duration[NUMBER_TEXT_SIZE];
@@ -84,24 +63,15 @@ static int add_hook_row(void *context, const struct store_hook *hook)
     return ctl_table_add_row(context, cells);
 }
 
-static int print_table(struct ctl_table *table)
-{
-    if (ctl_tables_print(&table, 1) != 0) {
-        fprintf(stderr, "bitspoolctl: cannot print the output\n");
-        return EXIT_FAILURE;
-    }
-    return EXIT_SUCCESS;
-}
-
 int ctl_hooks_list(struct store *store, const struct ctl_output_options *output)
 {
-    struct ctl_table *table = ctl_table_new("hooks", NULL, hook_columns, HC_COUNT, output, true);
+    struct ctl_table *table = ctl_table_new("hooks", NULL, &hook_list_columns, output, true);
     int status = EXIT_FAILURE;
 
     if (table == NULL)
         return 2;
     if (store_hook_list(store, -1, 0, add_hook_row, table) == STORE_OK)
-        status = print_table(table);
+        status = ctl_tables_print(&table, 1) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     else
         fprintf(stderr, "bitspoolctl: cannot list the hook queue\n");
     ctl_table_free(table);
@@ -112,9 +82,9 @@ int ctl_hooks_run(struct store *store, const struct configuration *configuration
                   const struct ctl_output_options *output)
 {
     static const struct ctl_column columns[] = {
-        {"DONE", CTL_NUMBER, true, NULL},
-        {"RETRIED", CTL_NUMBER, true, NULL},
-        {"DEAD", CTL_NUMBER, true, NULL},
+        {"DONE", CTL_NUMBER, NULL},
+        {"RETRIED", CTL_NUMBER, NULL},
+        {"DEAD", CTL_NUMBER, NULL},
     };
     struct hooks_report report;
     char done[NUMBER_TEXT_SIZE], retried[NUMBER_TEXT_SIZE], dead[NUMBER_TEXT_SIZE];
@@ -127,10 +97,8 @@ int ctl_hooks_run(struct store *store, const struct configuration *configuration
     snprintf(retried, sizeof retried, "%" PRIu64, report.retried);
     snprintf(dead, sizeof dead, "%" PRIu64, report.dead);
     const char *cells[] = {done, retried, dead};
-    struct ctl_table *table = ctl_table_new("hooks_run", NULL, columns, 3, output, true);
-    int status = table != NULL && ctl_table_add_row(table, cells) == 0 ? print_table(table)
-                                                                       : EXIT_FAILURE;
-    ctl_table_free(table);
+    int status = ctl_print_row("hooks_run", CTL_ALL_COLUMNS(columns), cells, output) == 0
+                     ? EXIT_SUCCESS : EXIT_FAILURE;
     if (status == EXIT_SUCCESS && report.retried + report.dead > 0)
         status = EXIT_FAILURE;
     return status;
@@ -163,5 +131,5 @@ int ctl_hooks_retry(struct store *store, const char *id_text, int64_t now)
 
 void ctl_hooks_columns_help(void)
 {
-    ctl_columns_help(hook_columns, HC_COUNT);
+    ctl_columns_help(&hook_list_columns);
 }

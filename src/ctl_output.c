@@ -7,6 +7,7 @@
 #endif
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,14 @@
 
 struct ctl_table {
     struct libscols_table *table;
-    const struct ctl_column *columns;
-    size_t column_count;
+    struct ctl_columns columns;
     enum ctl_format format;
-    /* shown[i] when columns[i] is printed; order[] the libsmartcols positions. */
-    bool *shown;
+    /* position[i]: where column i stands in the printed table, NOT_PRINTED when -o
+     * leaves it out. */
     size_t *position;
 };
+
+#define NOT_PRINTED SIZE_MAX
 
 char *ctl_escape(const char *text)
 {
@@ -51,35 +53,23 @@ char *ctl_escape(const char *text)
     return escaped;
 }
 
-static int column_index(const struct ctl_column *columns, size_t count, const char *name,
-                        size_t length)
+static int column_index(const struct ctl_columns *columns, const char *name, size_t length)
 {
-    for (size_t index = 0; index < count; index++) {
-        if (strlen(columns[index].name) == length &&
-            strncasecmp(columns[index].name, name, length) == 0)
+    for (size_t index = 0; index < columns->count; index++) {
+        if (strlen(columns->column[index].name) == length &&
+            strncasecmp(columns->column[index].name, name, length) == 0)
             return (int)index;
     }
     return -1;
 }
 
-/* Fills order[] with the column indexes to print, *ordered with their count. */
-static int select_columns(const struct ctl_column *columns, size_t count, const char *selection,
-                          size_t *order, size_t *ordered)
+/* Appends the columns that selection names ("A,B") to order[], each once. */
+static int add_selected(const struct ctl_columns *columns, const char *selection, size_t *order,
+                        size_t *ordered)
 {
-    *ordered = 0;
-    bool adding = selection == NULL || selection[0] == '+';
-    if (adding) {
-        for (size_t index = 0; index < count; index++) {
-            if (columns[index].shown_by_default)
-                order[(*ordered)++] = index;
-        }
-        if (selection == NULL)
-            return 0;
-        selection++;
-    }
     for (const char *name = selection; *name != '\0';) {
         size_t length = strcspn(name, ",");
-        int index = column_index(columns, count, name, length);
+        int index = column_index(columns, name, length);
         if (index < 0) {
             fprintf(stderr, "bitspoolctl: -o: unknown column \"%.*s\"; see --help\n",
                     (int)length, name);
@@ -94,6 +84,33 @@ static int select_columns(const struct ctl_column *columns, size_t count, const 
         if (*name == ',')
             name++;
     }
+    return 0;
+}
+
+static int add_defaults(const struct ctl_columns *columns, size_t *order, size_t *ordered)
+{
+    if (columns->default_selection != NULL)
+        return add_selected(columns, columns->default_selection, order, ordered);
+    for (size_t index = 0; index < columns->count; index++)
+        order[(*ordered)++] = index;
+    return 0;
+}
+
+/* Fills order[] with the column indexes to print, *ordered with their count: the
+ * defaults, the defaults and more ("+A,B"), or the selection instead of them. */
+static int select_columns(const struct ctl_columns *columns, const char *selection,
+                          size_t *order, size_t *ordered)
+{
+    *ordered = 0;
+    if (selection == NULL || selection[0] == '+') {
+        if (add_defaults(columns, order, ordered) != 0)
+            return -1;
+        if (selection == NULL)
+            return 0;
+        selection++;
+    }
+    if (add_selected(columns, selection, order, ordered) != 0)
+        return -1;
     if (*ordered == 0) {
         fprintf(stderr, "bitspoolctl: -o names no column\n");
         return -1;
@@ -151,31 +168,29 @@ static int configure_table(struct ctl_table *table, const char *name, const char
 }
 
 struct ctl_table *ctl_table_new(const char *name, const char *title,
-                                const struct ctl_column *columns, size_t column_count,
+                                const struct ctl_columns *columns,
                                 const struct ctl_output_options *options, bool use_selection)
 {
     struct ctl_table *table = calloc(1, sizeof *table);
-    size_t *order = calloc(column_count, sizeof *order);
+    size_t *order = calloc(columns->count, sizeof *order);
     size_t ordered = 0;
 
     if (table == NULL || order == NULL)
         goto fail;
-    table->columns = columns;
-    table->column_count = column_count;
+    table->columns = *columns;
     table->format = options->format;
-    table->shown = calloc(column_count, sizeof *table->shown);
-    table->position = calloc(column_count, sizeof *table->position);
+    table->position = calloc(columns->count, sizeof *table->position);
     table->table = scols_new_table();
-    if (table->shown == NULL || table->position == NULL || table->table == NULL)
+    if (table->position == NULL || table->table == NULL)
         goto fail;
-    if (select_columns(columns, column_count, use_selection ? options->columns : NULL, order,
-                       &ordered) != 0 ||
+    for (size_t index = 0; index < columns->count; index++)
+        table->position[index] = NOT_PRINTED;
+    if (select_columns(columns, use_selection ? options->columns : NULL, order, &ordered) != 0 ||
         configure_table(table, name, title, options) != 0)
         goto fail;
     for (size_t position = 0; position < ordered; position++) {
-        if (add_column(table, &columns[order[position]]) != 0)
+        if (add_column(table, &columns->column[order[position]]) != 0)
             goto fail;
-        table->shown[order[position]] = true;
         table->position[order[position]] = position;
     }
     free(order);
@@ -186,11 +201,20 @@ fail:
     return NULL;
 }
 
+void ctl_table_free(struct ctl_table *table)
+{
+    if (table == NULL)
+        return;
+    scols_unref_table(table->table);
+    free(table->position);
+    free(table);
+}
+
 bool ctl_table_shows(const struct ctl_table *table, const char *name)
 {
-    int index = column_index(table->columns, table->column_count, name, strlen(name));
+    int index = column_index(&table->columns, name, strlen(name));
 
-    return index >= 0 && table->shown[index];
+    return index >= 0 && table->position[index] != NOT_PRINTED;
 }
 
 int ctl_table_add_row(struct ctl_table *table, const char *const *cells)
@@ -199,8 +223,8 @@ int ctl_table_add_row(struct ctl_table *table, const char *const *cells)
 
     if (line == NULL)
         return -1;
-    for (size_t index = 0; index < table->column_count; index++) {
-        if (!table->shown[index])
+    for (size_t index = 0; index < table->columns.count; index++) {
+        if (table->position[index] == NOT_PRINTED)
             continue;
         /* JSON has null; in text "-" keeps the columns countable for awk. */
         if (cells[index] == NULL && table->format == CTL_FORMAT_JSON)
@@ -245,7 +269,7 @@ static int print_merged_json(struct ctl_table *const *tables, size_t count)
     return fputs("}\n", stdout) == EOF ? -1 : 0;
 }
 
-int ctl_tables_print(struct ctl_table *const *tables, size_t count)
+static int print_tables(struct ctl_table *const *tables, size_t count)
 {
     if (count > 1 && tables[0]->format == CTL_FORMAT_JSON)
         return print_merged_json(tables, count);
@@ -267,19 +291,47 @@ int ctl_tables_print(struct ctl_table *const *tables, size_t count)
     return 0;
 }
 
-void ctl_table_free(struct ctl_table *table)
+int ctl_tables_print(struct ctl_table *const *tables, size_t count)
 {
-    if (table == NULL)
-        return;
-    scols_unref_table(table->table);
-    free(table->shown);
-    free(table->position);
-    free(table);
+    if (print_tables(tables, count) != 0) {
+        fprintf(stderr, "bitspoolctl: cannot print the output\n");
+        return -1;
+    }
+    return 0;
 }
 
-void ctl_columns_help(const struct ctl_column *columns, size_t count)
+int ctl_print_row(const char *name, const struct ctl_columns *columns, const char *const *cells,
+                  const struct ctl_output_options *options)
 {
-    for (size_t index = 0; index < count; index++)
-        printf("  %-14s %s%s\n", columns[index].name, columns[index].help,
-               columns[index].shown_by_default ? "" : " (with -o)");
+    struct ctl_table *table = ctl_table_new(name, NULL, columns, options, true);
+    int result = table != NULL && ctl_table_add_row(table, cells) == 0 ? 0 : -1;
+
+    if (result == 0)
+        result = ctl_tables_print(&table, 1);
+    ctl_table_free(table);
+    return result;
+}
+
+/* Whether selection ("A,B") names the column name. */
+static bool selection_names(const char *selection, const char *name)
+{
+    size_t length = strlen(name);
+
+    for (const char *named = selection; *named != '\0'; named += strspn(named, ",")) {
+        size_t named_length = strcspn(named, ",");
+        if (named_length == length && strncasecmp(named, name, length) == 0)
+            return true;
+        named += named_length;
+    }
+    return false;
+}
+
+void ctl_columns_help(const struct ctl_columns *columns)
+{
+    for (size_t index = 0; index < columns->count; index++) {
+        const struct ctl_column *column = &columns->column[index];
+        bool printed = columns->default_selection == NULL ||
+                       selection_names(columns->default_selection, column->name);
+        printf("  %-14s %s%s\n", column->name, column->help, printed ? "" : " (with -o)");
+    }
 }

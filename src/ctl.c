@@ -680,12 +680,13 @@ static const struct ctl_column error_columns[] = {
     {"COUNT", CTL_NUMBER, "answers with it in the window"},
 };
 
-static int add_error_row(void *context, uint32_t hresult, uint64_t count)
+static int add_error_row(void *context, const struct store_error_count *error)
 {
     char code[sizeof "0x12345678"], number[NUMBER_TEXT_SIZE];
-    const char *cells[] = {code, hresult_name(hresult), format_unsigned(count, number)};
+    const char *cells[] = {code, hresult_name(error->hresult),
+                           format_unsigned(error->count, number)};
 
-    if (snprintf(code, sizeof code, "0x%08" PRIX32, hresult) < 0)
+    if (snprintf(code, sizeof code, "0x%08" PRIX32, error->hresult) < 0)
         return 1;
     return ctl_table_add_row(context, cells) != 0;
 }

@@ -228,39 +228,25 @@ struct listing {
     void *context;
 };
 
-static int visit_event(void *listing, const struct record_row *row, bool *stop)
-{
-    const struct listing *events = listing;
-    struct store_event event;
-    int result = record_read_event(row, &event);
+/* The row visitor `name` of a listing of records of record_type: reads each row with
+ * read_record and hands the record to the visitor in the listing's union member. One
+ * definition for every record that holds nothing to free; C has no other way to keep
+ * each visitor's type. */
+#define ROW_VISITOR(name, record_type, read_record, member)                      \
+    static int name(void *listing, const struct record_row *row, bool *stop)     \
+    {                                                                            \
+        const struct listing *rows = listing;                                    \
+        record_type record;                                                      \
+        int result = read_record(row, &record);                                  \
+                                                                                 \
+        if (result == STORE_OK)                                                  \
+            *stop = rows->visit.member(rows->context, &record) != 0;             \
+        return result;                                                           \
+    }
 
-    if (result == STORE_OK)
-        *stop = events->visit.event(events->context, &event) != 0;
-    return result;
-}
-
-static int visit_error_count(void *listing, const struct record_row *row, bool *stop)
-{
-    const struct listing *errors = listing;
-    uint32_t hresult;
-    uint64_t count;
-    int result = record_read_error_count(row, &hresult, &count);
-
-    if (result == STORE_OK)
-        *stop = errors->visit.error_count(errors->context, hresult, count) != 0;
-    return result;
-}
-
-static int visit_metric(void *listing, const struct record_row *row, bool *stop)
-{
-    const struct listing *metrics = listing;
-    struct store_metric_row metric;
-    int result = record_read_metric(row, &metric);
-
-    if (result == STORE_OK)
-        *stop = metrics->visit.metric(metrics->context, &metric) != 0;
-    return result;
-}
+ROW_VISITOR(visit_event, struct store_event, record_read_event, event)
+ROW_VISITOR(visit_error_count, struct store_error_count, record_read_error_count, error_count)
+ROW_VISITOR(visit_metric, struct store_metric_row, record_read_metric, metric)
 
 static int visit_hook(void *listing, const struct record_row *row, bool *stop)
 {
@@ -322,7 +308,7 @@ int store_session_insert(struct store *store, const struct session *session)
 
 int store_session_load(struct store *store, const char *id, struct session *session)
 {
-    const struct record_value values[] = {{RECORD_TEXT, .text = id}};
+    const struct record_value values[] = {TEXT_VALUE(id)};
 
     memset(session, 0, sizeof *session);
     return read_row(store, STATEMENT_SESSION_LOAD, values, COUNT_OF(values),
@@ -334,12 +320,12 @@ int store_session_update_progress(struct store *store, const char *id, uint64_t 
                                   int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_SIZE, .size = held_size},
-        {RECORD_INTEGER, .integer = total_known ? 1 : 0},
-        {RECORD_SIZE, .size = total_known ? total_size : 0},
-        {RECORD_STATE, .state = state},
-        {RECORD_INTEGER, .integer = now},
+        TEXT_VALUE(id),
+        SIZE_VALUE(held_size),
+        INTEGER_VALUE(total_known ? 1 : 0),
+        SIZE_VALUE(total_known ? total_size : 0),
+        STATE_VALUE(state),
+        INTEGER_VALUE(now),
     };
     return write_values(store, STATEMENT_SESSION_UPDATE_PROGRESS, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "recording progress");
@@ -349,8 +335,8 @@ int store_session_set_hash_state(struct store *store, const char *id,
                                  const unsigned char state[CONTENT_HASH_STATE_SIZE])
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_BLOB, .bytes = state, .size = CONTENT_HASH_STATE_SIZE},
+        TEXT_VALUE(id),
+        BLOB_VALUE(state, CONTENT_HASH_STATE_SIZE),
     };
     return write_values(store, STATEMENT_SESSION_SET_HASH_STATE, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "saving the SHA-256 state");
@@ -359,8 +345,8 @@ int store_session_set_hash_state(struct store *store, const char *id,
 int store_session_set_sha256(struct store *store, const char *id, const char *sha256)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_TEXT, .text = sha256[0] != '\0' ? sha256 : NULL},
+        TEXT_VALUE(id),
+        TEXT_VALUE(sha256[0] != '\0' ? sha256 : NULL),
     };
     return write_values(store, STATEMENT_SESSION_SET_SHA256, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "recording the SHA-256");
@@ -370,10 +356,10 @@ int store_session_set_state(struct store *store, const char *id, enum session_st
                             int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_STATE, .state = state},
-        {RECORD_INTEGER, .integer = now},
-        {RECORD_INTEGER, .integer = record_state_is_final(state) ? 1 : 0},
+        TEXT_VALUE(id),
+        STATE_VALUE(state),
+        INTEGER_VALUE(now),
+        INTEGER_VALUE(record_state_is_final(state) ? 1 : 0),
     };
     return write_values(store, STATEMENT_SESSION_SET_STATE, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "setting a session's state");
@@ -383,10 +369,10 @@ int store_session_set_reply(struct store *store, const char *id, int notify_stat
                             const char *reply_url, int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_INTEGER_OR_NULL, .integer = notify_status},
-        {RECORD_TEXT, .text = reply_url},
-        {RECORD_INTEGER, .integer = now},
+        TEXT_VALUE(id),
+        INTEGER_OR_NULL_VALUE(notify_status),
+        TEXT_VALUE(reply_url),
+        INTEGER_VALUE(now),
     };
     return write_values(store, STATEMENT_SESSION_SET_REPLY, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "caching the application's reply");
@@ -396,9 +382,9 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
                                           bool copy_to_destination, int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_INTEGER, .integer = copy_to_destination ? 1 : 0},
-        {RECORD_INTEGER, .integer = now},
+        TEXT_VALUE(id),
+        INTEGER_VALUE(copy_to_destination ? 1 : 0),
+        INTEGER_VALUE(now),
     };
     return write_values(store, STATEMENT_SESSION_SET_COPY_TO_DESTINATION, values,
                         COUNT_OF(values), STORE_WRITE_ONE_ROW,
@@ -407,7 +393,7 @@ int store_session_set_copy_to_destination(struct store *store, const char *id,
 
 int store_session_count_active(struct store *store, const char *owner, uint64_t *count)
 {
-    const struct record_value values[] = {{RECORD_TEXT, .text = owner}};
+    const struct record_value values[] = {TEXT_VALUE(owner)};
 
     return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE, values, COUNT_OF(values), count,
                       "counting sessions");
@@ -416,7 +402,7 @@ int store_session_count_active(struct store *store, const char *owner, uint64_t 
 int store_session_count_active_from(struct store *store, const char *client_address,
                                     uint64_t *count)
 {
-    const struct record_value values[] = {{RECORD_TEXT, .text = client_address}};
+    const struct record_value values[] = {TEXT_VALUE(client_address)};
 
     return read_count(store, STATEMENT_SESSION_COUNT_ACTIVE_FROM, values, COUNT_OF(values), count,
                       "counting sessions");
@@ -426,8 +412,8 @@ int store_session_count_reserving(struct store *store, const char *url_prefix,
                                   const char *destination, uint64_t *count)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix},
-        {RECORD_TEXT, .text = destination},
+        TEXT_VALUE(url_prefix),
+        TEXT_VALUE(destination),
     };
     return read_count(store, STATEMENT_SESSION_COUNT_RESERVING, values, COUNT_OF(values), count,
                       "counting sessions");
@@ -437,9 +423,9 @@ int store_session_bytes_used(struct store *store, const char *url_prefix, const 
                              int64_t committed_since, uint64_t *bytes)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix},
-        {RECORD_TEXT, .text = owner},
-        {RECORD_INTEGER, .integer = committed_since},
+        TEXT_VALUE(url_prefix),
+        TEXT_VALUE(owner),
+        INTEGER_VALUE(committed_since),
     };
     return read_count(store, STATEMENT_SESSION_BYTES_USED, values, COUNT_OF(values), bytes,
                       "adding up the bytes used");
@@ -448,7 +434,7 @@ int store_session_bytes_used(struct store *store, const char *url_prefix, const 
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
                              void *context)
 {
-    const struct record_value values[] = {{RECORD_INTEGER, .integer = before}};
+    const struct record_value values[] = {INTEGER_VALUE(before)};
 
     return visit_sessions(store, STATEMENT_SESSION_LIST_STALE, values, COUNT_OF(values), visit,
                           context);
@@ -459,9 +445,9 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
 {
     const struct record_value values[] = {
         state_filter >= 0
-            ? (struct record_value){RECORD_STATE, .state = (enum session_state)state_filter}
-            : (struct record_value){RECORD_TEXT, .text = NULL},
-        {RECORD_LIMIT, .size = limit},
+            ? (struct record_value)STATE_VALUE((enum session_state)state_filter)
+            : (struct record_value)TEXT_VALUE(NULL),
+        LIMIT_VALUE(limit),
     };
     return visit_sessions(store, store->operations->session_list_statement, values,
                           COUNT_OF(values), visit, context);
@@ -472,8 +458,8 @@ int store_session_list(struct store *store, int state_filter, size_t limit,
 static int delete_finished_session(void *context, const char *id, int64_t before)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = id},
-        {RECORD_INTEGER, .integer = before},
+        TEXT_VALUE(id),
+        INTEGER_VALUE(before),
     };
     return write_values(context, STATEMENT_SESSION_DELETE_FINISHED, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "deleting a finished session");
@@ -482,7 +468,7 @@ static int delete_finished_session(void *context, const char *id, int64_t before
 /* A write whose one parameter is value. */
 static int write_integer(struct store *store, unsigned statement, int64_t value, const char *what)
 {
-    const struct record_value values[] = {{RECORD_INTEGER, .integer = value}};
+    const struct record_value values[] = {INTEGER_VALUE(value)};
 
     return write_values(store, statement, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS, what);
 }
@@ -490,7 +476,7 @@ static int write_integer(struct store *store, unsigned statement, int64_t value,
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
-    const struct record_value before_value = {RECORD_INTEGER, .integer = before};
+    const struct record_value before_value = INTEGER_VALUE(before);
     struct session_list list;
     int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
                                "deleting old events");
@@ -522,10 +508,10 @@ int store_request_count_add(struct store *store, const char *packet, int status,
 {
     char text[HRESULT_TEXT_SIZE];
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = packet},
-        {RECORD_INTEGER, .integer = status},
-        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
-        {RECORD_INTEGER, .integer = at},
+        TEXT_VALUE(packet),
+        INTEGER_VALUE(status),
+        TEXT_VALUE(record_hresult_text(hresult, "", text)),
+        INTEGER_VALUE(at),
     };
     return write_values(store, STATEMENT_REQUEST_COUNT_ADD, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "counting a request");
@@ -534,7 +520,7 @@ int store_request_count_add(struct store *store, const char *packet, int status,
 int store_event_list(struct store *store, const char *session_id, store_event_visitor *visit,
                      void *context)
 {
-    const struct record_value values[] = {{RECORD_TEXT, .text = session_id}};
+    const struct record_value values[] = {TEXT_VALUE(session_id)};
     struct listing events = {.visit.event = visit, .context = context};
 
     return read_rows(store, STATEMENT_EVENT_LIST, values, COUNT_OF(values), visit_event,
@@ -543,7 +529,7 @@ int store_event_list(struct store *store, const char *session_id, store_event_vi
 
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics)
 {
-    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+    const struct record_value values[] = {INTEGER_VALUE(since)};
 
     memset(statistics, 0, sizeof *statistics);
     int result = read_rows(store, STATEMENT_SESSION_COUNT_BY_STATE, NULL, 0, add_state_count,
@@ -558,7 +544,7 @@ int store_statistics(struct store *store, int64_t since, struct store_statistics
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context)
 {
-    const struct record_value values[] = {{RECORD_INTEGER, .integer = since}};
+    const struct record_value values[] = {INTEGER_VALUE(since)};
     struct listing errors = {.visit.error_count = visit, .context = context};
 
     return read_rows(store, STATEMENT_EVENT_COUNT_ERRORS, values, COUNT_OF(values),
@@ -567,7 +553,7 @@ int store_error_counts(struct store *store, int64_t since, store_error_count_vis
 
 int store_meta_get(struct store *store, const char *key, char **value)
 {
-    const struct record_value values[] = {{RECORD_TEXT, .text = key}};
+    const struct record_value values[] = {TEXT_VALUE(key)};
 
     *value = NULL;
     return read_row(store, STATEMENT_META_GET, values, COUNT_OF(values), read_text, value,
@@ -577,8 +563,8 @@ int store_meta_get(struct store *store, const char *key, char **value)
 int store_meta_set(struct store *store, const char *key, const char *value)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = key},
-        {RECORD_TEXT, .text = value},
+        TEXT_VALUE(key),
+        TEXT_VALUE(value),
     };
     return write_values(store, STATEMENT_META_SET, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS,
                         "writing meta");
@@ -596,11 +582,11 @@ int store_metric_packet_add(struct store *store, const char *url_prefix, const c
 {
     char text[HRESULT_TEXT_SIZE];
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix != NULL ? url_prefix : ""},
-        {RECORD_TEXT, .text = packet},
-        {RECORD_INTEGER, .integer = status},
-        {RECORD_TEXT, .text = record_hresult_text(hresult, "", text)},
-        {RECORD_SIZE, .size = bytes},
+        TEXT_VALUE(url_prefix != NULL ? url_prefix : ""),
+        TEXT_VALUE(packet),
+        INTEGER_VALUE(status),
+        TEXT_VALUE(record_hresult_text(hresult, "", text)),
+        SIZE_VALUE(bytes),
     };
     return write_values(store, STATEMENT_METRIC_PACKET_ADD, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "counting a packet");
@@ -609,8 +595,8 @@ int store_metric_packet_add(struct store *store, const char *url_prefix, const c
 int store_metric_session_add(struct store *store, const char *url_prefix, const char *event)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix},
-        {RECORD_TEXT, .text = event},
+        TEXT_VALUE(url_prefix),
+        TEXT_VALUE(event),
     };
     return write_values(store, STATEMENT_METRIC_SESSION_ADD, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "counting a session");
@@ -619,8 +605,8 @@ int store_metric_session_add(struct store *store, const char *url_prefix, const 
 int store_metric_notification_add(struct store *store, const char *url_prefix, int status)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix},
-        {RECORD_INTEGER, .integer = status},
+        TEXT_VALUE(url_prefix),
+        INTEGER_VALUE(status),
     };
     return write_values(store, STATEMENT_METRIC_NOTIFICATION_ADD, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "counting a notification");
@@ -630,9 +616,9 @@ int store_metric_latency_add(struct store *store, const char *url_prefix, unsign
                              uint64_t microseconds)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = url_prefix},
-        {RECORD_INTEGER, .integer = bucket},
-        {RECORD_SIZE, .size = microseconds},
+        TEXT_VALUE(url_prefix),
+        INTEGER_VALUE(bucket),
+        SIZE_VALUE(microseconds),
     };
     return write_values(store, STATEMENT_METRIC_LATENCY_ADD, values, COUNT_OF(values),
                         STORE_WRITE_ANY_ROWS, "counting a fragment's latency");
@@ -668,13 +654,13 @@ int store_hook_finish(struct store *store, const struct store_hook *hook, enum h
                       int64_t due_at, const char *result, int64_t duration_ms, int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_INTEGER, .integer = hook->id},
-        {RECORD_SIZE, .size = hook->attempts},
-        {RECORD_TEXT, .text = store_hook_state_name(state)},
-        {RECORD_INTEGER, .integer = due_at},
-        {RECORD_TEXT, .text = result},
-        {RECORD_INTEGER, .integer = duration_ms},
-        {RECORD_INTEGER, .integer = now},
+        INTEGER_VALUE(hook->id),
+        SIZE_VALUE(hook->attempts),
+        TEXT_VALUE(store_hook_state_name(state)),
+        INTEGER_VALUE(due_at),
+        TEXT_VALUE(result),
+        INTEGER_VALUE(duration_ms),
+        INTEGER_VALUE(now),
     };
     return write_values(store, STATEMENT_HOOK_FINISH, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "recording a hook's result");
@@ -683,8 +669,8 @@ int store_hook_finish(struct store *store, const struct store_hook *hook, enum h
 int store_hook_retry(struct store *store, int64_t id, int64_t now)
 {
     const struct record_value values[] = {
-        {RECORD_INTEGER, .integer = id},
-        {RECORD_INTEGER, .integer = now},
+        INTEGER_VALUE(id),
+        INTEGER_VALUE(now),
     };
     return write_values(store, STATEMENT_HOOK_RETRY, values, COUNT_OF(values),
                         STORE_WRITE_ONE_ROW, "requeueing a hook");
@@ -694,10 +680,10 @@ int store_hook_list(struct store *store, int state_filter, size_t limit, store_h
                     void *context)
 {
     const struct record_value values[] = {
-        {RECORD_TEXT, .text = state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT
+        TEXT_VALUE(state_filter >= 0 && (size_t)state_filter < HOOK_STATE_COUNT
                                   ? hook_state_names[state_filter]
-                                  : NULL},
-        {RECORD_LIMIT, .size = limit},
+                                  : NULL),
+        LIMIT_VALUE(limit),
     };
     struct listing hooks = {.visit.hook = visit, .context = context};
 

@@ -242,9 +242,15 @@ struct store_statistics {
  * kept: closed_session_retention). For bitspoolctl. */
 int store_statistics(struct store *store, int64_t since, struct store_statistics *statistics);
 
+/* An HRESULT answered, and how many times. */
+struct store_error_count {
+    uint32_t hresult;
+    uint64_t count;
+};
+
 /* Calls visit with each HRESULT answered at or after `since` and how many times,
  * most frequent first, until it returns non-zero. For bitspoolctl. */
-typedef int store_error_count_visitor(void *context, uint32_t hresult, uint64_t count);
+typedef int store_error_count_visitor(void *context, const struct store_error_count *error);
 int store_error_counts(struct store *store, int64_t since, store_error_count_visitor *visit,
                        void *context);
 

@@ -540,8 +540,8 @@ static int postgresql_hook_claim(struct store_connection *store, int64_t now,
                                  int64_t claimed_until, struct store_hook *hook)
 {
     const struct record_value values[] = {
-        {RECORD_INTEGER, .integer = now},
-        {RECORD_INTEGER, .integer = claimed_until},
+        INTEGER_VALUE(now),
+        INTEGER_VALUE(claimed_until),
     };
     const struct record_value_list list = {values, 2};
 

@@ -358,13 +358,13 @@ int record_read_metric(const struct record_row *row, struct store_metric_row *me
     return STORE_OK;
 }
 
-int record_read_error_count(const struct record_row *row, uint32_t *hresult, uint64_t *count)
+int record_read_error_count(const struct record_row *row, struct store_error_count *error)
 {
-    if (record_parse_hresult(column_text(row, 0), hresult) != STORE_OK) {
+    if (record_parse_hresult(column_text(row, 0), &error->hresult) != STORE_OK) {
         log_error("database: an event has a malformed hresult");
         return STORE_ERROR;
     }
-    return record_read_size(row, 1, count);
+    return record_read_size(row, 1, &error->count);
 }
 
 /* sum() stops with an error rather than wrap past INT64_MAX, so the sizes fit. */

@@ -158,7 +158,7 @@ int record_read_event(const struct record_row *row, struct store_event *event);
 /* One row of a metrics listing (the columns of struct store_metric_row in order). */
 int record_read_metric(const struct record_row *row, struct store_metric_row *metric);
 /* One row of "hresult, count". */
-int record_read_error_count(const struct record_row *row, uint32_t *hresult, uint64_t *count);
+int record_read_error_count(const struct record_row *row, struct store_error_count *error);
 /* One row of "state, count, held bytes" into the statistics. */
 int record_read_state_count(const struct record_row *row, struct store_statistics *statistics);
 
@@ -279,6 +279,15 @@ struct record_value {
     enum session_state state;
     const unsigned char *bytes;
 };
+
+/* A value of each kind, so that the kind and the member it reads cannot disagree. */
+#define TEXT_VALUE(value) {RECORD_TEXT, .text = (value)}
+#define INTEGER_VALUE(value) {RECORD_INTEGER, .integer = (value)}
+#define INTEGER_OR_NULL_VALUE(value) {RECORD_INTEGER_OR_NULL, .integer = (value)}
+#define SIZE_VALUE(value) {RECORD_SIZE, .size = (value)}
+#define STATE_VALUE(value) {RECORD_STATE, .state = (value)}
+#define BLOB_VALUE(value, value_size) {RECORD_BLOB, .bytes = (value), .size = (value_size)}
+#define LIMIT_VALUE(value) {RECORD_LIMIT, .size = (value)}
 
 struct record_value_list {
     const struct record_value *values;

@@ -992,7 +992,7 @@ static int sqlite_read_rows(struct store_connection *store, unsigned statement,
 
 static int next_due_hook(struct store_connection *store, int64_t now, struct store_hook *hook)
 {
-    const struct record_value values[] = {{RECORD_INTEGER, .integer = now}};
+    const struct record_value values[] = {INTEGER_VALUE(now)};
     const struct record_value_list list = {values, 1};
 
     return sqlite_read_row(store, STATEMENT_HOOK_NEXT_DUE, record_put_values, &list,

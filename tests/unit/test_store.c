@@ -1411,13 +1411,13 @@ struct error_counts {
     uint64_t counts[4];
 };
 
-static int record_error_count(void *context, uint32_t hresult, uint64_t count)
+static int record_error_count(void *context, const struct store_error_count *error)
 {
     struct error_counts *seen = context;
 
     if (seen->count < 4) {
-        seen->hresults[seen->count] = hresult;
-        seen->counts[seen->count] = count;
+        seen->hresults[seen->count] = error->hresult;
+        seen->counts[seen->count] = error->count;
     }
     seen->count++;
     return seen->stop_after != 0 && seen->count >= seen->stop_after;

@@ -503,6 +503,10 @@ int store_event_add(struct store *store, const struct store_event *event)
     return result;
 }
 
+/* A counter's HRESULT, a column of its row's key and so NOT NULL: "" for success, where
+ * an event keeps NULL. */
+#define COUNTER_HRESULT_VALUE(hresult, text) TEXT_VALUE(record_hresult_text((hresult), "", (text)))
+
 int store_request_count_add(struct store *store, const char *packet, int status, uint32_t hresult,
                             int64_t at)
 {
@@ -510,7 +514,7 @@ int store_request_count_add(struct store *store, const char *packet, int status,
     const struct record_value values[] = {
         TEXT_VALUE(packet),
         INTEGER_VALUE(status),
-        TEXT_VALUE(record_hresult_text(hresult, "", text)),
+        COUNTER_HRESULT_VALUE(hresult, text),
         INTEGER_VALUE(at),
     };
     return write_values(store, STATEMENT_REQUEST_COUNT_ADD, values, COUNT_OF(values),
@@ -585,7 +589,7 @@ int store_metric_packet_add(struct store *store, const char *url_prefix, const c
         TEXT_VALUE(url_prefix != NULL ? url_prefix : ""),
         TEXT_VALUE(packet),
         INTEGER_VALUE(status),
-        TEXT_VALUE(record_hresult_text(hresult, "", text)),
+        COUNTER_HRESULT_VALUE(hresult, text),
         SIZE_VALUE(bytes),
     };
     return write_values(store, STATEMENT_METRIC_PACKET_ADD, values, COUNT_OF(values),

@@ -37,26 +37,30 @@ const char *const hook_state_names[HOOK_STATE_COUNT] = {
 const char *const hook_kind_names[HOOK_KIND_COUNT] = {[HOOK_COMMAND] = "command",
                                                       [HOOK_URL] = "url"};
 
+/* A text column and its field: the table names the record's structure once. */
+#define SESSION_TEXT(column, field) {COLUMN_##column, offsetof(struct session, field)}
+#define HOOK_TEXT(column, field) {HOOK_COLUMN_##column, offsetof(struct store_hook, field)}
+
 const struct text_column session_text_columns[SESSION_TEXT_COUNT] = {
-    {COLUMN_URL_PATH, offsetof(struct session, url_path)},
-    {COLUMN_URL_PREFIX, offsetof(struct session, url_prefix)},
-    {COLUMN_DESTINATION, offsetof(struct session, destination)},
-    {COLUMN_OWNER, offsetof(struct session, owner)},
-    {COLUMN_CLIENT_ADDRESS, offsetof(struct session, client_address)},
-    {COLUMN_CONTENT_NAME, offsetof(struct session, content_name)},
-    {COLUMN_USER_AGENT, offsetof(struct session, user_agent)},
-    {COLUMN_REPLY_URL, offsetof(struct session, reply_url)},
+    SESSION_TEXT(URL_PATH, url_path),
+    SESSION_TEXT(URL_PREFIX, url_prefix),
+    SESSION_TEXT(DESTINATION, destination),
+    SESSION_TEXT(OWNER, owner),
+    SESSION_TEXT(CLIENT_ADDRESS, client_address),
+    SESSION_TEXT(CONTENT_NAME, content_name),
+    SESSION_TEXT(USER_AGENT, user_agent),
+    SESSION_TEXT(REPLY_URL, reply_url),
 };
 
 const struct text_column hook_text_columns[HOOK_TEXT_COUNT] = {
-    {HOOK_COLUMN_SESSION_ID, offsetof(struct store_hook, session_id)},
-    {HOOK_COLUMN_TARGET, offsetof(struct store_hook, target)},
-    {HOOK_COLUMN_PATH, offsetof(struct store_hook, path)},
-    {HOOK_COLUMN_OWNER, offsetof(struct store_hook, owner)},
-    {HOOK_COLUMN_CLIENT_ADDRESS, offsetof(struct store_hook, client_address)},
-    {HOOK_COLUMN_URL_PATH, offsetof(struct store_hook, url_path)},
-    {HOOK_COLUMN_SHA256, offsetof(struct store_hook, sha256)},
-    {HOOK_COLUMN_LAST_RESULT, offsetof(struct store_hook, last_result)},
+    HOOK_TEXT(SESSION_ID, session_id),
+    HOOK_TEXT(TARGET, target),
+    HOOK_TEXT(PATH, path),
+    HOOK_TEXT(OWNER, owner),
+    HOOK_TEXT(CLIENT_ADDRESS, client_address),
+    HOOK_TEXT(URL_PATH, url_path),
+    HOOK_TEXT(SHA256, sha256),
+    HOOK_TEXT(LAST_RESULT, last_result),
 };
 
 char **text_column_field(void *record, const struct text_column *field)
@@ -593,17 +597,18 @@ void record_put_event(const struct record_parameters *parameters, const struct s
     record_put_text(parameters, event->message);
 }
 
+/* What the hook copies from its committed session, then what is its own. */
 void record_put_hook(const struct record_parameters *parameters, const struct store_hook *hook)
 {
     record_put_text(parameters, hook->session_id);
-    record_put_text(parameters, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
-    record_put_text(parameters, hook->target);
-    record_put_text(parameters, hook->path);
-    record_put_size(parameters, hook->size);
     record_put_text(parameters, hook->owner != NULL ? hook->owner : "");
     record_put_text(parameters, hook->client_address);
     record_put_text(parameters, hook->url_path);
     record_put_text(parameters, hook->sha256);
+    record_put_text(parameters, hook_kind_names[hook->kind == HOOK_URL ? HOOK_URL : HOOK_COMMAND]);
+    record_put_text(parameters, hook->target);
+    record_put_text(parameters, hook->path);
+    record_put_size(parameters, hook->size);
     record_put_integer(parameters, hook->created_at);
 }
 

@@ -117,8 +117,8 @@ const char *const shared_statement_texts[STATEMENT_SHARED_COUNT] = {
         "WHERE state IN ('open', 'complete', 'closing', 'stranded') "
         "GROUP BY url_prefix, state ORDER BY url_prefix, state",
     [STATEMENT_HOOK_INSERT] =
-        "INSERT INTO hook_queue (session_id, kind, target, path, size, owner, client_address, "
-        "url_path, sha256, state, attempts, due_at, created_at) VALUES "
+        "INSERT INTO hook_queue (session_id, owner, client_address, url_path, sha256, kind, "
+        "target, path, size, state, attempts, due_at, created_at) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?10)",
     [STATEMENT_HOOK_FINISH] =
         "UPDATE hook_queue SET state = ?3, due_at = ?4, last_result = ?5, "

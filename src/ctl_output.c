@@ -21,12 +21,13 @@ struct ctl_table {
     struct libscols_table *table;
     struct ctl_columns columns;
     enum ctl_format format;
-    /* position[i]: where column i stands in the printed table, NOT_PRINTED when -o
-     * leaves it out. */
-    size_t *position;
+    size_t shown; /* columns in the libsmartcols table so far */
+    /* position[i]: where column i stands in the libsmartcols table, NOT_SHOWN when the
+     * selection leaves it out. */
+    size_t position[];
 };
 
-#define NOT_PRINTED SIZE_MAX
+#define NOT_SHOWN SIZE_MAX
 
 char *ctl_escape(const char *text)
 {
@@ -63,61 +64,6 @@ static int column_index(const struct ctl_columns *columns, const char *name, siz
     return -1;
 }
 
-/* Appends the columns that selection names ("A,B") to order[], each once. */
-static int add_selected(const struct ctl_columns *columns, const char *selection, size_t *order,
-                        size_t *ordered)
-{
-    for (const char *name = selection; *name != '\0';) {
-        size_t length = strcspn(name, ",");
-        int index = column_index(columns, name, length);
-        if (index < 0) {
-            fprintf(stderr, "bitspoolctl: -o: unknown column \"%.*s\"; see --help\n",
-                    (int)length, name);
-            return -1;
-        }
-        bool present = false;
-        for (size_t seen = 0; seen < *ordered; seen++)
-            present = present || order[seen] == (size_t)index;
-        if (!present)
-            order[(*ordered)++] = (size_t)index;
-        name += length;
-        if (*name == ',')
-            name++;
-    }
-    return 0;
-}
-
-static int add_defaults(const struct ctl_columns *columns, size_t *order, size_t *ordered)
-{
-    if (columns->default_selection != NULL)
-        return add_selected(columns, columns->default_selection, order, ordered);
-    for (size_t index = 0; index < columns->count; index++)
-        order[(*ordered)++] = index;
-    return 0;
-}
-
-/* Fills order[] with the column indexes to print, *ordered with their count: the
- * defaults, the defaults and more ("+A,B"), or the selection instead of them. */
-static int select_columns(const struct ctl_columns *columns, const char *selection,
-                          size_t *order, size_t *ordered)
-{
-    *ordered = 0;
-    if (selection == NULL || selection[0] == '+') {
-        if (add_defaults(columns, order, ordered) != 0)
-            return -1;
-        if (selection == NULL)
-            return 0;
-        selection++;
-    }
-    if (add_selected(columns, selection, order, ordered) != 0)
-        return -1;
-    if (*ordered == 0) {
-        fprintf(stderr, "bitspoolctl: -o names no column\n");
-        return -1;
-    }
-    return 0;
-}
-
 /* "HELD-AT" is "held-at" in JSON, as lsblk's keys are. */
 static char *lower_case(const char *name)
 {
@@ -145,6 +91,68 @@ static int add_column(struct ctl_table *table, const struct ctl_column *column)
     return 0;
 }
 
+/* Shows column index next in the table, unless it is shown already. */
+static int show_column(struct ctl_table *table, size_t index)
+{
+    if (table->position[index] != NOT_SHOWN)
+        return 0;
+    if (add_column(table, &table->columns.column[index]) != 0)
+        return -1;
+    table->position[index] = table->shown++;
+    return 0;
+}
+
+/* Shows the columns that selection names ("A,B"), in its order. */
+static int show_selected(struct ctl_table *table, const char *selection)
+{
+    for (const char *name = selection; *name != '\0';) {
+        size_t length = strcspn(name, ",");
+        int index = column_index(&table->columns, name, length);
+        if (index < 0) {
+            fprintf(stderr, "bitspoolctl: -o: unknown column \"%.*s\"; see --help\n",
+                    (int)length, name);
+            return -1;
+        }
+        if (show_column(table, (size_t)index) != 0)
+            return -1;
+        name += length;
+        if (*name == ',')
+            name++;
+    }
+    return 0;
+}
+
+static int show_defaults(struct ctl_table *table)
+{
+    if (table->columns.default_selection != NULL)
+        return show_selected(table, table->columns.default_selection);
+    for (size_t index = 0; index < table->columns.count; index++) {
+        if (show_column(table, index) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The columns shown: the defaults, the defaults and more ("+A,B"), or the selection
+ * instead of them. */
+static int select_columns(struct ctl_table *table, const char *selection)
+{
+    if (selection == NULL || selection[0] == '+') {
+        if (show_defaults(table) != 0)
+            return -1;
+        if (selection == NULL)
+            return 0;
+        selection++;
+    }
+    if (show_selected(table, selection) != 0)
+        return -1;
+    if (table->shown == 0) {
+        fprintf(stderr, "bitspoolctl: -o names no column\n");
+        return -1;
+    }
+    return 0;
+}
+
 static int configure_table(struct ctl_table *table, const char *name, const char *title,
                            const struct ctl_output_options *options)
 {
@@ -167,54 +175,42 @@ static int configure_table(struct ctl_table *table, const char *name, const char
     return 0;
 }
 
-struct ctl_table *ctl_table_new(const char *name, const char *title,
-                                const struct ctl_columns *columns,
-                                const struct ctl_output_options *options, bool use_selection)
-{
-    struct ctl_table *table = calloc(1, sizeof *table);
-    size_t *order = calloc(columns->count, sizeof *order);
-    size_t ordered = 0;
-
-    if (table == NULL || order == NULL)
-        goto fail;
-    table->columns = *columns;
-    table->format = options->format;
-    table->position = calloc(columns->count, sizeof *table->position);
-    table->table = scols_new_table();
-    if (table->position == NULL || table->table == NULL)
-        goto fail;
-    for (size_t index = 0; index < columns->count; index++)
-        table->position[index] = NOT_PRINTED;
-    if (select_columns(columns, use_selection ? options->columns : NULL, order, &ordered) != 0 ||
-        configure_table(table, name, title, options) != 0)
-        goto fail;
-    for (size_t position = 0; position < ordered; position++) {
-        if (add_column(table, &columns->column[order[position]]) != 0)
-            goto fail;
-        table->position[order[position]] = position;
-    }
-    free(order);
-    return table;
-fail:
-    free(order);
-    ctl_table_free(table);
-    return NULL;
-}
-
 void ctl_table_free(struct ctl_table *table)
 {
     if (table == NULL)
         return;
     scols_unref_table(table->table);
-    free(table->position);
     free(table);
+}
+
+struct ctl_table *ctl_table_new(const char *name, const char *title,
+                                const struct ctl_columns *columns,
+                                const struct ctl_output_options *options, bool use_selection)
+{
+    struct ctl_table *table = NULL;
+
+    if (columns->count <= (SIZE_MAX - sizeof *table) / sizeof table->position[0])
+        table = calloc(1, sizeof *table + columns->count * sizeof table->position[0]);
+    if (table == NULL)
+        return NULL;
+    table->columns = *columns;
+    table->format = options->format;
+    for (size_t index = 0; index < columns->count; index++)
+        table->position[index] = NOT_SHOWN;
+    table->table = scols_new_table();
+    if (table->table == NULL || configure_table(table, name, title, options) != 0 ||
+        select_columns(table, use_selection ? options->columns : NULL) != 0) {
+        ctl_table_free(table);
+        return NULL;
+    }
+    return table;
 }
 
 bool ctl_table_shows(const struct ctl_table *table, const char *name)
 {
     int index = column_index(&table->columns, name, strlen(name));
 
-    return index >= 0 && table->position[index] != NOT_PRINTED;
+    return index >= 0 && table->position[index] != NOT_SHOWN;
 }
 
 int ctl_table_add_row(struct ctl_table *table, const char *const *cells)
@@ -224,7 +220,7 @@ int ctl_table_add_row(struct ctl_table *table, const char *const *cells)
     if (line == NULL)
         return -1;
     for (size_t index = 0; index < table->columns.count; index++) {
-        if (table->position[index] == NOT_PRINTED)
+        if (table->position[index] == NOT_SHOWN)
             continue;
         /* JSON has null; in text "-" keeps the columns countable for awk. */
         if (cells[index] == NULL && table->format == CTL_FORMAT_JSON)

@@ -48,12 +48,12 @@ struct upload_options {
     enum progress_mode progress;
     char *user;                 /* "name" or "name:password", owned (argv is wiped) */
     unsigned auth;              /* enum auth_scheme bits; 0 = Basic when --user */
-    bool netrc;
-    const char *netrc_file;
-    const char *cert;
-    const char *key;
-    const char *cacert;
-    bool insecure;
+    bool netrc;                 /* -n: credentials from ~/.netrc */
+    const char *netrc_file;     /* --netrc-file, which implies -n */
+    const char *cert;           /* --cert: the client's certificate */
+    const char *key;            /* --key: its private key */
+    const char *cacert;         /* --cacert: the CAs instead of the system's */
+    bool insecure;              /* -k: the server's certificate is not checked */
     const char **resolve;       /* --resolve HOST:PORT:ADDRESS, as curl's */
     size_t resolve_count;
 };

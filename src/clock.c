@@ -4,23 +4,19 @@
 
 #include "clock.h"
 
-uint64_t clock_milliseconds(void)
+uint64_t clock_microseconds(void)
 {
     struct timespec now;
 
     /* CLOCK_MONOTONIC cannot fail on Linux; a zero reading only shortens a wait. */
     if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
         return 0;
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
 }
 
-uint64_t clock_microseconds(void)
+uint64_t clock_milliseconds(void)
 {
-    struct timespec now;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+    return clock_microseconds() / 1000u;
 }
 
 void clock_pause_milliseconds(uint64_t milliseconds)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "text.h"
@@ -914,6 +915,19 @@ static int finish(struct parser *parser)
         return -1;
     }
     return 0;
+}
+
+const char *configuration_path(const char *option_path)
+{
+    const char *from_environment = getenv("BITSPOOL_CONFIG");
+
+    if (option_path != NULL)
+        return option_path;
+    if (from_environment != NULL && from_environment[0] != '\0')
+        return from_environment;
+    if (access(CONFIGURATION_DEFAULT_PATH, F_OK) == 0)
+        return CONFIGURATION_DEFAULT_PATH;
+    return NULL;
 }
 
 int configuration_load(const char *path, struct configuration **configuration, char **error)

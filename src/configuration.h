@@ -96,6 +96,10 @@ struct configuration {
     size_t prefix_count;
 };
 
+/* The configuration file both programs read: the -f path, else $BITSPOOL_CONFIG, else
+ * the installed file when there is one; NULL means the built-in defaults. */
+const char *configuration_path(const char *option_path);
+
 /* Loads path; with path NULL, the built-in defaults (one prefix "/uploads" with root
  * LOCALSTATEDIR/lib/bitspool/uploads). On failure returns -1 and sets *error to a
  * malloc'd message "FILE:LINE: problem" for the caller to print and free. */

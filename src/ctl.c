@@ -1133,21 +1133,6 @@ static int check_command_arguments(const struct command *command,
     return 0;
 }
 
-/* -f, then BITSPOOL_CONFIG, then the installed file if there is one, as the responder
- * does, so that both read the same configuration. */
-static const char *configuration_path(const char *option_path)
-{
-    const char *from_environment = getenv("BITSPOOL_CONFIG");
-
-    if (option_path != NULL)
-        return option_path;
-    if (from_environment != NULL && from_environment[0] != '\0')
-        return from_environment;
-    if (access(CONFIGURATION_DEFAULT_PATH, F_OK) == 0)
-        return CONFIGURATION_DEFAULT_PATH;
-    return NULL;
-}
-
 /* ---- the service user ---- */
 
 /* The owner of the database, else of the directory it goes in; 0 when neither exists. */

@@ -235,21 +235,6 @@ static int parse_options(int argc, char **argv, struct options *options)
     return 0;
 }
 
-/* -f, then BITSPOOL_CONFIG, then the installed file if there is one; NULL means the
- * built-in defaults. */
-static const char *configuration_path(const struct options *options)
-{
-    const char *from_environment = getenv("BITSPOOL_CONFIG");
-
-    if (options->configuration_path != NULL)
-        return options->configuration_path;
-    if (from_environment != NULL && from_environment[0] != '\0')
-        return from_environment;
-    if (access(CONFIGURATION_DEFAULT_PATH, F_OK) == 0)
-        return CONFIGURATION_DEFAULT_PATH;
-    return NULL;
-}
-
 /* What start-up can know about a prefix's directories: they exist (the spool is made
  * if missing) and lie on one filesystem, or every commit would fail with EXDEV. */
 static int check_prefix_directories(const struct upload_prefix *prefix)
@@ -564,7 +549,7 @@ int main(int argc, char **argv)
     int parsed = parse_options(argc, argv, &options);
     if (parsed != 0)
         return parsed > 0 ? 0 : EXIT_USAGE;
-    const char *path = configuration_path(&options);
+    const char *path = configuration_path(options.configuration_path);
     if (configuration_load(path, &configuration, &error) != 0) {
         fprintf(stderr, "bitspool: configuration error: %s\n", error);
         free(error);

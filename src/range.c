@@ -12,6 +12,12 @@ static const char *skip_white_space(const char *cursor)
     return cursor;
 }
 
+/* Whether only white space is left: a value ends the header. */
+static bool at_end(const char *cursor)
+{
+    return *skip_white_space(cursor) == '\0';
+}
+
 /* Reads one run of decimal digits at *cursor and advances past it. Refuses an empty
  * run and a value that does not fit in 64 bits. */
 static int parse_digits(const char **cursor, uint64_t *value)
@@ -70,8 +76,7 @@ int range_parse_uint64(const char *text, uint64_t *value)
     cursor = skip_white_space(text);
     if (parse_digits(&cursor, &result) != 0)
         return -1;
-    cursor = skip_white_space(cursor);
-    if (*cursor != '\0')
+    if (!at_end(cursor))
         return -1;
     *value = result;
     return 0;
@@ -98,8 +103,7 @@ int range_parse(const char *text, struct content_range *range)
         return -1;
     if (parse_digits(&cursor, &parsed.total) != 0)
         return -1;
-    cursor = skip_white_space(cursor);
-    if (*cursor != '\0')
+    if (!at_end(cursor))
         return -1;
     *range = parsed;
     return 0;

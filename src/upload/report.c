@@ -8,9 +8,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json_string.h"
 
 #define REDRAW_INTERVAL_MS 200
@@ -35,14 +35,6 @@ static struct {
     size_t slots;
     struct active_file *active;
 } reporter = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
 
 int report_open(const struct upload_options *options, size_t file_count)
 {
@@ -134,7 +126,7 @@ static void draw_summary(size_t active, uint64_t bytes, uint64_t size)
 
 static void draw(bool force)
 {
-    uint64_t now_ms = monotonic_ms();
+    uint64_t now_ms = clock_milliseconds();
     if (!reporter.draw || (!force && now_ms - reporter.drawn_ms < REDRAW_INTERVAL_MS))
         return;
     size_t active = 0;
@@ -164,7 +156,7 @@ void report_started(const char *path, uint64_t size, uint64_t bytes)
     pthread_mutex_lock(&reporter.lock);
     struct active_file *slot = find_slot(NULL);
     if (slot != NULL)
-        *slot = (struct active_file){ path, size, bytes, bytes, monotonic_ms() };
+        *slot = (struct active_file){ path, size, bytes, bytes, clock_milliseconds() };
     draw(true);
     pthread_mutex_unlock(&reporter.lock);
 }
@@ -215,7 +207,7 @@ static void finish_bar(struct active_file *slot)
         active += reporter.active[index].path != NULL;
     if (active == 1) {
         slot->bytes = slot->size;
-        draw_one(slot, monotonic_ms());
+        draw_one(slot, clock_milliseconds());
         fputc('\n', stderr);
         reporter.drawn = false;
     }

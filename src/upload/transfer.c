@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "upload/backoff.h"
 #include "upload/hostid.h"
 #include "upload/interrupt.h"
@@ -44,14 +44,6 @@ struct transfer {
     uint64_t random_state;
     struct bits_answer answer;
 };
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
 
 /* xorshift64: jitter needs spread, not secrecy. */
 static uint64_t next_random(struct transfer *transfer)
@@ -203,7 +195,7 @@ static enum answer_verdict transport_failed(struct transfer *transfer, const str
         set_message(transfer, "interrupted by signal %d", interrupt_signal());
         return VERDICT_TRANSIENT;
     }
-    if (is_connect_failure(code) && host_route_connect_failed(&transfer->route, monotonic_ms()))
+    if (is_connect_failure(code) && host_route_connect_failed(&transfer->route, clock_milliseconds()))
         report_message("%s: the session's host is unreachable: back to %s", transfer->job->path,
                        transfer->job->url);
     return VERDICT_TRANSIENT;
@@ -479,7 +471,7 @@ static void conclude(struct transfer *transfer, enum answer_verdict verdict)
 void transfer_run(struct exchange *exchange, const struct upload_options *options,
                   const struct transfer_job *job, struct transfer_result *result)
 {
-    uint64_t started_ms = monotonic_ms();
+    uint64_t started_ms = clock_milliseconds();
     struct transfer transfer = { .exchange = exchange, .options = options, .job = job,
                                  .result = result, .fragment_size = options->fragment_size };
     memset(result, 0, sizeof *result);
@@ -498,7 +490,7 @@ void transfer_run(struct exchange *exchange, const struct upload_options *option
     }
     if (transfer.fd >= 0)
         close(transfer.fd);
-    result->seconds = (double)(monotonic_ms() - started_ms) / 1000;
+    result->seconds = (double)(clock_milliseconds() - started_ms) / 1000;
     answer_free(&transfer.answer);
     host_route_free(&transfer.route);
     free(transfer.reply_url);

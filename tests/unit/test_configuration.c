@@ -1089,6 +1089,21 @@ static void test_each_setting_stops_when_the_visitor_asks(void **state)
     configuration_free(configuration);
 }
 
+/* -f wins over BITSPOOL_CONFIG, which wins over the installed file unless it is empty:
+ * the responder and bitspoolctl read the same file through this one lookup. */
+static void test_the_path_is_the_option_then_the_environment(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv("BITSPOOL_CONFIG", "/from/environment.conf", 1), 0);
+    assert_string_equal(configuration_path("/from/option.conf"), "/from/option.conf");
+    assert_string_equal(configuration_path(NULL), "/from/environment.conf");
+    assert_int_equal(setenv("BITSPOOL_CONFIG", "", 1), 0);
+    const char *fallback = configuration_path(NULL);
+    assert_true(fallback == NULL || strcmp(fallback, CONFIGURATION_DEFAULT_PATH) == 0);
+    assert_int_equal(unsetenv("BITSPOOL_CONFIG"), 0);
+    assert_true(configuration_path(NULL) == fallback);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1149,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_match_nothing_returns_null),
         cmocka_unit_test(test_each_setting_writes_values_as_the_file_would),
         cmocka_unit_test(test_each_setting_stops_when_the_visitor_asks),
+        cmocka_unit_test(test_the_path_is_the_option_then_the_environment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,22 +100,6 @@ class SlowClient:
         self.connection.close()
 
 
-class AddressedTransport(HttpTransport):
-    """A connection from a loopback address of its own (127.0.0.2, 127.0.0.3, ...): to
-    the server, another client machine."""
-
-    def __init__(self, base_url, source, timeout=10):
-        super().__init__(base_url, timeout=timeout)
-        self.source = source
-
-    def _open(self):
-        self.connection = bits_client.http.client.HTTPConnection(
-            self.host, self.port, timeout=self.timeout, source_address=(self.source, 0))
-        self.connection.connect()
-        self.connections_opened += 1
-        self.requests_on_connection = 0
-
-
 def loopback_address(index):
     """The index-th client address, from 127.0.0.2 on, never the server's 127.0.0.1."""
     number = index + 2
@@ -460,7 +444,8 @@ class AbuseSuite(SuiteBase):
             log.close()
 
     def client_from(self, index):
-        return BitsClient(AddressedTransport(self.arguments.url, loopback_address(index)))
+        return BitsClient(HttpTransport(self.arguments.url, timeout=10,
+                                        source=loopback_address(index)))
 
     def case_abandoned_anonymous_sessions_lock_out_nobody(self):
         """Anonymous sessions are counted per client address: one address's abandoned

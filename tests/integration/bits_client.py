@@ -133,15 +133,18 @@ def create_session_problems(response):
 
 
 class HttpTransport:
-    """One keep-alive connection to the web server; reopened when the server closed it."""
+    """One keep-alive connection to the web server; reopened when the server closed it.
+    With a source address (127.0.0.2, ...) the connection comes from there: to the
+    server, another client machine."""
 
-    def __init__(self, base_url, timeout=300):
+    def __init__(self, base_url, timeout=300, source=None):
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme != "http":
             raise ValueError("only http:// URLs: %r" % base_url)
         self.host = parsed.hostname
         self.port = parsed.port or 80
         self.timeout = timeout
+        self.source = source
         self.connection = None
         self.requests_on_connection = 0
         self.connections_opened = 0
@@ -161,8 +164,9 @@ class HttpTransport:
             self.connection = None
 
     def _open(self):
-        self.connection = http.client.HTTPConnection(self.host, self.port,
-                                                     timeout=self.timeout)
+        self.connection = http.client.HTTPConnection(
+            self.host, self.port, timeout=self.timeout,
+            source_address=None if self.source is None else (self.source, 0))
         self.connection.connect()
         self.connections_opened += 1
         self.requests_on_connection = 0

@@ -63,9 +63,11 @@ spool = $test_directory/spool
 max_upload_size = 100M
 ${farm_settings:-}
 EOF
+    # The client's address is the one the front saw (docs/farms.md): set_real_ip_from
+    # names the front, and only the last X-Forwarded-For entry, the front's own, counts.
     sed -e "s|@DIRECTORY@|$2|g" -e "s|@PORT@|$farm_port|g" \
         -e "s|@SOCKET@|$2/bitspool.socket|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
-        -e "s|listen 127.0.0.1:\(.*\)|listen 127.0.0.$1:\1 add_header X-Farm-Host 127.0.0.$1 always;|" \
+        -e "s|listen 127.0.0.1:\(.*\)|listen 127.0.0.$1:\1 add_header X-Farm-Host 127.0.0.$1 always; set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For;|" \
         "$here/nginx.conf.in" >"$2/nginx.conf"
 }
 
@@ -147,6 +149,7 @@ EOF
             proxy_pass http://$group;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_request_buffering off;
             proxy_buffering off;
             proxy_read_timeout 120s;

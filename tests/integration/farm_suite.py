@@ -27,6 +27,8 @@ import store_access  # noqa: E402
 
 MIB = 1024 * 1024
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+# What client 0 writes into X-Forwarded-For itself, which no host may believe.
+SPOOFED_ADDRESS = "127.0.9.9"
 FRAGMENT_SIZES = [64 * 1024, 256 * 1024, 1 * MIB, 4 * MIB]
 # A spread from the empty file to 50 MiB; each client uploads two, the second from the
 # other half of the list, so that the big ones overlap the faults.
@@ -108,7 +110,8 @@ class Client(threading.Thread):
         self.error = None
 
     def run(self):
-        transport = bits_client.HttpTransport(self.base_url, timeout=120)
+        transport = bits_client.HttpTransport(self.base_url, timeout=120,
+                                              source=client_address(self.number))
         self.client = bits_client.BitsClient(transport)
         try:
             for name, path, size in self.files:
@@ -171,7 +174,7 @@ class Client(threading.Thread):
             before = len(self.attempts)
             answer = self.send(url_path, "Create-Session", [
                 ("BITS-Supported-Protocols", bits_client.PROTOCOL_GUID),
-                ("Content-Name", name)])
+                ("Content-Name", name)] + self.spoofed_address())
             self.expect(answer, (200, 201), "Create-Session of " + name)
             # Create-Sessions that failed may have made sessions whose Acks were lost:
             # such an orphan has no byte, and the client cannot know its id.
@@ -198,6 +201,10 @@ class Client(threading.Thread):
             self.farm.progress(received - offset)
             offset = received
 
+    def spoofed_address(self):
+        """Client 0 claims another address: the hosts must believe only the front."""
+        return [("X-Forwarded-For", SPOOFED_ADDRESS)] if self.number == 0 else []
+
     @staticmethod
     def expect(answer, statuses, what):
         if answer.status not in statuses:
@@ -205,6 +212,12 @@ class Client(threading.Thread):
 
 
 # ---- the files ----
+
+def client_address(number):
+    """Client number's own machine: 127.0.1.1, 127.0.1.2, ..., apart from the front
+    (127.0.0.1) and the hosts."""
+    return "127.0.1.%d" % (number + 1)
+
 
 def make_files(directory, clients, seed):
     generator = random.Random(seed)
@@ -415,6 +428,19 @@ def check_uploads(arguments, clients, problems):
     return checked
 
 
+def check_client_addresses(arguments, clients, problems):
+    """Each session is recorded with its client's own address, as the front saw it
+    (the hosts' nginx takes it from the front's X-Forwarded-For): not the front's, which
+    every client would share, and not one a client wrote into the header itself."""
+    database = Database(arguments.database)
+    recorded = dict(database.rows("SELECT id, client_address FROM sessions"))
+    for client in clients:
+        for name, session_id in client.sessions.items():
+            if recorded.get(session_id) != client_address(client.number):
+                problems.append("%s: recorded from %r, sent from %s" % (
+                    name, recorded.get(session_id), client_address(client.number)))
+
+
 def fault_window_end(farm, clients):
     """When the killed host was back in the front's rotation: the later of down_until
     and the end of the first packet it served after its restart. On a loaded machine
@@ -581,6 +607,7 @@ def main():
         problems.append("%d faults happened, not %d: the uploads ended first" % (
             len(farm.faults), expected_faults))
     checked = check_uploads(arguments, clients, problems)
+    check_client_addresses(arguments, clients, problems)
     if Database(arguments.database).where.startswith("postgres"):
         check_gc_on_one_host(arguments, problems, log)
     served, pairs, same = check_hops(farm, clients, problems)

@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bits_client  # noqa: E402
-from abuse_suite import AddressedTransport, SlowClient, children_of, loopback_address  # noqa: E402
-from bits_client import BitsClient  # noqa: E402
+from abuse_suite import SlowClient, children_of, loopback_address  # noqa: E402
+from bits_client import BitsClient, HttpTransport  # noqa: E402
 
 MiB = 1 << 20
 TRANSIENT = (OSError, bits_client.http.client.HTTPException, bits_client.ProtocolError)
@@ -49,7 +49,8 @@ class HonestClient:
     def __init__(self, suite, index):
         self.suite = suite
         self.index = index
-        self.client = BitsClient(AddressedTransport(suite.arguments.url, loopback_address(index)))
+        self.client = BitsClient(HttpTransport(suite.arguments.url, timeout=10,
+                                               source=loopback_address(index)))
 
     def timed(self, send):
         started = time.monotonic()
@@ -167,7 +168,8 @@ class Soak:
         return time.monotonic() >= self.deadline
 
     def hostile(self, index):
-        client = BitsClient(AddressedTransport(self.arguments.url, loopback_address(1000 + index)))
+        client = BitsClient(HttpTransport(self.arguments.url, timeout=10,
+                                           source=loopback_address(1000 + index)))
         while not self.over():
             kind = random.randrange(4)
             try:

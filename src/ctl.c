@@ -234,8 +234,18 @@ static void session_cells(const struct ctl *ctl, const struct session *session,
 
 /* ---- sessions ---- */
 
-static bool session_matches(const struct arguments *arguments, const struct session *session)
+struct session_listing {
+    const struct ctl *ctl;
+    const struct arguments *arguments;
+    struct ctl_table *table;
+    bool failed;
+};
+
+static bool session_matches(void *context, const struct session *session)
 {
+    const struct session_listing *listing = context;
+    const struct arguments *arguments = listing->arguments;
+
     if (arguments->owner != NULL && strcmp(session->owner, arguments->owner) != 0)
         return false;
     if (arguments->address != NULL &&
@@ -250,13 +260,13 @@ static bool session_matches(const struct arguments *arguments, const struct sess
     return !arguments->has_until || session->created_at <= arguments->until;
 }
 
-struct session_listing {
-    const struct ctl *ctl;
-    const struct arguments *arguments;
-    struct ctl_table *table;
-    size_t listed;
-    bool failed;
-};
+/* Whether a filter the database does not apply is set: without one the database
+ * applies the limit itself and sends no more rows than that. */
+static bool filters_sessions(const struct arguments *arguments)
+{
+    return arguments->owner != NULL || arguments->address != NULL || arguments->url != NULL ||
+           arguments->has_since || arguments->has_until;
+}
 
 static int add_session_row(void *context, const struct session *session)
 {
@@ -264,15 +274,12 @@ static int add_session_row(void *context, const struct session *session)
     struct progress_texts texts;
     const char *cells[SC_COUNT];
 
-    if (!session_matches(listing->arguments, session))
-        return 0;
     session_cells(listing->ctl, session, &texts, cells);
     if (ctl_table_add_row(listing->table, cells) != 0) {
         listing->failed = true;
         return 1;
     }
-    listing->listed++;
-    return listing->arguments->limit != 0 && listing->listed >= listing->arguments->limit;
+    return 0;
 }
 
 /* A command's exit status for ctl_output's 0 or -1. */
@@ -288,16 +295,17 @@ static int print_tables(struct ctl_table *const *tables, size_t count)
 
 static int command_sessions(struct ctl *ctl, const struct arguments *arguments)
 {
-    struct session_listing listing = {ctl, arguments, NULL, 0, false};
+    struct session_listing listing = {ctl, arguments, NULL, false};
     int status = EXIT_FAILURE;
 
     listing.table = ctl_table_new("sessions", NULL, &session_list_columns, &arguments->output,
                                   true);
     if (listing.table == NULL)
         return EXIT_USAGE;
-    /* The filters run here, so the limit counts what they let through. */
-    if (store_session_list(ctl->store, arguments->state_filter, 0, add_session_row,
-                           &listing) != STORE_OK || listing.failed) {
+    if (store_session_list(ctl->store, arguments->state_filter, arguments->limit,
+                           filters_sessions(arguments) ? session_matches : NULL,
+                           add_session_row, &listing) != STORE_OK ||
+        listing.failed) {
         fprintf(stderr, "bitspoolctl: cannot list the sessions\n");
         goto out;
     }

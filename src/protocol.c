@@ -1237,7 +1237,7 @@ static int recover_session(void *walk_context, const struct session *listed)
 
 int protocol_recover(struct protocol_context *context)
 {
-    if (store_session_list(context->store, SESSION_CLOSING, 0, recover_session, context) !=
+    if (store_session_list(context->store, SESSION_CLOSING, 0, NULL, recover_session, context) !=
         STORE_OK)
         return -1;
     return 0;

@@ -175,45 +175,57 @@ static int read_rows(struct store *store, unsigned statement, const struct recor
                                         visit, context, what);
 }
 
-static int collect_session(void *list, const struct record_row *row, bool *stop)
-{
-    struct session *slot = session_list_grow(list);
-    int result;
+/* The sessions a listing holds until its visits, and which of the rows it keeps. */
+struct session_collection {
+    struct session_list list;
+    store_session_filter *keep; /* NULL keeps every row */
+    void *context;
+    size_t limit;               /* rows kept at most, 0 = all */
+};
 
-    (void)stop;
+static int collect_session(void *collection, const struct record_row *row, bool *stop)
+{
+    struct session_collection *sessions = collection;
+    struct session *slot = session_list_grow(&sessions->list);
+
     if (slot == NULL) {
         log_error("database: out of memory listing sessions");
         return STORE_ERROR;
     }
-    result = record_read_session(row, slot);
-    if (result == STORE_OK)
-        ((struct session_list *)list)->count++;
-    return result;
+    int result = record_read_session(row, slot);
+    if (result != STORE_OK)
+        return result;
+    if (sessions->keep != NULL && !sessions->keep(sessions->context, slot)) {
+        store_session_clear(slot); /* the slot is used again by the next row */
+        return STORE_OK;
+    }
+    sessions->list.count++;
+    *stop = sessions->limit != 0 && sessions->list.count >= sessions->limit;
+    return STORE_OK;
 }
 
-/* Reads every session a listing answers before any visitor runs: a visitor may use the
- * store. On failure *list holds nothing. */
+/* Reads the sessions a listing keeps before any visitor runs: a visitor may use the
+ * store. On failure nothing is held. */
 static int collect_sessions(struct store *store, unsigned statement,
                             const struct record_value *values, size_t count,
-                            struct session_list *list)
+                            struct session_collection *sessions)
 {
-    memset(list, 0, sizeof *list);
-    int result = read_rows(store, statement, values, count, collect_session, list,
+    int result = read_rows(store, statement, values, count, collect_session, sessions,
                            "listing sessions");
+
     if (result != STORE_OK)
-        session_list_free(list);
+        session_list_free(&sessions->list);
     return result;
 }
 
 static int visit_sessions(struct store *store, unsigned statement,
                           const struct record_value *values, size_t count,
-                          store_session_visitor *visit, void *context)
+                          struct session_collection *sessions, store_session_visitor *visit)
 {
-    struct session_list list;
-    int result = collect_sessions(store, statement, values, count, &list);
+    int result = collect_sessions(store, statement, values, count, sessions);
 
     if (result == STORE_OK)
-        session_list_visit(&list, visit, context);
+        session_list_visit(&sessions->list, visit, sessions->context);
     return result;
 }
 
@@ -435,22 +447,27 @@ int store_session_list_stale(struct store *store, int64_t before, store_session_
                              void *context)
 {
     const struct record_value values[] = {INTEGER_VALUE(before)};
+    struct session_collection sessions = {.context = context};
 
-    return visit_sessions(store, STATEMENT_SESSION_LIST_STALE, values, COUNT_OF(values), visit,
-                          context);
+    return visit_sessions(store, STATEMENT_SESSION_LIST_STALE, values, COUNT_OF(values),
+                          &sessions, visit);
 }
 
 int store_session_list(struct store *store, int state_filter, size_t limit,
-                       store_session_visitor *visit, void *context)
+                       store_session_filter *keep, store_session_visitor *visit,
+                       void *context)
 {
+    /* With a filter the database cannot apply, the limit counts what it keeps. */
     const struct record_value values[] = {
         state_filter >= 0
             ? (struct record_value)STATE_VALUE((enum session_state)state_filter)
             : (struct record_value)TEXT_VALUE(NULL),
-        LIMIT_VALUE(limit),
+        LIMIT_VALUE(keep == NULL ? limit : 0),
     };
+    struct session_collection sessions = {.keep = keep, .context = context, .limit = limit};
+
     return visit_sessions(store, store->operations->session_list_statement, values,
-                          COUNT_OF(values), visit, context);
+                          COUNT_OF(values), &sessions, visit);
 }
 
 /* Each session is deleted only after its visitor has cleaned up after it, so a visitor
@@ -477,17 +494,19 @@ int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
     const struct record_value before_value = INTEGER_VALUE(before);
-    struct session_list list;
+    struct session_collection finished = {0};
     int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
                                "deleting old events");
 
     if (result == STORE_OK)
         result = write_integer(store, STATEMENT_HOOK_DELETE_DONE, before, "deleting old hook runs");
     if (result == STORE_OK)
-        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &before_value, 1, &list);
+        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &before_value, 1,
+                                  &finished);
     if (result != STORE_OK)
         return result;
-    return session_list_purge(&list, visit, context, delete_finished_session, store, before);
+    return session_list_purge(&finished.list, visit, context, delete_finished_session, store,
+                              before);
 }
 
 int store_event_add(struct store *store, const struct store_event *event)

@@ -200,10 +200,16 @@ typedef int store_session_visitor(void *context, const struct session *session);
 int store_session_list_stale(struct store *store, int64_t before, store_session_visitor *visit,
                              void *context);
 
-/* Calls visit for sessions in any state, newest first, at most limit (0 = all);
- * with state_filter >= 0 only that state. For bitspoolctl. */
+/* Whether a listing keeps a session (its context is the visitor's). */
+typedef bool store_session_filter(void *context, const struct session *session);
+
+/* Calls visit for sessions in any state, newest first, with state_filter >= 0 only
+ * that state, and with keep only those it keeps (NULL keeps all): at most limit (0 =
+ * all). Only the sessions kept are held in memory before the first visit, so that a
+ * short listing of a large table costs little. For bitspoolctl. */
 int store_session_list(struct store *store, int state_filter, size_t limit,
-                       store_session_visitor *visit, void *context);
+                       store_session_filter *keep, store_session_visitor *visit,
+                       void *context);
 
 /* Deletes finished sessions (committed, cancelled, expired) finished before `before`
  * and calls visit for each first (to remove lock files), and the hook runs done before

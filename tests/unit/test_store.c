@@ -1043,29 +1043,60 @@ static void test_list_returns_newest_first_with_state_filter_and_limit(void **st
     insert_or_fail(store, SESSION_B, "alice", SESSION_COMMITTED, 300);
     insert_or_fail(store, SESSION_C, "alice", SESSION_OPEN, 200);
 
-    assert_int_equal(store_session_list(store, -1, 0, record_visit, &visits), STORE_OK);
+    assert_int_equal(store_session_list(store, -1, 0, NULL, record_visit, &visits), STORE_OK);
     assert_int_equal(visits.count, 3);
     assert_string_equal(visits.ids[0], SESSION_B);
     assert_string_equal(visits.ids[1], SESSION_C);
     assert_string_equal(visits.ids[2], SESSION_A);
 
     memset(&visits, 0, sizeof visits);
-    assert_int_equal(store_session_list(store, SESSION_OPEN, 0, record_visit, &visits),
+    assert_int_equal(store_session_list(store, SESSION_OPEN, 0, NULL, record_visit, &visits),
                      STORE_OK);
     assert_int_equal(visits.count, 2);
     assert_string_equal(visits.ids[0], SESSION_C);
     assert_string_equal(visits.ids[1], SESSION_A);
 
     memset(&visits, 0, sizeof visits);
-    assert_int_equal(store_session_list(store, -1, 2, record_visit, &visits), STORE_OK);
+    assert_int_equal(store_session_list(store, -1, 2, NULL, record_visit, &visits), STORE_OK);
     assert_int_equal(visits.count, 2);
     assert_string_equal(visits.ids[0], SESSION_B);
 
     memset(&visits, 0, sizeof visits);
-    assert_int_equal(store_session_list(store, SESSION_EXPIRED, 0, record_visit, &visits),
+    assert_int_equal(store_session_list(store, SESSION_EXPIRED, 0, NULL, record_visit, &visits),
                      STORE_OK);
     assert_int_equal(visits.count, 0);
-    assert_int_equal(store_session_list(store, 42, 0, record_visit, &visits), STORE_ERROR);
+    assert_int_equal(store_session_list(store, 42, 0, NULL, record_visit, &visits), STORE_ERROR);
+}
+
+static bool keep_all_but_b(void *context, const struct session *session)
+{
+    (void)context;
+    return strcmp(session->id, SESSION_B) != 0;
+}
+
+/* bitspoolctl's filters run in the listing: a session they drop is neither held nor
+ * counted against the limit. */
+static void test_list_keeps_what_the_filter_keeps_and_limits_those(void **state)
+{
+    struct fixture *fixture = *state;
+    struct store *store = fixture->store;
+    struct visits visits = {0};
+
+    insert_or_fail(store, SESSION_A, "alice", SESSION_OPEN, 100);
+    insert_or_fail(store, SESSION_B, "alice", SESSION_COMMITTED, 300);
+    insert_or_fail(store, SESSION_C, "alice", SESSION_OPEN, 200);
+
+    assert_int_equal(store_session_list(store, -1, 1, keep_all_but_b, record_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 1);
+    assert_string_equal(visits.ids[0], SESSION_C);
+
+    memset(&visits, 0, sizeof visits);
+    assert_int_equal(store_session_list(store, -1, 0, keep_all_but_b, record_visit, &visits),
+                     STORE_OK);
+    assert_int_equal(visits.count, 2);
+    assert_string_equal(visits.ids[0], SESSION_C);
+    assert_string_equal(visits.ids[1], SESSION_A);
 }
 
 static void add_event_at(struct store *store, int64_t at, const char *session_id)
@@ -1692,6 +1723,7 @@ static void test_sqlite_notices_reach_the_log(void **state)
     cmocka_unit_test_setup_teardown(test_list_stale_selects_unfinished_sessions_without_recent_progress, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_list_stale_visitor_may_use_the_store, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_list_returns_newest_first_with_state_filter_and_limit, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_list_keeps_what_the_filter_keeps_and_limits_those, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_purge_deletes_old_finished_sessions_and_old_events, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up_backend, tear_down), \

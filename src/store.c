@@ -490,23 +490,79 @@ static int write_integer(struct store *store, unsigned statement, int64_t value,
     return write_values(store, statement, values, COUNT_OF(values), STORE_WRITE_ANY_ROWS, what);
 }
 
+/* A purge deletes in batches, each its own transaction: a backlog (a first cleanup, a
+ * shorter retention) must not hold the write lock, the write-ahead log or the memory of
+ * a whole table's worth of rows while every upload waits behind it. */
+#define PURGE_EVENT_BATCH 10000
+/* Large too: each batch of sessions scans the finished ones, as no index orders them. */
+#define PURGE_SESSION_BATCH 10000
+
+static int purge_events(struct store *store, int64_t before)
+{
+    const struct record_value values[] = {INTEGER_VALUE(before), LIMIT_VALUE(PURGE_EVENT_BATCH)};
+    uint64_t left = 1;
+    int result = STORE_OK;
+
+    while (result == STORE_OK && left > 0) {
+        result = write_values(store, STATEMENT_EVENT_DELETE_OLD, values, COUNT_OF(values),
+                              STORE_WRITE_ANY_ROWS, "deleting old events");
+        if (result == STORE_OK)
+            result = read_count(store, STATEMENT_EVENT_OLD_EXISTS, values, 1, &left,
+                                "looking for old events");
+    }
+    return result;
+}
+
+/* A purge's visitor, and whether it asked to stop. */
+struct purge_visit {
+    store_session_visitor *visit; /* NULL: none */
+    void *context;
+    bool stopped;
+};
+
+static int visit_purged(void *context, const struct session *session)
+{
+    struct purge_visit *purge = context;
+
+    if (purge->visit == NULL || purge->visit(purge->context, session) == 0)
+        return 0;
+    purge->stopped = true;
+    return 1;
+}
+
+/* Ends after a batch that was not full, or that the visitor stopped: what is left then
+ * waits for the next purge. */
+static int purge_sessions(struct store *store, int64_t before, store_session_visitor *visit,
+                          void *context)
+{
+    const struct record_value values[] = {INTEGER_VALUE(before),
+                                          LIMIT_VALUE(PURGE_SESSION_BATCH)};
+    struct purge_visit purge = {visit, context, false};
+    size_t listed = PURGE_SESSION_BATCH;
+    int result = STORE_OK;
+
+    while (result == STORE_OK && listed == PURGE_SESSION_BATCH && !purge.stopped) {
+        struct session_collection finished = {0};
+        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, values,
+                                  COUNT_OF(values), &finished);
+        listed = finished.list.count;
+        if (result == STORE_OK)
+            result = session_list_purge(&finished.list, visit_purged, &purge,
+                                        delete_finished_session, store, before);
+    }
+    return result;
+}
+
 int store_purge(struct store *store, int64_t before, int64_t events_before,
                 store_session_visitor *visit, void *context)
 {
-    const struct record_value before_value = INTEGER_VALUE(before);
-    struct session_collection finished = {0};
-    int result = write_integer(store, STATEMENT_EVENT_DELETE_OLD, events_before,
-                               "deleting old events");
+    int result = purge_events(store, events_before);
 
     if (result == STORE_OK)
         result = write_integer(store, STATEMENT_HOOK_DELETE_DONE, before, "deleting old hook runs");
     if (result == STORE_OK)
-        result = collect_sessions(store, STATEMENT_SESSION_LIST_FINISHED, &before_value, 1,
-                                  &finished);
-    if (result != STORE_OK)
-        return result;
-    return session_list_purge(&finished.list, visit, context, delete_finished_session, store,
-                              before);
+        result = purge_sessions(store, before, visit, context);
+    return result;
 }
 
 int store_event_add(struct store *store, const struct store_event *event)

@@ -51,11 +51,15 @@ const char *const shared_statement_texts[STATEMENT_SHARED_COUNT] = {
         "ORDER BY progress_at",
     [STATEMENT_SESSION_LIST_FINISHED] =
         "SELECT " SESSION_COLUMNS " FROM sessions "
-        "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at",
+        "WHERE state IN " FINAL_STATES " AND finished_at < ?1 ORDER BY finished_at LIMIT ?2",
     /* The conditions are repeated: another process may have changed the row since. */
     [STATEMENT_SESSION_DELETE_FINISHED] =
         "DELETE FROM sessions WHERE id = ?1 AND state IN " FINAL_STATES " AND finished_at < ?2",
-    [STATEMENT_EVENT_DELETE_OLD] = "DELETE FROM events WHERE at < ?1",
+    [STATEMENT_EVENT_DELETE_OLD] =
+        "DELETE FROM events WHERE id IN "
+        "(SELECT id FROM events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+    [STATEMENT_EVENT_OLD_EXISTS] =
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE at < ?1 LIMIT 1) AS old",
     [STATEMENT_EVENT_INSERT] =
         "INSERT INTO events (at, session_id, packet, status, hresult, range_first, "
         "range_last, bytes, held_after, client_address, owner, message) VALUES "

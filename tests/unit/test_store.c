@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "fault.h"
 #include "log.h"
 #include "postgresql_support.h"
 #include "store.h"
@@ -1168,6 +1169,51 @@ static void test_purge_keeps_the_session_whose_visitor_stops(void **state)
     store_session_clear(&loaded);
 }
 
+/* A backlog larger than a purge's batches (a first cleanup, a shorter retention) is
+ * purged whole, batch after batch, and nothing newer with it. */
+static void test_purge_goes_through_a_backlog_in_batches(void **state)
+{
+    struct fixture *fixture = *state;
+    struct visits visits = {0};
+    struct raw *raw = open_raw(fixture->path);
+
+    execute_raw(raw, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                     "WHERE i < 25003) INSERT INTO events (at, packet, status) "
+                     "SELECT CASE WHEN i > 25000 THEN 900 ELSE 100 END, 'Ping', 200 FROM n");
+    execute_raw(raw, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                     "WHERE i < 10005) INSERT INTO sessions (id, url_path, url_prefix, "
+                     "destination, state, created_at, updated_at, progress_at, finished_at) "
+                     "SELECT '{00000000-0000-0000-0000-' || (100000000000 + i) || '}', "
+                     "'/uploads/f', '/uploads', 'f', 'committed', 1, 1, 1, "
+                     "CASE WHEN i > 10002 THEN 900 ELSE 100 END FROM n");
+
+    assert_int_equal(store_purge(fixture->store, 500, 500, record_visit, &visits), STORE_OK);
+    assert_int_equal(visits.count, 10002);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM sessions"), 3);
+    assert_int_equal(query_raw_integer(raw, "SELECT min(finished_at) FROM sessions"), 900);
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 3);
+    assert_int_equal(query_raw_integer(raw, "SELECT min(at) FROM events"), 900);
+    close_raw(raw);
+}
+
+/* Each batch is its own transaction: a purge that fails after its first batch (here the
+ * statement after it) keeps that batch done, instead of holding a whole backlog in one
+ * transaction that every writer waits behind. */
+static void test_a_purge_commits_batch_by_batch(void **state)
+{
+    struct fixture *fixture = *state;
+    struct raw *raw = open_raw(fixture->path);
+
+    execute_raw(raw, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                     "WHERE i < 25000) INSERT INTO events (at, packet, status) "
+                     "SELECT 100, 'Ping', 200 FROM n");
+    fault_arm(FAULT_STORE_STEP, 2, SQLITE_IOERR, FAULT_FAIL, 0);
+    assert_int_equal(store_purge(fixture->store, 500, 500, NULL, NULL), STORE_ERROR);
+    fault_disarm_all();
+    assert_int_equal(query_raw_integer(raw, "SELECT count(*) FROM events"), 15000);
+    close_raw(raw);
+}
+
 /* ---- events ---- */
 
 static void test_event_add_stores_every_field(void **state)
@@ -1724,6 +1770,8 @@ static void test_sqlite_notices_reach_the_log(void **state)
     cmocka_unit_test_setup_teardown(test_list_stale_visitor_may_use_the_store, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_list_returns_newest_first_with_state_filter_and_limit, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_list_keeps_what_the_filter_keeps_and_limits_those, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_purge_goes_through_a_backlog_in_batches, set_up_backend, tear_down), \
+    cmocka_unit_test_setup_teardown(test_a_purge_commits_batch_by_batch, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_purge_deletes_old_finished_sessions_and_old_events, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_purge_keeps_the_session_whose_visitor_stops, set_up_backend, tear_down), \
     cmocka_unit_test_setup_teardown(test_event_add_stores_every_field, set_up_backend, tear_down), \

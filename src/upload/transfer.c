@@ -195,7 +195,8 @@ static enum answer_verdict transport_failed(struct transfer *transfer, const str
         set_message(transfer, "interrupted by signal %d", interrupt_signal());
         return VERDICT_TRANSIENT;
     }
-    if (is_connect_failure(code) && host_route_connect_failed(&transfer->route, clock_milliseconds()))
+    if (is_connect_failure(code) &&
+        host_route_connect_failed(&transfer->route, clock_milliseconds()))
         report_message("%s: the session's host is unreachable: back to %s", transfer->job->path,
                        transfer->job->url);
     return VERDICT_TRANSIENT;

@@ -261,7 +261,9 @@ static bool session_matches(void *context, const struct session *session)
 }
 
 /* Whether a filter the database does not apply is set: without one the database
- * applies the limit itself and sends no more rows than that. */
+ * applies the limit itself and sends no more rows than that. It names the fields
+ * session_matches reads: a filter added there must be added here, or the limit would
+ * cut the rows before the filter sees them. */
 static bool filters_sessions(const struct arguments *arguments)
 {
     return arguments->owner != NULL || arguments->address != NULL || arguments->url != NULL ||
